@@ -1,0 +1,11 @@
+/* cli.h - the command line of interfaces.md: `candled stream|serve|check|--help|--version`,
+ * and the predecessor's names `connector-cli` (= stream) and `connector-wss` (= serve) chosen by
+ * argv[0].  Exit status: 0 success, 1 runtime failure, 2 usage error. */
+#ifndef CDL_CLI_H
+#define CDL_CLI_H
+
+enum { CDL_EXIT_OK = 0, CDL_EXIT_FAILURE = 1, CDL_EXIT_USAGE = 2 };
+
+int cdl_cli_main(int argc, char **argv);
+
+#endif

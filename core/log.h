@@ -1,0 +1,41 @@
+/* log.h - structured logs on stderr.
+ *
+ * One line per event: JSON ({"ts":...,"level":...,"msg":...,"key":"value",...}) by default,
+ * or a human "ts LEVEL msg key=value" format.  Context is passed as NULL-terminated key/value
+ * string pairs.  cdl_log_limited() lets a repeated error through once per window and counts
+ * what it suppressed, so a garbage-spewing upstream cannot flood the log.  The module holds
+ * only process-wide settings (level, format, sink); it is used from the loop thread. */
+#ifndef CDL_LOG_H
+#define CDL_LOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum cdl_log_level { CDL_LOG_DEBUG = 0, CDL_LOG_INFO, CDL_LOG_WARN, CDL_LOG_ERROR, CDL_LOG_OFF };
+enum cdl_log_format { CDL_LOG_JSON = 0, CDL_LOG_TEXT };
+
+void cdl_log_setup(enum cdl_log_level level, enum cdl_log_format format, FILE *sink);
+enum cdl_log_level cdl_log_get_level(void);
+/* "debug"|"info"|"warn"|"error"|"off" -> level; -1 if unknown. */
+int cdl_log_level_parse(const char *name);
+int cdl_log_format_parse(const char *name);
+
+/* cdl_log(level, msg, key1, value1, ..., NULL).  Values are strings; NULL values are skipped. */
+void cdl_log(enum cdl_log_level level, const char *msg, ...);
+
+/* Rate limit state for one kind of repeated event; zero-initialise it. */
+struct cdl_log_limit {
+    uint64_t window_start_ms;
+    uint64_t suppressed;
+};
+/* Logs at most once per `window_ms`; the next line that gets through carries
+ * "suppressed":"N" for the ones dropped since. */
+void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level,
+                     const char *msg, ...);
+
+/* Wall clock, milliseconds since the Unix epoch. */
+uint64_t cdl_now_ms(void);
+/* Monotonic clock, microseconds. */
+uint64_t cdl_mono_us(void);
+
+#endif

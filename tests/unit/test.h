@@ -1,0 +1,55 @@
+/* test.h - the tiny harness every C unit test uses: asserts print both values and the line,
+ * a failing test does not stop the others, and main() returns non-zero if anything failed. */
+#ifndef CDL_TEST_H
+#define CDL_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int test_failures;
+static int test_passes;
+static int test_current_failed;
+
+#define TEST_FAIL_(...)                                                                 \
+    do {                                                                                \
+        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                          \
+        fprintf(stderr, __VA_ARGS__);                                                   \
+        fputc('\n', stderr);                                                            \
+        test_current_failed = 1;                                                        \
+    } while (0)
+
+#define ASSERT(cond)                                                                    \
+    do {                                                                                \
+        if (!(cond)) { TEST_FAIL_("%s", #cond); return; }                               \
+    } while (0)
+
+#define ASSERT_EQ(a, b)                                                                 \
+    do {                                                                                \
+        long long a_ = (long long)(a), b_ = (long long)(b);                             \
+        if (a_ != b_) { TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_); return; } \
+    } while (0)
+
+#define ASSERT_STR_EQ(a, b)                                                             \
+    do {                                                                                \
+        const char *a_ = (a), *b_ = (b);                                                \
+        if (!a_ || !b_ || strcmp(a_, b_)) {                                             \
+            TEST_FAIL_("%s == %s:\n    got      \"%s\"\n    expected \"%s\"", #a, #b,   \
+                       a_ ? a_ : "(null)", b_ ? b_ : "(null)");                         \
+            return;                                                                     \
+        }                                                                               \
+    } while (0)
+
+#define TEST_RUN(fn)                                                                    \
+    do {                                                                                \
+        test_current_failed = 0;                                                        \
+        fn();                                                                           \
+        if (test_current_failed) { test_failures++; fprintf(stderr, "not ok %s\n", #fn); } \
+        else { test_passes++; fprintf(stderr, "ok %s\n", #fn); }                        \
+    } while (0)
+
+#define TEST_DONE()                                                                     \
+    (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
+     test_failures ? 1 : 0)
+
+#endif
