@@ -1,0 +1,310 @@
+/* metrics.c - see metrics.h. */
+#include "metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cdl_metric_def defs[CDL_M__COUNT] = {
+    [CDL_M_QUOTES_PROCESSED] = { "connector_quotes_processed_total", CDL_COUNTER,
+                                 "Quotes written to consumers.", { "exchange", "contract_type", "is_closed" } },
+    [CDL_M_QUOTE_LATENCY] = { "connector_quote_latency_seconds", CDL_HISTOGRAM,
+                              "Time from upstream frame received to quote written.", { NULL } },
+    [CDL_M_ACTIVE_CONNECTIONS] = { "connector_active_connections", CDL_GAUGE,
+                                   "Established upstream WebSocket connections.", { "exchange", "contract_type" } },
+    [CDL_M_CONNECTION_ERRORS] = { "connector_connection_errors_total", CDL_COUNTER,
+                                  "Upstream connection failures and unexpected closes.", { "exchange", "contract_type" } },
+    [CDL_M_RECONNECTIONS] = { "connector_reconnections_total", CDL_COUNTER,
+                              "Upstream reconnect attempts.", { "exchange", "contract_type" } },
+    [CDL_M_REST_BACKFILLS] = { "connector_rest_backfills_total", CDL_COUNTER,
+                               "REST backfills by result.", { "exchange", "contract_type", "status" } },
+    [CDL_M_QUEUE_DEPTH_CLOSED] = { "connector_queue_depth_closed", CDL_GAUGE,
+                                   "Closed candles waiting in the closed-candle queue.", { NULL } },
+    [CDL_M_QUEUE_DEPTH_OPEN] = { "connector_queue_depth_open", CDL_GAUGE,
+                                 "Streams with an open-candle update waiting.", { NULL } },
+    [CDL_M_QUEUE_BLOCKING] = { "connector_queue_blocking_events_total", CDL_COUNTER,
+                               "Times a full closed queue paused reading an upstream.", { NULL } },
+    [CDL_M_CIRCUIT_STATE] = { "connector_circuit_breaker_state", CDL_GAUGE,
+                              "Circuit breaker state: 0 closed, 1 open, 2 half-open.", { "exchange", "contract_type" } },
+    [CDL_M_DUPLICATES] = { "connector_duplicates_filtered_total", CDL_COUNTER,
+                           "Candles dropped as duplicates.", { "exchange", "contract_type" } },
+    [CDL_M_FRAMES_RECEIVED] = { "connector_frames_received_total", CDL_COUNTER,
+                                "Upstream text frames received.", { "exchange", "contract_type" } },
+    [CDL_M_FRAMES_REJECTED] = { "connector_frames_rejected_total", CDL_COUNTER,
+                                "Upstream frames rejected (garbage, oversize, unknown event).",
+                                { "exchange", "contract_type", "reason" } },
+    [CDL_M_CANDLES_REJECTED] = { "connector_candles_rejected_total", CDL_COUNTER,
+                                 "Candles an adapter returned that failed validation.",
+                                 { "exchange", "contract_type", "reason" } },
+    [CDL_M_ADAPTER_ERRORS] = { "connector_adapter_errors_total", CDL_COUNTER,
+                               "Adapter hooks that raised or broke the contract.", { "exchange", "hook" } },
+    [CDL_M_SUBSCRIPTION_ERRORS] = { "connector_subscription_errors_total", CDL_COUNTER,
+                                    "Errors the exchange reported for subscriptions.", { "exchange", "contract_type" } },
+    [CDL_M_REST_REQUESTS] = { "connector_rest_requests_total", CDL_COUNTER,
+                              "REST requests by HTTP status (0 = transport error).",
+                              { "exchange", "contract_type", "status" } },
+    [CDL_M_SERIES_DROPPED] = { "connector_metric_series_dropped_total", CDL_COUNTER,
+                               "Metric series not created because the series cap was reached.", { NULL } },
+};
+
+/* Upper bounds of the latency histogram, seconds. */
+static const double hist_bounds[CDL_HIST_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.5,    1.0 };
+
+struct cdl_series {
+    struct cdl_series *next; /* next series of the same metric, in creation order */
+    char *labels[CDL_METRIC_MAX_LABELS];
+    double value; /* counter/gauge value; histogram sum */
+    uint64_t count;
+    uint64_t buckets[CDL_HIST_BUCKETS];
+};
+
+struct cdl_metrics {
+    struct cdl_series *head[CDL_M__COUNT];
+    struct cdl_series *tail[CDL_M__COUNT];
+    size_t n_series, max_series;
+    struct cdl_series sink;
+};
+
+const struct cdl_metric_def *cdl_metric_def(enum cdl_metric_id id)
+{
+    return (unsigned)id < CDL_M__COUNT ? &defs[id] : NULL;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n, sz);
+    if (!p)
+        abort();
+    return p;
+}
+
+static int n_labels(enum cdl_metric_id id)
+{
+    int n = 0;
+    while (n < CDL_METRIC_MAX_LABELS && defs[id].labels[n])
+        n++;
+    return n;
+}
+
+struct cdl_metrics *cdl_metrics_create(size_t max_series)
+{
+    struct cdl_metrics *m = xcalloc(1, sizeof *m);
+    m->max_series = max_series ? max_series : 10000;
+    return m;
+}
+
+void cdl_metrics_destroy(struct cdl_metrics *m)
+{
+    if (!m)
+        return;
+    for (int id = 0; id < CDL_M__COUNT; id++) {
+        struct cdl_series *s = m->head[id], *next;
+        for (; s; s = next) {
+            next = s->next;
+            for (int i = 0; i < CDL_METRIC_MAX_LABELS; i++)
+                free(s->labels[i]);
+            free(s);
+        }
+    }
+    free(m);
+}
+
+struct cdl_series *cdl_metrics_series(struct cdl_metrics *m, enum cdl_metric_id id, ...)
+{
+    const char *vals[CDL_METRIC_MAX_LABELS] = { 0 };
+    int n = n_labels(id);
+    va_list ap;
+    va_start(ap, id);
+    for (int i = 0; i < n; i++) {
+        vals[i] = va_arg(ap, const char *);
+        if (!vals[i])
+            vals[i] = "";
+    }
+    va_end(ap);
+
+    for (struct cdl_series *s = m->head[id]; s; s = s->next) {
+        int i = 0;
+        while (i < n && !strcmp(s->labels[i], vals[i]))
+            i++;
+        if (i == n)
+            return s;
+    }
+    if (m->n_series >= m->max_series) {
+        struct cdl_series *d = cdl_metrics_series(m, CDL_M_SERIES_DROPPED);
+        if (id != CDL_M_SERIES_DROPPED)
+            d->value += 1;
+        return &m->sink;
+    }
+    struct cdl_series *s = xcalloc(1, sizeof *s);
+    for (int i = 0; i < n; i++) {
+        s->labels[i] = strdup(vals[i]);
+        if (!s->labels[i])
+            abort();
+    }
+    if (m->tail[id])
+        m->tail[id]->next = s;
+    else
+        m->head[id] = s;
+    m->tail[id] = s;
+    m->n_series++;
+    return s;
+}
+
+void cdl_series_add(struct cdl_series *s, double v) { s->value += v; }
+void cdl_series_set(struct cdl_series *s, double v) { s->value = v; }
+
+void cdl_series_observe(struct cdl_series *s, double v)
+{
+    s->value += v;
+    s->count++;
+    for (int i = 0; i < CDL_HIST_BUCKETS; i++)
+        if (v <= hist_bounds[i])
+            s->buckets[i]++;
+}
+
+double cdl_series_value(const struct cdl_series *s)
+{
+    return s->count ? (double)s->count : s->value;
+}
+
+struct buf {
+    char *p;
+    size_t n, cap;
+};
+
+static void bput(struct buf *b, const char *s, size_t len)
+{
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->n + len + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            abort();
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+}
+
+static void bputs(struct buf *b, const char *s) { bput(b, s, strlen(s)); }
+
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    bput(b, tmp, (size_t)(n < (int)sizeof tmp ? n : (int)sizeof tmp - 1));
+}
+
+static void put_number(struct buf *b, double v)
+{
+    if (isnan(v))
+        bputs(b, "NaN");
+    else if (isinf(v))
+        bputs(b, v > 0 ? "+Inf" : "-Inf");
+    else if (v == (double)(int64_t)v && fabs(v) < 9e15)
+        bprintf(b, "%lld", (long long)v);
+    else {
+        /* shortest of %.15g / %.17g that reads back as the same double */
+        char tmp[40];
+        snprintf(tmp, sizeof tmp, "%.15g", v);
+        if (strtod(tmp, NULL) != v)
+            snprintf(tmp, sizeof tmp, "%.17g", v);
+        bputs(b, tmp);
+    }
+}
+
+/* Label values escaped per the exposition format: backslash, double quote, newline. */
+static void put_label_value(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            bputs(b, "\\\\");
+        else if (*s == '"')
+            bputs(b, "\\\"");
+        else if (*s == '\n')
+            bputs(b, "\\n");
+        else
+            bput(b, s, 1);
+    }
+}
+
+static void put_labels(struct buf *b, enum cdl_metric_id id, const struct cdl_series *s, const char *le)
+{
+    int n = n_labels(id);
+    if (!n && !le)
+        return;
+    bputs(b, "{");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            bputs(b, ",");
+        bputs(b, defs[id].labels[i]);
+        bputs(b, "=\"");
+        put_label_value(b, s->labels[i]);
+        bputs(b, "\"");
+    }
+    if (le) {
+        if (n)
+            bputs(b, ",");
+        bputs(b, "le=\"");
+        bputs(b, le);
+        bputs(b, "\"");
+    }
+    bputs(b, "}");
+}
+
+char *cdl_metrics_render(const struct cdl_metrics *m, size_t *len_out)
+{
+    static const char *const type_names[] = { "counter", "gauge", "histogram" };
+    struct buf b = { 0 };
+    bput(&b, "", 0);
+    for (int id = 0; id < CDL_M__COUNT; id++) {
+        const struct cdl_metric_def *d = &defs[id];
+        bprintf(&b, "# HELP %s ", d->name);
+        bputs(&b, d->help);
+        bprintf(&b, "\n# TYPE %s %s\n", d->name, type_names[d->type]);
+        for (const struct cdl_series *s = m->head[id]; s; s = s->next) {
+            if (d->type != CDL_HISTOGRAM) {
+                bputs(&b, d->name);
+                put_labels(&b, id, s, NULL);
+                bputs(&b, " ");
+                put_number(&b, s->value);
+                bputs(&b, "\n");
+                continue;
+            }
+            for (int i = 0; i <= CDL_HIST_BUCKETS; i++) {
+                char le[32];
+                if (i < CDL_HIST_BUCKETS)
+                    snprintf(le, sizeof le, "%g", hist_bounds[i]);
+                else
+                    strcpy(le, "+Inf");
+                bprintf(&b, "%s_bucket", d->name);
+                put_labels(&b, id, s, le);
+                bputs(&b, " ");
+                put_number(&b, (double)(i < CDL_HIST_BUCKETS ? s->buckets[i] : s->count));
+                bputs(&b, "\n");
+            }
+            bprintf(&b, "%s_sum", d->name);
+            put_labels(&b, id, s, NULL);
+            bputs(&b, " ");
+            put_number(&b, s->value);
+            bprintf(&b, "\n%s_count", d->name);
+            put_labels(&b, id, s, NULL);
+            bputs(&b, " ");
+            put_number(&b, (double)s->count);
+            bputs(&b, "\n");
+        }
+    }
+    if (len_out)
+        *len_out = b.n;
+    return b.p;
+}
