@@ -66,6 +66,7 @@ struct cdl_metrics {
     struct cdl_series *head[CDL_M__COUNT];
     struct cdl_series *tail[CDL_M__COUNT];
     size_t n_series, max_series;
+    struct cdl_series *dropped;
     struct cdl_series sink;
 };
 
@@ -94,6 +95,9 @@ struct cdl_metrics *cdl_metrics_create(size_t max_series)
 {
     struct cdl_metrics *m = xcalloc(1, sizeof *m);
     m->max_series = max_series ? max_series : 10000;
+    /* The drop counter exists from the start, outside the cap, so counting a drop never recurses. */
+    m->dropped = cdl_metrics_series(m, CDL_M_SERIES_DROPPED);
+    m->n_series = 0;
     return m;
 }
 
@@ -134,9 +138,7 @@ struct cdl_series *cdl_metrics_series(struct cdl_metrics *m, enum cdl_metric_id 
             return s;
     }
     if (m->n_series >= m->max_series) {
-        struct cdl_series *d = cdl_metrics_series(m, CDL_M_SERIES_DROPPED);
-        if (id != CDL_M_SERIES_DROPPED)
-            d->value += 1;
+        m->dropped->value += 1;
         return &m->sink;
     }
     struct cdl_series *s = xcalloc(1, sizeof *s);
