@@ -1,0 +1,459 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
+
+struct key {
+    const char *section; /* top-level table */
+    const char *name;
+    enum ktype type;
+    const char *dflt; /* as text */
+    double min, max;  /* numbers; for strings the max length */
+    size_t offset;
+    size_t size; /* strings: buffer size */
+    const char *env;
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct cdl_config, f)
+#define SZ(f) sizeof(((struct cdl_config *)0)->f)
+
+static const struct key schema[] = {
+    { "server", "host", K_STR, "127.0.0.1", 0, 63, OFF(server_host), SZ(server_host), NULL,
+      "Address the WebSocket server listens on (0.0.0.0 in containers)." },
+    { "server", "port", K_INT, "8765", 1, 65535, OFF(server_port), 0, "CONNECTOR_WSS_PORT", "WebSocket server port." },
+    { "server", "health_port", K_INT, "8766", 1, 65535, OFF(health_port), 0, "CONNECTOR_WSS_HEALTH_CHECK_PORT",
+      "Admin HTTP port (/health /ready /metrics /-/reload)." },
+    { "server", "health_enabled", K_BOOL, "true", 0, 0, OFF(health_enabled), 0, "CONNECTOR_WSS_HEALTH_CHECK_ENABLED",
+      "Serve the admin HTTP port." },
+    { "connection", "inactivity_timeout", K_NUM, "3.0", 0.1, 86400, OFF(inactivity_timeout), 0,
+      "CONNECTOR_INACTIVITY_TIMEOUT", "Seconds of upstream silence, beyond the adapter's idle timeout, before a reconnect." },
+    { "connection", "max_symbol_per_ws", K_INT, "50", 1, 100000, OFF(max_symbol_per_ws), 0,
+      "CONNECTOR_MAX_SYMBOL_PER_WS", "Streams per upstream connection (capped by the adapter's max_streams)." },
+    { "connection", "max_frame_bytes", K_INT, "1048576", 1024, 67108864, OFF(max_frame_bytes), 0, NULL,
+      "Largest upstream message reassembled; bigger ones are dropped and counted." },
+    { "circuit_breaker", "failure_threshold", K_INT, "5", 1, 1000, OFF(cb_failure_threshold), 0,
+      "CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "Consecutive failures that open the breaker." },
+    { "circuit_breaker", "recovery_timeout", K_NUM, "30.0", 1, 3600, OFF(cb_recovery_timeout), 0,
+      "CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "First wait in the open state, seconds (30 -> 60 -> 120 -> 300 max)." },
+    { "circuit_breaker", "half_open_calls", K_INT, "1", 1, 100, OFF(cb_half_open_calls), 0,
+      "CONNECTOR_CIRCUIT_BREAKER_HALF_OPEN_CALLS", "Trial calls let through when half-open." },
+    { "queues", "closed_maxsize", K_INT, "1000", 1, 10000000, OFF(closed_queue_maxsize), 0,
+      "CONNECTOR_CLOSED_QUEUE_MAXSIZE", "Closed candles buffered before upstream reads pause." },
+    { "queues", "open_maxsize", K_INT, "0", 0, 10000000, OFF(open_queue_maxsize), 0, "CONNECTOR_OPEN_QUEUE_MAXSIZE",
+      "Cap on the open-candle conflation map (0 = one entry per stream)." },
+    { "dedup", "window_seconds", K_NUM, "120.0", 1, 86400, OFF(dedup_window_seconds), 0,
+      "CONNECTOR_DEDUPLICATION_WINDOW_SECONDS", "How long a closed candle's key is remembered." },
+    { "dedup", "max_entries", K_INT, "10000", 1, 10000000, OFF(dedup_max_entries), 0,
+      "CONNECTOR_DEDUPLICATION_MAX_ENTRIES", "Keys remembered at most." },
+    { "rest", "pool_connections", K_INT, "10", 1, 1000, OFF(rest_pool_connections), 0,
+      "CONNECTOR_REST_POOL_CONNECTIONS", "REST connections per host." },
+    { "rest", "pool_maxsize", K_INT, "20", 1, 10000, OFF(rest_pool_maxsize), 0, "CONNECTOR_REST_POOL_MAXSIZE",
+      "REST connections in total." },
+    { "log", "level", K_STR, "info", 0, 7, OFF(log_level), SZ(log_level), "CONNECTOR_LOG_LEVEL",
+      "debug, info, warn, error or off." },
+    { "log", "format", K_STR, "json", 0, 7, OFF(log_format), SZ(log_format), "CONNECTOR_LOG_FORMAT",
+      "json (one object per line) or text." },
+    { "lua", "adapters_dir", K_STR, "", 0, 1023, OFF(adapters_dir), SZ(adapters_dir), "CONNECTOR_ADAPTERS_DIR",
+      "Directory of the exchange adapters (default: adapters/ beside config.lua, else the source tree's)." },
+    { "lua", "sdk_dir", K_STR, "", 0, 1023, OFF(lua_dir), SZ(lua_dir), "CONNECTOR_LUA_DIR",
+      "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir)." },
+    { "lua", "memory_limit_mb", K_INT, "64", 1, 4096, OFF(lua_memory_limit_mb), 0, NULL,
+      "Memory cap of the adapters' Lua state." },
+    { "lua", "instruction_budget", K_INT, "1000000", 1000, 1000000000, OFF(lua_instruction_budget), 0, NULL,
+      "Lua VM instructions one adapter hook call may run." },
+};
+#define N_KEYS ((int)(sizeof schema / sizeof schema[0]))
+
+static const char *const sections[] = { "server", "connection", "circuit_breaker", "queues", "dedup",
+                                        "rest",   "log",        "lua",             NULL };
+
+static int set_value(struct cdl_config *cfg, const struct key *k, const char *text, char *err, size_t errlen,
+                     const char *origin)
+{
+    char *p = (char *)cfg + k->offset;
+    char *end;
+    switch (k->type) {
+    case K_INT: {
+        long v = strtol(text, &end, 10);
+        if (end == text || *end || v < k->min || v > k->max)
+            goto range;
+        if (k->offset == OFF(lua_instruction_budget) || k->offset == OFF(max_frame_bytes))
+            *(long *)p = v;
+        else
+            *(int *)p = (int)v;
+        return 0;
+    }
+    case K_NUM: {
+        double v = strtod(text, &end);
+        if (end == text || *end || !isfinite(v) || v < k->min || v > k->max)
+            goto range;
+        *(double *)p = v;
+        return 0;
+    }
+    case K_BOOL:
+        if (!strcmp(text, "true") || !strcmp(text, "1") || !strcmp(text, "yes"))
+            *(int *)p = 1;
+        else if (!strcmp(text, "false") || !strcmp(text, "0") || !strcmp(text, "no"))
+            *(int *)p = 0;
+        else
+            goto range;
+        return 0;
+    case K_STR:
+        if (strlen(text) > (size_t)k->max || strlen(text) >= k->size)
+            goto range;
+        strcpy(p, text);
+        return 0;
+    }
+range:
+    if (k->type == K_STR)
+        snprintf(err, errlen, "%s%s.%s: text longer than %d characters", origin, k->section, k->name, (int)k->max);
+    else if (k->type == K_BOOL)
+        snprintf(err, errlen, "%s%s.%s: expected true or false, got '%s'", origin, k->section, k->name, text);
+    else
+        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%g, %g], got '%s'", origin, k->section, k->name,
+                 k->type == K_INT ? "n integer" : "", k->min, k->max, text);
+    return CDL_ECONFIG;
+}
+
+static void hook_budget(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "config.lua ran too long (it must be data)");
+}
+
+/* Reads the value at the top of the stack for key k. */
+static int read_scalar(lua_State *L, struct cdl_config *cfg, const struct key *k, char *err, size_t errlen)
+{
+    char text[1100];
+    int ty = lua_type(L, -1);
+    if (k->type == K_BOOL && ty == LUA_TBOOLEAN)
+        snprintf(text, sizeof text, "%s", lua_toboolean(L, -1) ? "true" : "false");
+    else if ((k->type == K_INT || k->type == K_NUM) && ty == LUA_TNUMBER)
+        lua_isinteger(L, -1) ? snprintf(text, sizeof text, "%lld", (long long)lua_tointeger(L, -1))
+                             : snprintf(text, sizeof text, "%.17g", lua_tonumber(L, -1));
+    else if (k->type == K_STR && ty == LUA_TSTRING && lua_rawlen(L, -1) < sizeof text)
+        snprintf(text, sizeof text, "%s", lua_tostring(L, -1));
+    else {
+        static const char *const tn[] = { "an integer", "a number", "a boolean", "a string" };
+        snprintf(err, errlen, "%s.%s: expected %s, got %s", k->section, k->name, tn[k->type], luaL_typename(L, -1));
+        return CDL_ECONFIG;
+    }
+    if (k->type == K_INT && ty == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        snprintf(err, errlen, "%s.%s: expected an integer, got %s", k->section, k->name, text);
+        return CDL_ECONFIG;
+    }
+    return set_value(cfg, k, text, err, errlen, "");
+}
+
+static int copy_str(lua_State *L, char *dst, size_t cap, const char *path, char *err, size_t errlen)
+{
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= cap) {
+        snprintf(err, errlen, "%s: expected a non-empty string (under %zu characters)", path, cap);
+        return CDL_ECONFIG;
+    }
+    memcpy(dst, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+    return 0;
+}
+
+static int read_exchanges(lua_State *L, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "exchanges: expected a table");
+        return CDL_ECONFIG;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { /* [exchanges, ex, markets] */
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
+            snprintf(err, errlen, "exchanges: expected exchange = { market = { ... } } entries");
+            return CDL_ECONFIG;
+        }
+        const char *ex = lua_tostring(L, -2);
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* [.., markets, mk, t] */
+            char path[160];
+            snprintf(path, sizeof path, "exchanges.%s.%s", ex, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+            if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
+                snprintf(err, errlen, "%s: expected a table", path);
+                return CDL_ECONFIG;
+            }
+            if (cfg->n_overrides >= CDL_CFG_MAX_OVERRIDES) {
+                snprintf(err, errlen, "exchanges: more than %d markets", CDL_CFG_MAX_OVERRIDES);
+                return CDL_ECONFIG;
+            }
+            struct cdl_exchange_override *o = &cfg->overrides[cfg->n_overrides++];
+            snprintf(o->exchange, sizeof o->exchange, "%s", ex);
+            snprintf(o->market, sizeof o->market, "%s", lua_tostring(L, -2));
+            lua_pushnil(L);
+            while (lua_next(L, -2)) { /* [.., t, key, value] */
+                const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+                char kp[200];
+                snprintf(kp, sizeof kp, "%s.%s", path, key);
+                int rc;
+                if (!strcmp(key, "ws_url"))
+                    rc = copy_str(L, o->ws_url, sizeof o->ws_url, kp, err, errlen);
+                else if (!strcmp(key, "rest_url"))
+                    rc = copy_str(L, o->rest_url, sizeof o->rest_url, kp, err, errlen);
+                else {
+                    snprintf(err, errlen, "%s: unknown key (expected ws_url or rest_url)", kp);
+                    rc = CDL_ECONFIG;
+                }
+                if (rc)
+                    return rc;
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int read_subscriptions(lua_State *L, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "subscriptions: expected an array of tables");
+        return CDL_ECONFIG;
+    }
+    int n = (int)lua_rawlen(L, -1);
+    for (int i = 1; i <= n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "subscriptions[%d]", i);
+        if (lua_rawgeti(L, -1, i) != LUA_TTABLE) {
+            snprintf(err, errlen, "%s: expected a table", path);
+            return CDL_ECONFIG;
+        }
+        if (cfg->n_subs >= CDL_CFG_MAX_SUBS) {
+            snprintf(err, errlen, "subscriptions: more than %d entries", CDL_CFG_MAX_SUBS);
+            return CDL_ECONFIG;
+        }
+        struct cdl_subscription *s = &cfg->subs[cfg->n_subs++];
+        strcpy(s->interval, "1m");
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+            char kp[128];
+            snprintf(kp, sizeof kp, "%s.%s", path, key);
+            int rc = 0;
+            if (!strcmp(key, "exchange"))
+                rc = copy_str(L, s->exchange, sizeof s->exchange, kp, err, errlen);
+            else if (!strcmp(key, "market"))
+                rc = copy_str(L, s->market, sizeof s->market, kp, err, errlen);
+            else if (!strcmp(key, "interval"))
+                rc = copy_str(L, s->interval, sizeof s->interval, kp, err, errlen);
+            else if (!strcmp(key, "symbols")) {
+                if (!lua_istable(L, -1) || lua_rawlen(L, -1) == 0) {
+                    snprintf(err, errlen, "%s: expected a non-empty array of strings", kp);
+                    return CDL_ECONFIG;
+                }
+                int ns = (int)lua_rawlen(L, -1);
+                if (ns > CDL_CFG_MAX_SYMBOLS) {
+                    snprintf(err, errlen, "%s: more than %d symbols", kp, CDL_CFG_MAX_SYMBOLS);
+                    return CDL_ECONFIG;
+                }
+                for (int k = 1; k <= ns; k++) {
+                    if (lua_rawgeti(L, -1, k) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= 64) {
+                        snprintf(err, errlen, "%s[%d]: expected a symbol string", kp, k);
+                        return CDL_ECONFIG;
+                    }
+                    s->symbols[s->n_symbols] = strdup(lua_tostring(L, -1));
+                    if (!s->symbols[s->n_symbols])
+                        abort();
+                    s->n_symbols++;
+                    lua_pop(L, 1);
+                }
+            } else {
+                snprintf(err, errlen, "%s: unknown key (expected exchange, market, symbols, interval)", kp);
+                rc = CDL_ECONFIG;
+            }
+            if (rc)
+                return rc;
+            lua_pop(L, 1);
+        }
+        if (!s->exchange[0] || !s->n_symbols) {
+            snprintf(err, errlen, "%s: exchange and symbols are required", path);
+            return CDL_ECONFIG;
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+/* Walks the table config.lua returned (at the top of the stack). */
+static int read_table(lua_State *L, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { /* [root, section, t] */
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            snprintf(err, errlen, "config.lua: top-level keys must be names");
+            return CDL_ECONFIG;
+        }
+        const char *sec = lua_tostring(L, -2);
+        int rc = 0;
+        if (!strcmp(sec, "exchanges")) {
+            rc = read_exchanges(L, cfg, err, errlen);
+        } else if (!strcmp(sec, "subscriptions")) {
+            rc = read_subscriptions(L, cfg, err, errlen);
+        } else {
+            int known = 0;
+            for (int i = 0; sections[i]; i++)
+                known |= !strcmp(sections[i], sec);
+            if (!known) {
+                snprintf(err, errlen, "%s: unknown key", sec);
+                return CDL_ECONFIG;
+            }
+            if (!lua_istable(L, -1)) {
+                snprintf(err, errlen, "%s: expected a table", sec);
+                return CDL_ECONFIG;
+            }
+            lua_pushnil(L);
+            while (!rc && lua_next(L, -2)) { /* [.., t, key, value] */
+                const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+                const struct key *k = NULL;
+                for (int i = 0; i < N_KEYS && !k; i++)
+                    if (!strcmp(schema[i].section, sec) && !strcmp(schema[i].name, name))
+                        k = &schema[i];
+                if (!k) {
+                    snprintf(err, errlen, "%s.%s: unknown key", sec, name);
+                    return CDL_ECONFIG;
+                }
+                rc = read_scalar(L, cfg, k, err, errlen);
+                lua_pop(L, 1);
+            }
+        }
+        if (rc)
+            return rc;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int load_file(const char *path, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    lua_State *L = luaL_newstate(); /* no libraries: config.lua is data */
+    if (!L)
+        abort();
+    int rc = 0;
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        rc = CDL_ECONFIG;
+        goto out;
+    }
+    lua_newtable(L);
+    lua_setupvalue(L, -2, 1); /* empty _ENV */
+    lua_sethook(L, hook_budget, LUA_MASKCOUNT, 10000000);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+        snprintf(err, errlen, "%s: %s", path, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error");
+        rc = CDL_ECONFIG;
+        goto out;
+    }
+    lua_sethook(L, NULL, 0, 0);
+    if (!lua_istable(L, -1)) {
+        snprintf(err, errlen, "%s: must return a table", path);
+        rc = CDL_ECONFIG;
+        goto out;
+    }
+    char inner[900];
+    rc = read_table(L, cfg, inner, sizeof inner);
+    if (rc)
+        snprintf(err, errlen, "%s: %s", path, inner);
+out:
+    lua_close(L);
+    return rc;
+}
+
+int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; i < N_KEYS; i++)
+        if (set_value(cfg, &schema[i], schema[i].dflt, err, errlen, "default "))
+            return CDL_ECONFIG;
+    if (path) {
+        int rc = load_file(path, cfg, err, errlen);
+        if (rc)
+            return rc;
+    }
+    for (int i = 0; i < N_KEYS; i++) {
+        const char *v = schema[i].env ? getenv(schema[i].env) : NULL;
+        if (v) {
+            char origin[80];
+            snprintf(origin, sizeof origin, "%s: ", schema[i].env);
+            if (set_value(cfg, &schema[i], v, err, errlen, origin))
+                return CDL_ECONFIG;
+        }
+    }
+    /* Directories: beside the config file when there is one, else the source tree. */
+    if (!cfg->adapters_dir[0]) {
+        const char *slash = path ? strrchr(path, '/') : NULL;
+        if (path && slash)
+            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%.*s/adapters", (int)(slash - path), path);
+        else if (path)
+            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "adapters");
+        else
+            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%s/adapters", CDL_SOURCE_DIR);
+    }
+    if (!cfg->lua_dir[0]) {
+        const char *slash = strrchr(cfg->adapters_dir, '/');
+        if (slash)
+            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%.*s/lua", (int)(slash - cfg->adapters_dir), cfg->adapters_dir);
+        else
+            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "lua");
+    }
+    return 0;
+}
+
+void cdl_config_free(struct cdl_config *cfg)
+{
+    for (int i = 0; i < cfg->n_subs; i++)
+        for (int k = 0; k < cfg->subs[i].n_symbols; k++)
+            free(cfg->subs[i].symbols[k]);
+    cfg->n_subs = 0;
+}
+
+const struct cdl_exchange_override *cdl_config_override(const struct cdl_config *cfg, const char *exchange,
+                                                        const char *market)
+{
+    for (int i = 0; i < cfg->n_overrides; i++)
+        if (!strcmp(cfg->overrides[i].exchange, exchange) && !strcmp(cfg->overrides[i].market, market))
+            return &cfg->overrides[i];
+    return NULL;
+}
+
+void cdl_config_reference(FILE *out)
+{
+    static const char *const tn[] = { "integer", "number", "boolean", "string" };
+    fputs("# Configuration reference\n\n"
+          "<!-- generated by `candled config-reference` from the schema table in core/config.c; "
+          "tests/e2e/test_config_docs.sh fails if this file drifts -->\n\n"
+          "`config.lua` returns one table. It is data: it runs with no libraries and an empty environment.\n"
+          "Precedence: built-in defaults < `config.lua` < environment variables < command-line flags.\n"
+          "An unknown key, a wrong type or an out-of-range value is an error naming the key's path.\n\n"
+          "| key | type | default | range | environment | meaning |\n|---|---|---|---|---|---|\n",
+          out);
+    for (int i = 0; i < N_KEYS; i++) {
+        const struct key *k = &schema[i];
+        char range[64] = "";
+        if (k->type == K_INT || k->type == K_NUM)
+            snprintf(range, sizeof range, "%g .. %g", k->min, k->max);
+        fprintf(out, "| `%s.%s` | %s | `%s` | %s | %s%s%s | %s |\n", k->section, k->name, tn[k->type],
+                k->dflt[0] ? k->dflt : "(see meaning)", range, k->env ? "`" : "", k->env ? k->env : "",
+                k->env ? "`" : "", k->help);
+    }
+    fputs("\n## `exchanges`\n\n"
+          "`exchanges.<exchange>.<market> = { ws_url = \"...\", rest_url = \"...\" }` replaces a market's default\n"
+          "WebSocket endpoint and REST base (the same as `--ws-url` / `--rest-url` for one run).\n\n"
+          "## `subscriptions`\n\n"
+          "An array of always-on streams: `{ exchange = \"binance\", market = \"spot\", symbols = { \"BTCUSDT\" },\n"
+          "interval = \"1m\" }` (`market` defaults to the exchange's first market, `interval` to `1m`).\n"
+          "`candled stream --from-config` streams them; `candled check` validates them against the adapters.\n",
+          out);
+}

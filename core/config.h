@@ -1,0 +1,73 @@
+/* config.h - candled's configuration: built-in defaults < config.lua < CONNECTOR_* environment
+ * variables < command-line flags.
+ *
+ * config.lua is data: it runs in an empty environment (no libraries, text only, an instruction
+ * budget) and returns one table.  One schema table (config.c) names every scalar key with its
+ * type, default, range, environment variable and help text; it validates, fills defaults, applies
+ * the environment and generates docs/configuration.md.  Errors name the key's path.  A struct
+ * cdl_config is a plain value the caller owns. */
+#ifndef CDL_CONFIG_H
+#define CDL_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CDL_CFG_MAX_SUBS 64
+#define CDL_CFG_MAX_OVERRIDES 64
+#define CDL_CFG_MAX_SYMBOLS 4096
+
+struct cdl_exchange_override {
+    char exchange[32];
+    char market[32];
+    char ws_url[1024];
+    char rest_url[1024];
+};
+
+struct cdl_subscription {
+    char exchange[32];
+    char market[32]; /* "" = the exchange's default market */
+    char interval[8];
+    char *symbols[CDL_CFG_MAX_SYMBOLS]; /* malloc'd */
+    int n_symbols;
+};
+
+struct cdl_config {
+    char server_host[64];
+    int server_port;
+    int health_port;
+    int health_enabled;
+    double inactivity_timeout;
+    int max_symbol_per_ws;
+    int cb_failure_threshold;
+    double cb_recovery_timeout;
+    int cb_half_open_calls;
+    int closed_queue_maxsize;
+    int open_queue_maxsize;
+    double dedup_window_seconds;
+    int dedup_max_entries;
+    int rest_pool_connections;
+    int rest_pool_maxsize;
+    char log_level[8];
+    char log_format[8];
+    char adapters_dir[1024];
+    char lua_dir[1024];
+    int lua_memory_limit_mb;
+    long lua_instruction_budget;
+    long max_frame_bytes;
+    struct cdl_exchange_override overrides[CDL_CFG_MAX_OVERRIDES];
+    int n_overrides;
+    struct cdl_subscription subs[CDL_CFG_MAX_SUBS];
+    int n_subs;
+};
+
+/* Fills *cfg from defaults, then `path` (NULL = none), then the environment.  On error returns a
+ * negative cdl_err with a message naming the key path in err; *cfg must still be freed. */
+int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t errlen);
+void cdl_config_free(struct cdl_config *cfg);
+/* The exchanges.<exchange>.<market> override, or NULL. */
+const struct cdl_exchange_override *cdl_config_override(const struct cdl_config *cfg, const char *exchange,
+                                                        const char *market);
+/* Writes the configuration reference (Markdown) generated from the schema table. */
+void cdl_config_reference(FILE *out);
+
+#endif

@@ -1,0 +1,137 @@
+/* Unit tests for config.c: defaults, config.lua values, CONNECTOR_* overrides and precedence, and
+ * errors that name the key's path. */
+#include "config.h"
+#include "err.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char path[64];
+
+static int load_text(const char *text, struct cdl_config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return cdl_config_load(path, cfg, err, errlen);
+}
+
+static void test_defaults(void)
+{
+    struct cdl_config c;
+    char err[256];
+    unsetenv("CONNECTOR_WSS_PORT");
+    ASSERT_EQ(cdl_config_load(NULL, &c, err, sizeof err), 0);
+    ASSERT_STR_EQ(c.server_host, "127.0.0.1");
+    ASSERT_EQ(c.server_port, 8765);
+    ASSERT_EQ(c.health_port, 8766);
+    ASSERT_EQ(c.health_enabled, 1);
+    ASSERT_EQ(c.max_symbol_per_ws, 50);
+    ASSERT_EQ(c.closed_queue_maxsize, 1000);
+    ASSERT_EQ(c.dedup_max_entries, 10000);
+    ASSERT(c.cb_recovery_timeout == 30.0);
+    ASSERT(c.inactivity_timeout == 3.0);
+    ASSERT_STR_EQ(c.log_level, "info");
+    ASSERT_STR_EQ(c.adapters_dir, CDL_SOURCE_DIR "/adapters");
+    ASSERT_STR_EQ(c.lua_dir, CDL_SOURCE_DIR "/lua");
+    cdl_config_free(&c);
+}
+
+static void test_file_and_env(void)
+{
+    struct cdl_config c;
+    char err[256];
+    setenv("CONNECTOR_WSS_PORT", "9000", 1);
+    setenv("CONNECTOR_WSS_HEALTH_CHECK_ENABLED", "false", 1);
+    int rc = load_text("return { server = { port = 1234, health_port = 4321 },\n"
+                       "  connection = { max_symbol_per_ws = 7 },\n"
+                       "  exchanges = { binance = { spot = { ws_url = 'ws://127.0.0.1:1/ws' } } },\n"
+                       "  subscriptions = { { exchange = 'binance', symbols = { 'BTCUSDT', 'ETHUSDT' } },\n"
+                       "                    { exchange = 'binance', market = 'usdm', symbols = { 'X' }, interval = '1h' } } }\n",
+                       &c, err, sizeof err);
+    unsetenv("CONNECTOR_WSS_PORT");
+    unsetenv("CONNECTOR_WSS_HEALTH_CHECK_ENABLED");
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(c.server_port, 9000); /* environment beats the file */
+    ASSERT_EQ(c.health_port, 4321);
+    ASSERT_EQ(c.health_enabled, 0);
+    ASSERT_EQ(c.max_symbol_per_ws, 7);
+    ASSERT_EQ(c.n_subs, 2);
+    ASSERT_STR_EQ(c.subs[0].exchange, "binance");
+    ASSERT_STR_EQ(c.subs[0].market, "");
+    ASSERT_STR_EQ(c.subs[0].interval, "1m");
+    ASSERT_EQ(c.subs[0].n_symbols, 2);
+    ASSERT_STR_EQ(c.subs[0].symbols[1], "ETHUSDT");
+    ASSERT_STR_EQ(c.subs[1].interval, "1h");
+    const struct cdl_exchange_override *o = cdl_config_override(&c, "binance", "spot");
+    ASSERT(o != NULL);
+    ASSERT_STR_EQ(o->ws_url, "ws://127.0.0.1:1/ws");
+    ASSERT_STR_EQ(o->rest_url, "");
+    ASSERT(cdl_config_override(&c, "binance", "usdm") == NULL);
+    ASSERT_STR_EQ(c.adapters_dir, "/tmp/adapters");
+    cdl_config_free(&c);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    struct cdl_config c;
+    char err[512], full[600];
+    int rc = load_text(text, &c, err, sizeof err);
+    cdl_config_free(&c);
+    snprintf(full, sizeof full, "%s: %s", path, want);
+    if (rc != CDL_ECONFIG || strcmp(err, full))
+        TEST_FAIL_("config %s\n    got      %d \"%s\"\n    expected \"%s\"", text, rc, err, full);
+}
+
+static void test_errors_name_the_path(void)
+{
+    expect_error("return { server = { prot = 1 } }", "server.prot: unknown key");
+    expect_error("return { sevrer = {} }", "sevrer: unknown key");
+    expect_error("return { server = { port = 'x' } }", "server.port: expected an integer, got string");
+    expect_error("return { server = { port = 70000 } }", "server.port: expected an integer number in [1, 65535], got '70000'");
+    expect_error("return { server = { port = 1.5 } }", "server.port: expected an integer, got 1.5");
+    expect_error("return { server = { health_enabled = 1 } }", "server.health_enabled: expected a boolean, got number");
+    expect_error("return { subscriptions = { { exchange = 'binance', symbols = {} } } }",
+                 "subscriptions[1].symbols: expected a non-empty array of strings");
+    expect_error("return { subscriptions = { { exchange = 'binance', symbols = { 'A' }, intervl = '1m' } } }",
+                 "subscriptions[1].intervl: unknown key (expected exchange, market, symbols, interval)");
+    expect_error("return { exchanges = { binance = { spot = { wsurl = 'x' } } } }",
+                 "exchanges.binance.spot.wsurl: unknown key (expected ws_url or rest_url)");
+    expect_error("return 5", "must return a table");
+    struct cdl_config c;
+    char err[512];
+    /* data only: no libraries, and an endless loop is stopped */
+    ASSERT_EQ(load_text("return { log = { level = os.getenv('X') } }", &c, err, sizeof err), CDL_ECONFIG);
+    ASSERT(strstr(err, "global 'os'") != NULL);
+    cdl_config_free(&c);
+    ASSERT_EQ(load_text("while true do end", &c, err, sizeof err), CDL_ECONFIG);
+    ASSERT(strstr(err, "ran too long") != NULL);
+    cdl_config_free(&c);
+    setenv("CONNECTOR_MAX_SYMBOL_PER_WS", "zero", 1);
+    ASSERT_EQ(cdl_config_load(NULL, &c, err, sizeof err), CDL_ECONFIG);
+    unsetenv("CONNECTOR_MAX_SYMBOL_PER_WS");
+    ASSERT_STR_EQ(err, "CONNECTOR_MAX_SYMBOL_PER_WS: connection.max_symbol_per_ws: expected an integer number in [1, 100000], got 'zero'");
+    cdl_config_free(&c);
+}
+
+static void test_shipped_config(void)
+{
+    struct cdl_config c;
+    char err[512];
+    ASSERT_EQ(cdl_config_load(CDL_SOURCE_DIR "/config.lua", &c, err, sizeof err), 0);
+    ASSERT(c.n_subs >= 1);
+    ASSERT_STR_EQ(c.adapters_dir, CDL_SOURCE_DIR "/adapters");
+    cdl_config_free(&c);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof path, "/tmp/cdl_config_%d.lua", (int)getpid());
+    TEST_RUN(test_defaults);
+    TEST_RUN(test_file_and_env);
+    TEST_RUN(test_errors_name_the_path);
+    TEST_RUN(test_shipped_config);
+    unlink(path);
+    return TEST_DONE();
+}
