@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -64,7 +65,7 @@ static const struct key schema[] = {
     { "log", "format", K_STR, "json", 0, 7, OFF(log_format), SZ(log_format), "CONNECTOR_LOG_FORMAT",
       "json (one object per line) or text." },
     { "lua", "adapters_dir", K_STR, "", 0, 1023, OFF(adapters_dir), SZ(adapters_dir), "CONNECTOR_ADAPTERS_DIR",
-      "Directory of the exchange adapters (default: adapters/ beside config.lua, else the source tree's)." },
+      "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the source tree's)." },
     { "lua", "sdk_dir", K_STR, "", 0, 1023, OFF(lua_dir), SZ(lua_dir), "CONNECTOR_LUA_DIR",
       "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir)." },
     { "lua", "memory_limit_mb", K_INT, "64", 1, 4096, OFF(lua_memory_limit_mb), 0, NULL,
@@ -391,14 +392,14 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
                 return CDL_ECONFIG;
         }
     }
-    /* Directories: beside the config file when there is one, else the source tree. */
+    /* Directories: adapters/ beside the config file when it exists, else the source tree's. */
     if (!cfg->adapters_dir[0]) {
         const char *slash = path ? strrchr(path, '/') : NULL;
-        if (path && slash)
-            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%.*s/adapters", (int)(slash - path), path);
-        else if (path)
-            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "adapters");
-        else
+        struct stat st;
+        if (path)
+            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%.*s%sadapters", slash ? (int)(slash - path) : 0,
+                     path, slash ? "/" : "");
+        if (!path || stat(cfg->adapters_dir, &st) || !S_ISDIR(st.st_mode))
             snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%s/adapters", CDL_SOURCE_DIR);
     }
     if (!cfg->lua_dir[0]) {
