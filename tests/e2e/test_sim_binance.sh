@@ -8,7 +8,8 @@
 # 2. --replay: real recorded frames come back byte for byte after the SUBSCRIBE ack.
 # 3. faults: --disconnect-after closes with 1001 after N frames, --rest-fail-every answers 429
 #    with Retry-After, --duplicate-every repeats a frame; the counters line reports them.
-# 4. usage errors exit 2.
+# 4. --flood: 3000 frames from two streams, event times non-decreasing and current.
+# 5. usage errors exit 2.
 . "${CDL_SOURCE_DIR:?}/tests/e2e/lib.sh"
 
 # --- 1. live protocol ---------------------------------------------------------------------------
@@ -181,7 +182,29 @@ grep -q '"disconnects":1,' "$SIM_LOG" || fail "disconnect not counted"
 grep -q '"duplicates":1,' "$SIM_LOG" || fail "duplicate not counted"
 grep -q '"rest_failures":1,' "$SIM_LOG" || fail "REST failure not counted"
 
-# --- 4. usage errors ------------------------------------------------------------------------------
+# --- 4. flood: frames as fast as the socket takes them, E = send time ---------------------------
+start_sim --exchange binance --flood
+"$PYTHON" - "$SIM_PORT" <<'EOF' || fail "flood checks"
+import json, os, sys, time
+sys.path.insert(0, os.path.join(os.environ["CDL_SOURCE_DIR"], "tests", "e2e"))
+import wsclient
+ws = wsclient.connect("127.0.0.1", int(sys.argv[1]), "/stream?streams=btcusdt@kline_1m/ethusdt@kline_1m")
+prev, syms = 0, set()
+for i in range(3000):
+    m = json.loads(ws.recv_text(timeout=5))
+    d = m["data"]
+    syms.add(d["s"])
+    now = time.time() * 1000
+    if not (prev <= d["E"] <= now + 5 and now - d["E"] < 5000):
+        sys.exit("bad flood E %d (prev %d, now %d)" % (d["E"], prev, now))
+    prev = d["E"]
+if syms != {"BTCUSDT", "ETHUSDT"}:
+    sys.exit("flood did not alternate streams: %r" % syms)
+ws.close()
+EOF
+stop_sim || fail "flood sim exit $SIM_EXIT"
+
+# --- 5. usage errors ------------------------------------------------------------------------------
 "$SIM_BIN" --exchange nowhere --port 0 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown exchange should exit 2"
 "$SIM_BIN" --exchange binance --market moon --port 0 >/dev/null 2>&1
