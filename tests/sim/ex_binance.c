@@ -131,17 +131,28 @@ static int bn_subscribe_list(struct sim_client *c, char *list)
     return 0;
 }
 
+/* Subscribes the '/'-separated names in the first n bytes of s; -1 if over the limit. */
+static int bn_subscribe_span(struct sim_client *c, const char *s, size_t n)
+{
+    char *list = malloc(n + 1);
+    if (!list)
+        abort();
+    memcpy(list, s, n);
+    list[n] = '\0';
+    int rc = bn_subscribe_list(c, list);
+    free(list);
+    return rc;
+}
+
 static int bn_ws_open(struct sim *sim, struct sim_client *c, const char *path, const char *query)
 {
-    char buf[8192];
     path = bn_route_path(path);
     if (!strcmp(path, "/stream")) {
         sim_client_set_style(c, BN_STYLE_COMBINED);
-        const char *q = strstr(query, "streams=");
+        const char *q = !strncmp(query, "streams=", 8) ? query : strstr(query, "&streams=");
         if (q) {
-            snprintf(buf, sizeof buf, "%s", q + 8);
-            buf[strcspn(buf, "&")] = '\0';
-            if (bn_subscribe_list(c, buf) < 0)
+            q = strchr(q, '=') + 1;
+            if (bn_subscribe_span(c, q, strcspn(q, "&")) < 0)
                 return -1;
         }
         if (sim_client_stream_count(c) > 0)
@@ -150,8 +161,7 @@ static int bn_ws_open(struct sim *sim, struct sim_client *c, const char *path, c
     }
     sim_client_set_style(c, BN_STYLE_RAW);
     if (!strncmp(path, "/ws/", 4) && path[4]) {
-        snprintf(buf, sizeof buf, "%s", path + 4);
-        if (bn_subscribe_list(c, buf) < 0)
+        if (bn_subscribe_span(c, path + 4, strlen(path + 4)) < 0)
             return -1;
         sim_client_start_replay(c);
     }

@@ -31,6 +31,7 @@
 
 #define SIM_RX_MAX (64 * 1024)        /* largest client message we reassemble */
 #define SIM_HTTP_CHUNK (32 * 1024)
+#define SIM_MAX_HEADER 32768         /* bytes of request line + headers */
 #define SIM_MAX_STREAMS_TOTAL 200000  /* distinct stream keys over the process lifetime */
 #define SIM_REPLAY_MAX (256u << 20)
 #define SIM_DRAIN_MS 2000
@@ -946,10 +947,10 @@ static void sim_ws_request(struct lws *wsi, char *path, int plen, char *query, i
 {
     if (lws_hdr_copy(wsi, path, plen, WSI_TOKEN_GET_URI) < 0)
         path[0] = '\0';
+    static char frag[SIM_MAX_HEADER];
     size_t o = 0;
     query[0] = '\0';
     for (int i = 0;; i++) {
-        char frag[2048];
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
         if (n < 0)
             break;
@@ -1068,7 +1069,7 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
 {
     struct sim_core *core = lws_context_user(lws_get_context(wsi));
     struct sim_pss *pss = user;
-    char path[512], query[8192];
+    static char path[SIM_MAX_HEADER], query[SIM_MAX_HEADER]; /* one thread */
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
@@ -1513,6 +1514,7 @@ static int sim_start_lws(struct sim_core *core)
     info.foreign_loops = foreign_loops;
     info.pcontext = &core->ctx;
     info.user = core;
+    info.max_http_header_data = SIM_MAX_HEADER; /* /stream?streams= with ~1000 names */
     core->ctx = lws_create_context(&info);
     if (!core->ctx) {
         fprintf(stderr, "candled-sim: lws_create_context failed\n");
