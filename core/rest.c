@@ -1,0 +1,480 @@
+/* rest.c - see rest.h. */
+#include "rest.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "log.h"
+
+struct req {
+    struct req *next, *prev; /* in the queue or the in-flight list */
+    struct cdl_rest *r;
+    uint64_t id;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *url, *method, *body;
+    cdl_rest_cb cb;
+    void *user;
+    char *buf;
+    size_t len, cap;
+    int over_cap;
+    double retry_after;
+    char errbuf[CURL_ERROR_SIZE];
+    int in_flight;
+};
+
+struct sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct cdl_rest *r;
+};
+
+struct cdl_rest {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct cdl_rest_opts o;
+    char user_agent[64];
+    struct req *q_head, *q_tail; /* waiting */
+    struct req *active;          /* in flight (doubly linked) */
+    size_t n_queued, n_active;
+    uint64_t next_id;
+    struct cdl_rest_stats stats;
+    int closing;
+};
+
+static int curl_ready;
+
+void cdl_rest_opts_default(struct cdl_rest_opts *o)
+{
+    o->max_in_flight = 8;
+    o->max_queued = 1024;
+    o->timeout_ms = 10000;
+    o->max_body = (size_t)8 << 20;
+    o->pool_connections = 10;
+    o->pool_maxsize = 20;
+    o->user_agent = NULL;
+}
+
+static void check_done(struct cdl_rest *r);
+static void start_queued(struct cdl_rest *r);
+
+static void poll_cb(uv_poll_t *p, int status, int events)
+{
+    struct sock *s = p->data;
+    struct cdl_rest *r = s->r;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    curl_multi_socket_action(r->multi, s->fd, flags, &running);
+    check_done(r);
+}
+
+static void sock_closed(uv_handle_t *h) { free(h->data); }
+
+static int socket_fn(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct cdl_rest *r = userp;
+    struct sock *s = socketp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) { /* called before curl closes the fd */
+        if (s) {
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, sock_closed);
+            curl_multi_assign(r->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            abort();
+        s->fd = fd;
+        s->r = r;
+        uv_poll_init_socket(r->loop, &s->poll, fd);
+        s->poll.data = s;
+        curl_multi_assign(r->multi, fd, s);
+    }
+    int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
+    uv_poll_start(&s->poll, ev, poll_cb);
+    return 0;
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct cdl_rest *r = t->data;
+    int running;
+    curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(r);
+}
+
+/* Only (re)arms the timer: calling socket_action from here is not allowed. */
+static int timer_fn(CURLM *m, long ms, void *userp)
+{
+    struct cdl_rest *r = userp;
+    (void)m;
+    if (ms < 0)
+        uv_timer_stop(&r->timer);
+    else
+        uv_timer_start(&r->timer, timer_cb, (uint64_t)ms, 0);
+    return 0;
+}
+
+static size_t write_fn(char *data, size_t size, size_t n, void *userp)
+{
+    struct req *q = userp;
+    size_t len = size * n;
+    if (q->len + len > q->r->o.max_body) {
+        q->over_cap = 1;
+        return 0; /* aborts the transfer */
+    }
+    if (q->len + len + 1 > q->cap) {
+        size_t cap = q->cap ? q->cap : 4096;
+        while (cap < q->len + len + 1)
+            cap *= 2;
+        char *b = realloc(q->buf, cap);
+        if (!b)
+            abort();
+        q->buf = b;
+        q->cap = cap;
+    }
+    memcpy(q->buf + q->len, data, len);
+    q->len += len;
+    return len;
+}
+
+static size_t header_fn(char *data, size_t size, size_t n, void *userp)
+{
+    struct req *q = userp;
+    size_t len = size * n;
+    if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
+        char tmp[32];
+        size_t k = len - 12 < sizeof tmp - 1 ? len - 12 : sizeof tmp - 1;
+        memcpy(tmp, data + 12, k);
+        tmp[k] = '\0';
+        char *end;
+        double v = strtod(tmp, &end);
+        if (end != tmp && v >= 0)
+            q->retry_after = v; /* the HTTP-date form is not used by exchanges */
+    }
+    return len;
+}
+
+static void req_free(struct req *q)
+{
+    if (q->easy)
+        curl_easy_cleanup(q->easy);
+    curl_slist_free_all(q->headers);
+    free(q->url);
+    free(q->method);
+    free(q->body);
+    free(q->buf);
+    free(q);
+}
+
+static void finish(struct req *q, long status, int error, const char *error_text)
+{
+    struct cdl_rest_response resp = { 0 };
+    resp.id = q->id;
+    resp.status = status;
+    resp.body = q->buf ? q->buf : "";
+    if (q->buf)
+        q->buf[q->len] = '\0';
+    resp.body_len = q->len;
+    resp.retry_after_s = q->retry_after;
+    resp.error = error;
+    resp.error_text = error_text ? error_text : "";
+    resp.http_version = 1;
+    if (q->easy && q->in_flight) {
+        long v = 0;
+        curl_easy_getinfo(q->easy, CURLINFO_HTTP_VERSION, &v);
+        resp.http_version = v == CURL_HTTP_VERSION_2_0 ? 2 : 1;
+        curl_easy_getinfo(q->easy, CURLINFO_TOTAL_TIME, &resp.total_s);
+        long nc = 0;
+        curl_easy_getinfo(q->easy, CURLINFO_NUM_CONNECTS, &nc);
+        q->r->stats.new_connections += (uint64_t)nc;
+        if (resp.http_version == 2)
+            q->r->stats.h2++;
+    }
+    if (error)
+        q->r->stats.failed++;
+    else
+        q->r->stats.ok++;
+    q->cb(q->user, &resp);
+}
+
+static void unlink_active(struct cdl_rest *r, struct req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        r->active = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->next = q->prev = NULL;
+    r->n_active--;
+}
+
+static void check_done(struct cdl_rest *r)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(r->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct req *q = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+        CURLcode code = m->data.result;
+        curl_multi_remove_handle(r->multi, q->easy);
+        unlink_active(r, q);
+        long status = 0;
+        curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (q->over_cap)
+            finish(q, status, CDL_ERANGE, "body too large");
+        else if (code != CURLE_OK)
+            finish(q, status, CDL_EIO, q->errbuf[0] ? q->errbuf : curl_easy_strerror(code));
+        else
+            finish(q, status, 0, NULL);
+        req_free(q);
+    }
+    if (!r->closing)
+        start_queued(r);
+}
+
+static int start_one(struct cdl_rest *r, struct req *q)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return CDL_ENOMEM;
+    q->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, q->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, q);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_fn);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_fn);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->o.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->o.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, r->user_agent);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (q->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
+    if (!strcmp(q->method, "POST")) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+    }
+    if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
+        return CDL_EIO;
+    q->in_flight = 1;
+    q->prev = NULL;
+    q->next = r->active;
+    if (r->active)
+        r->active->prev = q;
+    r->active = q;
+    r->n_active++;
+    r->stats.requests++;
+    return 0;
+}
+
+static void start_queued(struct cdl_rest *r)
+{
+    while (r->q_head && (long)r->n_active < r->o.max_in_flight) {
+        struct req *q = r->q_head;
+        r->q_head = q->next;
+        if (!r->q_head)
+            r->q_tail = NULL;
+        q->next = NULL;
+        r->n_queued--;
+        if (start_one(r, q)) {
+            finish(q, 0, CDL_EIO, "cannot start the transfer");
+            req_free(q);
+        }
+    }
+}
+
+struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *opts)
+{
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = 1;
+    }
+    struct cdl_rest *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->loop = loop;
+    if (opts)
+        r->o = *opts;
+    else
+        cdl_rest_opts_default(&r->o);
+    if (r->o.max_in_flight < 1)
+        r->o.max_in_flight = 1;
+    snprintf(r->user_agent, sizeof r->user_agent, "%s", r->o.user_agent ? r->o.user_agent : "candled/" CDL_VERSION);
+    r->multi = curl_multi_init();
+    if (!r->multi)
+        abort();
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, socket_fn);
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, r->o.pool_connections);
+    curl_multi_setopt(r->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, r->o.pool_maxsize);
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    return r;
+}
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+/* Deferred completion of a request refused or cancelled before it reached curl: the callback
+ * must not run inside cdl_rest_request / cancel. */
+struct deferred {
+    uv_timer_t t;
+    struct req *q;
+};
+
+static void deferred_closed(uv_handle_t *h) { free(h->data); }
+
+static void deferred_cb(uv_timer_t *t)
+{
+    struct deferred *d = t->data;
+    finish(d->q, 0, CDL_ECLOSED, "cancelled");
+    req_free(d->q);
+    d->t.data = d;
+    uv_close((uv_handle_t *)&d->t, deferred_closed);
+}
+
+static void defer_cancel(struct cdl_rest *r, struct req *q)
+{
+    struct deferred *d = calloc(1, sizeof *d);
+    if (!d)
+        abort();
+    d->q = q;
+    uv_timer_init(r->loop, &d->t);
+    d->t.data = d;
+    uv_timer_start(&d->t, deferred_cb, 0, 0);
+}
+
+int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
+                     const char *body, cdl_rest_cb cb, void *user, uint64_t *id_out)
+{
+    if (r->closing)
+        return CDL_ECLOSED;
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
+        (strcmp(method, "GET") && strcmp(method, "POST")))
+        return CDL_EINVAL;
+    if ((long)r->n_queued >= r->o.max_queued)
+        return CDL_EBUSY;
+    struct req *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    q->r = r;
+    q->id = ++r->next_id;
+    q->url = dup_or_null(url);
+    q->method = dup_or_null(method);
+    q->body = dup_or_null(body);
+    q->cb = cb;
+    q->user = user;
+    q->retry_after = -1;
+    for (int i = 0; headers && headers[i]; i++) {
+        struct curl_slist *l = curl_slist_append(q->headers, headers[i]);
+        if (!l)
+            abort();
+        q->headers = l;
+    }
+    /* queued first, started on the next loop turn, so no callback can run in here */
+    if (r->q_tail)
+        r->q_tail->next = q;
+    else
+        r->q_head = q;
+    r->q_tail = q;
+    r->n_queued++;
+    if (!uv_is_active((uv_handle_t *)&r->timer))
+        uv_timer_start(&r->timer, timer_cb, 0, 0);
+    if (id_out)
+        *id_out = q->id;
+    return 0;
+}
+
+int cdl_rest_cancel(struct cdl_rest *r, uint64_t id)
+{
+    struct req *prev = NULL;
+    for (struct req *q = r->q_head; q; prev = q, q = q->next)
+        if (q->id == id) {
+            if (prev)
+                prev->next = q->next;
+            else
+                r->q_head = q->next;
+            if (r->q_tail == q)
+                r->q_tail = prev;
+            r->n_queued--;
+            q->next = NULL;
+            defer_cancel(r, q);
+            return 0;
+        }
+    for (struct req *q = r->active; q; q = q->next)
+        if (q->id == id) {
+            curl_multi_remove_handle(r->multi, q->easy);
+            unlink_active(r, q);
+            defer_cancel(r, q);
+            return 0;
+        }
+    return CDL_ENOTFOUND;
+}
+
+size_t cdl_rest_in_flight(const struct cdl_rest *r) { return r->n_active; }
+size_t cdl_rest_queued(const struct cdl_rest *r) { return r->n_queued; }
+void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out) { *out = r->stats; }
+
+static void rest_closed(uv_handle_t *h)
+{
+    struct cdl_rest *r = h->data;
+    free(r);
+}
+
+void cdl_rest_destroy(struct cdl_rest *r)
+{
+    if (!r || r->closing)
+        return;
+    r->closing = 1;
+    while (r->active) {
+        struct req *q = r->active;
+        curl_multi_remove_handle(r->multi, q->easy);
+        unlink_active(r, q);
+        finish(q, 0, CDL_ECLOSED, "cancelled");
+        req_free(q);
+    }
+    while (r->q_head) {
+        struct req *q = r->q_head;
+        r->q_head = q->next;
+        finish(q, 0, CDL_ECLOSED, "cancelled");
+        req_free(q);
+    }
+    r->q_tail = NULL;
+    r->n_queued = 0;
+    curl_multi_cleanup(r->multi); /* removes its sockets through socket_fn */
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, rest_closed);
+}

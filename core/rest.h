@@ -1,0 +1,61 @@
+/* rest.h - the REST client: libcurl multi on the daemon's libuv loop.
+ *
+ * One long-lived CURLM per struct cdl_rest (the connection cache, hence reuse and HTTP/2
+ * multiplexing, lives in it), driven by CURLMOPT_SOCKETFUNCTION -> uv_poll and
+ * CURLMOPT_TIMERFUNCTION -> uv_timer.  Requests beyond max_in_flight wait in a bounded FIFO.
+ * Bodies are capped.  The caller owns the struct; each request's callback is called exactly once
+ * (with CDL_ECLOSED when cancelled or destroyed), never from inside cdl_rest_request. */
+#ifndef CDL_REST_H
+#define CDL_REST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct cdl_rest;
+
+struct cdl_rest_opts {
+    long max_in_flight;
+    long max_queued;
+    long timeout_ms;
+    size_t max_body;
+    long pool_connections; /* per host (CONNECTOR_REST_POOL_CONNECTIONS) */
+    long pool_maxsize;     /* in total (CONNECTOR_REST_POOL_MAXSIZE) */
+    const char *user_agent;
+};
+/* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>" */
+void cdl_rest_opts_default(struct cdl_rest_opts *o);
+
+struct cdl_rest_response {
+    uint64_t id;
+    long status;           /* HTTP status, 0 if there was no response */
+    const char *body;      /* borrowed until the callback returns; NUL-terminated */
+    size_t body_len;
+    double retry_after_s;  /* Retry-After in seconds, -1 if absent */
+    int error;             /* 0, or CDL_EIO (transport), CDL_ERANGE (body cap), CDL_ECLOSED (cancelled) */
+    const char *error_text; /* "" when error == 0 */
+    long http_version;     /* 1 or 2 */
+    double total_s;
+};
+
+typedef void (*cdl_rest_cb)(void *user, const struct cdl_rest_response *resp);
+
+struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *opts);
+/* method "GET" or "POST"; headers NULL or NULL-terminated "Name: value"; body NULL for none.
+ * 0, CDL_EBUSY (queue full), CDL_EINVAL, CDL_ECLOSED (destroyed). */
+int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
+                     const char *body, cdl_rest_cb cb, void *user, uint64_t *id_out);
+int cdl_rest_cancel(struct cdl_rest *r, uint64_t id);
+size_t cdl_rest_in_flight(const struct cdl_rest *r);
+size_t cdl_rest_queued(const struct cdl_rest *r);
+
+struct cdl_rest_stats {
+    uint64_t requests, ok, failed, new_connections, h2;
+};
+void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out);
+
+/* Cancels everything (callbacks get CDL_ECLOSED) and closes its uv handles; memory is freed in
+ * the close callbacks, so the loop must run afterwards.  NULL is a no-op. */
+void cdl_rest_destroy(struct cdl_rest *r);
+
+#endif

@@ -1,0 +1,534 @@
+/* upstream.c - see upstream.h. */
+#include "upstream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "err.h"
+#include "log.h"
+
+enum up_state { UP_IDLE, UP_RESOLVING, UP_CONNECTING, UP_OPEN, UP_CLOSING, UP_WAITING };
+
+struct out_frame {
+    struct out_frame *next;
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE + payload */
+};
+
+struct cdl_upstream {
+    struct cdl_net *net;
+    uv_loop_t *loop;
+    struct cdl_upstream_opts o;
+    char url[1024], name[128];
+    struct cdl_url parsed;
+    struct cdl_upstream_cbs cbs;
+    void *user;
+
+    enum up_state state;
+    struct lws *wsi;
+    char ip[64];
+    uv_getaddrinfo_t gai;
+    int gai_busy;
+
+    uv_timer_t retry_timer, idle_timer, ping_timer, send_timer;
+    int handles_open;  /* uv handles not yet closed */
+    int handles_closing;
+    int dead;          /* destroy() called */
+    unsigned attempt;  /* consecutive failed attempts */
+    unsigned generation;
+    uint64_t rng;
+    uint64_t last_rx_ms;
+    int close_code;        /* close frame to write at the next WRITEABLE, 0 = none */
+    int reconnect_after;   /* after our own close: reconnect */
+
+    struct out_frame *q_head, *q_tail;
+    size_t q_len;
+    double tokens;
+    uint64_t tokens_at_ms;
+
+    char *rx;        /* reassembly buffer */
+    size_t rx_len, rx_cap;
+    int rx_skip;     /* dropping the rest of an oversize message */
+};
+
+static uint64_t now_ms(const struct cdl_upstream *u) { return uv_now(u->loop); }
+
+int cdl_url_parse(const char *url, struct cdl_url *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *p;
+    if (!strncmp(url, "wss://", 6)) {
+        out->tls = 1;
+        p = url + 6;
+        out->port = 443;
+    } else if (!strncmp(url, "ws://", 5)) {
+        p = url + 5;
+        out->port = 80;
+    } else {
+        return CDL_EINVAL;
+    }
+    size_t hl = strcspn(p, ":/?#");
+    if (hl == 0 || hl >= sizeof out->host)
+        return CDL_EINVAL;
+    memcpy(out->host, p, hl);
+    p += hl;
+    if (*p == ':') {
+        char *end;
+        long port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || port < 1 || port > 65535)
+            return CDL_EINVAL;
+        out->port = (int)port;
+        p = end;
+    }
+    if (*p && *p != '/' && *p != '?' && *p != '#')
+        return CDL_EINVAL;
+    int n = snprintf(out->path, sizeof out->path, "%s%s", *p == '/' ? "" : "/", p);
+    if (n < 0 || (size_t)n >= sizeof out->path)
+        return CDL_EINVAL;
+    for (const char *c = out->path; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == '#') /* no fragments in WebSocket URIs (RFC 6455 3) */
+            return CDL_EINVAL;
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct cdl_upstream *u = h->data;
+    if (--u->handles_open == 0 && !u->wsi && !u->gai_busy) {
+        free(u->rx);
+        free(u);
+    }
+}
+
+/* Frees u once nothing refers to it any more (lws wsi gone, DNS finished). */
+static void maybe_free(struct cdl_upstream *u)
+{
+    if (!u->dead || u->wsi || u->gai_busy || u->handles_closing)
+        return;
+    {   /* close our timers; the last close callback frees */
+        u->handles_closing = 1;
+        uv_close((uv_handle_t *)&u->retry_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&u->idle_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&u->ping_timer, on_handle_closed);
+        uv_close((uv_handle_t *)&u->send_timer, on_handle_closed);
+    }
+}
+
+static void queue_clear(struct cdl_upstream *u)
+{
+    struct out_frame *f = u->q_head, *next;
+    for (; f; f = next) {
+        next = f->next;
+        free(f);
+    }
+    u->q_head = u->q_tail = NULL;
+    u->q_len = 0;
+}
+
+static void connect_now(struct cdl_upstream *u);
+static void resolve(struct cdl_upstream *u);
+
+static void retry_cb(uv_timer_t *t)
+{
+    struct cdl_upstream *u = t->data;
+    if (!u->dead)
+        resolve(u);
+}
+
+/* Every failure funnels here: stop timers, tell the owner, schedule the next attempt. */
+static void schedule_retry(struct cdl_upstream *u, const char *why)
+{
+    uv_timer_stop(&u->idle_timer);
+    uv_timer_stop(&u->ping_timer);
+    uv_timer_stop(&u->send_timer);
+    queue_clear(u);
+    u->rx_len = 0;
+    u->rx_skip = 0;
+    if (u->dead)
+        return;
+    u->state = UP_WAITING;
+    uint32_t delay = cdl_backoff_delay(&cdl_backoff_upstream, u->attempt, cdl_rand_next(&u->rng));
+    u->attempt++;
+    char d[24];
+    snprintf(d, sizeof d, "%u", (unsigned)delay);
+    cdl_log(CDL_LOG_WARN, "upstream down, reconnecting", "conn", u->name, "reason", why, "delay_ms", d, NULL);
+    if (u->cbs.on_down)
+        u->cbs.on_down(u->user, why);
+    if (!u->dead)
+        uv_timer_start(&u->retry_timer, retry_cb, delay, 0);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct cdl_upstream *u = req->data;
+    u->gai_busy = 0;
+    if (u->dead) {
+        if (res)
+            uv_freeaddrinfo(res);
+        maybe_free(u);
+        return;
+    }
+    if (status < 0 || !res) {
+        if (res)
+            uv_freeaddrinfo(res);
+        schedule_retry(u, status < 0 ? uv_strerror(status) : "no address");
+        return;
+    }
+    uv_ip_name(res->ai_addr, u->ip, sizeof u->ip);
+    uv_freeaddrinfo(res);
+    connect_now(u);
+}
+
+static void resolve(struct cdl_upstream *u)
+{
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    u->state = UP_RESOLVING;
+    u->gai.data = u;
+    int rc = uv_getaddrinfo(u->loop, &u->gai, on_resolved, u->parsed.host, NULL, &hints);
+    if (rc < 0) {
+        schedule_retry(u, uv_strerror(rc));
+        return;
+    }
+    u->gai_busy = 1;
+}
+
+static void connect_now(struct cdl_upstream *u)
+{
+    struct lws_client_connect_info i;
+    memset(&i, 0, sizeof i);
+    i.context = cdl_net_context(u->net);
+    i.vhost = cdl_net_client_vhost(u->net);
+    i.address = u->ip; /* pre-resolved: lws 4.1.6 would call getaddrinfo() inside the loop */
+    i.port = u->parsed.port;
+    i.path = u->parsed.path;
+    i.host = u->parsed.host; /* SNI and certificate name */
+    i.origin = u->parsed.host;
+    i.ssl_connection = u->parsed.tls ? LCCSCF_USE_SSL : 0;
+    i.local_protocol_name = "cdl-upstream";
+    i.pwsi = &u->wsi;
+    i.opaque_user_data = u;
+    u->state = UP_CONNECTING;
+    if (!lws_client_connect_via_info(&i)) {
+        /* early failures return NULL without a CONNECTION_ERROR callback (lws #2301) */
+        u->wsi = NULL;
+        schedule_retry(u, "connect failed");
+    }
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+    struct cdl_upstream *u = t->data;
+    uint64_t idle = now_ms(u) - u->last_rx_ms;
+    uint64_t limit = (uint64_t)(u->o.idle_timeout_s * 1000);
+    if (idle >= limit) {
+        cdl_upstream_reconnect(u, "idle timeout");
+        return;
+    }
+    uv_timer_start(&u->idle_timer, idle_cb, limit - idle, 0);
+}
+
+static void ping_cb(uv_timer_t *t)
+{
+    struct cdl_upstream *u = t->data;
+    if (u->state == UP_OPEN && u->cbs.on_ping)
+        u->cbs.on_ping(u->user);
+}
+
+static void send_cb(uv_timer_t *t)
+{
+    struct cdl_upstream *u = t->data;
+    if (u->wsi && u->q_head)
+        lws_callback_on_writable(u->wsi);
+}
+
+/* Token bucket: may one more frame go now?  If not, arms send_timer for when it may. */
+static int take_token(struct cdl_upstream *u)
+{
+    if (u->o.max_sends_per_sec <= 0)
+        return 1;
+    uint64_t now = now_ms(u);
+    double rate = u->o.max_sends_per_sec;
+    u->tokens += (double)(now - u->tokens_at_ms) * rate / 1000.0;
+    if (u->tokens > rate)
+        u->tokens = rate;
+    u->tokens_at_ms = now;
+    if (u->tokens >= 1.0) {
+        u->tokens -= 1.0;
+        return 1;
+    }
+    uint64_t wait = (uint64_t)((1.0 - u->tokens) * 1000.0 / rate) + 1;
+    uv_timer_start(&u->send_timer, send_cb, wait, 0);
+    return 0;
+}
+
+struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, const struct cdl_upstream_opts *o,
+                                         const struct cdl_upstream_cbs *cbs, void *user)
+{
+    struct cdl_upstream *u = calloc(1, sizeof *u);
+    if (!u)
+        abort();
+    u->net = net;
+    u->loop = loop;
+    u->o = *o;
+    snprintf(u->url, sizeof u->url, "%s", o->url);
+    snprintf(u->name, sizeof u->name, "%s", o->name ? o->name : o->url);
+    u->o.url = u->url;
+    u->o.name = u->name;
+    if (!u->o.max_message)
+        u->o.max_message = 1 << 20;
+    if (!u->o.max_queued)
+        u->o.max_queued = 4096;
+    u->cbs = *cbs;
+    u->user = user;
+    u->rng = (uint64_t)(uintptr_t)u ^ uv_hrtime();
+    uv_timer_t *timers[] = { &u->retry_timer, &u->idle_timer, &u->ping_timer, &u->send_timer };
+    for (int i = 0; i < 4; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = u;
+    }
+    u->handles_open = 4;
+    return u;
+}
+
+int cdl_upstream_start(struct cdl_upstream *u)
+{
+    if (cdl_url_parse(u->url, &u->parsed))
+        return CDL_EINVAL;
+    resolve(u);
+    return 0;
+}
+
+int cdl_upstream_is_open(const struct cdl_upstream *u) { return u->state == UP_OPEN; }
+unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
+
+int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
+{
+    if (u->state != UP_OPEN || !u->wsi)
+        return CDL_ECLOSED;
+    if (u->q_len >= u->o.max_queued)
+        return CDL_EBUSY;
+    struct out_frame *f = malloc(sizeof *f + LWS_PRE + len);
+    if (!f)
+        abort();
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->buf + LWS_PRE, data, len);
+    if (u->q_tail)
+        u->q_tail->next = f;
+    else
+        u->q_head = f;
+    u->q_tail = f;
+    u->q_len++;
+    lws_callback_on_writable(u->wsi);
+    return 0;
+}
+
+void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why)
+{
+    if (u->dead)
+        return;
+    if (u->wsi && (u->state == UP_OPEN || u->state == UP_CONNECTING)) {
+        cdl_log(CDL_LOG_INFO, "upstream closing to reconnect", "conn", u->name, "reason", why, NULL);
+        u->state = UP_CLOSING;
+        u->close_code = LWS_CLOSE_STATUS_NORMAL;
+        u->reconnect_after = 1;
+        lws_callback_on_writable(u->wsi);
+        /* if the peer never lets us write, lws kills it after this timeout */
+        lws_set_timeout(u->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    } else if (u->state == UP_WAITING) {
+        uv_timer_stop(&u->retry_timer);
+        resolve(u);
+    }
+}
+
+void cdl_upstream_destroy(struct cdl_upstream *u)
+{
+    if (!u || u->dead)
+        return;
+    u->dead = 1;
+    queue_clear(u);
+    uv_timer_stop(&u->retry_timer);
+    uv_timer_stop(&u->idle_timer);
+    uv_timer_stop(&u->ping_timer);
+    uv_timer_stop(&u->send_timer);
+    if (u->gai_busy)
+        uv_cancel((uv_req_t *)&u->gai);
+    if (u->wsi) {
+        u->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+        u->state = UP_CLOSING;
+        lws_callback_on_writable(u->wsi);
+        lws_set_timeout(u->wsi, PENDING_TIMEOUT_CLOSE_SEND, 3);
+    }
+    maybe_free(u);
+}
+
+/* Writes a close frame ourselves: under libuv, Debian's lws 4.1.6 kills the socket without one
+ * when a callback returns -1 after lws_close_reason() (lws #3569). */
+static void write_close_frame(struct lws *wsi, int code, const char *reason)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t rl = strlen(reason);
+    if (rl > 100)
+        rl = 100;
+    buf[LWS_PRE] = (unsigned char)(code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(buf + LWS_PRE + 2, reason, rl);
+    lws_write(wsi, buf + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE */);
+}
+
+static void deliver(struct cdl_upstream *u, const char *data, size_t len)
+{
+    if (u->cbs.on_frame)
+        u->cbs.on_frame(u->user, data, len, uv_hrtime() / 1000);
+}
+
+static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, size_t len)
+{
+    int first = lws_is_first_fragment(wsi);
+    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    u->last_rx_ms = now_ms(u);
+    if (first) {
+        u->rx_len = 0;
+        u->rx_skip = 0;
+        if (last) { /* the common case: the whole message in one piece, no copy */
+            if (len > u->o.max_message) {
+                if (u->cbs.on_oversize)
+                    u->cbs.on_oversize(u->user, len);
+                return;
+            }
+            deliver(u, in, len);
+            return;
+        }
+    }
+    if (u->rx_skip) {
+        u->rx_len += len;
+        if (last) {
+            if (u->cbs.on_oversize)
+                u->cbs.on_oversize(u->user, u->rx_len);
+            u->rx_len = 0;
+            u->rx_skip = 0;
+        }
+        return;
+    }
+    if (u->rx_len + len > u->o.max_message) {
+        u->rx_skip = 1;
+        u->rx_len += len;
+        if (last) {
+            if (u->cbs.on_oversize)
+                u->cbs.on_oversize(u->user, u->rx_len);
+            u->rx_len = 0;
+            u->rx_skip = 0;
+        }
+        return;
+    }
+    if (u->rx_len + len > u->rx_cap) {
+        size_t cap = u->rx_cap ? u->rx_cap : 4096;
+        while (cap < u->rx_len + len)
+            cap *= 2;
+        char *p = realloc(u->rx, cap);
+        if (!p)
+            abort();
+        u->rx = p;
+        u->rx_cap = cap;
+    }
+    memcpy(u->rx + u->rx_len, in, len);
+    u->rx_len += len;
+    if (last) {
+        size_t n = u->rx_len;
+        u->rx_len = 0;
+        deliver(u, u->rx, n);
+    }
+}
+
+int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct cdl_upstream *u = lws_get_opaque_user_data(wsi);
+    (void)user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (!u || u->dead)
+            return -1;
+        u->state = UP_OPEN;
+        u->attempt = 0; /* reset the backoff once a connection works (lws keeps its own count otherwise) */
+        u->generation++;
+        u->last_rx_ms = now_ms(u);
+        u->tokens = u->o.max_sends_per_sec > 1 ? 1 : u->o.max_sends_per_sec;
+        u->tokens_at_ms = now_ms(u);
+        cdl_log(CDL_LOG_INFO, "upstream connected", "conn", u->name, "url", u->url, NULL);
+        if (u->o.idle_timeout_s > 0)
+            uv_timer_start(&u->idle_timer, idle_cb, (uint64_t)(u->o.idle_timeout_s * 1000), 0);
+        if (u->o.ping_interval_s > 0) {
+            uint64_t p = (uint64_t)(u->o.ping_interval_s * 1000);
+            uv_timer_start(&u->ping_timer, ping_cb, p, p);
+        }
+        if (u->cbs.on_open)
+            u->cbs.on_open(u->user);
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (!u || u->dead || u->state != UP_OPEN)
+            return 0;
+        on_receive(u, wsi, in, len);
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (!u || u->dead) {
+            write_close_frame(wsi, LWS_CLOSE_STATUS_GOINGAWAY, "bye");
+            return -1;
+        }
+        if (u->close_code) {
+            write_close_frame(wsi, u->close_code, "reconnect");
+            u->close_code = 0;
+            return -1;
+        }
+        /* lws 4.1.6 sends spurious WRITEABLEs (lws #3497): nothing queued is fine */
+        if (!u->q_head || !take_token(u))
+            return 0;
+        {
+            struct out_frame *f = u->q_head;
+            u->q_head = f->next;
+            if (!u->q_head)
+                u->q_tail = NULL;
+            u->q_len--;
+            int n = lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+            free(f);
+            if (n < 0)
+                return -1;
+        }
+        if (u->q_head)
+            lws_callback_on_writable(wsi);
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (!u)
+            return 0;
+        lws_set_opaque_user_data(wsi, NULL);
+        u->wsi = NULL;
+        if (u->dead) {
+            maybe_free(u);
+            return 0;
+        }
+        {
+            char why[160];
+            if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)
+                snprintf(why, sizeof why, "connect error: %.*s", in ? (int)(len < 120 ? len : 120) : 7,
+                         in ? (const char *)in : "unknown");
+            else
+                snprintf(why, sizeof why, "%s", u->reconnect_after ? "closed to reconnect" : "closed by peer");
+            if (u->reconnect_after) {
+                u->reconnect_after = 0;
+                u->attempt = 0;
+            }
+            schedule_retry(u, why);
+        }
+        return 0;
+
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,69 @@
+/* upstream.h - one WebSocket client connection to an exchange, with everything the exchange
+ * side needs and nothing exchange-specific:
+ *   - DNS through uv_getaddrinfo (lws 4.1.6 would block the loop), TLS with the OS CA store;
+ *   - message reassembly with a size cap (an oversize message is dropped and reported, the
+ *     connection goes on);
+ *   - a paced send queue (control frames at most max_sends_per_sec, the exchange's limit);
+ *   - an idle timer (no frame for idle_timeout: reconnect) and an application ping timer;
+ *   - reconnect with jittered exponential backoff (backoff.h), attempts reset once established;
+ *   - closing with a real close frame (lws 4.1.6 under libuv drops it otherwise, lws #3569).
+ * The owner gets callbacks; it owns the struct and destroys it (freed once lws and uv are done
+ * with it, so destroy is safe from inside a callback). */
+#ifndef CDL_UPSTREAM_H
+#define CDL_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "net.h"
+
+struct cdl_upstream;
+
+struct cdl_upstream_cbs {
+    void (*on_open)(void *user);                                         /* established */
+    void (*on_frame)(void *user, const char *data, size_t len, uint64_t recv_us); /* one whole message */
+    void (*on_oversize)(void *user, size_t len);                         /* a message over the cap was dropped */
+    void (*on_ping)(void *user);                                         /* every ping_interval while open */
+    void (*on_down)(void *user, const char *why);                        /* lost or failed; a reconnect is scheduled */
+};
+
+struct cdl_upstream_opts {
+    const char *url;           /* ws:// or wss:// */
+    const char *name;          /* for logs, e.g. "binance/spot#1" */
+    double idle_timeout_s;     /* reconnect after this long without a frame; 0 = never */
+    double ping_interval_s;    /* on_ping period; 0 = none */
+    double max_sends_per_sec;  /* pacing of send(); 0 = unpaced */
+    size_t max_message;        /* reassembly cap in bytes; 0 = 1 MiB */
+    size_t max_queued;         /* frames waiting to be sent; 0 = 4096 */
+};
+
+struct cdl_url {
+    int tls;
+    char host[256];
+    int port;
+    char path[1024]; /* with the query, starts with '/' */
+};
+/* Parses ws[s]://host[:port][/path][?query]; 0 or CDL_EINVAL. */
+int cdl_url_parse(const char *url, struct cdl_url *out);
+
+struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, const struct cdl_upstream_opts *o,
+                                         const struct cdl_upstream_cbs *cbs, void *user);
+/* Starts connecting (DNS first).  0 or CDL_EINVAL for a bad URL. */
+int cdl_upstream_start(struct cdl_upstream *u);
+/* Queues a text frame (copied); CDL_EBUSY when the queue is full, CDL_ECLOSED when not open. */
+int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len);
+/* Closes (close frame 1000) and reconnects after the backoff. */
+void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why);
+int cdl_upstream_is_open(const struct cdl_upstream *u);
+/* Connections established so far (1 after the first, 2 after a reconnect...). */
+unsigned cdl_upstream_generation(const struct cdl_upstream *u);
+/* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */
+void cdl_upstream_destroy(struct cdl_upstream *u);
+
+/* The lws protocol callback for "cdl-upstream" (used by net.c). */
+int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                              size_t len);
+
+#endif

@@ -1,0 +1,260 @@
+/* Unit tests for rest.c against a tiny HTTP/1.1 server run by the test on the same uv loop
+ * (127.0.0.1, port 0): statuses, Retry-After, the body cap, timeouts, cancel, the in-flight
+ * bound, connection reuse, POST bodies, refused connections and destroy with requests pending. */
+#include "err.h"
+#include "rest.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static uv_loop_t loop;
+static uv_tcp_t server;
+static int port;
+static int connections, concurrent, max_concurrent;
+static char last_body[256];
+
+struct client {
+    uv_tcp_t tcp;
+    char buf[8192];
+    size_t len;
+    int busy;
+};
+
+static void client_closed(uv_handle_t *h) { free(h->data); }
+
+static void written(uv_write_t *w, int status)
+{
+    free(w->data);
+    free(w);
+}
+
+static void reply(struct client *c, const char *status_line, const char *extra, const char *body)
+{
+    char *out = malloc(strlen(body) + 512);
+    int n = sprintf(out, "HTTP/1.1 %s\r\nContent-Length: %zu\r\n%sConnection: keep-alive\r\n\r\n%s", status_line,
+                    strlen(body), extra, body);
+    uv_write_t *w = malloc(sizeof *w);
+    w->data = out;
+    uv_buf_t b = uv_buf_init(out, (unsigned)n);
+    uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, written);
+}
+
+static char big[100000];
+
+/* One request per read burst is enough for these tests (curl sends each request whole). */
+static void handle(struct client *c)
+{
+    char *end = strstr(c->buf, "\r\n\r\n");
+    if (!end)
+        return;
+    size_t hdr = (size_t)(end + 4 - c->buf);
+    size_t clen = 0;
+    char *cl = strstr(c->buf, "Content-Length: ");
+    if (cl && cl < end)
+        clen = (size_t)atol(cl + 16);
+    if (c->len < hdr + clen)
+        return;
+    snprintf(last_body, sizeof last_body, "%.*s", (int)clen, c->buf + hdr);
+    char path[128] = "";
+    sscanf(c->buf, "%*s %127s", path);
+    size_t used = hdr + clen;
+    memmove(c->buf, c->buf + used, c->len - used);
+    c->len -= used;
+    c->buf[c->len] = '\0';
+    if (!strcmp(path, "/ok"))
+        reply(c, "200 OK", "", "[1,2,3]");
+    else if (!strcmp(path, "/limited"))
+        reply(c, "429 Too Many Requests", "Retry-After: 2\r\n", "{\"code\":-1003}");
+    else if (!strcmp(path, "/big"))
+        reply(c, "200 OK", "", big);
+    else if (!strcmp(path, "/post"))
+        reply(c, "200 OK", "", last_body);
+    else if (!strncmp(path, "/slow", 5)) {
+        c->busy = 1; /* never answered */
+        concurrent++;
+        if (concurrent > max_concurrent)
+            max_concurrent = concurrent;
+    } else
+        reply(c, "404 Not Found", "", "nope");
+}
+
+static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    struct client *c = h->data;
+    *b = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len - 1));
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct client *c = s->data;
+    if (n < 0) {
+        if (c->busy)
+            concurrent--;
+        uv_close((uv_handle_t *)s, client_closed);
+        return;
+    }
+    c->len += (size_t)n;
+    c->buf[c->len] = '\0';
+    handle(c);
+}
+
+static void on_conn(uv_stream_t *s, int status)
+{
+    struct client *c = calloc(1, sizeof *c);
+    uv_tcp_init(&loop, &c->tcp);
+    c->tcp.data = c;
+    uv_accept(s, (uv_stream_t *)&c->tcp);
+    connections++;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+}
+
+struct result {
+    int calls;
+    long status;
+    int error;
+    double retry_after;
+    char body[256];
+    int order;
+};
+static int order_counter;
+
+static void cb(void *user, const struct cdl_rest_response *r)
+{
+    struct result *res = user;
+    res->calls++;
+    res->status = r->status;
+    res->error = r->error;
+    res->retry_after = r->retry_after_s;
+    snprintf(res->body, sizeof res->body, "%s", r->body);
+    res->order = ++order_counter;
+}
+
+static void run_until(int *flag, int want)
+{
+    for (int i = 0; i < 2000 && *flag < want; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static char url[128];
+static const char *u(const char *path)
+{
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    return url;
+}
+
+static void test_statuses_and_reuse(void)
+{
+    struct cdl_rest *r = cdl_rest_create(&loop, NULL);
+    struct result a = { 0 }, b = { 0 }, c = { 0 };
+    int before = connections;
+    ASSERT_EQ(cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &a, NULL), 0);
+    ASSERT_EQ(a.calls, 0); /* never called from inside request() */
+    run_until(&a.calls, 1);
+    ASSERT_EQ(a.status, 200);
+    ASSERT_EQ(a.error, 0);
+    ASSERT_STR_EQ(a.body, "[1,2,3]");
+    ASSERT(a.retry_after == -1);
+    cdl_rest_request(r, "GET", u("/limited"), NULL, NULL, cb, &b, NULL);
+    run_until(&b.calls, 1);
+    ASSERT_EQ(b.status, 429);
+    ASSERT(b.retry_after == 2);
+    const char *hdrs[] = { "Content-Type: application/json", NULL };
+    cdl_rest_request(r, "POST", u("/post"), hdrs, "{\"type\":\"candleSnapshot\"}", cb, &c, NULL);
+    run_until(&c.calls, 1);
+    ASSERT_STR_EQ(c.body, "{\"type\":\"candleSnapshot\"}");
+    ASSERT_EQ(connections - before, 1); /* one keep-alive connection for all three */
+    struct cdl_rest_stats st;
+    cdl_rest_stats(r, &st);
+    ASSERT_EQ(st.requests, 3);
+    ASSERT_EQ(st.new_connections, 1);
+    struct result d = { 0 };
+    cdl_rest_request(r, "GET", u("/missing"), NULL, NULL, cb, &d, NULL);
+    run_until(&d.calls, 1);
+    ASSERT_EQ(d.status, 404);
+    ASSERT_EQ(cdl_rest_request(r, "GET", "ftp://x", NULL, NULL, cb, &d, NULL), CDL_EINVAL);
+    cdl_rest_destroy(r);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void test_cap_timeout_refused(void)
+{
+    struct cdl_rest_opts o;
+    cdl_rest_opts_default(&o);
+    o.max_body = 50000;
+    o.timeout_ms = 300;
+    struct cdl_rest *r = cdl_rest_create(&loop, &o);
+    struct result a = { 0 }, b = { 0 }, c = { 0 };
+    cdl_rest_request(r, "GET", u("/big"), NULL, NULL, cb, &a, NULL);
+    cdl_rest_request(r, "GET", u("/slow1"), NULL, NULL, cb, &b, NULL);
+    cdl_rest_request(r, "GET", "http://127.0.0.1:1/closed", NULL, NULL, cb, &c, NULL);
+    run_until(&a.calls, 1);
+    run_until(&b.calls, 1);
+    run_until(&c.calls, 1);
+    ASSERT_EQ(a.error, CDL_ERANGE);
+    ASSERT_EQ(b.error, CDL_EIO);
+    ASSERT_EQ(b.status, 0);
+    ASSERT_EQ(c.error, CDL_EIO);
+    cdl_rest_destroy(r);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void test_in_flight_bound_cancel_destroy(void)
+{
+    struct cdl_rest_opts o;
+    cdl_rest_opts_default(&o);
+    o.max_in_flight = 2;
+    struct cdl_rest *r = cdl_rest_create(&loop, &o);
+    struct result res[5] = { { 0 } };
+    uint64_t ids[5];
+    concurrent = max_concurrent = 0;
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(cdl_rest_request(r, "GET", u("/slow2"), NULL, NULL, cb, &res[i], &ids[i]), 0);
+    for (int i = 0; i < 200; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    ASSERT_EQ(cdl_rest_in_flight(r), 2);
+    ASSERT_EQ(cdl_rest_queued(r), 3);
+    ASSERT_EQ(cdl_rest_cancel(r, ids[4]), 0);
+    ASSERT_EQ(res[4].calls, 0); /* deferred */
+    run_until(&res[4].calls, 1);
+    ASSERT_EQ(res[4].error, CDL_ECLOSED);
+    ASSERT_EQ(cdl_rest_cancel(r, 999), CDL_ENOTFOUND);
+    cdl_rest_destroy(r);
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(res[i].calls, 1);
+        ASSERT_EQ(res[i].error, CDL_ECLOSED);
+    }
+    ASSERT_EQ(res[4].calls, 1);
+    ASSERT(max_concurrent <= 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, h->data && h != (uv_handle_t *)&server ? client_closed : NULL);
+}
+
+int main(void)
+{
+    memset(big, 'x', sizeof big - 1);
+    uv_loop_init(&loop);
+    uv_tcp_init(&loop, &server);
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0);
+    uv_listen((uv_stream_t *)&server, 16, on_conn);
+    struct sockaddr_in got;
+    int len = sizeof got;
+    uv_tcp_getsockname(&server, (struct sockaddr *)&got, &len);
+    port = ntohs(got.sin_port);
+    TEST_RUN(test_statuses_and_reuse);
+    TEST_RUN(test_cap_timeout_refused);
+    TEST_RUN(test_in_flight_bound_cancel_destroy);
+    uv_close((uv_handle_t *)&server, NULL);
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int closed = uv_loop_close(&loop);
+    if (closed)
+        fprintf(stderr, "uv_loop_close: %s\n", uv_strerror(closed));
+    return TEST_DONE() || closed != 0;
+}
