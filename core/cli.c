@@ -1,18 +1,526 @@
 /* cli.c - see cli.h. */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uv.h>
+
+#include "candle.h"
+#include "config.h"
+#include "err.h"
+#include "feed.h"
+#include "log.h"
+#include "lua_host.h"
+#include "metrics.h"
+#include "net.h"
+#include "rest.h"
 
 static const char usage_text[] =
     "usage:\n"
     "  candled stream EXCHANGE SYMBOL... [--market M] [--interval I] [--limit N] [--closed-only]\n"
     "                 [--format jsonl|csv] [--config FILE] [--ws-url URL] [--rest-url URL]\n"
     "  candled stream --from-config [--config FILE] ...   stream config.lua's subscriptions\n"
-    "  candled serve  [--config FILE] [--host H] [--port P] [--health-port P]\n"
-    "  candled check  [--config FILE]\n"
+    "  candled check  [--config FILE]                     validate config.lua and every adapter\n"
     "  candled --help | --version\n"
-    "  connector-cli ... = candled stream ...;  connector-wss ... = candled serve ...\n";
+    "  connector-cli ... = candled stream ...\n"
+    "\n"
+    "stream prints one quote per line on stdout (JSON lines by default) and logs on stderr.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("candled: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return CDL_EXIT_USAGE;
+}
+
+/* ---- the stream command ---------------------------------------------------------------------------- */
+
+/* Latency of quotes from frame received to written out, in µs with two significant digits:
+ * enough for the p50/p99 of the summary line, in fixed memory. */
+#define LAT_BUCKETS 820
+struct lat_hist {
+    uint64_t count;
+    uint32_t b[LAT_BUCKETS];
+};
+
+static int lat_index(uint64_t us)
+{
+    if (us < 100)
+        return (int)us;
+    int e = 0;
+    while (us >= 100) {
+        us /= 10;
+        e++;
+    }
+    int i = 100 + (e - 1) * 90 + (int)(us - 10);
+    return i < LAT_BUCKETS ? i : LAT_BUCKETS - 1;
+}
+
+static uint64_t lat_value(int i)
+{
+    if (i < 100)
+        return (uint64_t)i;
+    int e = (i - 100) / 90 + 1;
+    uint64_t v = (uint64_t)((i - 100) % 90 + 10);
+    while (e--)
+        v *= 10;
+    return v;
+}
+
+static uint64_t lat_quantile(const struct lat_hist *h, double q)
+{
+    uint64_t want = (uint64_t)((double)h->count * q + 0.5), seen = 0;
+    if (!h->count)
+        return 0;
+    if (want < 1)
+        want = 1;
+    for (int i = 0; i < LAT_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= want)
+            return lat_value(i);
+    }
+    return lat_value(LAT_BUCKETS - 1);
+}
+
+struct stream_run {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    uv_prepare_t flush;
+    struct cdl_net *net;
+    struct cdl_rest *rest;
+    struct cdl_metrics *metrics;
+    struct cdl_lua_host *host;
+    struct cdl_feed *feeds[64];
+    int n_feeds;
+    long limit;
+    long written;
+    int csv;
+    int stopping;
+    int exit_code;
+    char *buf; /* stdout buffer, flushed once per loop iteration */
+    size_t buf_len, buf_cap;
+    uint64_t pending_us[512]; /* receive times of the quotes in buf */
+    int n_pending;
+    struct lat_hist lat;
+};
+
+static void flush_out(struct stream_run *r)
+{
+    if (r->n_pending) {
+        uint64_t now = uv_hrtime() / 1000;
+        for (int i = 0; i < r->n_pending; i++) {
+            r->lat.b[lat_index(now - r->pending_us[i])]++;
+            r->lat.count++;
+        }
+        r->n_pending = 0;
+    }
+    if (r->buf_len) {
+        if (fwrite(r->buf, 1, r->buf_len, stdout) != r->buf_len || fflush(stdout)) {
+            if (!r->stopping) {
+                cdl_log(CDL_LOG_ERROR, "cannot write to stdout", NULL);
+                r->exit_code = CDL_EXIT_FAILURE;
+            }
+        }
+        r->buf_len = 0;
+    }
+}
+
+/* why == NULL: a start-up failure already reported on stderr; stop quietly. */
+static void stop(struct stream_run *r, const char *why)
+{
+    if (r->stopping)
+        return;
+    r->stopping = 1;
+    flush_out(r);
+    if (why)
+        cdl_log(CDL_LOG_INFO, "stopping", "reason", why, NULL);
+    for (int i = 0; i < r->n_feeds; i++) {
+        cdl_feed_destroy(r->feeds[i]);
+        r->feeds[i] = NULL;
+    }
+    cdl_rest_destroy(r->rest);
+    r->rest = NULL;
+    uv_signal_stop(&r->sigint);
+    uv_signal_stop(&r->sigterm);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->flush, NULL);
+    cdl_net_shutdown(r->net);
+}
+
+static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
+{
+    struct stream_run *r = user;
+    if (r->stopping)
+        return;
+    if (r->buf_cap - r->buf_len < 1024 || r->n_pending == (int)(sizeof r->pending_us / sizeof r->pending_us[0]))
+        flush_out(r);
+    int n = r->csv ? cdl_quote_csv(r->buf + r->buf_len, r->buf_cap - r->buf_len - 1, meta, c)
+                   : cdl_quote_json(r->buf + r->buf_len, r->buf_cap - r->buf_len - 1, meta, c);
+    if (n < 0)
+        return;
+    r->buf_len += (size_t)n;
+    r->buf[r->buf_len++] = '\n';
+    r->pending_us[r->n_pending++] = recv_us;
+    if (r->limit > 0 && ++r->written >= r->limit)
+        stop(r, "limit reached");
+}
+
+static void on_prepare(uv_prepare_t *p) { flush_out(p->data); }
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+struct stream_args {
+    const char *exchange;
+    const char *market;
+    const char *interval;
+    const char **symbols;
+    int n_symbols;
+    const char *ws_url, *rest_url;
+    int closed_only;
+};
+
+static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, int n_subs, long limit, int csv)
+{
+    struct stream_run r;
+    memset(&r, 0, sizeof r);
+    r.limit = limit;
+    r.csv = csv;
+    r.buf_cap = 1 << 16;
+    r.buf = malloc(r.buf_cap);
+    if (!r.buf)
+        abort();
+    uv_loop_init(&r.loop);
+    r.metrics = cdl_metrics_create(0);
+    struct cdl_lua_opts lo = {
+        .adapters_dir = cfg->adapters_dir,
+        .lua_dir = cfg->lua_dir,
+        .memory_limit = (size_t)cfg->lua_memory_limit_mb << 20,
+        .instruction_budget = cfg->lua_instruction_budget,
+    };
+    r.host = cdl_lua_host_create(&lo, r.metrics);
+    int code = CDL_EXIT_OK;
+
+    /* Everything a user can get wrong is checked before any connection is made. */
+    struct cdl_feed_opts fo[64];
+    for (int i = 0; i < n_subs && i < 64; i++) {
+        struct stream_args *s = &subs[i];
+        struct cdl_adapter *a;
+        char err[512];
+        int rc = cdl_lua_host_load(r.host, s->exchange, &a, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "candled: %s\n", err);
+            code = rc == CDL_ENOTFOUND ? CDL_EXIT_USAGE : CDL_EXIT_FAILURE;
+            goto out;
+        }
+        const struct cdl_market *m = cdl_adapter_market(a, s->market);
+        if (!m) {
+            fprintf(stderr, "candled: unknown market '%s' for %s\n", s->market, s->exchange);
+            code = CDL_EXIT_USAGE;
+            goto out;
+        }
+        const struct cdl_exchange_override *ov = cdl_config_override(cfg, s->exchange, m->name);
+        fo[i] = (struct cdl_feed_opts){
+            .adapter = a,
+            .market = m,
+            .interval = s->interval,
+            .symbols = s->symbols,
+            .n_symbols = s->n_symbols,
+            .ws_url = s->ws_url ? s->ws_url : (ov && ov->ws_url[0] ? ov->ws_url : NULL),
+            .rest_url = s->rest_url ? s->rest_url : (ov && ov->rest_url[0] ? ov->rest_url : NULL),
+            .closed_only = s->closed_only,
+            .max_streams_per_conn = cfg->max_symbol_per_ws,
+            .max_message = cfg->max_frame_bytes,
+        };
+    }
+    r.net = cdl_net_create(&r.loop);
+    if (!r.net) {
+        code = CDL_EXIT_FAILURE;
+        goto out;
+    }
+    struct cdl_rest_opts ro;
+    cdl_rest_opts_default(&ro);
+    ro.pool_connections = cfg->rest_pool_connections;
+    ro.pool_maxsize = cfg->rest_pool_maxsize;
+    r.rest = cdl_rest_create(&r.loop, &ro);
+    struct cdl_feed_sink sink = { on_quote, &r };
+    for (int i = 0; i < n_subs; i++) {
+        char err[512];
+        int rc;
+        struct cdl_feed *f = cdl_feed_create(&r.loop, r.net, r.rest, r.metrics, &fo[i], &sink, &rc, err, sizeof err);
+        if (!f) {
+            fprintf(stderr, "candled: %s\n", err);
+            code = CDL_EXIT_USAGE;
+            break;
+        }
+        r.feeds[r.n_feeds++] = f;
+        if ((rc = cdl_feed_start(f))) {
+            fprintf(stderr, "candled: cannot start %s: %s\n", subs[i].exchange, cdl_strerror(rc));
+            code = rc == CDL_EINVAL ? CDL_EXIT_USAGE : CDL_EXIT_FAILURE;
+            break;
+        }
+    }
+    uv_signal_init(&r.loop, &r.sigint);
+    uv_signal_init(&r.loop, &r.sigterm);
+    uv_prepare_init(&r.loop, &r.flush);
+    r.sigint.data = r.sigterm.data = r.flush.data = &r;
+    if (code == CDL_EXIT_OK) {
+        uv_signal_start(&r.sigint, on_signal, SIGINT);
+        uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+        uv_prepare_start(&r.flush, on_prepare);
+        cdl_log(CDL_LOG_INFO, "streaming", NULL);
+    } else {
+        stop(&r, NULL); /* closes what was opened; the loop below finishes it */
+    }
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    int started = code == CDL_EXIT_OK;
+    code = r.exit_code ? r.exit_code : code;
+    if (started) {
+        char q[24], p50[24], p99[24];
+        snprintf(q, sizeof q, "%ld", r.written);
+        snprintf(p50, sizeof p50, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.50));
+        snprintf(p99, sizeof p99, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.99));
+        cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99, NULL);
+    }
+out:
+    flush_out(&r);
+    cdl_net_destroy(r.net);
+    for (int i = 0; i < r.n_feeds; i++)
+        cdl_feed_destroy(r.feeds[i]);
+    cdl_lua_host_destroy(r.host);
+    cdl_metrics_destroy(r.metrics);
+    uv_run(&r.loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&r.loop))
+        cdl_log(CDL_LOG_WARN, "event loop closed with handles still open", NULL);
+    free(r.buf);
+    return code;
+}
+
+/* ---- argument parsing -------------------------------------------------------------------------------- */
+
+enum { OPT_MARKET = 256, OPT_INTERVAL, OPT_LIMIT, OPT_CLOSED_ONLY, OPT_FORMAT, OPT_CONFIG, OPT_WS_URL, OPT_REST_URL,
+       OPT_FROM_CONFIG, OPT_HELP };
+
+static const struct option stream_opts[] = {
+    { "market", required_argument, NULL, OPT_MARKET },     { "interval", required_argument, NULL, OPT_INTERVAL },
+    { "limit", required_argument, NULL, OPT_LIMIT },       { "closed-only", no_argument, NULL, OPT_CLOSED_ONLY },
+    { "format", required_argument, NULL, OPT_FORMAT },     { "config", required_argument, NULL, OPT_CONFIG },
+    { "ws-url", required_argument, NULL, OPT_WS_URL },     { "rest-url", required_argument, NULL, OPT_REST_URL },
+    { "from-config", no_argument, NULL, OPT_FROM_CONFIG }, { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+static int setup_logging(const struct cdl_config *cfg)
+{
+    int lvl = cdl_log_level_parse(cfg->log_level), fmt = cdl_log_format_parse(cfg->log_format);
+    if (lvl < 0)
+        return usage_error("log.level: unknown level '%s' (debug, info, warn, error, off)", cfg->log_level);
+    if (fmt < 0)
+        return usage_error("log.format: unknown format '%s' (json, text)", cfg->log_format);
+    cdl_log_setup(lvl, fmt, NULL);
+    return 0;
+}
+
+static int cmd_stream(int argc, char **argv)
+{
+    const char *market = NULL, *interval = "1m", *format = "jsonl", *config_path = NULL, *ws_url = NULL,
+               *rest_url = NULL;
+    long limit = 0;
+    int closed_only = 0, from_config = 0;
+    const char *pos[CDL_CFG_MAX_SYMBOLS + 1];
+    int npos = 0;
+
+    /* Flags and positional arguments may be mixed; "--" ends the flags. */
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--")) {
+            for (i++; i < argc && npos <= CDL_CFG_MAX_SYMBOLS; i++)
+                pos[npos++] = argv[i];
+            break;
+        }
+        if (strncmp(arg, "--", 2) || !arg[2]) {
+            if (npos <= CDL_CFG_MAX_SYMBOLS)
+                pos[npos++] = arg;
+            continue;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option *o = stream_opts;
+        while (o->name && (strlen(o->name) != nl || strncmp(o->name, name, nl)))
+            o++;
+        if (!o->name)
+            return usage_error("unknown option '%s' (try --help)", arg);
+        const char *val = NULL;
+        if (o->has_arg == required_argument) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return usage_error("option '%s' needs a value", arg);
+        } else if (eq) {
+            return usage_error("option '%s' takes no value", arg);
+        }
+        switch (o->val) {
+        case OPT_MARKET: market = val; break;
+        case OPT_INTERVAL: interval = val; break;
+        case OPT_LIMIT: {
+            char *end;
+            limit = strtol(val, &end, 10);
+            if (end == val || *end || limit < 0)
+                return usage_error("--limit: expected a non-negative integer, got '%s'", val);
+            break;
+        }
+        case OPT_CLOSED_ONLY: closed_only = 1; break;
+        case OPT_FORMAT: format = val; break;
+        case OPT_CONFIG: config_path = val; break;
+        case OPT_WS_URL: ws_url = val; break;
+        case OPT_REST_URL: rest_url = val; break;
+        case OPT_FROM_CONFIG: from_config = 1; break;
+        case OPT_HELP: fputs(usage_text, stdout); return CDL_EXIT_OK;
+        }
+    }
+    if (npos > CDL_CFG_MAX_SYMBOLS)
+        return usage_error("too many symbols (max %s)", "4096");
+    if (strcmp(format, "jsonl") && strcmp(format, "csv"))
+        return usage_error("--format: expected jsonl or csv, got '%s'", format);
+    if (ws_url && strncmp(ws_url, "ws://", 5) && strncmp(ws_url, "wss://", 6))
+        return usage_error("--ws-url: expected a ws:// or wss:// URL, got '%s'", ws_url);
+    if (rest_url && strncmp(rest_url, "http://", 7) && strncmp(rest_url, "https://", 8))
+        return usage_error("--rest-url: expected an http:// or https:// URL, got '%s'", rest_url);
+
+    struct cdl_config cfg;
+    char err[1024];
+    if (cdl_config_load(config_path, &cfg, err, sizeof err)) {
+        cdl_config_free(&cfg);
+        fprintf(stderr, "candled: %s\n", err);
+        return CDL_EXIT_USAGE;
+    }
+    int rc = setup_logging(&cfg);
+    if (rc) {
+        cdl_config_free(&cfg);
+        return rc;
+    }
+    struct stream_args subs[CDL_CFG_MAX_SUBS];
+    int n_subs = 0;
+    if (from_config) {
+        if (npos)
+            rc = usage_error("--from-config takes no EXCHANGE or SYMBOL arguments (got '%s')", pos[0]);
+        for (int i = 0; i < cfg.n_subs; i++) {
+            struct cdl_subscription *s = &cfg.subs[i];
+            subs[n_subs++] = (struct stream_args){
+                .exchange = s->exchange, .market = s->market[0] ? s->market : NULL, .interval = s->interval,
+                .symbols = (const char **)s->symbols, .n_symbols = s->n_symbols, .ws_url = ws_url,
+                .rest_url = rest_url, .closed_only = closed_only,
+            };
+        }
+        if (!rc && !n_subs)
+            rc = usage_error("%s lists no subscriptions", config_path ? config_path : "the configuration");
+    } else if (npos < 1) {
+        rc = usage_error("stream: missing EXCHANGE%s", " (try --help)");
+    } else if (npos < 2) {
+        rc = usage_error("stream: missing SYMBOL after '%s'", pos[0]);
+    } else {
+        subs[n_subs++] = (struct stream_args){
+            .exchange = pos[0], .market = market, .interval = interval, .symbols = pos + 1, .n_symbols = npos - 1,
+            .ws_url = ws_url, .rest_url = rest_url, .closed_only = closed_only,
+        };
+    }
+    if (!rc) {
+        if (!strcmp(format, "csv"))
+            printf("%s\n", cdl_quote_csv_header());
+        rc = run_stream(&cfg, subs, n_subs, limit, !strcmp(format, "csv"));
+    }
+    cdl_config_free(&cfg);
+    return rc;
+}
+
+/* check: the configuration, every adapter file, and every subscription against its adapter. */
+static int cmd_check(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            config_path = argv[i] + 9;
+        else
+            return usage_error("check: unexpected argument '%s'", argv[i]);
+    }
+    struct cdl_config cfg;
+    char err[1024];
+    int failures = 0;
+    if (cdl_config_load(config_path, &cfg, err, sizeof err)) {
+        fprintf(stderr, "candled: %s\n", err);
+        cdl_config_free(&cfg);
+        return CDL_EXIT_FAILURE;
+    }
+    struct cdl_lua_opts lo = { .adapters_dir = cfg.adapters_dir,
+                               .lua_dir = cfg.lua_dir,
+                               .memory_limit = (size_t)cfg.lua_memory_limit_mb << 20,
+                               .instruction_budget = cfg.lua_instruction_budget };
+    struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
+    char names[32][CDL_NAME_MAX];
+    int n = cdl_lua_host_list(h, names, 32);
+    if (!n) {
+        fprintf(stderr, "candled: no adapters found in %s\n", cfg.adapters_dir);
+        failures++;
+    }
+    for (int i = 0; i < n; i++) {
+        struct cdl_adapter *a;
+        if (cdl_lua_host_load(h, names[i], &a, err, sizeof err)) {
+            fprintf(stderr, "candled: %s\n", err);
+            failures++;
+        } else {
+            printf("adapter %s: ok (%d markets)\n", names[i], cdl_adapter_n_markets(a));
+        }
+    }
+    for (int i = 0; i < cfg.n_subs; i++) {
+        struct cdl_subscription *s = &cfg.subs[i];
+        struct cdl_adapter *a;
+        const struct cdl_market *m;
+        if (cdl_lua_host_load(h, s->exchange, &a, err, sizeof err)) {
+            fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, err);
+            failures++;
+            continue;
+        }
+        if (!(m = cdl_adapter_market(a, s->market[0] ? s->market : NULL))) {
+            fprintf(stderr, "candled: subscriptions[%d].market: unknown market '%s' for %s\n", i + 1, s->market,
+                    s->exchange);
+            failures++;
+            continue;
+        }
+        if (!cdl_adapter_interval(a, m, s->interval)) {
+            fprintf(stderr, "candled: subscriptions[%d].interval: '%s' is not supported by %s %s\n", i + 1,
+                    s->interval, s->exchange, m->name);
+            failures++;
+        }
+        for (int k = 0; k < s->n_symbols; k++) {
+            char out[CDL_SYMBOL_MAX], why[256] = "";
+            if (cdl_adapter_symbol(a, m, s->symbols[k], out, sizeof out, why, sizeof why)) {
+                fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: invalid symbol '%s': %s\n", i + 1, k + 1,
+                        s->symbols[k], why);
+                failures++;
+            }
+        }
+    }
+    int n_subs = cfg.n_subs;
+    cdl_lua_host_destroy(h);
+    cdl_config_free(&cfg);
+    if (failures) {
+        fprintf(stderr, "candled: check failed (%d problems)\n", failures);
+        return CDL_EXIT_FAILURE;
+    }
+    printf("configuration ok (%d subscriptions)\n", n_subs);
+    return CDL_EXIT_OK;
+}
 
 static const char *base_name(const char *path)
 {
@@ -23,20 +531,15 @@ static const char *base_name(const char *path)
 int cdl_cli_main(int argc, char **argv)
 {
     const char *prog = argc > 0 ? base_name(argv[0]) : "candled";
-    const char *cmd = NULL;
-    int first = 1;
-
     if (!strcmp(prog, "connector-cli"))
-        cmd = "stream";
-    else if (!strcmp(prog, "connector-wss"))
-        cmd = "serve";
-    else if (argc > 1)
-        cmd = argv[first++];
-
-    if (!cmd) {
+        return cmd_stream(argc, argv);
+    if (!strcmp(prog, "connector-wss"))
+        return usage_error("connector-wss: %s", "the WebSocket server (candled serve) is not built yet");
+    if (argc < 2) {
         fputs(usage_text, stderr);
         return CDL_EXIT_USAGE;
     }
+    const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
         return CDL_EXIT_OK;
@@ -45,7 +548,15 @@ int cdl_cli_main(int argc, char **argv)
         printf("candled %s\n", CDL_VERSION);
         return CDL_EXIT_OK;
     }
-    (void)first;
-    fprintf(stderr, "candled: unknown command '%s' (try --help)\n", cmd);
-    return CDL_EXIT_USAGE;
+    if (!strcmp(cmd, "stream"))
+        return cmd_stream(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "config-reference")) {
+        cdl_config_reference(stdout);
+        return CDL_EXIT_OK;
+    }
+    if (!strcmp(cmd, "serve"))
+        return usage_error("serve: %s", "the WebSocket server is not built yet (issue #4); use stream");
+    return usage_error("unknown command '%s' (try --help)", cmd);
 }

@@ -119,9 +119,9 @@ range:
     if (k->type == K_STR)
         snprintf(err, errlen, "%s%s.%s: text longer than %d characters", origin, k->section, k->name, (int)k->max);
     else if (k->type == K_BOOL)
-        snprintf(err, errlen, "%s%s.%s: expected true or false, got '%s'", origin, k->section, k->name, text);
+        snprintf(err, errlen, "%s%s.%s: expected true or false, got '%.100s'", origin, k->section, k->name, text);
     else
-        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%g, %g], got '%s'", origin, k->section, k->name,
+        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%g, %g], got '%.100s'", origin, k->section, k->name,
                  k->type == K_INT ? "n integer" : "", k->min, k->max, text);
     return CDL_ECONFIG;
 }
@@ -150,7 +150,7 @@ static int read_scalar(lua_State *L, struct cdl_config *cfg, const struct key *k
         return CDL_ECONFIG;
     }
     if (k->type == K_INT && ty == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-        snprintf(err, errlen, "%s.%s: expected an integer, got %s", k->section, k->name, text);
+        snprintf(err, errlen, "%s.%s: expected an integer, got %.40s", k->section, k->name, text);
         return CDL_ECONFIG;
     }
     return set_value(cfg, k, text, err, errlen, "");

@@ -1,0 +1,520 @@
+/* feed.c - see feed.h. */
+#include "feed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "interval.h"
+#include "log.h"
+#include "rest.h"
+#include "upstream.h"
+
+struct stream {
+    char user_symbol[CDL_SYMBOL_MAX];
+    char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
+    int conn;
+    int64_t last_closed;   /* open time of the last closed candle emitted, -1 none */
+    int64_t last_open;     /* open time of the last open update emitted, -1 none */
+};
+
+struct conn {
+    struct cdl_feed *feed;
+    int index;
+    struct cdl_upstream *up;
+    int session;
+    int first, count; /* streams[first .. first+count) */
+    char name[96];
+};
+
+struct backfill {
+    struct cdl_feed *feed;
+    int stream;
+    struct cdl_rest_query q;
+    char symbol[CDL_SYMBOL_MAX];
+};
+
+struct cdl_feed {
+    uv_loop_t *loop;
+    struct cdl_net *net;
+    struct cdl_rest *rest;
+    struct cdl_metrics *metrics;
+    struct cdl_feed_opts o;
+    struct cdl_feed_sink sink;
+    struct cdl_adapter *a;
+    const struct cdl_market *m;
+    struct cdl_interval iv;
+    const char *exch_interval;
+    char ws_url[CDL_URL_MAX], rest_url[CDL_URL_MAX];
+    struct stream *streams;
+    int n_streams;
+    int *slots; /* open-addressing index: exchange symbol -> stream */
+    int n_slots;
+    struct conn *conns;
+    int n_conns;
+    int backfills_in_flight;
+    struct cdl_quote_meta meta;
+    struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
+    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_latency, *s_quotes_open, *s_quotes_closed, *s_active,
+        *s_conn_err, *s_reconn;
+    struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int find_stream(const struct cdl_feed *f, const char *symbol)
+{
+    for (uint64_t i = hash_str(symbol);; i++) {
+        int s = f->slots[i % (uint64_t)f->n_slots];
+        if (s < 0)
+            return -1;
+        if (!strcmp(f->streams[s].symbol, symbol))
+            return s;
+    }
+}
+
+static void count(struct cdl_feed *f, enum cdl_metric_id id, const char *reason)
+{
+    if (!f->metrics)
+        return;
+    if (reason)
+        cdl_series_add(cdl_metrics_series(f->metrics, id, cdl_adapter_name(f->a), f->m->name, reason), 1);
+    else
+        cdl_series_add(cdl_metrics_series(f->metrics, id, cdl_adapter_name(f->a), f->m->name), 1);
+}
+
+/* Dedup and emit one checked candle of stream s. */
+static void emit(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_us)
+{
+    struct stream *st = &f->streams[s];
+    if (c->closed == 1) {
+        if (c->open_time <= st->last_closed) {
+            if (f->s_dups)
+                cdl_series_add(f->s_dups, 1);
+            return;
+        }
+        st->last_closed = c->open_time;
+    } else {
+        /* an update for a period already closed, or older than one already sent, is stale */
+        if (c->open_time <= st->last_closed || c->open_time < st->last_open) {
+            if (f->s_dups)
+                cdl_series_add(f->s_dups, 1);
+            return;
+        }
+        st->last_open = c->open_time;
+        if (f->o.closed_only)
+            return;
+    }
+    f->meta.symbol = st->user_symbol;
+    f->sink.on_quote(f->sink.user, &f->meta, c, recv_us);
+    if (f->metrics) {
+        cdl_series_add(c->closed == 1 ? f->s_quotes_closed : f->s_quotes_open, 1);
+        cdl_series_observe(f->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
+    }
+}
+
+/* The checks that need the feed's context: stream known, interval right, open time aligned. */
+static int check_candle(struct cdl_feed *f, struct cdl_parsed_candle *pc, int *stream, const char **why)
+{
+    if (pc->interval[0] && strcmp(pc->interval, f->exch_interval)) {
+        *why = "wrong_interval";
+        return -1;
+    }
+    *stream = pc->symbol[0] ? find_stream(f, pc->symbol) : -1;
+    if (*stream < 0) {
+        *why = "unknown_symbol";
+        return -1;
+    }
+    if (!cdl_interval_aligned(&f->iv, pc->c.open_time)) {
+        *why = "misaligned_open_time";
+        return -1;
+    }
+    return 0;
+}
+
+static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint64_t recv_us, const char *conn)
+{
+    if (res->n_bad) {
+        for (int i = 0; i < res->n_bad; i++)
+            count(f, CDL_M_CANDLES_REJECTED, res->bad_reason);
+        cdl_log_limited(&f->lim_candle, 10000, CDL_LOG_WARN, "candle rejected", "exchange", cdl_adapter_name(f->a),
+                        "market", f->m->name, "conn", conn, "reason", res->bad_reason, NULL);
+    }
+    for (int i = 0; i < res->n; i++) {
+        int s;
+        const char *why;
+        if (check_candle(f, &res->items[i], &s, &why)) {
+            count(f, CDL_M_CANDLES_REJECTED, why);
+            cdl_log_limited(&f->lim_candle, 10000, CDL_LOG_WARN, "candle rejected", "exchange",
+                            cdl_adapter_name(f->a), "market", f->m->name, "conn", conn, "reason", why, "symbol",
+                            res->items[i].symbol, NULL);
+            continue;
+        }
+        emit(f, s, &res->items[i].c, recv_us);
+    }
+}
+
+/* ---- upstream callbacks ---------------------------------------------------------------------------- */
+
+static void send_frame(void *user, const char *frame, size_t len)
+{
+    struct conn *c = user;
+    int rc = cdl_upstream_send(c->up, frame, len);
+    if (rc)
+        cdl_log(CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error", cdl_strerror(rc), NULL);
+}
+
+static void fill_refs(struct cdl_feed *f, struct conn *c, struct cdl_stream_ref *refs)
+{
+    for (int i = 0; i < c->count; i++) {
+        refs[i].symbol = f->streams[c->first + i].symbol;
+        refs[i].interval = f->exch_interval;
+    }
+}
+
+static void start_backfill(struct cdl_feed *f, int s);
+
+static void on_open(void *user)
+{
+    struct conn *c = user;
+    struct cdl_feed *f = c->feed;
+    if (c->session <= 0)
+        c->session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
+    struct cdl_stream_ref *refs = calloc((size_t)c->count, sizeof *refs);
+    if (!refs)
+        abort();
+    fill_refs(f, c, refs);
+    cdl_adapter_subscribe(f->a, c->session, refs, c->count, 0, send_frame, c);
+    free(refs);
+    if (f->s_active)
+        cdl_series_add(f->s_active, 1);
+    /* After a reconnect, fetch what closed while we were away. */
+    if (cdl_upstream_generation(c->up) > 1)
+        for (int i = 0; i < c->count; i++)
+            start_backfill(f, c->first + i);
+}
+
+static void on_down(void *user, const char *why)
+{
+    struct conn *c = user;
+    struct cdl_feed *f = c->feed;
+    if (c->session > 0) {
+        cdl_adapter_session_free(f->a, c->session);
+        c->session = 0;
+        if (f->s_active)
+            cdl_series_add(f->s_active, -1);
+    }
+    if (f->s_conn_err)
+        cdl_series_add(f->s_conn_err, 1);
+    if (f->s_reconn)
+        cdl_series_add(f->s_reconn, 1);
+}
+
+static void on_ping(void *user)
+{
+    struct conn *c = user;
+    if (c->session > 0)
+        cdl_adapter_ping(c->feed->a, c->session, send_frame, c);
+}
+
+static void on_oversize(void *user, size_t len)
+{
+    struct conn *c = user;
+    struct cdl_feed *f = c->feed;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", len);
+    count(f, CDL_M_FRAMES_REJECTED, "oversize");
+    cdl_log_limited(&f->lim_reject, 10000, CDL_LOG_WARN, "frame over the size cap dropped", "exchange",
+                    cdl_adapter_name(f->a), "market", f->m->name, "conn", c->name, "bytes", n, NULL);
+}
+
+static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
+{
+    struct conn *c = user;
+    struct cdl_feed *f = c->feed;
+    struct cdl_parse_result *res = &f->res;
+    if (f->s_frames)
+        cdl_series_add(f->s_frames, 1);
+    if (c->session <= 0)
+        return;
+    int rc = cdl_adapter_parse(f->a, c->session, data, len, res);
+    if (rc) {
+        count(f, CDL_M_FRAMES_REJECTED, "adapter_error");
+        return; /* counted and logged by the host */
+    }
+    if (res->rejected) {
+        char head[81];
+        size_t hl = len < 80 ? len : 80;
+        memcpy(head, data, hl);
+        head[hl] = '\0';
+        count(f, CDL_M_FRAMES_REJECTED, res->reason);
+        cdl_log_limited(&f->lim_reject, 10000, CDL_LOG_WARN, "frame rejected", "exchange", cdl_adapter_name(f->a),
+                        "market", f->m->name, "conn", c->name, "reason", res->reason, "frame", head, NULL);
+        return;
+    }
+    switch (res->event) {
+    case CDL_EV_ERROR:
+        if (f->s_sub_err)
+            cdl_series_add(f->s_sub_err, 1);
+        cdl_log_limited(&f->lim_event, 10000, CDL_LOG_ERROR, "exchange reported an error", "exchange",
+                        cdl_adapter_name(f->a), "market", f->m->name, "conn", c->name, "message", res->message, NULL);
+        break;
+    case CDL_EV_RECONNECT:
+        cdl_log(CDL_LOG_INFO, "exchange announced a shutdown", "conn", c->name, "message", res->message, NULL);
+        handle_candles(f, res, recv_us, c->name);
+        cdl_upstream_reconnect(c->up, "server shutdown announced");
+        return;
+    default:
+        break;
+    }
+    handle_candles(f, res, recv_us, c->name);
+}
+
+/* ---- REST backfill after a reconnect ---------------------------------------------------------------- */
+
+static void on_backfill(void *user, const struct cdl_rest_response *r)
+{
+    struct backfill *b = user;
+    struct cdl_feed *f = b->feed;
+    if (r->error == CDL_ECLOSED) { /* cancelled: the feed may be gone already */
+        free(b);
+        return;
+    }
+    f->backfills_in_flight--;
+    char status[16];
+    snprintf(status, sizeof status, "%ld", r->status);
+    if (f->metrics)
+        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status), 1);
+    const char *result = "ok";
+    if (r->error || r->status != 200) {
+        result = "failed";
+        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
+                        cdl_adapter_name(f->a), "market", f->m->name, "status", status, "error", r->error_text, NULL);
+    } else {
+        struct cdl_parse_result *res = &f->res;
+        if (cdl_adapter_rest_parse(f->a, f->m, &b->q, r->body, r->body_len, res)) {
+            result = "failed";
+        } else if (res->rejected) {
+            result = "failed";
+            count(f, CDL_M_FRAMES_REJECTED, res->reason);
+        } else {
+            /* oldest first; rows whose period has not ended are not closed */
+            int64_t now = (int64_t)cdl_now_ms();
+            for (int i = 1; i < res->n; i++)
+                for (int k = i; k > 0 && res->items[k].c.open_time < res->items[k - 1].c.open_time; k--) {
+                    struct cdl_parsed_candle t = res->items[k];
+                    res->items[k] = res->items[k - 1];
+                    res->items[k - 1] = t;
+                }
+            for (int i = 0; i < res->n; i++) {
+                struct cdl_candle *c = &res->items[i].c;
+                if (!cdl_interval_aligned(&f->iv, c->open_time)) {
+                    count(f, CDL_M_CANDLES_REJECTED, "misaligned_open_time");
+                    continue;
+                }
+                if (c->closed == -1)
+                    c->closed = cdl_interval_next(&f->iv, c->open_time) <= now;
+                if (c->closed == 1)
+                    emit(f, b->stream, c, uv_hrtime() / 1000);
+            }
+        }
+    }
+    if (f->metrics)
+        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name, result), 1);
+    free(b);
+}
+
+static void start_backfill(struct cdl_feed *f, int s)
+{
+    struct stream *st = &f->streams[s];
+    if (!f->rest || !cdl_adapter_has_rest(f->a) || st->last_closed < 0 || !f->rest_url[0])
+        return;
+    struct backfill *b = calloc(1, sizeof *b);
+    if (!b)
+        abort();
+    b->feed = f;
+    b->stream = s;
+    snprintf(b->symbol, sizeof b->symbol, "%s", st->symbol);
+    b->q.symbol = b->symbol;
+    b->q.interval = f->exch_interval;
+    b->q.start_ms = cdl_interval_next(&f->iv, st->last_closed);
+    b->q.end_ms = (int64_t)cdl_now_ms();
+    b->q.limit = f->m->rest_max_rows;
+    b->q.base_url = f->rest_url;
+    struct cdl_rest_req req;
+    if (cdl_adapter_rest_request(f->a, f->m, &b->q, &req)) {
+        free(b);
+        return;
+    }
+    int rc = cdl_rest_request(f->rest, req.method, req.url, (const char *const *)req.headers, req.body, on_backfill,
+                              b, NULL);
+    cdl_rest_req_clear(&req);
+    if (rc) {
+        free(b);
+        return;
+    }
+    f->backfills_in_flight++;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------------------- */
+
+struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cdl_rest *rest,
+                                 struct cdl_metrics *metrics, const struct cdl_feed_opts *o,
+                                 const struct cdl_feed_sink *sink, int *rc, char *err, size_t errlen)
+{
+    struct cdl_interval iv;
+    if (cdl_interval_parse(o->interval, &iv)) {
+        snprintf(err, errlen, "unknown interval '%s'", o->interval);
+        *rc = CDL_ENOTFOUND;
+        return NULL;
+    }
+    const char *exch_iv = cdl_adapter_interval(o->adapter, o->market, o->interval);
+    if (!exch_iv) {
+        snprintf(err, errlen, "interval '%s' is not supported by %s %s", o->interval, cdl_adapter_name(o->adapter),
+                 o->market->name);
+        *rc = CDL_ENOTFOUND;
+        return NULL;
+    }
+    if (o->n_symbols < 1) {
+        snprintf(err, errlen, "no symbols given");
+        *rc = CDL_EINVAL;
+        return NULL;
+    }
+    struct cdl_feed *f = calloc(1, sizeof *f);
+    if (!f)
+        abort();
+    f->loop = loop;
+    f->net = net;
+    f->rest = rest;
+    f->metrics = metrics;
+    f->o = *o;
+    f->sink = *sink;
+    f->a = o->adapter;
+    f->m = o->market;
+    f->iv = iv;
+    f->exch_interval = exch_iv;
+    snprintf(f->ws_url, sizeof f->ws_url, "%s", o->ws_url ? o->ws_url : f->m->ws_url);
+    snprintf(f->rest_url, sizeof f->rest_url, "%s", o->rest_url ? o->rest_url : f->m->rest_url);
+    f->meta.exchange = cdl_adapter_name(f->a);
+    f->meta.contract_type = f->m->name;
+    f->meta.interval = iv.name;
+
+    f->streams = calloc((size_t)o->n_symbols, sizeof *f->streams);
+    f->n_slots = o->n_symbols * 2 + 1;
+    f->slots = malloc((size_t)f->n_slots * sizeof *f->slots);
+    if (!f->streams || !f->slots)
+        abort();
+    for (int i = 0; i < f->n_slots; i++)
+        f->slots[i] = -1;
+    for (int i = 0; i < o->n_symbols; i++) {
+        struct stream *st = &f->streams[f->n_streams];
+        char why[200] = "";
+        if (strlen(o->symbols[i]) >= sizeof st->user_symbol ||
+            cdl_adapter_symbol(f->a, f->m, o->symbols[i], st->symbol, sizeof st->symbol, why, sizeof why)) {
+            snprintf(err, errlen, "invalid symbol '%s' for %s %s%s%s", o->symbols[i], cdl_adapter_name(f->a),
+                     f->m->name, why[0] ? ": " : "", why);
+            *rc = CDL_EINVAL;
+            cdl_feed_destroy(f);
+            return NULL;
+        }
+        if (find_stream(f, st->symbol) >= 0)
+            continue; /* the same stream twice is one stream */
+        snprintf(st->user_symbol, sizeof st->user_symbol, "%s", o->symbols[i]);
+        st->last_closed = st->last_open = -1;
+        uint64_t h = hash_str(st->symbol);
+        while (f->slots[h % (uint64_t)f->n_slots] >= 0)
+            h++;
+        f->slots[h % (uint64_t)f->n_slots] = f->n_streams++;
+    }
+    int per = o->max_streams_per_conn > 0 ? o->max_streams_per_conn : f->m->max_streams;
+    if (per > f->m->max_streams)
+        per = f->m->max_streams;
+    f->n_conns = (f->n_streams + per - 1) / per;
+    f->conns = calloc((size_t)f->n_conns, sizeof *f->conns);
+    if (!f->conns)
+        abort();
+    for (int i = 0; i < f->n_conns; i++) {
+        struct conn *c = &f->conns[i];
+        c->feed = f;
+        c->index = i;
+        c->first = i * per;
+        c->count = f->n_streams - c->first < per ? f->n_streams - c->first : per;
+        snprintf(c->name, sizeof c->name, "%s/%s#%d", cdl_adapter_name(f->a), f->m->name, i + 1);
+        for (int k = 0; k < c->count; k++)
+            f->streams[c->first + k].conn = i;
+    }
+    if (metrics) {
+        const char *ex = cdl_adapter_name(f->a), *mk = f->m->name;
+        f->s_frames = cdl_metrics_series(metrics, CDL_M_FRAMES_RECEIVED, ex, mk);
+        f->s_dups = cdl_metrics_series(metrics, CDL_M_DUPLICATES, ex, mk);
+        f->s_sub_err = cdl_metrics_series(metrics, CDL_M_SUBSCRIPTION_ERRORS, ex, mk);
+        f->s_latency = cdl_metrics_series(metrics, CDL_M_QUOTE_LATENCY);
+        f->s_quotes_open = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "false");
+        f->s_quotes_closed = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "true");
+        f->s_active = cdl_metrics_series(metrics, CDL_M_ACTIVE_CONNECTIONS, ex, mk);
+        f->s_conn_err = cdl_metrics_series(metrics, CDL_M_CONNECTION_ERRORS, ex, mk);
+        f->s_reconn = cdl_metrics_series(metrics, CDL_M_RECONNECTIONS, ex, mk);
+    }
+    *rc = 0;
+    return f;
+}
+
+int cdl_feed_n_connections(const struct cdl_feed *f) { return f->n_conns; }
+
+int cdl_feed_start(struct cdl_feed *f)
+{
+    static const struct cdl_upstream_cbs cbs = {
+        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
+    };
+    for (int i = 0; i < f->n_conns; i++) {
+        struct conn *c = &f->conns[i];
+        char url[CDL_URL_MAX];
+        struct cdl_stream_ref *refs = calloc((size_t)c->count, sizeof *refs);
+        if (!refs)
+            abort();
+        fill_refs(f, c, refs);
+        int session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)i + 1);
+        int rc = cdl_adapter_connect_url(f->a, session, refs, c->count, url, sizeof url);
+        cdl_adapter_session_free(f->a, session);
+        free(refs);
+        if (rc)
+            return rc;
+        struct cdl_upstream_opts uo = {
+            .url = url,
+            .name = c->name,
+            .idle_timeout_s = f->m->idle_timeout,
+            .ping_interval_s = f->m->ping_interval,
+            .max_sends_per_sec = f->m->max_sends_per_sec,
+            .max_message = f->o.max_message,
+        };
+        c->up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, c);
+        if ((rc = cdl_upstream_start(c->up))) {
+            cdl_log(CDL_LOG_ERROR, "invalid WebSocket URL", "url", url, NULL);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void cdl_feed_destroy(struct cdl_feed *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < f->n_conns; i++) {
+        struct conn *c = &f->conns[i];
+        if (c->session > 0)
+            cdl_adapter_session_free(f->a, c->session);
+        cdl_upstream_destroy(c->up);
+    }
+    free(f->conns);
+    free(f->streams);
+    free(f->slots);
+    free(f);
+}

@@ -1,0 +1,56 @@
+/* feed.h - a set of streams of one exchange market and interval, fed from upstream connections:
+ * what `candled stream` runs.
+ *
+ * A feed resolves the user's symbols through the adapter, packs the streams onto upstream
+ * connections (at most the market's max_streams each), subscribes with the adapter's frames once
+ * a connection is established, runs every received frame through adapter.parse and the C checks,
+ * drops duplicates and stale updates per stream (a closed candle is emitted once per open time;
+ * an open update never after its period's close), and hands each quote to the sink.  After a
+ * reconnect it asks REST for the closed candles of the outage (when the adapter has REST) so a
+ * short disconnect does not lose a close.  Every rejection is counted and logged rate-limited.
+ * The feed owns its upstreams and Lua sessions; the adapter, net, rest and metrics are borrowed. */
+#ifndef CDL_FEED_H
+#define CDL_FEED_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "candle.h"
+#include "lua_host.h"
+#include "metrics.h"
+#include "net.h"
+
+struct cdl_rest;
+
+struct cdl_feed_sink {
+    /* One quote; meta and candle are borrowed for the call.  recv_us: when its frame arrived
+     * (monotonic µs), for latency. */
+    void (*on_quote)(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us);
+    void *user;
+};
+
+struct cdl_feed_opts {
+    struct cdl_adapter *adapter;
+    const struct cdl_market *market;
+    const char *interval;        /* canonical */
+    const char *const *symbols;  /* as the user wrote them */
+    int n_symbols;
+    const char *ws_url;          /* NULL = the market's */
+    const char *rest_url;        /* NULL = the market's */
+    int closed_only;
+    int max_streams_per_conn;    /* 0 = the market's max_streams */
+    size_t max_message;          /* reassembly cap, 0 = 1 MiB */
+};
+
+struct cdl_feed;
+
+/* Validates everything (interval supported, symbols accepted by the adapter): on failure returns
+ * NULL with CDL_ENOTFOUND/CDL_EINVAL in *rc and a one-line message in err. */
+struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cdl_rest *rest,
+                                 struct cdl_metrics *metrics, const struct cdl_feed_opts *opts,
+                                 const struct cdl_feed_sink *sink, int *rc, char *err, size_t errlen);
+int cdl_feed_start(struct cdl_feed *f);
+int cdl_feed_n_connections(const struct cdl_feed *f);
+void cdl_feed_destroy(struct cdl_feed *f);
+
+#endif

@@ -1,0 +1,1127 @@
+/* lua_host.c - see lua_host.h.
+ *
+ * Stack-layout comments use [a, b, c] with the top on the right. */
+#include "lua_host.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "interval.h"
+#include "log.h"
+#include "lua_json.h"
+
+#define MAX_ADAPTERS 32
+#define MAX_INTERVALS 24
+#define HOOK_STEP 1000 /* instructions between count-hook calls */
+
+struct iv_map {
+    const char *canonical; /* static (interval table) */
+    char exchange[CDL_IVNAME_MAX];
+};
+
+struct market_rec {
+    struct cdl_market m;
+    struct iv_map iv[MAX_INTERVALS];
+    int n_iv;
+};
+
+struct cdl_adapter {
+    struct cdl_lua_host *host;
+    char name[CDL_NAME_MAX];
+    int ref;     /* the adapter table */
+    int env_ref; /* its sandbox environment */
+    struct market_rec *markets;
+    int n_markets;
+    int has_rest;
+    struct cdl_log_limit log_limit;
+};
+
+struct cdl_lua_host {
+    lua_State *L;
+    struct cdl_lua_opts opts;
+    char adapters_dir[CDL_URL_MAX];
+    char lua_dir[CDL_URL_MAX];
+    struct cdl_metrics *metrics;
+    size_t mem_used, mem_limit;
+    long budget_steps, steps_left;
+    struct cdl_adapter *adapters[MAX_ADAPTERS];
+    int n_adapters;
+};
+
+/* ---- allocator with a cap --------------------------------------------------------------------- */
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct cdl_lua_host *h = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && h->mem_used - old + nsize > h->mem_limit)
+        return NULL; /* Lua raises a memory error inside the protected call */
+    void *p = realloc(ptr, nsize);
+    if (p)
+        h->mem_used = h->mem_used - old + nsize;
+    return p;
+}
+
+/* ---- instruction budget ---------------------------------------------------------------------- */
+
+static struct cdl_lua_host *host_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct cdl_lua_host *h = host_of(L);
+    if (--h->steps_left < 0)
+        luaL_error(L, "instruction budget exceeded (%d instructions)", (int)(h->budget_steps * HOOK_STEP));
+}
+
+/* Message handler: tracebacks for errors, error tables passed through unchanged. */
+static int msgh(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TTABLE)
+        return 1;
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Runs the function below `nargs` arguments on the top of the stack with a fresh budget.
+ * [fn, args...] -> [results...] on success; on failure logs, counts and leaves nothing. */
+static int pcall_budget(struct cdl_adapter *a, const char *hook, int nargs, int nres)
+{
+    struct cdl_lua_host *h = a ? a->host : NULL;
+    lua_State *L = h->L;
+    int base = lua_gettop(L) - nargs; /* index of fn */
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    h->steps_left = h->budget_steps;
+    int rc = lua_pcall(L, nargs, nres, base);
+    lua_remove(L, base);
+    if (rc == LUA_OK)
+        return 0;
+    const char *msg = lua_tostring(L, -1);
+    char buf[64];
+    if (!msg) {
+        snprintf(buf, sizeof buf, "(error object is a %s value)", luaL_typename(L, -1));
+        msg = buf;
+    }
+    if (a->name[0]) {
+        if (h->metrics)
+            cdl_series_add(cdl_metrics_series(h->metrics, CDL_M_ADAPTER_ERRORS, a->name, hook), 1);
+        cdl_log_limited(&a->log_limit, 10000, CDL_LOG_ERROR, "adapter hook failed", "exchange", a->name, "hook",
+                        hook, "error", msg, NULL);
+    }
+    lua_pop(L, 1);
+    return rc == LUA_ERRMEM ? CDL_EBUDGET : (strstr(msg, "instruction budget exceeded") ? CDL_EBUDGET : CDL_ELUA);
+}
+
+/* ---- sandbox ------------------------------------------------------------------------------------ */
+
+static const char *const base_allow[] = { "assert", "error",    "ipairs",       "next",         "pairs",
+                                          "pcall",  "select",   "tonumber",     "tostring",     "type",
+                                          "xpcall", "rawequal", "rawget",       "rawlen",       "rawset",
+                                          "setmetatable", "getmetatable", "_VERSION", NULL };
+
+/* Copies the fields of the library table at the top into a new table, skipping `deny`. [lib] -> [copy] */
+static void copy_lib(lua_State *L, const char *const *only, const char *deny)
+{
+    lua_newtable(L); /* [lib, copy] */
+    if (only) {
+        for (int i = 0; only[i]; i++) {
+            lua_getfield(L, -2, only[i]);
+            lua_setfield(L, -2, only[i]);
+        }
+    } else {
+        lua_pushnil(L);
+        while (lua_next(L, -3)) { /* [lib, copy, k, v] */
+            if (lua_type(L, -2) == LUA_TSTRING && deny && !strcmp(lua_tostring(L, -2), deny)) {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+    }
+    lua_remove(L, -2); /* [copy] */
+}
+
+static int sandbox_require(lua_State *L);
+
+/* Builds a new sandbox environment table and leaves it on the stack. */
+static void push_sandbox_env(lua_State *L)
+{
+    static const char *const os_allow[] = { "time", "date", "clock", NULL };
+    lua_newtable(L); /* [env] */
+    for (int i = 0; base_allow[i]; i++) {
+        lua_getglobal(L, base_allow[i]);
+        lua_setfield(L, -2, base_allow[i]);
+    }
+    const char *libs[] = { "string", "table", "math", "utf8", NULL };
+    for (int i = 0; libs[i]; i++) {
+        lua_getglobal(L, libs[i]);
+        copy_lib(L, NULL, !strcmp(libs[i], "string") ? "dump" : NULL);
+        lua_setfield(L, -2, libs[i]);
+    }
+    lua_getglobal(L, "os");
+    copy_lib(L, os_allow, NULL);
+    lua_setfield(L, -2, "os");
+    lua_newtable(L); /* [env, loaded] per-environment module cache */
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, sandbox_require, 2); /* upvalues: loaded, env */
+    lua_setfield(L, -2, "require");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+}
+
+static int valid_module_name(const char *s)
+{
+    if (strncmp(s, "candled.", 8))
+        return 0;
+    s += 8;
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* require(name) inside a sandbox: only candled.* SDK modules, loaded as text into the same
+ * environment, cached per environment. */
+static int sandbox_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), name);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pop(L, 1);
+    if (!valid_module_name(name))
+        return luaL_error(L, "module '%s' is not available to adapters (only candled.* SDK modules)", name);
+    if (!strcmp(name, "candled.json")) {
+        lua_pushcfunction(L, luaopen_candled_json);
+        lua_call(L, 0, 1);
+    } else {
+        struct cdl_lua_host *h = host_of(L);
+        char path[2 * CDL_URL_MAX];
+        snprintf(path, sizeof path, "%s/candled/%s.lua", h->lua_dir, name + 8);
+        if (luaL_loadfilex(L, path, "t") != LUA_OK)
+            return luaL_error(L, "cannot load module '%s': %s", name, lua_tostring(L, -1));
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_setupvalue(L, -2, 1); /* _ENV of the chunk = the adapter's environment */
+        lua_pushstring(L, name);
+        lua_call(L, 1, 1);
+    }
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, lua_upvalueindex(1), name);
+    return 1;
+}
+
+/* ---- host --------------------------------------------------------------------------------------- */
+
+struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct cdl_metrics *metrics)
+{
+    struct cdl_lua_host *h = calloc(1, sizeof *h);
+    if (!h)
+        abort();
+    h->opts = *opts;
+    snprintf(h->adapters_dir, sizeof h->adapters_dir, "%s", opts->adapters_dir ? opts->adapters_dir : "adapters");
+    snprintf(h->lua_dir, sizeof h->lua_dir, "%s", opts->lua_dir ? opts->lua_dir : "lua");
+    h->metrics = metrics;
+    h->mem_limit = opts->memory_limit ? opts->memory_limit : (size_t)64 << 20;
+    long budget = opts->instruction_budget > 0 ? opts->instruction_budget : 1000000;
+    h->budget_steps = budget / HOOK_STEP > 0 ? budget / HOOK_STEP : 1;
+    h->L = lua_newstate(capped_alloc, h);
+    if (!h->L)
+        abort();
+    lua_State *L = h->L;
+    /* The full libraries exist in the host's own globals only; adapters see copies of what the
+     * allow-list names. */
+    luaL_openlibs(L);
+    /* Lock the string metatable so getmetatable("").__index cannot reach the shared library. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+    return h;
+}
+
+void cdl_lua_host_destroy(struct cdl_lua_host *h)
+{
+    if (!h)
+        return;
+    lua_close(h->L);
+    for (int i = 0; i < h->n_adapters; i++) {
+        free(h->adapters[i]->markets);
+        free(h->adapters[i]);
+    }
+    free(h);
+}
+
+size_t cdl_lua_host_memory(const struct cdl_lua_host *h) { return h->mem_used; }
+
+static int valid_adapter_name(const char *s)
+{
+    if (!*s || strlen(s) >= CDL_NAME_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static int cmp_names(const void *x, const void *y) { return strcmp(x, y); }
+
+int cdl_lua_host_list(const struct cdl_lua_host *h, char names[][CDL_NAME_MAX], int max)
+{
+    DIR *d = opendir(h->adapters_dir);
+    int n = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || len - 4 >= CDL_NAME_MAX || strcmp(e->d_name + len - 4, ".lua"))
+            continue;
+        memcpy(names[n], e->d_name, len - 4);
+        names[n][len - 4] = '\0';
+        if (valid_adapter_name(names[n]))
+            n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    return n;
+}
+
+/* ---- contract checks on load -------------------------------------------------------------------- */
+
+/* Reads string field `k` of the table at index t into out; returns 0, 1 if absent, -1 if wrong. */
+static int get_str(lua_State *L, int t, const char *k, char *out, size_t len)
+{
+    int ty = lua_getfield(L, t, k);
+    int rc = 0;
+    if (ty == LUA_TNIL)
+        rc = 1;
+    else if (ty != LUA_TSTRING || lua_rawlen(L, -1) >= len)
+        rc = -1;
+    else
+        memcpy(out, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int get_num(lua_State *L, int t, const char *k, double lo, double hi, double dflt, double *out)
+{
+    int ty = lua_getfield(L, t, k);
+    int rc = 0;
+    if (ty == LUA_TNIL)
+        *out = dflt;
+    else if (ty != LUA_TNUMBER || lua_tonumber(L, -1) < lo || lua_tonumber(L, -1) > hi)
+        rc = -1;
+    else
+        *out = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* Reads an interval map (canonical -> exchange name) at the top of the stack into rec. */
+static int read_intervals(lua_State *L, struct market_rec *rec, char *err, size_t errlen, const char *where)
+{
+    int t = lua_gettop(L);
+    rec->n_iv = 0;
+    for (int i = 0; i < cdl_interval_count(); i++) {
+        const struct cdl_interval *iv = cdl_interval_at(i);
+        int ty = lua_getfield(L, t, iv->name);
+        if (ty == LUA_TSTRING && lua_rawlen(L, -1) > 0 && lua_rawlen(L, -1) < CDL_IVNAME_MAX &&
+            rec->n_iv < MAX_INTERVALS) {
+            rec->iv[rec->n_iv].canonical = iv->name;
+            memcpy(rec->iv[rec->n_iv].exchange, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+            rec->n_iv++;
+        } else if (ty != LUA_TNIL) {
+            snprintf(err, errlen, "%s.intervals[\"%s\"] must be a non-empty string", where, iv->name);
+            lua_pop(L, 1);
+            return CDL_EINVAL;
+        }
+        lua_pop(L, 1);
+    }
+    /* every key must be canonical */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        struct cdl_interval tmp;
+        if (lua_type(L, -2) != LUA_TSTRING || cdl_interval_parse(lua_tostring(L, -2), &tmp)) {
+            snprintf(err, errlen, "%s.intervals has a key that is not a canonical interval: %s", where,
+                     lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2));
+            lua_pop(L, 2);
+            return CDL_EINVAL;
+        }
+        lua_pop(L, 1);
+    }
+    if (!rec->n_iv) {
+        snprintf(err, errlen, "%s has no intervals", where);
+        return CDL_EINVAL;
+    }
+    return 0;
+}
+
+/* Checks the adapter table at the top of the stack and fills a's markets. */
+static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t errlen)
+{
+    int t = lua_gettop(L);
+    char name[CDL_NAME_MAX] = "";
+    if (get_str(L, t, "name", name, sizeof name) || strcmp(name, a->name)) {
+        snprintf(err, errlen, "adapter '%s': name must be \"%s\" (the file name)", a->name, a->name);
+        return CDL_EINVAL;
+    }
+    static const char *const required_fn[] = { "subscribe", "parse", NULL };
+    static const char *const optional_fn[] = { "symbol", "connect_url", "unsubscribe", "ping", NULL };
+    for (int i = 0; required_fn[i]; i++) {
+        if (lua_getfield(L, t, required_fn[i]) != LUA_TFUNCTION) {
+            snprintf(err, errlen, "adapter '%s': %s must be a function", a->name, required_fn[i]);
+            lua_pop(L, 1);
+            return CDL_EINVAL;
+        }
+        lua_pop(L, 1);
+    }
+    for (int i = 0; optional_fn[i]; i++) {
+        int ty = lua_getfield(L, t, optional_fn[i]);
+        lua_pop(L, 1);
+        if (ty != LUA_TNIL && ty != LUA_TFUNCTION) {
+            snprintf(err, errlen, "adapter '%s': %s must be a function", a->name, optional_fn[i]);
+            return CDL_EINVAL;
+        }
+    }
+    int ty = lua_getfield(L, t, "rest");
+    if (ty == LUA_TTABLE) {
+        int ok = lua_getfield(L, -1, "request") == LUA_TFUNCTION;
+        ok &= lua_getfield(L, -2, "parse") == LUA_TFUNCTION;
+        lua_pop(L, 2);
+        if (!ok) {
+            snprintf(err, errlen, "adapter '%s': rest.request and rest.parse must be functions", a->name);
+            lua_pop(L, 1);
+            return CDL_EINVAL;
+        }
+        a->has_rest = 1;
+    } else if (ty != LUA_TNIL) {
+        snprintf(err, errlen, "adapter '%s': rest must be a table", a->name);
+        lua_pop(L, 1);
+        return CDL_EINVAL;
+    }
+    lua_pop(L, 1);
+
+    if (lua_getfield(L, t, "markets") != LUA_TTABLE || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) > 16) {
+        snprintf(err, errlen, "adapter '%s': markets must be a non-empty array (at most 16)", a->name);
+        lua_pop(L, 1);
+        return CDL_EINVAL;
+    }
+    int n = (int)lua_rawlen(L, -1);
+    a->markets = calloc((size_t)n, sizeof *a->markets);
+    if (!a->markets)
+        abort();
+    for (int i = 0; i < n; i++) {
+        struct market_rec *rec = &a->markets[i];
+        struct cdl_market *m = &rec->m;
+        char where[96];
+        snprintf(where, sizeof where, "adapter '%s': markets[%d]", a->name, i + 1);
+        if (lua_rawgeti(L, -1, i + 1) != LUA_TTABLE) {
+            snprintf(err, errlen, "%s must be a table", where);
+            lua_pop(L, 2);
+            return CDL_EINVAL;
+        }
+        int mt = lua_gettop(L);
+        double v;
+        int bad = 0;
+        const char *field = NULL;
+        if (get_str(L, mt, "name", m->name, sizeof m->name) || !valid_adapter_name(m->name))
+            bad = 1, field = "name";
+        else if (get_str(L, mt, "ws_url", m->ws_url, sizeof m->ws_url))
+            bad = 1, field = "ws_url";
+        else if (get_str(L, mt, "rest_url", m->rest_url, sizeof m->rest_url) < 0)
+            bad = 1, field = "rest_url";
+        else if (get_num(L, mt, "max_streams", 1, 100000, 200, &v))
+            bad = 1, field = "max_streams";
+        if (!bad) {
+            m->max_streams = (int)v;
+            if (get_num(L, mt, "max_sends_per_sec", 0.1, 1000, 5, &m->max_sends_per_sec))
+                bad = 1, field = "max_sends_per_sec";
+            else if (get_num(L, mt, "ping_interval", 0, 3600, 0, &m->ping_interval))
+                bad = 1, field = "ping_interval";
+            else if (get_num(L, mt, "idle_timeout", 1, 86400, 60, &m->idle_timeout))
+                bad = 1, field = "idle_timeout";
+            else if (get_num(L, mt, "rest_max_rows", 1, 100000, 500, &v))
+                bad = 1, field = "rest_max_rows";
+            else
+                m->rest_max_rows = (int)v;
+        }
+        if (bad) {
+            snprintf(err, errlen, "%s.%s is missing or invalid", where, field);
+            lua_pop(L, 2);
+            return CDL_EINVAL;
+        }
+        m->index = i;
+        ty = lua_getfield(L, mt, "aliases");
+        if (ty == LUA_TTABLE) {
+            int na = (int)lua_rawlen(L, -1);
+            for (int k = 0; k < na && k < 4; k++) {
+                if (lua_rawgeti(L, -1, k + 1) == LUA_TSTRING && lua_rawlen(L, -1) < CDL_NAME_MAX)
+                    memcpy(m->aliases[m->n_aliases++], lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+        ty = lua_getfield(L, mt, "intervals");
+        if (ty == LUA_TNIL) {
+            lua_pop(L, 1);
+            ty = lua_getfield(L, t, "intervals");
+        }
+        if (ty != LUA_TTABLE) {
+            snprintf(err, errlen, "%s.intervals must be a table (or set the adapter's intervals)", where);
+            lua_pop(L, 3);
+            return CDL_EINVAL;
+        }
+        int rc = read_intervals(L, rec, err, errlen, where);
+        lua_pop(L, 2); /* intervals, market */
+        if (rc)
+            return rc;
+    }
+    lua_pop(L, 1);
+    a->n_markets = n;
+    return 0;
+}
+
+int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err,
+                      size_t errlen)
+{
+    for (int i = 0; i < h->n_adapters; i++)
+        if (!strcmp(h->adapters[i]->name, name)) {
+            *out = h->adapters[i];
+            return 0;
+        }
+    if (!valid_adapter_name(name)) {
+        snprintf(err, errlen, "bad adapter name '%s'", name);
+        return CDL_EINVAL;
+    }
+    if (h->n_adapters >= MAX_ADAPTERS) {
+        snprintf(err, errlen, "too many adapters (max %d)", MAX_ADAPTERS);
+        return CDL_ERANGE;
+    }
+    char path[2 * CDL_URL_MAX];
+    snprintf(path, sizeof path, "%s/%s.lua", h->adapters_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "unknown exchange '%s' (no %s)", name, path);
+        return CDL_ENOTFOUND;
+    }
+    fclose(f);
+
+    lua_State *L = h->L;
+    struct cdl_adapter *a = calloc(1, sizeof *a);
+    if (!a)
+        abort();
+    a->host = h;
+    snprintf(a->name, sizeof a->name, "%s", name);
+    int top = lua_gettop(L);
+    int rc;
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        snprintf(err, errlen, "adapter '%s': %s", name, lua_tostring(L, -1));
+        rc = CDL_ELUA;
+        goto fail;
+    }
+    push_sandbox_env(L); /* [chunk, env] */
+    lua_pushvalue(L, -1);
+    a->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setupvalue(L, -2, 1); /* [chunk] */
+    h->steps_left = h->budget_steps;
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 0, 1, -2) != LUA_OK) {
+        snprintf(err, errlen, "adapter '%s': %s", name,
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error while loading");
+        rc = CDL_ELUA;
+        goto fail;
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        snprintf(err, errlen, "adapter '%s': the file must return a table (adapter.define{...})", name);
+        rc = CDL_EINVAL;
+        goto fail;
+    }
+    if ((rc = check_adapter(L, a, err, errlen)))
+        goto fail;
+    a->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, top);
+    h->adapters[h->n_adapters++] = a;
+    *out = a;
+    return 0;
+fail:
+    if (a->env_ref)
+        luaL_unref(L, LUA_REGISTRYINDEX, a->env_ref);
+    lua_settop(L, top);
+    free(a->markets);
+    free(a);
+    return rc;
+}
+
+/* ---- market / interval lookups ---------------------------------------------------------------- */
+
+const char *cdl_adapter_name(const struct cdl_adapter *a) { return a->name; }
+int cdl_adapter_n_markets(const struct cdl_adapter *a) { return a->n_markets; }
+int cdl_adapter_has_rest(const struct cdl_adapter *a) { return a->has_rest; }
+
+const struct cdl_market *cdl_adapter_market_at(const struct cdl_adapter *a, int i)
+{
+    return i >= 0 && i < a->n_markets ? &a->markets[i].m : NULL;
+}
+
+const struct cdl_market *cdl_adapter_market(const struct cdl_adapter *a, const char *name)
+{
+    if (!name)
+        return &a->markets[0].m;
+    for (int i = 0; i < a->n_markets; i++) {
+        const struct cdl_market *m = &a->markets[i].m;
+        if (!strcmp(m->name, name))
+            return m;
+        for (int k = 0; k < m->n_aliases; k++)
+            if (!strcmp(m->aliases[k], name))
+                return m;
+    }
+    return NULL;
+}
+
+const char *cdl_adapter_interval(const struct cdl_adapter *a, const struct cdl_market *m, const char *canonical)
+{
+    const struct market_rec *rec = &a->markets[m->index];
+    for (int i = 0; i < rec->n_iv; i++)
+        if (!strcmp(rec->iv[i].canonical, canonical))
+            return rec->iv[i].exchange;
+    return NULL;
+}
+
+const char *cdl_adapter_interval_canonical(const struct cdl_adapter *a, const struct cdl_market *m,
+                                           const char *exchange_name)
+{
+    const struct market_rec *rec = &a->markets[m->index];
+    for (int i = 0; i < rec->n_iv; i++)
+        if (!strcmp(rec->iv[i].exchange, exchange_name))
+            return rec->iv[i].canonical;
+    return NULL;
+}
+
+/* ---- hook calls ---------------------------------------------------------------------------------- */
+
+/* Pushes hook `name` of the adapter (or of its rest table); returns 0 if it is not a function. */
+static int push_hook(struct cdl_adapter *a, const char *table, const char *name)
+{
+    lua_State *L = a->host->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+    if (table) {
+        lua_getfield(L, -1, table);
+        lua_remove(L, -2);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+    }
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    if (lua_type(L, -1) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return 1;
+}
+
+static void contract_error(struct cdl_adapter *a, const char *hook, const char *what)
+{
+    struct cdl_lua_host *h = a->host;
+    if (h->metrics)
+        cdl_series_add(cdl_metrics_series(h->metrics, CDL_M_ADAPTER_ERRORS, a->name, hook), 1);
+    cdl_log_limited(&a->log_limit, 10000, CDL_LOG_ERROR, "adapter broke the contract", "exchange", a->name, "hook",
+                    hook, "error", what, NULL);
+}
+
+int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out,
+                       size_t outlen, char *err, size_t errlen)
+{
+    lua_State *L = a->host->L;
+    if (!push_hook(a, NULL, "symbol")) {
+        snprintf(out, outlen, "%s", text);
+        return strlen(text) < outlen && *text ? 0 : CDL_EINVAL;
+    }
+    lua_pushstring(L, m->name);
+    lua_pushstring(L, text);
+    int rc = pcall_budget(a, "symbol", 2, 2);
+    if (rc) {
+        snprintf(err, errlen, "adapter '%s' failed on symbol '%s'", a->name, text);
+        return rc;
+    }
+    if (lua_type(L, -2) == LUA_TSTRING && lua_rawlen(L, -2) > 0 && lua_rawlen(L, -2) < outlen &&
+        lua_rawlen(L, -2) < CDL_SYMBOL_MAX) {
+        memcpy(out, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "invalid symbol");
+        rc = CDL_EINVAL;
+    }
+    lua_pop(L, 2);
+    return rc;
+}
+
+int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url, uint64_t conn_id)
+{
+    lua_State *L = a->host->L;
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, a->name);
+    lua_setfield(L, -2, "exchange");
+    lua_pushstring(L, m->name);
+    lua_setfield(L, -2, "market");
+    lua_pushstring(L, ws_url);
+    lua_setfield(L, -2, "ws_url");
+    lua_pushinteger(L, (lua_Integer)conn_id);
+    lua_setfield(L, -2, "conn_id");
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void cdl_adapter_session_free(struct cdl_adapter *a, int session)
+{
+    if (session > 0)
+        luaL_unref(a->host->L, LUA_REGISTRYINDEX, session);
+}
+
+static void push_streams(lua_State *L, const struct cdl_stream_ref *streams, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, streams[i].symbol);
+        lua_setfield(L, -2, "symbol");
+        lua_pushstring(L, streams[i].interval);
+        lua_setfield(L, -2, "interval");
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
+                            char *out, size_t outlen)
+{
+    lua_State *L = a->host->L;
+    if (!push_hook(a, NULL, "connect_url")) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, session);
+        lua_getfield(L, -1, "ws_url");
+        snprintf(out, outlen, "%s", lua_tostring(L, -1));
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, session);
+    push_streams(L, streams, n);
+    int rc = pcall_budget(a, "connect_url", 2, 1);
+    if (rc)
+        return rc;
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) >= outlen) {
+        contract_error(a, "connect_url", "must return a URL string");
+        rc = CDL_ELUA;
+    } else {
+        memcpy(out, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* Emits the strings of the array at the top of the stack (or nothing for nil); pops it. */
+static int emit_frames(struct cdl_adapter *a, const char *hook, cdl_frame_emit emit, void *user)
+{
+    lua_State *L = a->host->L;
+    int rc = 0;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        emit(user, lua_tostring(L, -1), lua_rawlen(L, -1));
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+        int n = (int)lua_rawlen(L, -1);
+        for (int i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, i) == LUA_TSTRING && lua_rawlen(L, -1) > 0)
+                emit(user, lua_tostring(L, -1), lua_rawlen(L, -1));
+            else {
+                contract_error(a, hook, "frames must be non-empty strings");
+                rc = CDL_ELUA;
+            }
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        contract_error(a, hook, "must return an array of text frames");
+        rc = CDL_ELUA;
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+int cdl_adapter_subscribe(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
+                          int unsubscribe, cdl_frame_emit emit, void *user)
+{
+    const char *hook = unsubscribe ? "unsubscribe" : "subscribe";
+    lua_State *L = a->host->L;
+    if (!push_hook(a, NULL, hook))
+        return unsubscribe ? 0 : CDL_ENOTFOUND;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, session);
+    push_streams(L, streams, n);
+    int rc = pcall_budget(a, hook, 2, 1);
+    return rc ? rc : emit_frames(a, hook, emit, user);
+}
+
+int cdl_adapter_ping(struct cdl_adapter *a, int session, cdl_frame_emit emit, void *user)
+{
+    lua_State *L = a->host->L;
+    if (!push_hook(a, NULL, "ping"))
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, session);
+    int rc = pcall_budget(a, "ping", 1, 1);
+    return rc ? rc : emit_frames(a, "ping", emit, user);
+}
+
+/* ---- candle conversion (the trust boundary) ---------------------------------------------------- */
+
+int cdl_candle_check_time(int64_t t)
+{
+    return t >= 946684800000LL && t < 4102444800000LL; /* 2000-01-01 .. 2100-01-01 */
+}
+
+/* Integer field: Lua integer, or a float with an integral value. 0 ok, 1 absent, -1 bad. */
+static int field_int(lua_State *L, int t, const char *k, int64_t *out)
+{
+    int ty = lua_getfield(L, t, k), rc = 0;
+    if (ty == LUA_TNIL) {
+        rc = 1;
+    } else if (ty == LUA_TNUMBER) {
+        lua_Integer v;
+        if (lua_isinteger(L, -1))
+            *out = (int64_t)lua_tointeger(L, -1);
+        else if (lua_numbertointeger(lua_tonumber(L, -1), &v) && (lua_Number)v == lua_tonumber(L, -1))
+            *out = (int64_t)v;
+        else
+            rc = -1;
+    } else {
+        rc = -1;
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* Decimal field: a string holding a JSON number token, or a Lua integer. */
+static int field_dec(lua_State *L, int t, const char *k, char *out)
+{
+    int ty = lua_getfield(L, t, k), rc = 0;
+    if (ty == LUA_TNIL) {
+        rc = 1;
+    } else if (ty == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (cdl_decimal_valid(s, len))
+            memcpy(out, s, len + 1);
+        else
+            rc = -1;
+    } else if (ty == LUA_TNUMBER && lua_isinteger(L, -1)) {
+        snprintf(out, CDL_DEC_MAX, "%lld", (long long)lua_tointeger(L, -1));
+    } else {
+        rc = -1; /* floats would need a double round trip: refused */
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int field_name(lua_State *L, int t, const char *k, char *out, size_t len)
+{
+    int ty = lua_getfield(L, t, k), rc = 0;
+    if (ty == LUA_TNIL)
+        rc = 1;
+    else if (ty != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= len)
+        rc = -1;
+    else
+        memcpy(out, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* Converts the candle table at index t; returns NULL or the name of the failing field. */
+static const char *convert_candle(lua_State *L, int t, struct cdl_parsed_candle *pc)
+{
+    struct cdl_candle *c = &pc->c;
+    memset(pc, 0, sizeof *pc);
+    c->close_time = -1;
+    c->trades = -1;
+    c->closed = -1;
+    if (field_name(L, t, "symbol", pc->symbol, sizeof pc->symbol) < 0)
+        return "symbol";
+    if (field_name(L, t, "interval", pc->interval, sizeof pc->interval) < 0)
+        return "interval";
+    if (field_int(L, t, "open_time", &c->open_time) || !cdl_candle_check_time(c->open_time))
+        return "open_time";
+    if (field_dec(L, t, "open", c->open))
+        return "open";
+    if (field_dec(L, t, "high", c->high))
+        return "high";
+    if (field_dec(L, t, "low", c->low))
+        return "low";
+    if (field_dec(L, t, "close", c->close))
+        return "close";
+    if (field_dec(L, t, "volume", c->volume))
+        return "volume";
+    if (field_dec(L, t, "quote_volume", c->quote_volume) < 0)
+        return "quote_volume";
+    if (field_int(L, t, "close_time", &c->close_time) < 0 || (c->close_time != -1 && c->close_time < c->open_time))
+        return "close_time";
+    if (field_int(L, t, "trades", &c->trades) < 0 || c->trades < -1)
+        return "trades";
+    int ty = lua_getfield(L, t, "closed");
+    if (ty == LUA_TBOOLEAN)
+        c->closed = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (ty != LUA_TBOOLEAN && ty != LUA_TNIL)
+        return "closed";
+    return NULL;
+}
+
+static void copy_token(char *dst, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < cap; s++)
+        dst[n++] = ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_') ? *s : '_';
+    dst[n] = '\0';
+    if (!n)
+        snprintf(dst, cap, "unspecified");
+}
+
+/* Converts the hook results [r1, r2] into res.  Runs inside a protected call (convert_results). */
+struct convert_ctx {
+    struct cdl_adapter *a;
+    struct cdl_parse_result *res;
+    const char *hook;
+    const char *contract; /* set when the return value broke the contract */
+};
+
+static int convert_results(lua_State *L)
+{
+    struct convert_ctx *cx = lua_touserdata(L, 1); /* [ctx, r1, r2] */
+    struct cdl_parse_result *res = cx->res;
+    if (lua_isnil(L, 2)) {
+        if (lua_type(L, 3) == LUA_TSTRING) {
+            res->rejected = 1;
+            copy_token(res->reason, sizeof res->reason, lua_tostring(L, 3));
+        } else if (!lua_isnil(L, 3)) {
+            cx->contract = "nil must be followed by a reason string";
+        }
+        return 0;
+    }
+    if (!lua_istable(L, 2)) {
+        cx->contract = "must return an array of candles, nil, or nil and a reason";
+        return 0;
+    }
+    int ty = lua_getfield(L, 2, "event");
+    if (ty == LUA_TSTRING) {
+        const char *ev = lua_tostring(L, -1);
+        if (!strcmp(ev, "ack"))
+            res->event = CDL_EV_ACK;
+        else if (!strcmp(ev, "pong"))
+            res->event = CDL_EV_PONG;
+        else if (!strcmp(ev, "error"))
+            res->event = CDL_EV_ERROR;
+        else if (!strcmp(ev, "reconnect"))
+            res->event = CDL_EV_RECONNECT;
+        else
+            cx->contract = "unknown event name";
+        if (lua_getfield(L, 2, "message") == LUA_TSTRING)
+            snprintf(res->message, sizeof res->message, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    } else if (ty != LUA_TNIL) {
+        cx->contract = "event must be a string";
+    }
+    lua_pop(L, 1);
+    lua_Unsigned n = lua_rawlen(L, 2);
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        if (res->n >= CDL_PARSE_MAX) {
+            res->n_bad += (int)(n - i + 1);
+            if (!res->bad_reason[0])
+                snprintf(res->bad_reason, sizeof res->bad_reason, "too_many_candles");
+            break;
+        }
+        const char *bad;
+        if (lua_rawgeti(L, 2, (lua_Integer)i) != LUA_TTABLE)
+            bad = "not_a_table";
+        else
+            bad = convert_candle(L, lua_gettop(L), &res->items[res->n]);
+        lua_pop(L, 1);
+        if (!bad) {
+            res->n++;
+        } else {
+            if (!res->bad_reason[0])
+                snprintf(res->bad_reason, sizeof res->bad_reason, "bad_%s", bad);
+            res->n_bad++;
+        }
+    }
+    return 0;
+}
+
+static void reset_result(struct cdl_parse_result *res)
+{
+    res->n = res->n_bad = res->rejected = 0;
+    res->event = CDL_EV_NONE;
+    res->bad_reason[0] = res->reason[0] = res->message[0] = '\0';
+}
+
+/* [r1, r2] on the stack -> converted into res; pops them. */
+static int convert(struct cdl_adapter *a, const char *hook, struct cdl_parse_result *res)
+{
+    lua_State *L = a->host->L;
+    struct convert_ctx cx = { a, res, hook, NULL };
+    lua_pushcfunction(L, convert_results);
+    lua_pushlightuserdata(L, &cx);
+    lua_rotate(L, -4, 2); /* [fn, ctx, r1, r2] */
+    int rc = pcall_budget(a, hook, 3, 0);
+    if (rc)
+        return rc;
+    if (cx.contract) {
+        contract_error(a, hook, cx.contract);
+        return CDL_ELUA;
+    }
+    return 0;
+}
+
+int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len,
+                      struct cdl_parse_result *res)
+{
+    lua_State *L = a->host->L;
+    reset_result(res);
+    if (!push_hook(a, NULL, "parse"))
+        return CDL_ENOTFOUND;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, session);
+    lua_pushlstring(L, frame, len);
+    int rc = pcall_budget(a, "parse", 2, 2);
+    return rc ? rc : convert(a, "parse", res);
+}
+
+/* ---- REST ------------------------------------------------------------------------------------------ */
+
+void cdl_rest_req_clear(struct cdl_rest_req *r)
+{
+    free(r->body);
+    for (int i = 0; r->headers[i]; i++)
+        free(r->headers[i]);
+    memset(r, 0, sizeof *r);
+}
+
+static void push_query(lua_State *L, const struct cdl_rest_query *q)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, q->symbol);
+    lua_setfield(L, -2, "symbol");
+    lua_pushstring(L, q->interval);
+    lua_setfield(L, -2, "interval");
+    lua_pushinteger(L, q->start_ms);
+    lua_setfield(L, -2, "start_ms");
+    lua_pushinteger(L, q->end_ms);
+    lua_setfield(L, -2, "end_ms");
+    lua_pushinteger(L, q->limit);
+    lua_setfield(L, -2, "limit");
+    lua_pushstring(L, q->base_url);
+    lua_setfield(L, -2, "base_url");
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
+                             struct cdl_rest_req *out)
+{
+    lua_State *L = a->host->L;
+    memset(out, 0, sizeof *out);
+    if (!push_hook(a, "rest", "request"))
+        return CDL_ENOTFOUND;
+    lua_pushstring(L, m->name);
+    push_query(L, q);
+    int rc = pcall_budget(a, "rest.request", 2, 1);
+    if (rc)
+        return rc;
+    const char *bad = NULL;
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) {
+        bad = "must return a table";
+    } else if (get_str(L, t, "url", out->url, sizeof out->url) ||
+               (strncmp(out->url, "http://", 7) && strncmp(out->url, "https://", 8))) {
+        bad = "url must be an http(s) URL string";
+    } else {
+        int r = get_str(L, t, "method", out->method, sizeof out->method);
+        if (r == 1)
+            strcpy(out->method, "GET");
+        if (r < 0 || (strcmp(out->method, "GET") && strcmp(out->method, "POST")))
+            bad = "method must be GET or POST";
+    }
+    if (!bad) {
+        int ty = lua_getfield(L, t, "body");
+        if (ty == LUA_TSTRING)
+            out->body = xstrdup(lua_tostring(L, -1));
+        else if (ty != LUA_TNIL)
+            bad = "body must be a string";
+        lua_pop(L, 1);
+    }
+    if (!bad) {
+        int ty = lua_getfield(L, t, "headers");
+        if (ty == LUA_TTABLE) {
+            int n = (int)lua_rawlen(L, -1);
+            for (int i = 0; i < n && !bad; i++) {
+                if (i >= 8 || lua_rawgeti(L, -1, i + 1) != LUA_TSTRING || strpbrk(lua_tostring(L, -1), "\r\n"))
+                    bad = "headers must be at most 8 \"Name: value\" strings";
+                else
+                    out->headers[i] = xstrdup(lua_tostring(L, -1));
+                if (i < 8)
+                    lua_pop(L, 1);
+            }
+        } else if (ty != LUA_TNIL) {
+            bad = "headers must be an array";
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, t - 1);
+    if (bad) {
+        contract_error(a, "rest.request", bad);
+        cdl_rest_req_clear(out);
+        return CDL_ELUA;
+    }
+    return 0;
+}
+
+int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
+                           const char *body, size_t len, struct cdl_parse_result *res)
+{
+    lua_State *L = a->host->L;
+    reset_result(res);
+    if (!push_hook(a, "rest", "parse"))
+        return CDL_ENOTFOUND;
+    lua_pushstring(L, m->name);
+    push_query(L, q);
+    lua_pushlstring(L, body, len);
+    int rc = pcall_budget(a, "rest.parse", 3, 2);
+    return rc ? rc : convert(a, "rest.parse", res);
+}

@@ -1,0 +1,149 @@
+/* lua_host.h - the Lua 5.4 adapter host: the trust boundary between exchange scripts and C.
+ *
+ * One host owns one lua_State (on the loop thread) with a capped allocator and a per-call
+ * instruction budget.  Each adapter file (adapters/<name>.lua) is loaded as text into its own
+ * sandbox environment (an allow-list of libraries and a `require` that only serves the candled.*
+ * SDK) and checked against the contract of docs/adapters.md.  Every hook call goes through
+ * lua_pcall with a traceback handler; whatever a hook returns is converted by strict C code into
+ * C values (struct cdl_candle, frames, URLs) or refused.  A raising or misbehaving hook is counted
+ * in connector_adapter_errors_total{exchange,hook}, logged (rate-limited) and reported as an error
+ * code: it never takes anything else down.
+ *
+ * Ownership: the host owns its adapters (struct cdl_adapter is borrowed until the host is
+ * destroyed) and the Lua sessions (registry references) until cdl_adapter_session_free. */
+#ifndef CDL_LUA_HOST_H
+#define CDL_LUA_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "candle.h"
+#include "metrics.h"
+
+#define CDL_NAME_MAX 32
+#define CDL_URL_MAX 1024
+#define CDL_SYMBOL_MAX 64
+#define CDL_IVNAME_MAX 16
+#define CDL_PARSE_MAX 64 /* candles one frame may carry */
+
+struct cdl_lua_opts {
+    const char *adapters_dir; /* where <name>.lua live */
+    const char *lua_dir;      /* where candled/<module>.lua live (the SDK) */
+    size_t memory_limit;      /* bytes for the whole state; 0 = 64 MiB */
+    long instruction_budget;  /* VM instructions per hook call; 0 = 1,000,000 */
+};
+
+struct cdl_market {
+    char name[CDL_NAME_MAX];
+    char aliases[4][CDL_NAME_MAX];
+    int n_aliases;
+    char ws_url[CDL_URL_MAX];
+    char rest_url[CDL_URL_MAX];
+    int max_streams;
+    double max_sends_per_sec;
+    double ping_interval; /* seconds, 0 = none */
+    double idle_timeout;  /* seconds */
+    int rest_max_rows;
+    int index; /* position in the adapter's markets, 0 = default */
+};
+
+/* One stream as the exchange names it. */
+struct cdl_stream_ref {
+    const char *symbol;
+    const char *interval;
+};
+
+enum cdl_parse_event { CDL_EV_NONE = 0, CDL_EV_ACK, CDL_EV_PONG, CDL_EV_ERROR, CDL_EV_RECONNECT };
+
+struct cdl_parsed_candle {
+    char symbol[CDL_SYMBOL_MAX];   /* "" if the adapter did not say (REST) */
+    char interval[CDL_IVNAME_MAX]; /* exchange interval name, "" if not said */
+    struct cdl_candle c;
+};
+
+struct cdl_parse_result {
+    int n; /* valid candles in items[] */
+    struct cdl_parsed_candle items[CDL_PARSE_MAX];
+    int n_bad;               /* candles refused at the boundary */
+    char bad_reason[32];     /* reason of the first refused candle */
+    enum cdl_parse_event event;
+    int rejected;            /* the adapter rejected the whole frame (nil, reason) */
+    char reason[32];         /* rejection reason token */
+    char message[256];       /* event message (error/reconnect) */
+};
+
+struct cdl_rest_req {
+    char url[2 * CDL_URL_MAX];
+    char method[8];
+    char *body; /* malloc'd or NULL; free with cdl_rest_req_clear */
+    char *headers[9]; /* NULL-terminated, malloc'd */
+};
+void cdl_rest_req_clear(struct cdl_rest_req *r);
+
+struct cdl_rest_query {
+    const char *symbol;   /* exchange symbol */
+    const char *interval; /* exchange interval name */
+    int64_t start_ms, end_ms;
+    int limit;
+    const char *base_url;
+};
+
+struct cdl_lua_host;
+struct cdl_adapter;
+
+/* Creates the state.  `metrics` is borrowed (may be NULL).  Aborts on OOM of the C side. */
+struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct cdl_metrics *metrics);
+void cdl_lua_host_destroy(struct cdl_lua_host *h);
+size_t cdl_lua_host_memory(const struct cdl_lua_host *h);
+
+/* Loads adapters/<name>.lua (name: [a-z0-9_]+).  On failure returns a negative cdl_err and a
+ * human message in err.  Loading the same name twice returns the loaded adapter. */
+int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err,
+                      size_t errlen);
+/* Names of adapters/<name>.lua files, sorted; returns the count (at most `max`). */
+int cdl_lua_host_list(const struct cdl_lua_host *h, char names[][CDL_NAME_MAX], int max);
+
+const char *cdl_adapter_name(const struct cdl_adapter *a);
+int cdl_adapter_n_markets(const struct cdl_adapter *a);
+const struct cdl_market *cdl_adapter_market_at(const struct cdl_adapter *a, int i);
+/* Market by name or alias; NULL name = the default (first) market.  NULL if unknown. */
+const struct cdl_market *cdl_adapter_market(const struct cdl_adapter *a, const char *name);
+/* Exchange name of a canonical interval in a market; NULL if the market lacks it. */
+const char *cdl_adapter_interval(const struct cdl_adapter *a, const struct cdl_market *m, const char *canonical);
+/* Canonical name of an exchange interval name in a market; NULL if unknown. */
+const char *cdl_adapter_interval_canonical(const struct cdl_adapter *a, const struct cdl_market *m,
+                                           const char *exchange_name);
+int cdl_adapter_has_rest(const struct cdl_adapter *a);
+
+/* symbol(market, text) -> out.  CDL_EINVAL with the adapter's reason in err when refused. */
+int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out,
+                       size_t outlen, char *err, size_t errlen);
+
+/* Sessions: a Lua table per upstream connection.  Returns a reference (> 0) or a negative error. */
+int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url,
+                            uint64_t conn_id);
+void cdl_adapter_session_free(struct cdl_adapter *a, int session);
+
+int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
+                            char *out, size_t outlen);
+
+/* Frames to send: emit(user, frame, len) is called for each text frame the hook returned. */
+typedef void (*cdl_frame_emit)(void *user, const char *frame, size_t len);
+int cdl_adapter_subscribe(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
+                          int unsubscribe, cdl_frame_emit emit, void *user);
+int cdl_adapter_ping(struct cdl_adapter *a, int session, cdl_frame_emit emit, void *user);
+
+/* parse(session, frame) converted into res.  Returns 0 (see res for candles / event / rejection)
+ * or a negative error when the hook raised or broke the contract (already counted and logged). */
+int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len,
+                      struct cdl_parse_result *res);
+
+int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
+                             struct cdl_rest_req *out);
+int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
+                           const char *body, size_t len, struct cdl_parse_result *res);
+
+/* Checks one candle table-converted candle's fields (exposed for tests). */
+int cdl_candle_check_time(int64_t open_time);
+
+#endif

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Benchmarks (not tests): print figures; record them in docs/performance.md.
+set -eu
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+echo "== candled stream vs candled-sim --flood (Binance klines over loopback)"
+/usr/bin/python3 tests/bench/bench_stream.py "$BUILD" "$@"
+if [ -f tests/bench/bench_lua_parse.lua ]; then
+    echo "== adapter parse alone (Lua, no sockets)"
+    lua5.4 tests/bench/bench_lua_parse.lua "$BUILD"
+fi
