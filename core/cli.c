@@ -90,6 +90,7 @@ struct stream_run {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     uv_prepare_t flush;
+    uv_timer_t stop_timer; /* tears down outside of any feed callback */
     struct cdl_net *net;
     struct cdl_rest *rest;
     struct cdl_metrics *metrics;
@@ -129,15 +130,9 @@ static void flush_out(struct stream_run *r)
     }
 }
 
-/* why == NULL: a start-up failure already reported on stderr; stop quietly. */
-static void stop(struct stream_run *r, const char *why)
+static void teardown(uv_timer_t *t)
 {
-    if (r->stopping)
-        return;
-    r->stopping = 1;
-    flush_out(r);
-    if (why)
-        cdl_log(CDL_LOG_INFO, "stopping", "reason", why, NULL);
+    struct stream_run *r = t->data;
     for (int i = 0; i < r->n_feeds; i++) {
         cdl_feed_destroy(r->feeds[i]);
         r->feeds[i] = NULL;
@@ -149,7 +144,21 @@ static void stop(struct stream_run *r, const char *why)
     uv_close((uv_handle_t *)&r->sigint, NULL);
     uv_close((uv_handle_t *)&r->sigterm, NULL);
     uv_close((uv_handle_t *)&r->flush, NULL);
+    uv_close((uv_handle_t *)&r->stop_timer, NULL);
     cdl_net_shutdown(r->net);
+}
+
+/* Stops streaming.  Called from inside feed callbacks (the limit), so the feeds are destroyed
+ * on the next loop turn.  why == NULL: a start-up failure already reported; stop quietly. */
+static void stop(struct stream_run *r, const char *why)
+{
+    if (r->stopping)
+        return;
+    r->stopping = 1;
+    flush_out(r);
+    if (why)
+        cdl_log(CDL_LOG_INFO, "stopping", "reason", why, NULL);
+    uv_timer_start(&r->stop_timer, teardown, 0, 0);
 }
 
 static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
@@ -270,7 +279,8 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
     uv_signal_init(&r.loop, &r.sigint);
     uv_signal_init(&r.loop, &r.sigterm);
     uv_prepare_init(&r.loop, &r.flush);
-    r.sigint.data = r.sigterm.data = r.flush.data = &r;
+    uv_timer_init(&r.loop, &r.stop_timer);
+    r.sigint.data = r.sigterm.data = r.flush.data = r.stop_timer.data = &r;
     if (code == CDL_EXIT_OK) {
         uv_signal_start(&r.sigint, on_signal, SIGINT);
         uv_signal_start(&r.sigterm, on_signal, SIGTERM);
