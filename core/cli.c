@@ -297,7 +297,10 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
         snprintf(q, sizeof q, "%ld", r.written);
         snprintf(p50, sizeof p50, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.50));
         snprintf(p99, sizeof p99, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.99));
-        cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99, NULL);
+        char *counters = cdl_metrics_summary(r.metrics);
+        cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99,
+                "counters", counters, NULL);
+        free(counters);
     }
 out:
     flush_out(&r);

@@ -17,7 +17,15 @@ struct stream {
     int conn;
     int64_t last_closed;   /* open time of the last closed candle emitted, -1 none */
     int64_t last_open;     /* open time of the last open update emitted, -1 none */
+    uint64_t last_open_hash; /* its values, to drop an identical repeat */
+    /* While a backfill of this stream is in flight, closed candles from the WebSocket wait here
+     * so that they cannot overtake the older ones the backfill brings (malloc'd on demand). */
+    int backfilling;
+    int n_held;
+    struct held { struct cdl_candle c; uint64_t recv_us; } *held;
 };
+
+#define HOLD_MAX 16
 
 struct conn {
     struct cdl_feed *feed;
@@ -90,6 +98,18 @@ static void count(struct cdl_feed *f, enum cdl_metric_id id, const char *reason)
         cdl_series_add(cdl_metrics_series(f->metrics, id, cdl_adapter_name(f->a), f->m->name), 1);
 }
 
+static uint64_t candle_hash(const struct cdl_candle *c)
+{
+    const char *parts[] = { c->open, c->high, c->low, c->close, c->volume, c->quote_volume };
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)c->trades;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
 /* Dedup and emit one checked candle of stream s. */
 static void emit(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_us)
 {
@@ -102,13 +122,17 @@ static void emit(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_
         }
         st->last_closed = c->open_time;
     } else {
-        /* an update for a period already closed, or older than one already sent, is stale */
-        if (c->open_time <= st->last_closed || c->open_time < st->last_open) {
+        /* an update for a period already closed, older than one already sent, or identical to the
+         * last one sent adds nothing */
+        uint64_t h = candle_hash(c);
+        if (c->open_time <= st->last_closed || c->open_time < st->last_open ||
+            (c->open_time == st->last_open && h == st->last_open_hash)) {
             if (f->s_dups)
                 cdl_series_add(f->s_dups, 1);
             return;
         }
         st->last_open = c->open_time;
+        st->last_open_hash = h;
         if (f->o.closed_only)
             return;
     }
@@ -139,6 +163,41 @@ static int check_candle(struct cdl_feed *f, struct cdl_parsed_candle *pc, int *s
     return 0;
 }
 
+static void release_held(struct cdl_feed *f, int s)
+{
+    struct stream *st = &f->streams[s];
+    st->backfilling = 0;
+    for (int i = 0; i < st->n_held; i++)
+        emit(f, s, &st->held[i].c, st->held[i].recv_us);
+    st->n_held = 0;
+    free(st->held);
+    st->held = NULL;
+}
+
+/* Emits, or holds a closed candle behind an in-flight backfill. */
+static void deliver(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_us)
+{
+    struct stream *st = &f->streams[s];
+    if (!st->backfilling || c->closed != 1) {
+        emit(f, s, c, recv_us);
+        return;
+    }
+    if (!st->held) {
+        st->held = malloc(HOLD_MAX * sizeof *st->held);
+        if (!st->held)
+            abort();
+    }
+    if (st->n_held == HOLD_MAX) /* the backfill is too slow: let everything through, in order */
+        release_held(f, s);
+    if (!st->backfilling) {
+        emit(f, s, c, recv_us);
+        return;
+    }
+    st->held[st->n_held].c = *c;
+    st->held[st->n_held].recv_us = recv_us;
+    st->n_held++;
+}
+
 static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint64_t recv_us, const char *conn)
 {
     if (res->n_bad) {
@@ -157,7 +216,7 @@ static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uin
                             res->items[i].symbol, NULL);
             continue;
         }
-        emit(f, s, &res->items[i].c, recv_us);
+        deliver(f, s, &res->items[i].c, recv_us);
     }
 }
 
@@ -328,6 +387,7 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
     }
     if (f->metrics)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name, result), 1);
+    release_held(f, b->stream);
     free(b);
 }
 
@@ -361,6 +421,7 @@ static void start_backfill(struct cdl_feed *f, int s)
         return;
     }
     f->backfills_in_flight++;
+    st->backfilling = 1;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------------- */
@@ -514,6 +575,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
         cdl_upstream_destroy(c->up);
     }
     free(f->conns);
+    for (int i = 0; i < f->n_streams; i++)
+        free(f->streams[i].held);
     free(f->streams);
     free(f->slots);
     free(f);

@@ -310,3 +310,27 @@ char *cdl_metrics_render(const struct cdl_metrics *m, size_t *len_out)
         *len_out = b.n;
     return b.p;
 }
+
+char *cdl_metrics_summary(const struct cdl_metrics *m)
+{
+    struct buf b = { 0 };
+    bput(&b, "", 0);
+    for (int id = 0; id < CDL_M__COUNT; id++) {
+        if (defs[id].type != CDL_COUNTER)
+            continue;
+        for (const struct cdl_series *s = m->head[id]; s; s = s->next) {
+            if (s->value == 0)
+                continue;
+            if (b.n)
+                bputs(&b, " ");
+            bputs(&b, defs[id].name);
+            for (int i = 0; i < n_labels(id); i++) {
+                bputs(&b, i ? "," : ":");
+                bputs(&b, s->labels[i]);
+            }
+            bputs(&b, "=");
+            put_number(&b, s->value);
+        }
+    }
+    return b.p;
+}

@@ -64,6 +64,10 @@ void cdl_series_set(struct cdl_series *s, double v);   /* gauges */
 void cdl_series_observe(struct cdl_series *s, double v); /* histograms */
 double cdl_series_value(const struct cdl_series *s);    /* counters/gauges; histogram: count */
 
+/* Compact one-line summary of the non-zero counters, for a log line at exit:
+ * "name:labelvalue,labelvalue=value name=value ...".  Returns a malloc'd string. */
+char *cdl_metrics_summary(const struct cdl_metrics *m);
+
 /* Prometheus text exposition format 0.0.4.  Returns a malloc'd NUL-terminated string. */
 char *cdl_metrics_render(const struct cdl_metrics *m, size_t *len_out);
 

@@ -8,6 +8,9 @@ only if its period has not closed and it is not older than the last one sent).
 
   quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
   quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
+  quotes.py check-set --market M FRAMES QUOTES           under faults: every quote equals the quote of
+        a frame that was sent; closed candles come once per open time, in increasing order, and
+        (with --no-holes) with no open time missing between the first and the last
 """
 import json
 import sys
@@ -31,8 +34,13 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
+def same(a, b):
+    """Two open updates carry the same values (candled drops the repeat)."""
+    return b is not None and all(a.get(f) == b.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))
+
+
 def expected(frames, market, closed_only=False, symbols=None):
-    last_closed, last_open, out = {}, {}, []
+    last_closed, last_open, last_k, out = {}, {}, {}, []
     for text in frames:
         try:
             d = raw(text)
@@ -55,9 +63,11 @@ def expected(frames, market, closed_only=False, symbols=None):
                 continue
             last_closed[sym] = t
         else:
-            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1):
+            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
+                    (t == last_open.get(sym) and same(k, last_k.get(sym))):
                 continue
             last_open[sym] = t
+            last_k[sym] = k
             if closed_only:
                 continue
         volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
@@ -76,6 +86,37 @@ def expected(frames, market, closed_only=False, symbols=None):
     return out
 
 
+def check_set(market, frames_path, quotes_path, no_holes):
+    frames = load_frames(frames_path)
+    # every quote any single frame could produce, without the per-stream rule
+    allowed = set()
+    for text in frames:
+        allowed.update(expected([text], market))
+    with open(quotes_path, encoding="utf-8") as f:
+        got = [l.rstrip("\n") for l in f if l.strip()]
+    closed = {}
+    for n, line in enumerate(got):
+        if line not in allowed:
+            print("quote %d matches no frame the simulator sent:\n  %s" % (n + 1, line), file=sys.stderr)
+            return 1
+        q = json.loads(line)
+        if q["is_closed"]:
+            times = closed.setdefault(q["symbol"], [])
+            if times and q["timestamp"] <= times[-1]:
+                print("closed candle out of order or repeated at quote %d: %s" % (n + 1, line), file=sys.stderr)
+                return 1
+            times.append(q["timestamp"])
+    if no_holes:
+        for sym, times in closed.items():
+            step = times[1] - times[0] if len(times) > 1 else 0
+            for a, b in zip(times, times[1:]):
+                if b - a != step:
+                    print("%s: closed candles jump from %d to %d" % (sym, a, b), file=sys.stderr)
+                    return 1
+    print("%d quotes, %d closed, all exact and in order" % (len(got), sum(len(t) for t in closed.values())))
+    return 0
+
+
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     opts = {}
@@ -91,6 +132,8 @@ def main(argv):
         i += 1
     cmd = args[0]
     market = opts.get("--market", "spot")
+    if cmd == "check-set":
+        return check_set(market, args[1], args[2], "--no-holes" in opts)
     exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
     if cmd == "expect":
         for line in exp:
