@@ -95,10 +95,9 @@ static int new_extractor(lua_State *L)
         return luaL_error(L, "extractor: between 1 and %d paths", CDL_JSONSCAN_MAX_PATHS);
     const char *paths[CDL_JSONSCAN_MAX_PATHS];
     for (int i = 0; i < n; i++) {
-        lua_rawgeti(L, 1, i + 1);
-        paths[i] = lua_tostring(L, -1);
-        if (lua_type(L, -1) != LUA_TSTRING)
+        if (lua_rawgeti(L, 1, i + 1) != LUA_TSTRING) /* checked before lua_tostring could convert */
             return luaL_error(L, "extractor: path %d is not a string", i + 1);
+        paths[i] = lua_tostring(L, -1);
         lua_pop(L, 1); /* still anchored in the argument table */
     }
     struct extractor *ex = lua_newuserdatauv(L, sizeof *ex, 0);
