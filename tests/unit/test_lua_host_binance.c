@@ -1,0 +1,126 @@
+/* The recorded Binance frames (tests/fixtures/binance) through the real C host and the real
+ * adapter: proves the boundary end to end, down to the quote JSON text of interfaces.md. */
+#include "candle.h"
+#include "lua_host.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static struct cdl_lua_host *host;
+static struct cdl_adapter *bn;
+
+static char *read_file(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/binance/%s", CDL_SOURCE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    *len = fread(b, 1, (size_t)n, f);
+    b[*len] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* Parses every line of a recording; counts candles, closes, rejects. */
+static void run_recording(const char *market, const char *file, int *n, int *closed, int *bad,
+                          struct cdl_parsed_candle *first)
+{
+    size_t len;
+    char *text = read_file(file, &len);
+    const struct cdl_market *m = cdl_adapter_market(bn, market);
+    int s = cdl_adapter_session_new(bn, m, m->ws_url, 1);
+    static struct cdl_parse_result r;
+    *n = *closed = *bad = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (cdl_adapter_parse(bn, s, line, strlen(line), &r) || r.rejected || r.n_bad) {
+            (*bad)++;
+            continue;
+        }
+        if (*n == 0 && r.n)
+            *first = r.items[0];
+        *n += r.n;
+        for (int i = 0; i < r.n; i++)
+            *closed += r.items[i].c.closed == 1;
+    }
+    cdl_adapter_session_free(bn, s);
+    free(text);
+}
+
+static void test_spot_quote_is_the_interfaces_example(void)
+{
+    int n, closed, bad;
+    struct cdl_parsed_candle c;
+    run_recording("spot", "spot_ws_combined_kline_1m.jsonl", &n, &closed, &bad, &c);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(bad, 0);
+    ASSERT_STR_EQ(c.symbol, "NKNUSDT");
+    struct cdl_quote_meta meta = { "binance", "spot", "NKNUSDT", "1m" };
+    char buf[512];
+    ASSERT(cdl_quote_json(buf, sizeof buf, &meta, &c.c) > 0);
+    ASSERT_STR_EQ(buf, "{\"type\":\"quote\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"NKNUSDT\","
+                       "\"interval\":\"1m\",\"timestamp\":1633998480000,\"open\":0.35270000,\"high\":0.35280000,"
+                       "\"low\":0.35220000,\"close\":0.35280000,\"volume\":25877.00000000,\"is_closed\":false,"
+                       "\"close_time\":1633998539999,\"quote_volume\":9116.04600000,\"trades\":30}");
+}
+
+static void test_usdm_and_coinm_recordings(void)
+{
+    int n, closed, bad;
+    struct cdl_parsed_candle c;
+    run_recording("usdm", "usdm_ws_combined_kline_1m.jsonl", &n, &closed, &bad, &c);
+    ASSERT_EQ(n, 67);
+    ASSERT_EQ(closed, 4);
+    ASSERT_EQ(bad, 0);
+    run_recording("coinm", "coinm_ws_combined_kline_1m.jsonl", &n, &closed, &bad, &c);
+    ASSERT_EQ(n, 33);
+    ASSERT_EQ(bad, 0);
+    ASSERT_STR_EQ(c.symbol, "ETHUSD_210924");
+    ASSERT_STR_EQ(c.c.volume, "9.49653573");
+    ASSERT_STR_EQ(c.c.quote_volume, "");
+}
+
+static void test_rest_page(void)
+{
+    size_t len;
+    char *body = read_file("spot_rest_klines_btcusdt_1m.json", &len);
+    const struct cdl_market *m = cdl_adapter_market(bn, "spot");
+    struct cdl_rest_query q = { "BTCUSDT", "1m", 1634943780000, 1634944379999, 1000, "http://127.0.0.1:1" };
+    struct cdl_rest_req req;
+    ASSERT_EQ(cdl_adapter_rest_request(bn, m, &q, &req), 0);
+    ASSERT_STR_EQ(req.url, "http://127.0.0.1:1/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=1634943780000"
+                           "&endTime=1634944379999&limit=1000");
+    cdl_rest_req_clear(&req);
+    static struct cdl_parse_result r;
+    ASSERT_EQ(cdl_adapter_rest_parse(bn, m, &q, body, len, &r), 0);
+    free(body);
+    ASSERT_EQ(r.n, 10);
+    ASSERT_EQ(r.n_bad, 0);
+    ASSERT_STR_EQ(r.items[0].symbol, "");
+    ASSERT_EQ(r.items[0].c.open_time, 1634943780000);
+    ASSERT_STR_EQ(r.items[0].c.open, "60685.22000000");
+    ASSERT_STR_EQ(r.items[0].c.quote_volume, "1313200.01340410");
+    ASSERT_EQ(r.items[0].c.trades, 617);
+    ASSERT_EQ(r.items[0].c.closed, -1);
+    ASSERT_EQ(r.items[9].c.open_time, 1634944320000);
+}
+
+int main(void)
+{
+    struct cdl_lua_opts o = { .adapters_dir = CDL_SOURCE_DIR "/adapters", .lua_dir = CDL_SOURCE_DIR "/lua" };
+    host = cdl_lua_host_create(&o, NULL);
+    char err[512];
+    if (cdl_lua_host_load(host, "binance", &bn, err, sizeof err)) {
+        fprintf(stderr, "load: %s\n", err);
+        return 1;
+    }
+    TEST_RUN(test_spot_quote_is_the_interfaces_example);
+    TEST_RUN(test_usdm_and_coinm_recordings);
+    TEST_RUN(test_rest_page);
+    cdl_lua_host_destroy(host);
+    return TEST_DONE();
+}
