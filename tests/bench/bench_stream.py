@@ -18,14 +18,24 @@ import time
 
 def run(build, n, quotes):
     syms = ["S%04dUSDT" % i for i in range(n)]
+    port_file = "/tmp/candled-bench-port.%d" % os.getpid()
+    if os.path.exists(port_file):
+        os.unlink(port_file)
     sim = subprocess.Popen([os.path.join(build, "candled-sim"), "--exchange", "binance", "--symbols", ",".join(syms),
-                            "--interval", "1m", "--flood", "--port", "0"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            "--interval", "1m", "--flood", "--port", "0", "--port-file", port_file],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = None
-    for line in sim.stdout:
-        if line.startswith("PORT "):
-            port = int(line.split()[1])
+    for _ in range(200):
+        try:
+            with open(port_file) as f:
+                port = int(f.read().strip() or 0) or None
+        except (OSError, ValueError):
+            port = None
+        if port:
             break
+        time.sleep(0.05)
+    if os.path.exists(port_file):
+        os.unlink(port_file)
     if port is None:
         sim.kill()
         raise SystemExit("candled-sim did not start")

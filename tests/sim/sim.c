@@ -54,6 +54,10 @@ struct sim_frame {
 
 #define SIM_STYLES 4
 #define SIM_SENTINEL_MS 9999999999999LL /* 13 digits, like every ms time until 2286 */
+/* --flood: the trade count is patched per frame too (9 digits from 100000000), so that every
+ * flood frame is a distinct update, as a live market's are, and none is a repeat a consumer
+ * may drop. */
+#define SIM_SENTINEL_TRADES 888888888LL
 
 /* --flood: a frame rendered once per tick with a sentinel event time, patched per frame. */
 struct sim_flood_tpl {
@@ -61,6 +65,7 @@ struct sim_flood_tpl {
     int tick;                  /* candle tick it was rendered for, -1 = none */
     int64_t open;
     long e_off;                /* offset of the sentinel digits, -1 = not found */
+    long n_off;                /* offset of the sentinel trade count, -1 = not found */
 };
 
 struct sim_stream {
@@ -76,6 +81,7 @@ struct sim_stream {
     struct sim_candle cur;     /* cache for incremental generation */
     struct sim_candle flood;   /* --flood: state of the flood frames */
     struct sim_flood_tpl tpl[SIM_STYLES];
+    uint64_t flood_seq;        /* --flood: frames sent, patched into the trade count */
 };
 
 struct sim_client {
@@ -744,16 +750,25 @@ static struct sim_frame *sim_flood_frame(struct sim_core *core, struct sim_clien
         struct sim_flood_tpl *t = &s->tpl[st];
         if (!t->text.data || t->tick != s->flood.tick || t->open != open) {
             t->text.len = 0;
-            sim->ex->render(sim, s, &s->flood, SIM_SENTINEL_MS, st, &t->text);
+            struct sim_candle k = s->flood;
+            k.trades = SIM_SENTINEL_TRADES;
+            sim->ex->render(sim, s, &k, SIM_SENTINEL_MS, st, &t->text);
             t->tick = s->flood.tick;
             t->open = open;
             char *hit = strstr(t->text.data, "9999999999999");
             t->e_off = hit ? hit - t->text.data : -1;
+            hit = strstr(t->text.data, "888888888");
+            t->n_off = hit ? hit - t->text.data : -1;
         }
         struct sim_frame *f;
         if (t->e_off >= 0 && now >= 1000000000000LL && now < SIM_SENTINEL_MS) {
             f = sim_frame_new(t->text.data, t->text.len, SIM_FRAME_DATA);
             sim_put_ms(f->data + LWS_PRE + t->e_off, now);
+            if (t->n_off >= 0) {
+                uint64_t n = 100000000u + s->flood_seq++ % 800000000u;
+                for (int i = 8; i >= 0; i--, n /= 10)
+                    f->data[LWS_PRE + t->n_off + i] = (unsigned char)('0' + n % 10);
+            }
         } else {
             struct sim_buf b = {0};
             sim->ex->render(sim, s, &s->flood, now, st, &b);
