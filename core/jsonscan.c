@@ -13,6 +13,7 @@
 
 struct node {
     char seg[SEG_MAX]; /* key, or "" for an array index */
+    unsigned char seg_len;
     int index;         /* 1-based array index, 0 for a key */
     int first_child, next_sibling;
     int leaf; /* path number ending here, -1 if none */
@@ -53,8 +54,10 @@ static int child(struct cdl_jsonscan *s, int parent, const char *seg, size_t n, 
     int c = s->n_nodes++;
     struct node *k = &s->nodes[c];
     memset(k, 0, sizeof *k);
-    if (!index)
+    if (!index) {
         memcpy(k->seg, seg, n);
+        k->seg_len = (unsigned char)n;
+    }
     k->index = index;
     k->leaf = -1;
     k->first_child = -1;
@@ -254,7 +257,8 @@ static int key_child(struct scan *c, int node, size_t off, size_t len, int escap
     }
     for (int ch = c->s->nodes[node].first_child; ch >= 0; ch = c->s->nodes[ch].next_sibling) {
         const struct node *nd = &c->s->nodes[ch];
-        if (!nd->index && strlen(nd->seg) == len && !memcmp(nd->seg, k, len))
+        /* lengths and first bytes first: this runs for every key of every frame */
+        if (!nd->index && nd->seg_len == len && nd->seg[0] == k[0] && !memcmp(nd->seg, k, len))
             return ch;
     }
     return -1;
