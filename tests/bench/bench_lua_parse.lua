@@ -1,0 +1,24 @@
+-- The Binance adapter's parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
+-- with the candled.json extractor, against decoding the same frame with lua-cjson.
+--   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
+local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
+package.cpath = build .. "/lua/?.so;" .. package.cpath
+package.path = "lua/?.lua;" .. package.path
+local cjson = require("cjson")
+local binance = dofile("adapters/binance.lua")
+local frame = io.open("tests/fixtures/binance/spot_ws_combined_kline_1m.jsonl"):read("l")
+local session = { exchange = "binance", market = "spot" }
+
+local function bench(name, fn)
+  fn() -- warm up
+  local t0 = os.clock()
+  for _ = 1, n do fn() end
+  local dt = os.clock() - t0
+  print(string.format("%-40s %10.0f frames/s  %6.2f us/frame", name, n / dt, dt / n * 1e6))
+end
+
+bench("binance.parse (candled.json extractor)", function() return binance.parse(session, frame) end)
+bench("cjson.decode + field reads", function()
+  local d = cjson.decode(frame).data.k
+  return d.t, d.o, d.h, d.l, d.c, d.v, d.x
+end)
