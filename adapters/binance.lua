@@ -32,26 +32,29 @@ end
 local REST_PATH = { spot = "/api/v3/klines", usdm = "/fapi/v1/klines", coinm = "/dapi/v1/klines" }
 local SUBSCRIBE_BATCH = 200
 
--- One extractor reads raw, combined and control frames in a single pass.
+-- Two extractors, each one pass: combined frames ({"stream":..,"data":..}, recognised by their
+-- first bytes) and everything else (raw events and control frames).
 local K = { "t", "T", "s", "i", "o", "h", "l", "c", "v", "n", "x", "q" }
-local paths = { "e" }
-for _, f in ipairs(K) do paths[#paths + 1] = "k." .. f end
-paths[#paths + 1] = "data.e"
-for _, f in ipairs(K) do paths[#paths + 1] = "data.k." .. f end
-local RAW, COMBINED = 1, 14
-local CTL = #paths
-for _, p in ipairs({ "id", "error.code", "error.msg", "code", "msg", "stream" }) do paths[#paths + 1] = p end
-local extract = json.extractor(paths)
+local raw_paths, combined_paths = { "e" }, { "data.e" }
+for _, f in ipairs(K) do
+  raw_paths[#raw_paths + 1] = "k." .. f
+  combined_paths[#combined_paths + 1] = "data.k." .. f
+end
+local CTL = #raw_paths
+for _, p in ipairs({ "id", "error.code", "error.msg", "code", "msg" }) do raw_paths[#raw_paths + 1] = p end
+local extract_raw, extract_combined = json.extractor(raw_paths), json.extractor(combined_paths)
 local out = {}
 
 -- Reused between calls: the core copies what parse returns before the next call.
 local candle = {}
 local result = { candle }
 
-local function kline(base, coinm)
-  local t, T, s, i = out[base + 1], out[base + 2], out[base + 3], out[base + 4]
-  local o, h, l, c = out[base + 5], out[base + 6], out[base + 7], out[base + 8]
-  local v, n, x, q = out[base + 9], out[base + 10], out[base + 11], out[base + 12]
+local find = string.find
+
+local function kline(coinm)
+  local t, T, s, i = out[2], out[3], out[4], out[5]
+  local o, h, l, c = out[6], out[7], out[8], out[9]
+  local v, n, x, q = out[10], out[11], out[12], out[13]
   if math.type(t) ~= "integer" or math.type(T) ~= "integer" or type(s) ~= "string" or type(i) ~= "string"
     or type(o) ~= "string" or type(h) ~= "string" or type(l) ~= "string" or type(c) ~= "string"
     or type(v) ~= "string" or type(q) ~= "string" or type(x) ~= "boolean"
@@ -70,12 +73,13 @@ local function kline(base, coinm)
 end
 
 local function parse(session, frame)
+  local extract = find(frame, '^{"stream":') and extract_combined or extract_raw
   if not extract(frame, out) then return nil, "bad_json" end
-  local e, base = out[RAW], RAW
-  if e == nil then e, base = out[COMBINED], COMBINED end
-  if e == "kline" then return kline(base, session.market == "coinm") end
+  local e = out[1]
+  if e == "kline" then return kline(session.market == "coinm") end
   if e == "serverShutdown" then return { event = "reconnect", message = "serverShutdown" } end
   if e ~= nil then return nil, "unknown_event" end
+  if extract == extract_combined then return nil, "unknown_frame" end
   local id, ecode, emsg, code, msg = out[CTL + 1], out[CTL + 2], out[CTL + 3], out[CTL + 4], out[CTL + 5]
   if ecode ~= nil or code ~= nil then
     return { event = "error", message = string.format("%s (code %s)", tostring(emsg or msg), tostring(ecode or code)) }
