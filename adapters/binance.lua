@@ -76,6 +76,11 @@ local function parse(session, frame)
   local extract = find(frame, '^{"stream":') and extract_combined or extract_raw
   if not extract(frame, out) then return nil, "bad_json" end
   local e = out[1]
+  if e == nil and extract == extract_raw and out[CTL + 1] == nil and find(frame, '"data"', 1, true) then
+    extract = extract_combined -- a combined frame laid out differently (whitespace, key order)
+    extract(frame, out)
+    e = out[1]
+  end
   if e == "kline" then return kline(session.market == "coinm") end
   if e == "serverShutdown" then return { event = "reconnect", message = "serverShutdown" } end
   if e ~= nil then return nil, "unknown_event" end

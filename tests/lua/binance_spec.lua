@@ -127,6 +127,14 @@ describe("binance parse on real frames", function()
     assert.is_nil(c.quote_volume)
   end)
 
+  it("reads combined frames laid out differently (whitespace, key order)", function()
+    local frame = lines(FIX .. "spot_ws_combined_kline_1m.jsonl")[1]
+    local data = frame:match('^{"stream":"[^"]+",("data":.*)}$')
+    local c = binance.parse(copy(spot), ' {' .. data .. ',"stream":"nknusdt@kline_1m"}')[1]
+    assert.are.equal("0.35270000", c.open)
+    assert.are.equal(1633998480000, c.open_time)
+  end)
+
   it("reads raw /ws frames too", function()
     local c = binance.parse(copy(spot), compact(FIX .. "spot_ws_kline_raw_btcusdt_1m.hb.json"))[1]
     assert.are.equal("BTCUSDT", c.symbol)
