@@ -43,4 +43,21 @@ head -1 "$T/out.csv" | grep -qx 'exchange,contract_type,symbol,interval,timestam
 [ "$(tail -n +2 "$T/out.csv" | grep -c ',true,')" = 3 ] || { echo "FAIL: expected 3 closed rows"; cat "$T/out.csv"; exit 1; }
 # consecutive seconds, strictly increasing
 tail -n +2 "$T/out.csv" | awk -F, 'NR > 1 && $5 != prev + 1000 { print "FAIL: not consecutive: " prev " then " $5; exit 1 } { prev = $5 }'
-echo "ok: spot, usdm, coinm and csv/closed-only streams are exact"
+# without --limit it runs until SIGTERM/SIGINT, then exits 0 with every line complete
+for sig in TERM INT; do
+    start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 10 --record "$T/rec.$sig"
+    : >"$T/out.$sig"
+    "$CANDLED" stream binance BTCUSDT --interval 1s --ws-url "ws://127.0.0.1:$SIM_PORT/ws" >"$T/out.$sig" 2>"$T/err.$sig" &
+    pid=$!
+    n=0
+    while [ "$(wc -l <"$T/out.$sig")" -lt 5 ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    kill -$sig $pid
+    rc=0
+    wait $pid || rc=$?
+    stop_sim
+    [ $rc -eq 0 ] || { echo "FAIL: SIG$sig: exit $rc"; tail -5 "$T/err.$sig"; exit 1; }
+    $QUOTES check --market spot "$T/rec.$sig" "$T/out.$sig" >/dev/null
+    grep -q "\"reason\":\"SIG$sig\"" "$T/err.$sig" || { echo "FAIL: no SIG$sig log line"; exit 1; }
+done
+
+echo "ok: spot, usdm, coinm and csv/closed-only streams are exact; SIGTERM/SIGINT exit 0"
