@@ -266,6 +266,7 @@ struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
     lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+    lua_gc(L, LUA_GCGEN, 0, 0);
     return h;
 }
 
