@@ -249,7 +249,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .max_message = cfg->max_frame_bytes,
         };
     }
-    r.net = cdl_net_create(&r.loop);
+    r.net = cdl_net_create(&r.loop, cfg->ca_file);
     if (!r.net) {
         code = CDL_EXIT_FAILURE;
         goto out;
@@ -258,6 +258,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
     cdl_rest_opts_default(&ro);
     ro.pool_connections = cfg->rest_pool_connections;
     ro.pool_maxsize = cfg->rest_pool_maxsize;
+    ro.ca_file = cfg->ca_file;
     r.rest = cdl_rest_create(&r.loop, &ro);
     struct cdl_feed_sink sink = { on_quote, &r };
     for (int i = 0; i < n_subs; i++) {

@@ -42,6 +42,8 @@ static const struct key schema[] = {
       "CONNECTOR_MAX_SYMBOL_PER_WS", "Streams per upstream connection (capped by the adapter's max_streams)." },
     { "connection", "max_frame_bytes", K_INT, "1048576", 1024, 67108864, OFF(max_frame_bytes), 0, NULL,
       "Largest upstream message reassembled; bigger ones are dropped and counted." },
+    { "connection", "ca_file", K_STR, "", 0, 1023, OFF(ca_file), SZ(ca_file), "CONNECTOR_TLS_CA_FILE",
+      "PEM file of the CAs trusted for wss:// and https:// (default: the OS CA store)." },
     { "circuit_breaker", "failure_threshold", K_INT, "5", 1, 1000, OFF(cb_failure_threshold), 0,
       "CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "Consecutive failures that open the breaker." },
     { "circuit_breaker", "recovery_timeout", K_NUM, "30.0", 1, 3600, OFF(cb_recovery_timeout), 0,

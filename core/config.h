@@ -54,6 +54,7 @@ struct cdl_config {
     int lua_memory_limit_mb;
     long lua_instruction_budget;
     long max_frame_bytes;
+    char ca_file[1024];
     struct cdl_exchange_override overrides[CDL_CFG_MAX_OVERRIDES];
     int n_overrides;
     struct cdl_subscription subs[CDL_CFG_MAX_SUBS];

@@ -34,7 +34,7 @@ static void lws_log_bridge(int level, const char *line)
     cdl_log(level == LLL_ERR ? CDL_LOG_ERROR : CDL_LOG_WARN, "libwebsockets", "detail", buf, NULL);
 }
 
-struct cdl_net *cdl_net_create(uv_loop_t *loop)
+struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file)
 {
     struct cdl_net *n = calloc(1, sizeof *n);
     if (!n)
@@ -61,6 +61,8 @@ struct cdl_net *cdl_net_create(uv_loop_t *loop)
     info.protocols = client_protocols;
     info.extensions = NULL; /* no client permessage-deflate on lws 4.1.6 (lws #2794) */
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* needed on this vhost for client TLS */
+    if (ca_file && *ca_file)
+        info.client_ssl_ca_filepath = ca_file; /* else the OS CA store */
     n->client = lws_create_vhost(n->ctx, &info);
     if (!n->client) {
         cdl_log(CDL_LOG_ERROR, "cannot create the client vhost", NULL);

@@ -15,8 +15,8 @@ struct lws_context;
 struct lws_vhost;
 struct cdl_net;
 
-/* NULL on failure (logged). */
-struct cdl_net *cdl_net_create(uv_loop_t *loop);
+/* ca_file: PEM CAs trusted for wss:// (NULL or "" = the OS CA store).  NULL on failure (logged). */
+struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file);
 struct lws_context *cdl_net_context(struct cdl_net *n);
 struct lws_vhost *cdl_net_client_vhost(struct cdl_net *n);
 /* First destroy: starts closing every connection and lets uv_run() return. */

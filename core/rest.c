@@ -57,6 +57,7 @@ void cdl_rest_opts_default(struct cdl_rest_opts *o)
     o->pool_connections = 10;
     o->pool_maxsize = 20;
     o->user_agent = NULL;
+    o->ca_file = NULL;
 }
 
 static void check_done(struct cdl_rest *r);
@@ -273,6 +274,8 @@ static int start_one(struct cdl_rest *r, struct req *q)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (q->headers)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
+    if (r->o.ca_file && *r->o.ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, r->o.ca_file);
     if (!strcmp(q->method, "POST")) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->body ? q->body : "");

@@ -22,8 +22,9 @@ struct cdl_rest_opts {
     long pool_connections; /* per host (CONNECTOR_REST_POOL_CONNECTIONS) */
     long pool_maxsize;     /* in total (CONNECTOR_REST_POOL_MAXSIZE) */
     const char *user_agent;
+    const char *ca_file;   /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
 };
-/* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>" */
+/* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>", OS CA store */
 void cdl_rest_opts_default(struct cdl_rest_opts *o);
 
 struct cdl_rest_response {

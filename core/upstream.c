@@ -175,7 +175,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         schedule_retry(u, status < 0 ? uv_strerror(status) : "no address");
         return;
     }
-    uv_ip_name(res->ai_addr, u->ip, sizeof u->ip);
+    /* IPv4 first: "localhost" often resolves to ::1 too, which a service may not listen on */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    uv_ip_name(pick->ai_addr, u->ip, sizeof u->ip);
     uv_freeaddrinfo(res);
     connect_now(u);
 }

@@ -8,9 +8,11 @@ only if its period has not closed and it is not older than the last one sent).
 
   quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
   quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
-  quotes.py check-set --market M FRAMES QUOTES           under faults: every quote equals the quote of
-        a frame that was sent; closed candles come once per open time, in increasing order, and
-        (with --no-holes) with no open time missing between the first and the last
+  quotes.py check-set --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
+        under faults: every quote equals the quote of a frame that was sent (or, for a closed
+        candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
+        candles come once per open time, in increasing order, and (with --no-holes) with no open
+        time missing between the first and the last
 """
 import json
 import sys
@@ -86,7 +88,31 @@ def expected(frames, market, closed_only=False, symbols=None):
     return out
 
 
-def check_set(market, frames_path, quotes_path, no_holes):
+REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
+
+
+def rest_quote(base, cafile, market, q):
+    """The quote candled must print for a closed candle fetched from the simulator's REST."""
+    import ssl
+    import urllib.request
+    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
+        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
+    ctx = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
+    with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
+        rows = json.loads(r.read().decode(), parse_float=str, parse_int=str)
+    if not rows:
+        return None
+    r = rows[0]
+    volume, quote_volume = (r[7], None) if market == "coinm" else (r[5], r[7])
+    line = ('{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s",'
+            '"timestamp":%s,"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":true,"close_time":%s'
+            % (market, q["symbol"], q["interval"], r[0], r[1], r[2], r[3], r[4], volume, r[6]))
+    if quote_volume is not None:
+        line += ',"quote_volume":%s' % quote_volume
+    return line + ',"trades":%s}' % r[8]
+
+
+def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None):
     frames = load_frames(frames_path)
     # every quote any single frame could produce, without the per-stream rule
     allowed = set()
@@ -95,11 +121,16 @@ def check_set(market, frames_path, quotes_path, no_holes):
     with open(quotes_path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
     closed = {}
+    backfilled = 0
     for n, line in enumerate(got):
-        if line not in allowed:
-            print("quote %d matches no frame the simulator sent:\n  %s" % (n + 1, line), file=sys.stderr)
-            return 1
         q = json.loads(line)
+        if line not in allowed:
+            want = rest_quote(rest, cafile, market, q) if rest and q["is_closed"] else None
+            if want != line:
+                print("quote %d matches no frame the simulator sent%s:\n  %s" %
+                      (n + 1, "" if want is None else " nor its REST row\n  " + want, line), file=sys.stderr)
+                return 1
+            backfilled += 1
         if q["is_closed"]:
             times = closed.setdefault(q["symbol"], [])
             if times and q["timestamp"] <= times[-1]:
@@ -113,7 +144,8 @@ def check_set(market, frames_path, quotes_path, no_holes):
                 if b - a != step:
                     print("%s: closed candles jump from %d to %d" % (sym, a, b), file=sys.stderr)
                     return 1
-    print("%d quotes, %d closed, all exact and in order" % (len(got), sum(len(t) for t in closed.values())))
+    print("%d quotes, %d closed (%d only from REST), all exact and in order" %
+          (len(got), sum(len(t) for t in closed.values()), backfilled))
     return 0
 
 
@@ -123,7 +155,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count"):
+            if argv[i] in ("--market", "--count", "--rest", "--cafile"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -133,7 +165,7 @@ def main(argv):
     cmd = args[0]
     market = opts.get("--market", "spot")
     if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts)
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
     exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
     if cmd == "expect":
         for line in exp:

@@ -14,10 +14,10 @@ start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --
 rc=0
 timeout 90 "$CANDLED" stream binance BTCUSDT ETHUSDT --interval 1s --limit 120 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out" 2>"$T/err" || rc=$?
-stop_sim || true
 [ $rc -eq 0 ] || { echo "FAIL: candled exited $rc"; tail -20 "$T/err"; exit 1; }
 [ "$(wc -l <"$T/out")" = 120 ] || { echo "FAIL: expected 120 quotes"; exit 1; }
-$QUOTES check-set --market spot --no-holes "$T/rec" "$T/out"
+$QUOTES check-set --market spot --no-holes --rest "http://127.0.0.1:$SIM_PORT" "$T/rec" "$T/out"
+stop_sim || true
 summary=$(grep '"msg":"stream finished"' "$T/err")
 for want in 'connector_frames_rejected_total:binance,spot,bad_json=' \
             'connector_frames_rejected_total:binance,spot,bad_field=' \

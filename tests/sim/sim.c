@@ -1235,7 +1235,7 @@ static void sim_usage(FILE *f)
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
-          "         [--oversize-every N --oversize-bytes B] [--verbose]\n"
+          "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
           "Serves one exchange's WebSocket and REST kline API on 127.0.0.1 (see docs/simulator.md).\n"
           "Prints 'PORT <n>' on stdout once listening.\n",
           f);
@@ -1246,7 +1246,8 @@ enum {
     OPT_INTERVAL, OPT_RATE, OPT_SEED, OPT_RECORD, OPT_REPLAY, OPT_FLOOD, OPT_PING,
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
-    OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP,
+    OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 static const struct option sim_long_opts[] = {
@@ -1280,6 +1281,8 @@ static const struct option sim_long_opts[] = {
     {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
     {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -1376,6 +1379,8 @@ static int sim_parse_args(struct sim_core *core, int argc, char **argv)
         case OPT_RECORD: o->record = optarg; break;
         case OPT_REPLAY: o->replay = optarg; break;
         case OPT_FLOOD: o->flood = 1; break;
+        case OPT_TLS_CERT: o->tls_cert = optarg; break;
+        case OPT_TLS_KEY: o->tls_key = optarg; break;
         case OPT_PING:
             if (sim_parse_long("ping-interval", optarg, 0, 86400, &v)) return 2;
             o->ping_interval = (int)v;
@@ -1459,6 +1464,10 @@ static int sim_parse_args(struct sim_core *core, int argc, char **argv)
     }
     if (sim_parse_intervals(core, o->intervals) < 0)
         return 2;
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "candled-sim: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
     core->sim.gen.seed = o->seed;
     return 0;
 }
@@ -1526,6 +1535,8 @@ static int sim_start_lws(struct sim_core *core)
     void *foreign_loops[1] = {&core->loop};
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV;
+    if (core->sim.opts.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign_loops;
     info.pcontext = &core->ctx;
     info.user = core;
@@ -1542,6 +1553,11 @@ static int sim_start_lws(struct sim_core *core)
     info.protocols = sim_protocols;
     info.retry_and_idle_policy = &sim_retry;
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (core->sim.opts.tls_cert) { /* wss:// and https:// on the same port */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = core->sim.opts.tls_cert;
+        info.ssl_private_key_filepath = core->sim.opts.tls_key;
+    }
     core->vhost = lws_create_vhost(core->ctx, &info);
     if (!core->vhost) {
         fprintf(stderr, "candled-sim: cannot listen on 127.0.0.1:%d\n", core->sim.opts.port);

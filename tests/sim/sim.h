@@ -50,6 +50,7 @@ struct sim_opts {
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
     int verbose;
+    const char *tls_cert, *tls_key; /* PEM files: serve wss:// and https:// instead */
     /* faults (0 = off) */
     long disconnect_after;
     int disconnect_abrupt;
