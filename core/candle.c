@@ -83,11 +83,19 @@ static void put_str(struct out *o, const char *s)
     put(o, "\"", 1);
 }
 
+/* Hand-rolled: three per quote, and snprintf showed up in profiles. */
 static void put_i64(struct out *o, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-    put(o, tmp, (size_t)n);
+    int n = sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--n] = '-';
+    put(o, tmp + n, sizeof tmp - (size_t)n);
 }
 
 static int finish(struct out *o)

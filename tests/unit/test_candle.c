@@ -87,8 +87,25 @@ static void test_quote_csv(void)
                                           "volume,is_closed,close_time,quote_volume,trades");
 }
 
+static void test_integers(void)
+{
+    struct cdl_candle c = sample();
+    char buf[512];
+    c.open_time = 0;
+    c.trades = 9223372036854775807LL;
+    c.close_time = 1;
+    ASSERT(cdl_quote_json(buf, sizeof buf, &meta, &c) > 0);
+    ASSERT(strstr(buf, "\"timestamp\":0,") != NULL);
+    ASSERT(strstr(buf, "\"close_time\":1,") != NULL);
+    ASSERT(strstr(buf, "\"trades\":9223372036854775807}") != NULL);
+    c.open_time = -1633998480000;
+    ASSERT(cdl_quote_csv(buf, sizeof buf, &meta, &c) > 0);
+    ASSERT(strstr(buf, ",1m,-1633998480000,") != NULL);
+}
+
 int main(void)
 {
+    TEST_RUN(test_integers);
     TEST_RUN(test_decimal_valid);
     TEST_RUN(test_quote_json_exact);
     TEST_RUN(test_quote_json_optional_fields);
