@@ -247,6 +247,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .closed_only = s->closed_only,
             .max_streams_per_conn = cfg->max_symbol_per_ws,
             .max_message = cfg->max_frame_bytes,
+            .idle_timeout = cfg->idle_timeout,
         };
     }
     r.net = cdl_net_create(&r.loop, cfg->ca_file);

@@ -37,6 +37,7 @@ struct cdl_config {
     int health_port;
     int health_enabled;
     double inactivity_timeout;
+    double idle_timeout;
     int max_symbol_per_ws;
     int cb_failure_threshold;
     double cb_recovery_timeout;

@@ -550,7 +550,7 @@ int cdl_feed_start(struct cdl_feed *f)
         struct cdl_upstream_opts uo = {
             .url = url,
             .name = c->name,
-            .idle_timeout_s = f->m->idle_timeout,
+            .idle_timeout_s = f->o.idle_timeout > 0 ? f->o.idle_timeout : f->m->idle_timeout,
             .ping_interval_s = f->m->ping_interval,
             .max_sends_per_sec = f->m->max_sends_per_sec,
             .max_message = f->o.max_message,

@@ -40,6 +40,7 @@ struct cdl_feed_opts {
     int closed_only;
     int max_streams_per_conn;    /* 0 = the market's max_streams */
     size_t max_message;          /* reassembly cap, 0 = 1 MiB */
+    double idle_timeout;         /* seconds, 0 = the market's */
 };
 
 struct cdl_feed;

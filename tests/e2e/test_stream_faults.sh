@@ -46,3 +46,19 @@ for want in 'connector_rest_requests_total:binance,spot,500=' 'connector_rest_ba
 done
 grep -q '"msg":"backfill request failed".*"status":"500"' "$T/err2" || { echo "FAIL: REST failure not logged"; exit 1; }
 echo "ok: REST failures counted and logged, stream went on"
+
+# A silent (stalled) connection is detected by the idle timer, replaced, and the backfill fills
+# what closed meanwhile: no hole.
+start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec3" \
+    --stall-after 12 --stall-ms 6000
+rc=0
+CONNECTOR_IDLE_TIMEOUT=1.5 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out3" 2>"$T/err3" || rc=$?
+[ $rc -eq 0 ] || { echo "FAIL: candled exited $rc on a stalled upstream"; tail -20 "$T/err3"; exit 1; }
+$QUOTES check-set --market spot --no-holes --rest "http://127.0.0.1:$SIM_PORT" "$T/rec3" "$T/out3"
+stop_sim || true
+grep -q '"msg":"upstream closing to reconnect".*"reason":"idle timeout"' "$T/err3" \
+    || { echo "FAIL: the stall was not detected"; tail -20 "$T/err3"; exit 1; }
+grep '"msg":"stream finished"' "$T/err3" | grep -q 'connector_rest_backfills_total:binance,spot,ok=[1-9]' \
+    || { echo "FAIL: no backfill after the stall"; exit 1; }
+echo "ok: stalled connection replaced, no hole"
