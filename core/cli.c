@@ -161,22 +161,24 @@ static void stop(struct stream_run *r, const char *why)
     uv_timer_start(&r->stop_timer, teardown, 0, 0);
 }
 
-static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
+static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
 {
     struct stream_run *r = user;
     if (r->stopping)
-        return;
+        return 0;
     if (r->buf_cap - r->buf_len < 1024 || r->n_pending == (int)(sizeof r->pending_us / sizeof r->pending_us[0]))
         flush_out(r);
     int n = r->csv ? cdl_quote_csv(r->buf + r->buf_len, r->buf_cap - r->buf_len - 1, meta, c)
                    : cdl_quote_json(r->buf + r->buf_len, r->buf_cap - r->buf_len - 1, meta, c);
     if (n < 0)
-        return;
+        return 0;
     r->buf_len += (size_t)n;
     r->buf[r->buf_len++] = '\n';
     r->pending_us[r->n_pending++] = recv_us;
-    if (r->limit > 0 && ++r->written >= r->limit)
+    r->written++;
+    if (r->limit > 0 && r->written >= r->limit)
         stop(r, "limit reached");
+    return 1;
 }
 
 static void on_prepare(uv_prepare_t *p) { flush_out(p->data); }

@@ -137,7 +137,8 @@ static void emit(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_
             return;
     }
     f->meta.symbol = st->user_symbol;
-    f->sink.on_quote(f->sink.user, &f->meta, c, recv_us);
+    if (!f->sink.on_quote(f->sink.user, &f->meta, c, recv_us))
+        return;
     if (f->metrics) {
         cdl_series_add(c->closed == 1 ? f->s_quotes_closed : f->s_quotes_open, 1);
         cdl_series_observe(f->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);

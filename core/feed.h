@@ -24,8 +24,9 @@ struct cdl_rest;
 
 struct cdl_feed_sink {
     /* One quote; meta and candle are borrowed for the call.  recv_us: when its frame arrived
-     * (monotonic µs), for latency. */
-    void (*on_quote)(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us);
+     * (monotonic µs), for latency.  Returns 1 if the quote was taken, 0 if the consumer is
+     * done (it is then not counted). */
+    int (*on_quote)(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us);
     void *user;
 };
 

@@ -58,6 +58,8 @@ for sig in TERM INT; do
     [ $rc -eq 0 ] || { echo "FAIL: SIG$sig: exit $rc"; tail -5 "$T/err.$sig"; exit 1; }
     $QUOTES check --market spot "$T/rec.$sig" "$T/out.$sig" >/dev/null
     grep -q "\"reason\":\"SIG$sig\"" "$T/err.$sig" || { echo "FAIL: no SIG$sig log line"; exit 1; }
+    grep -q "\"msg\":\"stream finished\",\"quotes\":\"$(wc -l <"$T/out.$sig")\"" "$T/err.$sig" \
+        || { echo "FAIL: SIG$sig: summary does not count the quotes written"; tail -2 "$T/err.$sig"; exit 1; }
 done
 
 echo "ok: spot, usdm, coinm and csv/closed-only streams are exact; SIGTERM/SIGINT exit 0"

@@ -26,6 +26,9 @@ for want in 'connector_frames_rejected_total:binance,spot,bad_json=' \
             'connector_reconnections_total:binance,spot='; do
     echo "$summary" | grep -q "$want[1-9]" || { echo "FAIL: not counted: $want"; echo "$summary"; exit 1; }
 done
+# the quotes counted are exactly the quotes written
+counted=$(echo "$summary" | grep -o 'connector_quotes_processed_total:binance,spot,[a-z]*=[0-9]*' | awk -F= '{ n += $2 } END { print n }')
+[ "$counted" = 120 ] || { echo "FAIL: counted $counted quotes, wrote 120"; exit 1; }
 # rejections are logged, but rate-limited: far fewer lines than rejected frames
 n_logged=$(grep -c '"msg":"frame rejected"' "$T/err" || true)
 [ "$n_logged" -ge 1 ] && [ "$n_logged" -le 6 ] || { echo "FAIL: $n_logged 'frame rejected' log lines"; exit 1; }
