@@ -161,6 +161,12 @@ const char *sim_stream_key(const struct sim_stream *s);
 const char *sim_stream_symbol(const struct sim_stream *s);
 const struct sim_interval *sim_stream_interval(const struct sim_stream *s);
 
+/* Appends the comma-separated symbols of `list` to the universe (sim.c). */
+void sim_add_symbol_list(struct sim *sim, const char *list);
+/* Fills sim->opts, sim->ex and the served-interval mask from argv (opts.c): 0, 1 after --help,
+ * 2 for a usage error (reported on stderr). */
+int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv);
+
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
 
