@@ -1187,6 +1187,10 @@ static void sim_close_handles(struct sim_core *core)
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
         if (!uv_is_closing(h[i]))
             uv_close(h[i], NULL);
+    /* Closing the signal handles restores the default action: a second SIGTERM arriving while
+     * lws shuts down (a test's stop_sim after it already sent one) would kill us with 143. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
 }
 
 static void sim_drain_cb(uv_timer_t *t)
