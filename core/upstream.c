@@ -411,17 +411,7 @@ static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, 
             return;
         }
     }
-    if (u->rx_skip) {
-        u->rx_len += len;
-        if (last) {
-            if (u->cbs.on_oversize)
-                u->cbs.on_oversize(u->user, u->rx_len);
-            u->rx_len = 0;
-            u->rx_skip = 0;
-        }
-        return;
-    }
-    if (u->rx_len + len > u->o.max_message) {
+    if (u->rx_skip || u->rx_len + len > u->o.max_message) { /* over the cap: drop to the end */
         u->rx_skip = 1;
         u->rx_len += len;
         if (last) {
