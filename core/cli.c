@@ -334,6 +334,21 @@ static const struct option stream_opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
+/* struct cdl_config is large: it lives on the heap. */
+static struct cdl_config *xcalloc_config(void)
+{
+    struct cdl_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        abort();
+    return cfg;
+}
+
+static void free_config(struct cdl_config *cfg)
+{
+    cdl_config_free(cfg);
+    free(cfg);
+}
+
 static int setup_logging(const struct cdl_config *cfg)
 {
     int lvl = cdl_log_level_parse(cfg->log_level), fmt = cdl_log_format_parse(cfg->log_format);
@@ -413,16 +428,16 @@ static int cmd_stream(int argc, char **argv)
     if (rest_url && strncmp(rest_url, "http://", 7) && strncmp(rest_url, "https://", 8))
         return usage_error("--rest-url: expected an http:// or https:// URL, got '%s'", rest_url);
 
-    struct cdl_config cfg;
+    struct cdl_config *cfg = xcalloc_config();
     char err[1024];
-    if (cdl_config_load(config_path, &cfg, err, sizeof err)) {
-        cdl_config_free(&cfg);
+    if (cdl_config_load(config_path, cfg, err, sizeof err)) {
+        free_config(cfg);
         fprintf(stderr, "candled: %s\n", err);
         return CDL_EXIT_USAGE;
     }
-    int rc = setup_logging(&cfg);
+    int rc = setup_logging(cfg);
     if (rc) {
-        cdl_config_free(&cfg);
+        free_config(cfg);
         return rc;
     }
     struct stream_args subs[CDL_CFG_MAX_SUBS];
@@ -430,8 +445,8 @@ static int cmd_stream(int argc, char **argv)
     if (from_config) {
         if (npos)
             rc = usage_error("--from-config takes no EXCHANGE or SYMBOL arguments (got '%s')", pos[0]);
-        for (int i = 0; i < cfg.n_subs; i++) {
-            struct cdl_subscription *s = &cfg.subs[i];
+        for (int i = 0; i < cfg->n_subs; i++) {
+            struct cdl_subscription *s = &cfg->subs[i];
             subs[n_subs++] = (struct stream_args){
                 .exchange = s->exchange, .market = s->market[0] ? s->market : NULL, .interval = s->interval,
                 .symbols = (const char **)s->symbols, .n_symbols = s->n_symbols, .ws_url = ws_url,
@@ -453,9 +468,9 @@ static int cmd_stream(int argc, char **argv)
     if (!rc) {
         if (!strcmp(format, "csv"))
             printf("%s\n", cdl_quote_csv_header());
-        rc = run_stream(&cfg, subs, n_subs, limit, !strcmp(format, "csv"));
+        rc = run_stream(cfg, subs, n_subs, limit, !strcmp(format, "csv"));
     }
-    cdl_config_free(&cfg);
+    free_config(cfg);
     return rc;
 }
 
@@ -471,23 +486,23 @@ static int cmd_check(int argc, char **argv)
         else
             return usage_error("check: unexpected argument '%s'", argv[i]);
     }
-    struct cdl_config cfg;
+    struct cdl_config *cfg = xcalloc_config();
     char err[1024];
     int failures = 0;
-    if (cdl_config_load(config_path, &cfg, err, sizeof err)) {
+    if (cdl_config_load(config_path, cfg, err, sizeof err)) {
         fprintf(stderr, "candled: %s\n", err);
-        cdl_config_free(&cfg);
+        free_config(cfg);
         return CDL_EXIT_FAILURE;
     }
-    struct cdl_lua_opts lo = { .adapters_dir = cfg.adapters_dir,
-                               .lua_dir = cfg.lua_dir,
-                               .memory_limit = (size_t)cfg.lua_memory_limit_mb << 20,
-                               .instruction_budget = cfg.lua_instruction_budget };
+    struct cdl_lua_opts lo = { .adapters_dir = cfg->adapters_dir,
+                               .lua_dir = cfg->lua_dir,
+                               .memory_limit = (size_t)cfg->lua_memory_limit_mb << 20,
+                               .instruction_budget = cfg->lua_instruction_budget };
     struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
     char names[32][CDL_NAME_MAX];
     int n = cdl_lua_host_list(h, names, 32);
     if (!n) {
-        fprintf(stderr, "candled: no adapters found in %s\n", cfg.adapters_dir);
+        fprintf(stderr, "candled: no adapters found in %s\n", cfg->adapters_dir);
         failures++;
     }
     for (int i = 0; i < n; i++) {
@@ -499,8 +514,8 @@ static int cmd_check(int argc, char **argv)
             printf("adapter %s: ok (%d markets)\n", names[i], cdl_adapter_n_markets(a));
         }
     }
-    for (int i = 0; i < cfg.n_subs; i++) {
-        struct cdl_subscription *s = &cfg.subs[i];
+    for (int i = 0; i < cfg->n_subs; i++) {
+        struct cdl_subscription *s = &cfg->subs[i];
         struct cdl_adapter *a;
         const struct cdl_market *m;
         if (cdl_lua_host_load(h, s->exchange, &a, err, sizeof err)) {
@@ -528,9 +543,9 @@ static int cmd_check(int argc, char **argv)
             }
         }
     }
-    int n_subs = cfg.n_subs;
+    int n_subs = cfg->n_subs;
     cdl_lua_host_destroy(h);
-    cdl_config_free(&cfg);
+    free_config(cfg);
     if (failures) {
         fprintf(stderr, "candled: check failed (%d problems)\n", failures);
         return CDL_EXIT_FAILURE;

@@ -265,6 +265,9 @@ static int read_subscriptions(lua_State *L, struct cdl_config *cfg, char *err, s
                     snprintf(err, errlen, "%s: more than %d symbols", kp, CDL_CFG_MAX_SYMBOLS);
                     return CDL_ECONFIG;
                 }
+                s->symbols = calloc((size_t)ns, sizeof *s->symbols);
+                if (!s->symbols)
+                    abort();
                 for (int k = 1; k <= ns; k++) {
                     if (lua_rawgeti(L, -1, k) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= 64) {
                         snprintf(err, errlen, "%s[%d]: expected a symbol string", kp, k);
@@ -418,9 +421,12 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
 
 void cdl_config_free(struct cdl_config *cfg)
 {
-    for (int i = 0; i < cfg->n_subs; i++)
+    for (int i = 0; i < cfg->n_subs; i++) {
         for (int k = 0; k < cfg->subs[i].n_symbols; k++)
             free(cfg->subs[i].symbols[k]);
+        free(cfg->subs[i].symbols);
+        cfg->subs[i].symbols = NULL;
+    }
     cfg->n_subs = 0;
 }
 

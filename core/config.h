@@ -27,7 +27,7 @@ struct cdl_subscription {
     char exchange[32];
     char market[32]; /* "" = the exchange's default market */
     char interval[8];
-    char *symbols[CDL_CFG_MAX_SYMBOLS]; /* malloc'd */
+    char **symbols; /* malloc'd array of malloc'd strings */
     int n_symbols;
 };
 
@@ -62,7 +62,8 @@ struct cdl_config {
     int n_subs;
 };
 
-/* Fills *cfg from defaults, then `path` (NULL = none), then the environment.  On error returns a
+/* Fills *cfg from defaults, then `path` (NULL = none), then the environment.  The struct is
+ * large (endpoint overrides): keep it on the heap.  On error returns a
  * negative cdl_err with a message naming the key path in err; *cfg must still be freed. */
 int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t errlen);
 void cdl_config_free(struct cdl_config *cfg);
