@@ -43,12 +43,14 @@ head -1 "$T/out.csv" | grep -qx 'exchange,contract_type,symbol,interval,timestam
 [ "$(tail -n +2 "$T/out.csv" | grep -c ',true,')" = 3 ] || { echo "FAIL: expected 3 closed rows"; cat "$T/out.csv"; exit 1; }
 # consecutive seconds, strictly increasing
 tail -n +2 "$T/out.csv" | awk -F, 'NR > 1 && $5 != prev + 1000 { print "FAIL: not consecutive: " prev " then " $5; exit 1 } { prev = $5 }'
-# symbols are echoed as the user wrote them; two spellings of one stream are one stream
-start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4
-timeout 60 "$CANDLED" stream binance btcusdt BTCUSDT --interval 1s --limit 3 \
+# symbols are echoed as the user wrote them; two spellings of one stream are one stream; the
+# server's WebSocket pings (every second here) are answered with pongs
+start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --ping-interval 1
+timeout 60 "$CANDLED" stream binance btcusdt BTCUSDT --interval 1s --limit 12 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" >"$T/out.case" 2>"$T/err.case"
 stop_sim
-[ "$(grep -c '"symbol":"btcusdt"' "$T/out.case")" = 3 ] || { echo "FAIL: symbol not echoed as written"; cat "$T/out.case"; exit 1; }
+[ "$(grep -c '"symbol":"btcusdt"' "$T/out.case")" = 12 ] || { echo "FAIL: symbol not echoed as written"; cat "$T/out.case"; exit 1; }
+grep -q '"pongs":[1-9]' "$SIM_LOG" || { echo "FAIL: pings not answered"; tail -2 "$SIM_LOG"; exit 1; }
 
 # without --limit it runs until SIGTERM/SIGINT, then exits 0 with every line complete
 for sig in TERM INT; do
