@@ -321,20 +321,30 @@ done:
     free(t);
 }
 
+/* A candle's decimal fields as text, in the market's formats (WS events and REST rows share it). */
+struct bn_text {
+    char o[32], c[32], h[32], l[32], v[32], q[32], tv[32], tq[32];
+};
+
+static void bn_text(const struct sim *sim, const struct sim_candle *k, struct bn_text *t)
+{
+    const struct sim_gen_format *f = &sim->gen.fmt;
+    sim_fmt_dec(t->o, sizeof t->o, k->o, f->price_dp);
+    sim_fmt_dec(t->c, sizeof t->c, k->c, f->price_dp);
+    sim_fmt_dec(t->h, sizeof t->h, k->h, f->price_dp);
+    sim_fmt_dec(t->l, sizeof t->l, k->l, f->price_dp);
+    sim_fmt_dec(t->v, sizeof t->v, k->v, f->qty_dp);
+    sim_fmt_dec(t->q, sizeof t->q, k->q, f->quote_dp);
+    sim_fmt_dec(t->tv, sizeof t->tv, k->tv, f->qty_dp);
+    sim_fmt_dec(t->tq, sizeof t->tq, k->tq, f->quote_dp);
+}
+
 /* The kline event, field for field in the order of the recorded frames. */
 static void bn_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                       int64_t event_ms, int style, struct sim_buf *out)
 {
-    const struct sim_gen_format *f = &sim->gen.fmt;
-    char o[32], c[32], h[32], l[32], v[32], q[32], tv[32], tq[32];
-    sim_fmt_dec(o, sizeof o, k->o, f->price_dp);
-    sim_fmt_dec(c, sizeof c, k->c, f->price_dp);
-    sim_fmt_dec(h, sizeof h, k->h, f->price_dp);
-    sim_fmt_dec(l, sizeof l, k->l, f->price_dp);
-    sim_fmt_dec(v, sizeof v, k->v, f->qty_dp);
-    sim_fmt_dec(q, sizeof q, k->q, f->quote_dp);
-    sim_fmt_dec(tv, sizeof tv, k->tv, f->qty_dp);
-    sim_fmt_dec(tq, sizeof tq, k->tq, f->quote_dp);
+    struct bn_text t;
+    bn_text(sim, k, &t);
     const char *sym = sim_stream_symbol(s);
     if (style == BN_STYLE_COMBINED)
         sim_buf_printf(out, "{\"stream\":\"%s\",\"data\":", sim_stream_key(s));
@@ -345,8 +355,8 @@ static void bn_render(struct sim *sim, const struct sim_stream *s, const struct 
                    "\"V\":\"%s\",\"Q\":\"%s\",\"B\":\"0\"}}",
                    (long long)event_ms, sym, (long long)k->open_time, (long long)k->close_time,
                    sym, sim_stream_interval(s)->name, (long long)k->first_trade,
-                   (long long)k->last_trade, o, c, h, l, v, (long long)k->trades,
-                   k->closed ? "true" : "false", q, tv, tq);
+                   (long long)k->last_trade, t.o, t.c, t.h, t.l, t.v, (long long)k->trades,
+                   k->closed ? "true" : "false", t.q, t.tv, t.tq);
     if (style == BN_STYLE_COMBINED)
         sim_buf_str(out, "}");
 }
@@ -384,19 +394,11 @@ static int bn_weight(const struct bn_route *r, long long limit)
 
 static void bn_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *k, int first)
 {
-    const struct sim_gen_format *f = &sim->gen.fmt;
-    char o[32], c[32], h[32], l[32], v[32], q[32], tv[32], tq[32];
-    sim_fmt_dec(o, sizeof o, k->o, f->price_dp);
-    sim_fmt_dec(c, sizeof c, k->c, f->price_dp);
-    sim_fmt_dec(h, sizeof h, k->h, f->price_dp);
-    sim_fmt_dec(l, sizeof l, k->l, f->price_dp);
-    sim_fmt_dec(v, sizeof v, k->v, f->qty_dp);
-    sim_fmt_dec(q, sizeof q, k->q, f->quote_dp);
-    sim_fmt_dec(tv, sizeof tv, k->tv, f->qty_dp);
-    sim_fmt_dec(tq, sizeof tq, k->tq, f->quote_dp);
+    struct bn_text t;
+    bn_text(sim, k, &t);
     sim_buf_printf(b, "%s[%lld,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%lld,\"%s\",%lld,\"%s\",\"%s\",\"0\"]",
-                   first ? "" : ",", (long long)k->open_time, o, h, l, c, v,
-                   (long long)k->close_time, q, (long long)k->trades, tv, tq);
+                   first ? "" : ",", (long long)k->open_time, t.o, t.h, t.l, t.c, t.v,
+                   (long long)k->close_time, t.q, (long long)k->trades, t.tv, t.tq);
 }
 
 /* Open times [first, last] (both aligned, first <= last) rendered oldest first. */
