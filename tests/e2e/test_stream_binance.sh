@@ -44,13 +44,21 @@ head -1 "$T/out.csv" | grep -qx 'exchange,contract_type,symbol,interval,timestam
 # consecutive seconds, strictly increasing
 tail -n +2 "$T/out.csv" | awk -F, 'NR > 1 && $5 != prev + 1000 { print "FAIL: not consecutive: " prev " then " $5; exit 1 } { prev = $5 }'
 # symbols are echoed as the user wrote them; two spellings of one stream are one stream; the
-# server's WebSocket pings (every second here) are answered with pongs
-start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --ping-interval 1
+# server's WebSocket pings (every second here) are answered with pongs, which keeps the
+# connection alive under the simulator's idle rule (a silent client is dropped after 2 s)
+start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --ping-interval 1 --idle-disconnect 2
 timeout 60 "$CANDLED" stream binance btcusdt BTCUSDT --interval 1s --limit 12 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" >"$T/out.case" 2>"$T/err.case"
 stop_sim
 [ "$(grep -c '"symbol":"btcusdt"' "$T/out.case")" = 12 ] || { echo "FAIL: symbol not echoed as written"; cat "$T/out.case"; exit 1; }
 grep -q '"pongs":[1-9]' "$SIM_LOG" || { echo "FAIL: pings not answered"; tail -2 "$SIM_LOG"; exit 1; }
+grep -q '"clients":1,.*"idle_drops":0}' "$SIM_LOG" || { echo "FAIL: connection not kept alive by pongs"; tail -2 "$SIM_LOG"; exit 1; }
+# the idle rule itself: without server pings candled sends nothing after subscribing, so it is dropped
+start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --ping-interval 0 --idle-disconnect 1
+timeout 60 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 12 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/ws" >"$T/out.idle" 2>"$T/err.idle"
+stop_sim
+grep -q '"idle_drops":[1-9]' "$SIM_LOG" || { echo "FAIL: the simulator's idle rule did not drop a silent client"; tail -2 "$SIM_LOG"; exit 1; }
 
 # without --limit it runs until SIGTERM/SIGINT, then exits 0 with every line complete
 for sig in TERM INT; do

@@ -26,6 +26,7 @@ static void sim_usage(FILE *f)
     fputs("usage: candled-sim --exchange NAME [--market M] [--port P] [--port-file FILE]\n"
           "         [--symbols A,B | --symbol-count N] [--interval LIST] [--rate R] [--seed S]\n"
           "         [--record FILE] [--replay FILE.jsonl] [--flood] [--ping-interval SEC]\n"
+          "         [--idle-disconnect SEC]\n"
           "         [--enforce-rate] [--max-msg-rate N] [--max-streams N] [--queue-max N]\n"
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
@@ -42,7 +43,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY,
+    OPT_TLS_KEY, OPT_IDLE,
 };
 
 static const struct option sim_long_opts[] = {
@@ -59,6 +60,7 @@ static const struct option sim_long_opts[] = {
     {"replay", required_argument, NULL, OPT_REPLAY},
     {"flood", no_argument, NULL, OPT_FLOOD},
     {"ping-interval", required_argument, NULL, OPT_PING},
+    {"idle-disconnect", required_argument, NULL, OPT_IDLE},
     {"enforce-rate", no_argument, NULL, OPT_ENFORCE},
     {"max-msg-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
@@ -130,6 +132,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
     o->rate = 1.0;
     o->seed = 1;
     o->ping_interval = 20;
+    o->idle_disconnect = -1;
     o->queue_max = 10000;
     o->stall_ms = 5000;
     o->rest_status = 429;
@@ -179,6 +182,10 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_PING:
             if (sim_parse_long("ping-interval", optarg, 0, 86400, &v)) return 2;
             o->ping_interval = (int)v;
+            break;
+        case OPT_IDLE:
+            if (sim_parse_long("idle-disconnect", optarg, 0, 86400, &v)) return 2;
+            o->idle_disconnect = (int)v;
             break;
         case OPT_ENFORCE: o->enforce_rate = 1; break;
         case OPT_MAX_RATE:

@@ -100,6 +100,7 @@ struct sim_client {
     int rx_in_window;
     int64_t next_ping_ms;
     int ping_due;
+    int64_t last_rx_ms;        /* last message (text or pong) from the client */
     int64_t stall_until;
     int stalled;
     int closing, close_code, abrupt;
@@ -791,6 +792,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->wsi = wsi;
     c->id = ++core->next_client_id;
     c->next_ping_ms = sim_now_ms() + (int64_t)core->sim.opts.ping_interval * 1000;
+    c->last_rx_ms = sim_now_ms();
     c->next = core->clients;
     if (core->clients)
         core->clients->prev = c;
@@ -952,6 +954,7 @@ static void sim_client_receive(struct sim_client *c, const void *in, size_t len)
     sim_buf_add(&c->rx, in, len);
     if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi))
         return;
+    c->last_rx_ms = sim_now_ms();
     core->sim.ex->ws_message(&core->sim, c, c->rx.data, c->rx.len);
     c->rx.len = 0;
 }
@@ -1123,6 +1126,7 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
         if (pss->client) {
             core->sim.counters.pongs++;
             pss->client->pongs++;
+            pss->client->last_rx_ms = sim_now_ms();
             sim_client_count_rx(pss->client);
         }
         return 0;
@@ -1159,7 +1163,17 @@ static void sim_house_cb(uv_timer_t *t)
     struct sim_core *core = t->data;
     int64_t now = sim_now_ms();
     int pi = core->sim.opts.ping_interval;
+    int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
+                                                   : core->sim.default_idle_disconnect;
     for (struct sim_client *c = core->clients; c; c = c->next) {
+        /* the exchange's keepalive rule: a client that sent nothing for `idle` s is dropped */
+        if (idle > 0 && !c->closing && now - c->last_rx_ms >= (int64_t)idle * 1000) {
+            fprintf(stderr, "candled-sim: client %llu sent nothing for %d s, disconnecting\n",
+                    (unsigned long long)c->id, idle);
+            core->sim.counters.idle_drops++;
+            sim_client_close(c, 1001, "idle timeout");
+            continue;
+        }
         if (pi > 0 && now >= c->next_ping_ms) {
             c->next_ping_ms = now + (int64_t)pi * 1000;
             c->ping_due = 1;
@@ -1330,7 +1344,7 @@ static void sim_print_counters(const struct sim_core *core)
             "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
-            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu}}\n",
+            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1341,7 +1355,7 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
             (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops);
+            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops);
 }
 
 static void sim_core_free(struct sim_core *core)

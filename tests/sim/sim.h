@@ -47,6 +47,7 @@ struct sim_opts {
     int enforce_rate;        /* disconnect clients over max_msg_rate */
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
     int ping_interval;       /* seconds between server pings; 0 = none */
+    int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
     int verbose;
@@ -66,7 +67,7 @@ struct sim_counters {
     uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests;
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
-    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops;
+    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
 };
 
 /* Reply to a REST request, filled by the exchange. */
@@ -119,6 +120,7 @@ struct sim {
     struct sim_counters counters;
     int default_max_msg_rate;  /* set by the exchange in init */
     int default_max_streams;
+    int default_idle_disconnect; /* seconds; the exchange's rule for silent clients (0 = none) */
     int styles;                /* number of render styles the exchange uses (<= 4) */
 };
 
