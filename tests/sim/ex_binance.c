@@ -545,6 +545,28 @@ static void bn_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
                           "request. Please try again.\"}");
 }
 
+/* candled's Binance adapter reports v as the volume and q as the quote volume, except on COIN-M
+ * where v counts contracts: there q (the base-asset volume) is the volume and there is no quote
+ * volume. */
+static void bn_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
+                     struct sim_truth *t)
+{
+    struct bn_text x;
+    int inverse = sim->gen.fmt.inverse;
+    bn_text(sim, k, &x);
+    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
+    memcpy(t->open, x.o, sizeof x.o);
+    memcpy(t->high, x.h, sizeof x.h);
+    memcpy(t->low, x.l, sizeof x.l);
+    memcpy(t->close, x.c, sizeof x.c);
+    memcpy(t->volume, inverse ? x.q : x.v, sizeof x.v);
+    if (!inverse)
+        memcpy(t->quote_volume, x.q, sizeof x.q);
+    t->close_time = k->close_time;
+    t->trades = k->trades;
+    t->flag = 1;
+}
+
 const struct sim_exchange sim_exchange_binance = {
     .name = "binance",
     .init = bn_init,
@@ -553,6 +575,7 @@ const struct sim_exchange sim_exchange_binance = {
     .ws_open = bn_ws_open,
     .ws_message = bn_ws_message,
     .render = bn_render,
+    .truth = bn_truth,
     .rest = bn_rest,
     .rest_fault_body = bn_rest_fault_body,
 };

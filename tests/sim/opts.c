@@ -25,7 +25,7 @@ static void sim_usage(FILE *f)
 {
     fputs("usage: candled-sim --exchange NAME [--market M] [--port P] [--port-file FILE]\n"
           "         [--symbols A,B | --symbol-count N] [--interval LIST] [--rate R] [--seed S]\n"
-          "         [--record FILE] [--replay FILE.jsonl] [--flood] [--ping-interval SEC]\n"
+          "         [--record FILE] [--truth FILE] [--replay FILE.jsonl] [--flood] [--ping-interval SEC]\n"
           "         [--idle-disconnect SEC]\n"
           "         [--enforce-rate] [--max-msg-rate N] [--max-streams N] [--queue-max N]\n"
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
@@ -43,7 +43,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH,
 };
 
 static const struct option sim_long_opts[] = {
@@ -57,6 +57,7 @@ static const struct option sim_long_opts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"truth", required_argument, NULL, OPT_TRUTH},
     {"replay", required_argument, NULL, OPT_REPLAY},
     {"flood", no_argument, NULL, OPT_FLOOD},
     {"ping-interval", required_argument, NULL, OPT_PING},
@@ -175,6 +176,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             break;
         }
         case OPT_RECORD: o->record = optarg; break;
+        case OPT_TRUTH: o->truth = optarg; break;
         case OPT_REPLAY: o->replay = optarg; break;
         case OPT_FLOOD: o->flood = 1; break;
         case OPT_TLS_CERT: o->tls_cert = optarg; break;

@@ -131,6 +131,7 @@ struct sim_core {
     int nclients;
     uint64_t next_client_id;
     FILE *record;
+    FILE *truth;               /* --truth: the expected quote of every generated candle */
     char *replay_blob;
     size_t *replay_off, *replay_len, nreplay;
     uint32_t served_mask;      /* bit i: sim_interval_at(i) is served */
@@ -615,12 +616,39 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
     return 1;
 }
 
+/* --truth: one JSON line with what candled must print for this candle state, and whether its
+ * frame was sent (a skipped close is not: only a backfill can deliver it). */
+static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, int sent)
+{
+    struct sim *sim = &core->sim;
+    struct sim_truth t;
+    memset(&t, 0, sizeof t);
+    t.close_time = t.trades = -1;
+    sim->ex->truth(sim, s, &s->cur, &t);
+    fprintf(core->truth,
+            "{\"symbol\":\"%s\",\"interval\":\"%s\",\"timestamp\":%lld,\"open\":\"%s\","
+            "\"high\":\"%s\",\"low\":\"%s\",\"close\":\"%s\",\"volume\":\"%s\","
+            "\"is_closed\":%s,\"flag\":%s,\"sent\":%s",
+            t.symbol, s->iv.name, (long long)s->cur.open_time, t.open, t.high, t.low, t.close,
+            t.volume, s->cur.closed ? "true" : "false", t.flag ? "true" : "false",
+            sent ? "true" : "false");
+    if (t.close_time >= 0)
+        fprintf(core->truth, ",\"close_time\":%lld", (long long)t.close_time);
+    if (t.quote_volume[0])
+        fprintf(core->truth, ",\"quote_volume\":\"%s\"", t.quote_volume);
+    if (t.trades >= 0)
+        fprintf(core->truth, ",\"trades\":%lld", (long long)t.trades);
+    fputs("}\n", core->truth);
+}
+
 /* Renders one event and queues it on every subscriber; records style 0. */
 static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_ms)
 {
     struct sim_frame *frames[SIM_STYLES] = {0};
     struct sim_buf b = {0};
     struct sim *sim = &core->sim;
+    if (core->truth)
+        sim_truth_write(core, s, 1);
     if (core->record) {
         sim->ex->render(sim, s, &s->cur, event_ms, 0, &b);
         fwrite(b.data, 1, b.len, core->record);
@@ -671,9 +699,11 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
         if (due == end) { /* the period is over: its final frame, then the next period */
             sim_gen_advance(&sim->gen, s->sym_key, &s->cur, 1 << 30);
             int64_t period = sim_interval_index(&s->iv, s->open);
-            if (sim->opts.skip_close_every && period % sim->opts.skip_close_every == 0)
+            if (sim->opts.skip_close_every && period % sim->opts.skip_close_every == 0) {
                 sim->counters.skipped_closes++;
-            else
+                if (core->truth)
+                    sim_truth_write(core, s, 0);
+            } else
                 sim_emit(core, s, end);
             s->open = end;
             sim_gen_start(&sim->gen, s->sym_key, &s->iv, s->open, &s->cur);
@@ -1373,6 +1403,8 @@ static void sim_core_free(struct sim_core *core)
     free(core->replay_len);
     if (core->record)
         fclose(core->record);
+    if (core->truth)
+        fclose(core->truth);
 }
 
 static int sim_run(struct sim_core *core)
@@ -1388,6 +1420,18 @@ static int sim_run(struct sim_core *core)
             return 1;
         }
         setvbuf(core->record, NULL, _IOLBF, 0);
+    }
+    if (o->truth) {
+        if (!core->sim.ex->truth) {
+            fprintf(stderr, "candled-sim: --truth is not supported for %s\n", core->sim.ex->name);
+            return 2;
+        }
+        core->truth = fopen(o->truth, "w");
+        if (!core->truth) {
+            fprintf(stderr, "candled-sim: cannot open --truth %s: %s\n", o->truth, strerror(errno));
+            return 1;
+        }
+        setvbuf(core->truth, NULL, _IOLBF, 0);
     }
     if (o->replay && sim_load_replay(core, o->replay) < 0)
         return 1;

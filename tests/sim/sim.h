@@ -42,7 +42,7 @@ struct sim_opts {
     const char *intervals;   /* comma list of intervals served, NULL = all */
     double rate;             /* open updates per second per stream; 0 = closes only */
     uint64_t seed;
-    const char *port_file, *record, *replay;
+    const char *port_file, *record, *replay, *truth;
     int flood;
     int enforce_rate;        /* disconnect clients over max_msg_rate */
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
@@ -68,6 +68,16 @@ struct sim_counters {
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
+};
+
+/* What candled must print for one generated candle state (--truth). */
+struct sim_truth {
+    char symbol[64];        /* as the exchange names it in its frames */
+    char open[32], high[32], low[32], close[32], volume[32];
+    char quote_volume[32];  /* "" = the adapter reports none */
+    int64_t close_time;     /* -1 = none reported */
+    int64_t trades;         /* -1 = none reported */
+    int flag;               /* 1 if the exchange's frames say whether the candle is closed */
 };
 
 /* Reply to a REST request, filled by the exchange. */
@@ -105,6 +115,9 @@ struct sim_exchange {
      * --record stores).  event_ms is the event time. */
     void (*render)(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                    int64_t event_ms, int style, struct sim_buf *out);
+    /* Fills what candled's quote must show for this candle state (--truth); optional. */
+    void (*truth)(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
+                  struct sim_truth *t);
     /* Answers a GET; return 0 if handled, -1 for 404. */
     int (*rest)(struct sim *sim, const struct sim_http_req *req, struct sim_http_reply *rep);
     /* Body of an injected REST failure with this status. */
