@@ -10,6 +10,7 @@
 #include "candle.h"
 #include "config.h"
 #include "err.h"
+#include "dedup.h"
 #include "feed.h"
 #include "log.h"
 #include "lua_host.h"
@@ -94,6 +95,7 @@ struct stream_run {
     struct cdl_net *net;
     struct cdl_rest *rest;
     struct cdl_metrics *metrics;
+    struct cdl_dedup *dedup;
     struct cdl_lua_host *host;
     struct cdl_feed *feeds[64];
     int n_feeds;
@@ -181,6 +183,22 @@ static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct 
     return 1;
 }
 
+/* A gap is written in the JSON lines output (CSV has no place for it; the log has it). */
+static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, int64_t to, int64_t missing,
+                   const char *reason)
+{
+    struct stream_run *r = user;
+    if (r->stopping || r->csv)
+        return;
+    if (r->buf_cap - r->buf_len < 1024)
+        flush_out(r);
+    int n = cdl_gap_json(r->buf + r->buf_len, r->buf_cap - r->buf_len - 1, meta, from, to, missing, reason);
+    if (n < 0)
+        return;
+    r->buf_len += (size_t)n;
+    r->buf[r->buf_len++] = '\n';
+}
+
 static void on_prepare(uv_prepare_t *p) { flush_out(p->data); }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -210,6 +228,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
         abort();
     uv_loop_init(&r.loop);
     r.metrics = cdl_metrics_create(0);
+    r.dedup = cdl_dedup_create((int64_t)(cfg->dedup_window_seconds * 1000), cfg->dedup_max_entries);
     struct cdl_lua_opts lo = {
         .adapters_dir = cfg->adapters_dir,
         .lua_dir = cfg->lua_dir,
@@ -250,6 +269,12 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .max_streams_per_conn = cfg->max_symbol_per_ws,
             .max_message = cfg->max_frame_bytes,
             .idle_timeout = cfg->idle_timeout,
+            .dedup = r.dedup,
+            .grace_ms = (int64_t)(cfg->seq_grace_seconds * 1000),
+            .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
+            .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
+            .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),
+            .hold_max = cfg->seq_hold_max,
         };
     }
     r.net = cdl_net_create(&r.loop, cfg->ca_file);
@@ -263,7 +288,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
     ro.pool_maxsize = cfg->rest_pool_maxsize;
     ro.ca_file = cfg->ca_file;
     r.rest = cdl_rest_create(&r.loop, &ro);
-    struct cdl_feed_sink sink = { on_quote, &r };
+    struct cdl_feed_sink sink = { .on_quote = on_quote, .on_gap = on_gap, .user = &r };
     for (int i = 0; i < n_subs; i++) {
         char err[512];
         int rc;
@@ -313,6 +338,7 @@ out:
         cdl_feed_destroy(r.feeds[i]);
     cdl_lua_host_destroy(r.host);
     cdl_metrics_destroy(r.metrics);
+    cdl_dedup_destroy(r.dedup);
     uv_run(&r.loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&r.loop))
         cdl_log(CDL_LOG_WARN, "event loop closed with handles still open", NULL);
