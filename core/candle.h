@@ -31,6 +31,7 @@ struct cdl_quote_meta {
     const char *contract_type;
     const char *symbol;   /* as the user wrote it */
     const char *interval; /* canonical */
+    int stream;           /* the producer's index of the stream (feed.h), for consumers' maps */
 };
 
 /* 1 if s[0..len) is a JSON number token: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?,

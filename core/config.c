@@ -71,6 +71,8 @@ static const struct key schema[] = {
       "Wait after a failed backfill page before the next try (within hold_seconds)." },
     { "sequencer", "hold_max", K_INT, "1024", 1, 1000000, OFF(seq_hold_max), 0, NULL,
       "Closed candles held behind a hole, per stream; past it the oldest hole is announced as a gap." },
+    { "sequencer", "clock_rules", K_BOOL, "true", 0, 0, OFF(seq_clock_rules), 0, "CONNECTOR_SEQUENCER_CLOCK_RULES",
+      "Use the local clock to find missing closes, close unflagged candles and size reconnect holes; false only for replays of recorded data whose periods are long over." },
     { "rest", "pool_connections", K_INT, "10", 1, 1000, OFF(rest_pool_connections), 0,
       "CONNECTOR_REST_POOL_CONNECTIONS", "REST connections per host." },
     { "rest", "pool_maxsize", K_INT, "20", 1, 10000, OFF(rest_pool_maxsize), 0, "CONNECTOR_REST_POOL_MAXSIZE",

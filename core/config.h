@@ -51,6 +51,7 @@ struct cdl_config {
     double seq_reorder_wait_seconds;
     double seq_retry_seconds;
     int seq_hold_max;
+    int seq_clock_rules;
     int rest_pool_connections;
     int rest_pool_maxsize;
     char log_level[8];

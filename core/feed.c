@@ -58,7 +58,7 @@ struct cdl_feed {
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
-    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_latency, *s_quotes_open, *s_quotes_closed, *s_active,
+    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active,
         *s_conn_err, *s_reconn, *s_revisions, *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
     struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
 };
@@ -100,12 +100,8 @@ static void seq_emit(void *user, int s, const struct cdl_candle *c, uint64_t rec
     if (c->closed != 1 && f->o.closed_only)
         return;
     f->meta.symbol = f->streams[s].user_symbol;
-    if (!f->sink.on_quote(f->sink.user, &f->meta, c, recv_us))
-        return;
-    if (f->metrics) {
-        cdl_series_add(c->closed == 1 ? f->s_quotes_closed : f->s_quotes_open, 1);
-        cdl_series_observe(f->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
-    }
+    f->meta.stream = s;
+    f->sink.on_quote(f->sink.user, &f->meta, c, recv_us); /* the consumer counts what it writes */
 }
 
 static void seq_gap(void *user, int s, int64_t from, int64_t to, int64_t missing, enum cdl_seq_gap_reason why)
@@ -122,6 +118,7 @@ static void seq_gap(void *user, int s, int64_t from, int64_t to, int64_t missing
                     f->iv.name, "from", a, "to", b, "missing", n, "reason", reason, NULL);
     if (f->sink.on_gap) {
         f->meta.symbol = f->streams[s].user_symbol;
+        f->meta.stream = s;
         f->sink.on_gap(f->sink.user, &f->meta, from, to, missing, reason);
     }
 }
@@ -482,6 +479,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .retry_ms = o->retry_ms > 0 ? o->retry_ms : 2000,
         .hold_max = o->hold_max > 0 ? o->hold_max : 1024,
         .page_rows = can_backfill ? f->m->rest_max_rows : 0,
+        .no_clock = o->no_clock,
         .dedup = o->dedup,
     };
     struct cdl_seq_cbs scb = { .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .user = f };
@@ -537,9 +535,6 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         f->s_frames = cdl_metrics_series(metrics, CDL_M_FRAMES_RECEIVED, ex, mk);
         f->s_dups = cdl_metrics_series(metrics, CDL_M_DUPLICATES, ex, mk);
         f->s_sub_err = cdl_metrics_series(metrics, CDL_M_SUBSCRIPTION_ERRORS, ex, mk);
-        f->s_latency = cdl_metrics_series(metrics, CDL_M_QUOTE_LATENCY);
-        f->s_quotes_open = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "false");
-        f->s_quotes_closed = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "true");
         f->s_active = cdl_metrics_series(metrics, CDL_M_ACTIVE_CONNECTIONS, ex, mk);
         f->s_conn_err = cdl_metrics_series(metrics, CDL_M_CONNECTION_ERRORS, ex, mk);
         f->s_reconn = cdl_metrics_series(metrics, CDL_M_RECONNECTIONS, ex, mk);
@@ -555,6 +550,13 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
 }
 
 int cdl_feed_n_connections(const struct cdl_feed *f) { return f->n_conns; }
+
+void cdl_feed_pause(struct cdl_feed *f, int paused)
+{
+    for (int i = 0; f && i < f->n_conns; i++)
+        if (f->conns[i].up)
+            cdl_upstream_pause(f->conns[i].up, paused);
+}
 
 int cdl_feed_start(struct cdl_feed *f)
 {

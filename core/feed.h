@@ -25,9 +25,10 @@ struct cdl_rest;
 struct cdl_dedup;
 
 struct cdl_feed_sink {
-    /* One quote; meta and candle are borrowed for the call.  recv_us: when its frame arrived
-     * (monotonic µs), for latency.  Returns 1 if the quote was taken, 0 if the consumer is
-     * done (it is then not counted). */
+    /* One quote; meta and candle are borrowed for the call (meta->stream is the stream's index
+     * in the feed, stable for its life).  recv_us: when its frame arrived (monotonic µs), for
+     * latency.  Returns 1 if the quote was taken, 0 if the consumer is done.  The consumer
+     * counts connector_quotes_processed_total and the latency when it writes the quote. */
     int (*on_quote)(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us);
     /* Optional: the periods opening in [from, to) are lost for good (`missing` of them); reason
      * is "not_found", "timeout" or "hold_overflow".  meta is borrowed for the call. */
@@ -52,6 +53,7 @@ struct cdl_feed_opts {
     /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;
     int hold_max;
+    int no_clock;                /* 1: no sequencer rule from the clock (replays) */
 };
 
 struct cdl_feed;
@@ -63,6 +65,9 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
                                  const struct cdl_feed_sink *sink, int *rc, char *err, size_t errlen);
 int cdl_feed_start(struct cdl_feed *f);
 int cdl_feed_n_connections(const struct cdl_feed *f);
+/* Backpressure: stops (1) or resumes (0) reading every upstream connection of the feed.  A
+ * connection paused past its idle timeout is replaced; what it missed is backfilled. */
+void cdl_feed_pause(struct cdl_feed *f, int paused);
 void cdl_feed_destroy(struct cdl_feed *f);
 
 #endif

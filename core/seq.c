@@ -375,7 +375,7 @@ void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms)
 {
     struct sstream *st = &s->st[id];
     int64_t cur = cdl_interval_floor(&s->o.iv, now_ms);
-    if (st->next < 0 || st->next >= cur)
+    if (s->o.no_clock || st->next < 0 || st->next >= cur)
         return;
     open_hole(s, st, cur, now_ms, 0);
     if (st->retry_at > now_ms && !st->inflight)
@@ -398,7 +398,7 @@ static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
         return;
     /* only periods over for at least the grace: the exchange's rows for them are final */
     int64_t to = hole_target(st), end = advance(s, st->next, s->o.page_rows);
-    int64_t ripe = cdl_interval_floor(&s->o.iv, now - s->o.grace_ms);
+    int64_t ripe = s->o.no_clock ? to : cdl_interval_floor(&s->o.iv, now - s->o.grace_ms);
     if (end < to)
         to = end;
     if (ripe < to)
@@ -419,6 +419,11 @@ void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms)
 {
     for (int i = 0; i < s->n; i++) {
         struct sstream *st = &s->st[i];
+        if (s->o.no_clock) {
+            if (st->hole)
+                hole_tick(s, st, now_ms);
+            continue;
+        }
         if (st->has_pending && cdl_interval_next(&s->o.iv, st->pending.open_time) + s->o.grace_ms <= now_ms)
             close_pending(s, st, now_ms);
         /* the expected period is over (+ grace) and its close never came */

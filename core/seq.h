@@ -75,6 +75,8 @@ struct cdl_seq_opts {
     int64_t retry_ms;        /* wait after a failed backfill page */
     int hold_max;            /* closed candles held behind a hole, per stream */
     int page_rows;           /* periods per backfill request; 0 = never backfill */
+    int no_clock;            /* 1: no rule from the clock (missing closes, clock-inferred closes,
+                              * reconnect holes): for replays of recorded data, long over */
     struct cdl_dedup *dedup; /* borrowed, may be NULL: remembers emitted closes to tell revisions */
 };
 

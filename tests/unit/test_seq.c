@@ -394,6 +394,34 @@ static void test_calendar_months(void)
     ASSERT(!cdl_seq_in_hole(S, 0));
 }
 
+static void test_no_clock(void)
+{
+    mk("1m", 16, 100, NULL);
+    struct cdl_seq_opts o = { .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000,
+                              .hold_max = 16, .page_rows = 100, .no_clock = 1 };
+    cdl_interval_parse("1m", &o.iv);
+    struct cdl_seq_cbs cbs = { .emit = r_emit, .gap = r_gap, .backfill = r_backfill, .user = &R };
+    cdl_seq_destroy(S);
+    S = cdl_seq_create(&o, &cbs);
+    cdl_seq_add(S, 7);
+    const int64_t now = P(1000000); /* years later: a replay */
+    push(P(0), 1, "a", 0, now);
+    push(P(1), -1, "b", 0, now);
+    cdl_seq_tick(S, now);
+    cdl_seq_reconnected(S, 0, now);
+    ASSERT(!cdl_seq_in_hole(S, 0)); /* no missing close, no reconnect hole from the clock */
+    ASSERT_EQ(R.n_emit, 2);         /* and P1 is not closed by the clock */
+    push(P(2), -1, "c", 0, now);    /* ...but by the newer period */
+    ASSERT_EQ(R.n_emit, 4);
+    ASSERT_EQ(R.emit_closed[2], 1);
+    push(P(4), 1, "e", 0, now);     /* holes from the candles themselves still count */
+    ASSERT(cdl_seq_in_hole(S, 0));
+    cdl_seq_tick(S, now + 1000);
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(2)); /* P2 was never closed */
+    ASSERT_EQ(R.bf_to[0], P(4));
+}
+
 static void test_many_streams_independent(void)
 {
     mk("1m", 16, 100, NULL);
@@ -422,6 +450,7 @@ int main(void)
     TEST_RUN(test_no_backfill_possible);
     TEST_RUN(test_inferred_closes);
     TEST_RUN(test_calendar_months);
+    TEST_RUN(test_no_clock);
     TEST_RUN(test_many_streams_independent);
     cdl_seq_destroy(S);
     return TEST_DONE();
