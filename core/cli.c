@@ -439,7 +439,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .max_message = cfg->max_frame_bytes,
             .idle_timeout = cfg->idle_timeout,
             .dedup = r.dedup,
-            .grace_ms = (int64_t)(cfg->seq_grace_seconds * 1000),
+            .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
             .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
             .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
             .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),

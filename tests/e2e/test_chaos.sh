@@ -28,7 +28,7 @@ for status in 429 500; do
         $conn_faults --duplicate-every 7 --reorder-every 11 --skip-close-every 4 --garbage-every 13 \
         --rest-fail-every 3 --rest-status $status
     # shellcheck disable=SC2086
-    CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_SEQUENCER_GRACE_SECONDS=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=60 \
+    CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=60 \
     "$CANDLED" stream binance $syms --interval 1s --closed-only \
         --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/out.$status" 2>"$T/err.$status" &
