@@ -10,7 +10,8 @@ set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
 CANDLED="$CDL_BUILD_DIR/candled"
-SECS=${CHAOS_SECONDS:-25}
+# the sanitizer build is several times slower: a shorter run there
+[ "${CDL_SANITIZE:-0}" = 1 ] && SECS=${CHAOS_SECONDS:-15} || SECS=${CHAOS_SECONDS:-25}
 NSYM=${CHAOS_SYMBOLS:-50}
 SAMPLE=${CHAOS_SAMPLE:-5}
 syms=$(i=1; while [ $i -le "$NSYM" ]; do printf 'SYM%04dUSDT ' $i; i=$((i + 1)); done)
