@@ -330,6 +330,7 @@ static int start_one(struct cdl_rest *r, struct req *q)
     if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
         return CDL_EIO;
     q->in_flight = 1;
+    cdl_log(CDL_LOG_DEBUG, "REST request sent", "method", q->method, "url", q->url, NULL);
     q->prev = NULL;
     q->next = r->active;
     if (r->active)
@@ -356,6 +357,8 @@ static int gate(struct cdl_rest *r, struct req *q, uint64_t now, uint64_t *wake_
     if (!q->waited) {
         q->waited = 1;
         r->stats.breaker_waits++;
+        cdl_log(CDL_LOG_DEBUG, "REST request waits for the circuit breaker", "url", q->url, "circuit",
+                cdl_circuit_name(q->circuit), NULL);
     }
     if (at != CDL_BREAKER_AFTER_TRIALS && at < *wake_at)
         *wake_at = at; /* else: a trial's verdict (check_done) brings the next chance */

@@ -59,15 +59,16 @@ struct sim_opts {
     long duplicate_every, reorder_every, skip_close_every, garbage_every;
     long rest_fail_every;
     int rest_status;
+    long refuse_ws;          /* refuse the first N WebSocket upgrades */
     long oversize_every, oversize_bytes;
 };
 
 /* Fault and traffic counters, printed as one JSON line on exit. */
 struct sim_counters {
-    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests;
+    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests, ws_upgrades;
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
-    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
+    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
 };
 
 /* What candled must print for one generated candle state (--truth). */

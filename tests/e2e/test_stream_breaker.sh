@@ -1,0 +1,99 @@
+#!/bin/sh
+# The circuit breakers, end to end against candled-sim.
+#
+# 1. WebSocket connects: the simulator refuses the first 4 upgrades (--refuse-ws 4); candled
+#    runs 2 connections of one market (one symbol each), which share one breaker, with
+#    CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 and RECOVERY_TIMEOUT=0.4.  The breaker must open
+#    after the 2 failures, let exactly one trial connect through each time it half-opens, double
+#    its wait after each failed trial, close on the first trial that works, and no connect may
+#    happen while it is open.  Candled's own log order proves the last point (one loop thread
+#    writes "upstream connecting" and the breaker lines), and the simulator's count of upgrade
+#    attempts proves that log is complete.  Then quotes flow, exact.
+# 2. REST: every request is answered 429 with Retry-After: 1 (--rest-fail-every 1), and the
+#    connection drops every few frames, so backfills keep coming.  The host's breaker must open
+#    for exactly the 1000 ms asked, send no request while open, and one trial when half-open.
+set -eu
+. "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
+T="$E2E_TMP"
+CANDLED="$CDL_BUILD_DIR/candled"
+QUOTES="$PYTHON $CDL_SOURCE_DIR/tests/e2e/quotes.py"
+
+# One letter per event of interest, in log order:
+#   C connect attempt  S REST request sent  O breaker opened  H half-open  K closed
+tokens() { # FILE KIND (connect|rest)
+    grep -o '"msg":"[^"]*"[^}]*' "$1" | awk -v kind="$2" '
+        /"msg":"upstream connecting"/ { if (kind == "connect") printf "C" }
+        /"msg":"REST request sent"/ { if (kind == "rest") printf "S" }
+        /"msg":"circuit breaker / && index($0, "\"kind\":\"" kind "\"") {
+            if ($0 ~ /breaker open"/) printf "O"
+            else if ($0 ~ /half-open"/) printf "H"
+            else if ($0 ~ /closed"/) printf "K"
+        }'
+}
+# The JSON value of "key" in the simulator's exit line.
+sim_count() { grep -o "\"$1\":[0-9]*" "$SIM_LOG" | tail -1 | cut -d: -f2; }
+
+# ---- 1. WebSocket connects -------------------------------------------------------------------------
+start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --record "$T/rec" --refuse-ws 4
+rc=0
+CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT=0.4 \
+CONNECTOR_CIRCUIT_BREAKER_HALF_OPEN_CALLS=1 CONNECTOR_MAX_SYMBOL_PER_WS=1 \
+    timeout 120 "$CANDLED" stream binance BTCUSDT ETHUSDT --interval 1s --limit 16 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out" 2>"$T/err" || rc=$?
+stop_sim || true
+[ $rc -eq 0 ] || { tail -30 "$T/err"; fail "candled exited $rc"; }
+[ "$(wc -l <"$T/out")" = 16 ] || fail "expected 16 quotes, got $(wc -l <"$T/out")"
+$QUOTES check-set --market spot "$T/rec" "$T/out"
+for s in BTCUSDT ETHUSDT; do
+    grep -q "\"symbol\":\"$s\"" "$T/out" || fail "no quote of $s after the breaker closed"
+done
+
+# two connects fail -> open; three failed trials, one each half-open; the fourth trial closes it;
+# then the other connection, held back until now, connects
+seq=$(tokens "$T/err" connect)
+[ "$seq" = "CCOHCOHCOHCKC" ] || { grep -E 'connecting|circuit' "$T/err" | cut -c1-200; fail "connect/breaker sequence $seq"; }
+upgrades=$(sim_count ws_upgrades)
+refused=$(sim_count ws_refused)
+[ "$upgrades" = 6 ] && [ "$refused" = 4 ] || fail "sim saw $upgrades upgrades, refused $refused (want 6, 4)"
+
+# each wait doubles, jittered down by at most 20%: [320,400] [640,800] [1280,1600] ms
+waits=$(grep '"msg":"circuit breaker open"' "$T/err" | grep -o '"wait_ms":"[0-9]*"' | grep -o '[0-9][0-9]*' | tr '\n' ' ')
+set -- $waits
+[ $# -eq 3 ] || fail "expected 3 openings, got: $waits"
+[ "$1" -ge 320 ] && [ "$1" -le 400 ] && [ "$2" -ge 640 ] && [ "$2" -le 800 ] && [ "$3" -ge 1280 ] && [ "$3" -le 1600 ] \
+    || fail "open waits out of bounds: $waits"
+grep '"msg":"circuit breaker open"' "$T/err" | head -1 | grep -q '"from":"closed","failures":"2"' \
+    || fail "the first opening is not after 2 failures"
+summary=$(grep '"msg":"stream finished"' "$T/err")
+for want in open=3 half_open=3 closed=1; do
+    echo "$summary" | grep -q "connector_circuit_breaker_transitions_total:binance,spot,$want" \
+        || { echo "$summary"; fail "transitions not counted: $want"; }
+done
+echo "$summary" | grep -q 'connector_connection_errors_total:binance,spot=4' || { echo "$summary"; fail "4 connect errors expected"; }
+echo "ok: connect breaker $seq, waits $1 $2 $3 ms, sim upgrades $upgrades (refused $refused)"
+
+# ---- 2. REST 429 with Retry-After ---------------------------------------------------------------
+start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
+    --disconnect-after 3 --rest-fail-every 1 --rest-status 429
+rc=0
+CONNECTOR_LOG_LEVEL=debug timeout 120 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out2" 2>"$T/err2" || rc=$?
+stop_sim || true
+[ $rc -eq 0 ] || { tail -30 "$T/err2"; fail "candled exited $rc with REST 429s"; }
+$QUOTES check-set --market spot "$T/rec2" "$T/out2"
+seq=$(tokens "$T/err2" rest)
+# never a request while open (O is always followed by H), one trial per half-open (H then S,
+# and the 429 reopens it), and it never closes since every answer is a 429
+echo "$seq" | grep -Eq '^S(OHS)+(OH?)?$' || { grep -E 'REST request|circuit' "$T/err2" | cut -c1-200; fail "REST/breaker sequence $seq"; }
+opens=$(printf '%s' "$seq" | tr -cd O | wc -c)
+sent=$(printf '%s' "$seq" | tr -cd S | wc -c)
+[ "$opens" -ge 2 ] || fail "the REST breaker opened only $opens times: $seq"
+bad=$(grep '"msg":"circuit breaker open".*"kind":"rest"' "$T/err2" | grep -vc "\"circuit\":\"127.0.0.1:$SIM_PORT\".*\"wait_ms\":\"1000\",\"reason\":\"HTTP 429\"" || true)
+[ "$bad" = 0 ] || fail "$bad REST openings not for 127.0.0.1:$SIM_PORT, 1000 ms, HTTP 429"
+grep -q '"msg":"REST request waits for the circuit breaker"' "$T/err2" || fail "no backfill waited for the breaker"
+# the simulator saw every request candled sent (the last may be cancelled before it arrives)
+got=$(sim_count rest_requests)
+[ "$got" -le "$sent" ] && [ "$got" -ge $((sent - 1)) ] || fail "sim saw $got REST requests, candled sent $sent"
+grep '"msg":"stream finished"' "$T/err2" | grep -q "connector_rest_circuit_breaker_transitions_total:127.0.0.1:$SIM_PORT,open=$opens" \
+    || fail "REST transitions not counted"
+echo "ok: REST breaker $seq: $sent requests for $opens openings of 1000 ms"
