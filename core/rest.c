@@ -43,6 +43,7 @@ struct cdl_rest {
     uv_timer_t timer;
     uv_timer_t wake; /* for requests waiting for a host's breaker */
     int handles;     /* uv handles not closed yet */
+    int n_deferred;  /* completions waiting in struct deferred: r is freed after them */
     struct cdl_rest_opts o;
     char user_agent[64];
     struct req *q_head, *q_tail; /* waiting */
@@ -462,8 +463,14 @@ static void deferred_closed(uv_handle_t *h) { free(h->data); }
 static void deferred_cb(uv_timer_t *t)
 {
     struct deferred *d = t->data;
+    struct cdl_rest *r = d->q->r;
     finish(d->q, 0, CDL_ECLOSED, "cancelled");
-    req_free(d->q);
+    req_free(d->q); /* may free a half-open trial slot another request waits for */
+    r->n_deferred--;
+    if (!r->closing)
+        start_queued(r);
+    else if (!r->handles && !r->n_deferred)
+        free(r);
     d->t.data = d;
     uv_close((uv_handle_t *)&d->t, deferred_closed);
 }
@@ -474,6 +481,7 @@ static void defer_cancel(struct cdl_rest *r, struct req *q)
     if (!d)
         abort();
     d->q = q;
+    r->n_deferred++;
     uv_timer_init(r->loop, &d->t);
     d->t.data = d;
     uv_timer_start(&d->t, deferred_cb, 0, 0);
@@ -515,8 +523,8 @@ int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, co
         r->q_head = q;
     r->q_tail = q;
     r->n_queued++;
-    if (!uv_is_active((uv_handle_t *)&r->timer))
-        uv_timer_start(&r->timer, timer_cb, 0, 0);
+    /* not curl's timer: curl may hold it armed far ahead, which would delay this request */
+    uv_timer_start(&r->wake, wake_cb, 0, 0);
     if (id_out)
         *id_out = q->id;
     return 0;
@@ -548,7 +556,7 @@ void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out) { *out
 static void rest_closed(uv_handle_t *h)
 {
     struct cdl_rest *r = h->data;
-    if (--r->handles == 0)
+    if (--r->handles == 0 && !r->n_deferred)
         free(r);
 }
 
