@@ -1380,8 +1380,8 @@ static void sim_print_counters(const struct sim_core *core)
             "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
-            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu,"
-            "\"ws_refused\":%llu}}\n",
+            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
+            "\"ws_refused\":%llu,\"idle_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1393,8 +1393,8 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
             (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops,
-            (unsigned long long)k->ws_refused);
+            (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
+            (unsigned long long)k->idle_drops);
 }
 
 static void sim_core_free(struct sim_core *core)
