@@ -48,29 +48,35 @@ for s in BTCUSDT ETHUSDT; do
     grep -q "\"symbol\":\"$s\"" "$T/out" || fail "no quote of $s after the breaker closed"
 done
 
-# two connects fail -> open; three failed trials, one each half-open; the fourth trial closes it;
-# then the other connection, held back until now, connects
+# Two connects fail -> open; each half-open lets exactly one trial through, which fails (open
+# again) until the simulator accepts: that trial closes it, and the other connection, held back
+# until then, connects.  Normally CCOHCOHCOHCKC; on a very loaded machine the first connection's
+# retry may start before the second's first failure arrives (CCCOHCOHCKC), so the invariants are
+# checked, not one string: no connect between O and H, one per H, every refused connect is one
+# candled logged, and the simulator saw every connect candled logged.
 seq=$(tokens "$T/err" connect)
-[ "$seq" = "CCOHCOHCOHCKC" ] || { grep -E 'connecting|circuit' "$T/err" | cut -c1-200; fail "connect/breaker sequence $seq"; }
+echo "$seq" | grep -Eq '^CCC?O(HCO)+HCKC$' || { grep -E 'connecting|circuit' "$T/err" | cut -c1-200; fail "connect/breaker sequence $seq"; }
+n_conn=$(printf '%s' "$seq" | tr -cd C | wc -c)
+n_before=$(printf '%s' "${seq%%K*}" | tr -cd C | wc -c)
+opens=$(printf '%s' "$seq" | tr -cd O | wc -c)
 upgrades=$(sim_count ws_upgrades)
 refused=$(sim_count ws_refused)
-[ "$upgrades" = 6 ] && [ "$refused" = 4 ] || fail "sim saw $upgrades upgrades, refused $refused (want 6, 4)"
+[ "$upgrades" = "$n_conn" ] && [ "$refused" = 4 ] && [ "$n_before" = 5 ] \
+    || fail "sim saw $upgrades upgrades (candled logged $n_conn), refused $refused (want 4, and 5 connects before closing)"
 
-# each wait doubles, jittered down by at most 20%: [320,400] [640,800] [1280,1600] ms
+# the i-th opening waits 400 * 2^(i-1) ms, jittered down by at most 20%
 waits=$(grep '"msg":"circuit breaker open"' "$T/err" | grep -o '"wait_ms":"[0-9]*"' | grep -o '[0-9][0-9]*' | tr '\n' ' ')
-set -- $waits
-[ $# -eq 3 ] || fail "expected 3 openings, got: $waits"
-[ "$1" -ge 320 ] && [ "$1" -le 400 ] && [ "$2" -ge 640 ] && [ "$2" -le 800 ] && [ "$3" -ge 1280 ] && [ "$3" -le 1600 ] \
-    || fail "open waits out of bounds: $waits"
+echo "$waits" | awk -v n="$opens" '{ if (NF != n) exit 1; w = 400; for (i = 1; i <= NF; i++) { if ($i < w * 0.8 || $i > w) exit 1; w *= 2 } }' \
+    || fail "open waits out of bounds for $opens openings: $waits"
 grep '"msg":"circuit breaker open"' "$T/err" | head -1 | grep -q '"from":"closed","failures":"2"' \
     || fail "the first opening is not after 2 failures"
 summary=$(grep '"msg":"stream finished"' "$T/err")
-for want in open=3 half_open=3 closed=1; do
+for want in "open=$opens" "half_open=$opens" closed=1; do
     echo "$summary" | grep -q "connector_circuit_breaker_transitions_total:binance,spot,$want" \
         || { echo "$summary"; fail "transitions not counted: $want"; }
 done
 echo "$summary" | grep -q 'connector_connection_errors_total:binance,spot=4' || { echo "$summary"; fail "4 connect errors expected"; }
-echo "ok: connect breaker $seq, waits $1 $2 $3 ms, sim upgrades $upgrades (refused $refused)"
+echo "ok: connect breaker $seq, waits ${waits% } ms, sim upgrades $upgrades (refused $refused)"
 
 # ---- 2. REST 429 with Retry-After ---------------------------------------------------------------
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
@@ -83,8 +89,9 @@ stop_sim || true
 $QUOTES check-set --market spot "$T/rec2" "$T/out2"
 seq=$(tokens "$T/err2" rest)
 # never a request while open (O is always followed by H), one trial per half-open (H then S,
-# and the 429 reopens it), and it never closes since every answer is a 429
-echo "$seq" | grep -Eq '^S(OHS)+(OH?)?$' || { grep -E 'REST request|circuit' "$T/err2" | cut -c1-200; fail "REST/breaker sequence $seq"; }
+# and the 429 reopens it), and it never closes since every answer is a 429 (S+ at the start: on
+# a loaded machine a second backfill may leave before the first 429 is back)
+echo "$seq" | grep -Eq '^S+(OHS)+(OH?)?$' || { grep -E 'REST request|circuit' "$T/err2" | cut -c1-200; fail "REST/breaker sequence $seq"; }
 opens=$(printf '%s' "$seq" | tr -cd O | wc -c)
 sent=$(printf '%s' "$seq" | tr -cd S | wc -c)
 [ "$opens" -ge 2 ] || fail "the REST breaker opened only $opens times: $seq"
