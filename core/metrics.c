@@ -44,7 +44,7 @@ static const struct cdl_metric_def defs[CDL_M__COUNT] = {
     [CDL_M_SUBSCRIPTION_ERRORS] = { "connector_subscription_errors_total", CDL_COUNTER,
                                     "Errors the exchange reported for subscriptions.", { "exchange", "contract_type" } },
     [CDL_M_REST_REQUESTS] = { "connector_rest_requests_total", CDL_COUNTER,
-                              "REST requests by HTTP status (0 = transport error).",
+                              "REST requests by HTTP status (0 = no answer: transport error, or not sent, the host's breaker open).",
                               { "exchange", "contract_type", "status" } },
     [CDL_M_CIRCUIT_TRANSITIONS] = { "connector_circuit_breaker_transitions_total", CDL_COUNTER,
                                     "Upstream connect circuit breaker state changes, by new state.",
