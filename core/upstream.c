@@ -38,6 +38,7 @@ struct cdl_upstream {
     unsigned attempt;  /* consecutive failed attempts */
     struct cdl_circuit *circuit; /* borrowed, may be NULL */
     int verdict_due;   /* this attempt was let through by the breaker and owes it a verdict */
+    uint64_t retry_after_ms; /* the upgrade was answered 429/418 with Retry-After */
     unsigned generation;
     uint64_t rng;
     uint64_t last_rx_ms;
@@ -184,8 +185,12 @@ static void schedule_retry(struct cdl_upstream *u, const char *why)
         uint64_t now = now_ms(u);
         if (u->verdict_due) { /* ended before the exchange said anything: a failed attempt */
             u->verdict_due = 0;
-            cdl_circuit_failure(u->circuit, now, why);
+            if (u->retry_after_ms)
+                cdl_circuit_retry_after(u->circuit, now, u->retry_after_ms, why);
+            else
+                cdl_circuit_failure(u->circuit, now, why);
         }
+        u->retry_after_ms = 0;
         /* open: the breaker's wait replaces the backoff, the retry goes when it half-opens */
         if (cdl_circuit_state(u->circuit) == CDL_BREAKER_OPEN)
             delay = cdl_circuit_next_allowed(u->circuit, now) - now;
@@ -496,6 +501,19 @@ static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, 
     }
 }
 
+/* An upgrade refused with 429 or 418 and a Retry-After (seconds): how long the exchange wants us
+ * away, in ms; 0 otherwise. */
+static uint64_t handshake_retry_after(struct lws *wsi)
+{
+    unsigned status = lws_http_client_http_response(wsi);
+    char ra[32];
+    if ((status != 429 && status != 418) || lws_hdr_copy(wsi, ra, sizeof ra, WSI_TOKEN_HTTP_RETRY_AFTER) <= 0)
+        return 0;
+    char *end;
+    double v = strtod(ra, &end);
+    return end != ra && v > 0 && v < 86400 ? (uint64_t)(v * 1000.0) : 0;
+}
+
 int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct cdl_upstream *u = lws_get_opaque_user_data(wsi);
@@ -569,6 +587,8 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
             maybe_free(u);
             return 0;
         }
+        if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)
+            u->retry_after_ms = handshake_retry_after(wsi);
         {
             char why[160];
             if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)

@@ -9,7 +9,8 @@
  *   - a circuit breaker (circuit.h) shared with the other connections to the same market: no
  *     connect while it is open, only its trial connects while half-open; an attempt succeeds
  *     when a message arrives on the established connection, and fails when it ends before one
- *     (DNS, connect or handshake error, a close or idle timeout right after the upgrade);
+ *     (DNS, connect or handshake error, a close or idle timeout right after the upgrade); an
+ *     upgrade answered 429/418 with Retry-After keeps the breaker open that long;
  *   - closing with a real close frame (lws 4.1.6 under libuv drops it otherwise, lws #3569).
  * The owner gets callbacks; it owns the struct and destroys it (freed once lws and uv are done
  * with it, so destroy is safe from inside a callback). */

@@ -12,6 +12,7 @@
 # 2. REST: every request is answered 429 with Retry-After: 1 (--rest-fail-every 1), and the
 #    connection drops every few frames, so backfills keep coming.  The host's breaker must open
 #    for exactly the 1000 ms asked, send no request while open, and one trial when half-open.
+# 3. An upgrade answered 429 with Retry-After: 2 opens the connect breaker at once for 2000 ms.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
@@ -104,3 +105,49 @@ got=$(sim_count rest_requests)
 grep '"msg":"stream finished"' "$T/err2" | grep -q "connector_rest_circuit_breaker_transitions_total:127.0.0.1:$SIM_PORT,open=$opens" \
     || fail "REST transitions not counted"
 echo "ok: REST breaker $seq: $sent requests for $opens openings of 1000 ms"
+
+# ---- 3. an upgrade answered 429 with Retry-After ----------------------------------------------------
+# A plain TCP server that answers every upgrade "429 Too Many Requests, Retry-After: 2" (what an
+# exchange does past its connection limit).  With the default threshold (5), the breaker must
+# open at the first such answer, for exactly 2000 ms, every time.
+cat >"$T/limit429.py" <<'PY'
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+n = 0
+while True:
+    c, _ = s.accept()
+    n += 1
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    c.close()
+    print("upgrade", n, flush=True)
+PY
+$PYTHON "$T/limit429.py" >"$T/limit429.out" 2>&1 &
+LIMIT_PID=$!
+port=
+for _ in $(seq 100); do port=$(head -1 "$T/limit429.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
+[ -n "$port" ] || { kill "$LIMIT_PID"; fail "the 429 server did not start"; }
+"$CANDLED" stream binance BTCUSDT --ws-url "ws://127.0.0.1:$port/ws" >"$T/out3" 2>"$T/err3" &
+CANDLED_PID=$!
+sleep 5
+kill -INT "$CANDLED_PID"
+rc=0
+wait "$CANDLED_PID" || rc=$?
+kill "$LIMIT_PID" 2>/dev/null; wait "$LIMIT_PID" 2>/dev/null || true
+[ $rc -eq 0 ] || { tail -20 "$T/err3"; fail "candled exited $rc after SIGINT"; }
+seq=$(tokens "$T/err3" connect)
+echo "$seq" | grep -Eq '^CO(HCO)+(HC?)?$' || { grep -E 'connecting|circuit' "$T/err3" | cut -c1-200; fail "429 upgrade sequence $seq"; }
+grep '"msg":"circuit breaker open"' "$T/err3" | head -1 | grep -q '"from":"closed","failures":"1","wait_ms":"2000"' \
+    || fail "the first 429 did not open the breaker for 2000 ms"
+bad=$(grep '"msg":"circuit breaker open"' "$T/err3" | grep -vc '"wait_ms":"2000","reason":"connect error: HS: ws upgrade response not 101"' || true)
+[ "$bad" = 0 ] || fail "$bad openings not for 2000 ms after a refused upgrade"
+n_conn=$(printf '%s' "$seq" | tr -cd C | wc -c)
+served=$(grep -c '^upgrade' "$T/limit429.out" || true)
+# 5 s with 2 s waits: at most 4 connects however slow the machine (without Retry-After the
+# backoff alone would make 5 in under 4 s); the server saw them (the last may be cut by SIGINT)
+[ "$n_conn" -le 4 ] && [ "$served" -le "$n_conn" ] && [ "$served" -ge $((n_conn - 1)) ] \
+    || fail "$n_conn connects logged, $served served"
+echo "ok: upgrade 429 Retry-After: 2 -> $seq ($n_conn connects in 5 s, each opening 2000 ms)"
