@@ -204,4 +204,5 @@ uint64_t cdl_circuit_next_allowed(const struct cdl_circuit *c, uint64_t now)
 }
 
 enum cdl_breaker_state cdl_circuit_state(const struct cdl_circuit *c) { return cdl_breaker_state(c->b); }
+unsigned cdl_circuit_failures(const struct cdl_circuit *c) { return cdl_breaker_failures(c->b); }
 const char *cdl_circuit_name(const struct cdl_circuit *c) { return c->name; }

@@ -40,6 +40,8 @@ void cdl_circuit_release(struct cdl_circuit *c);
 void cdl_circuit_refused(struct cdl_circuit *c);
 uint64_t cdl_circuit_next_allowed(const struct cdl_circuit *c, uint64_t now_ms);
 enum cdl_breaker_state cdl_circuit_state(const struct cdl_circuit *c);
+/* Consecutive failures (for /ready's consecutive_failures). */
+unsigned cdl_circuit_failures(const struct cdl_circuit *c);
 /* "binance/spot" or "http://127.0.0.1:9001". */
 const char *cdl_circuit_name(const struct cdl_circuit *c);
 

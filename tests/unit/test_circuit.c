@@ -54,7 +54,9 @@ static void test_metrics_follow_ws(void)
     ASSERT_EQ(cdl_circuit_allow(c, 0), 1);
     cdl_circuit_failure(c, 0, "refused");
     ASSERT_EQ(cdl_circuit_state(c), CDL_BREAKER_CLOSED);
+    ASSERT_EQ(cdl_circuit_failures(c), 1);
     cdl_circuit_failure(c, 0, "refused");
+    ASSERT_EQ(cdl_circuit_failures(c), 2);
     ASSERT_EQ(val(m, CDL_M_CIRCUIT_STATE, "binance", "spot", NULL), 1);
     ASSERT_EQ(val(m, CDL_M_CIRCUIT_TRANSITIONS, "binance", "spot", "open"), 1);
     ASSERT_EQ(cdl_circuit_allow(c, 999), 0);
@@ -69,6 +71,7 @@ static void test_metrics_follow_ws(void)
     cdl_circuit_release(c);
     ASSERT_EQ(cdl_circuit_allow(c, 3001), 1);
     cdl_circuit_success(c, 3002);
+    ASSERT_EQ(cdl_circuit_failures(c), 0);
     ASSERT_EQ(val(m, CDL_M_CIRCUIT_STATE, "binance", "spot", NULL), 0);
     ASSERT_EQ(val(m, CDL_M_CIRCUIT_TRANSITIONS, "binance", "spot", "closed"), 1);
     ASSERT_EQ(val(m, CDL_M_CIRCUIT_TRANSITIONS, "binance", "spot", "half_open"), 2);
