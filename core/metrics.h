@@ -34,6 +34,13 @@ enum cdl_metric_id {
     CDL_M_REST_CIRCUIT_TRANSITIONS, /* counter {host,to} */
     CDL_M_REST_CIRCUIT_REFUSED, /* counter {host}: requests failed at once, the host's breaker open */
     CDL_M_SERIES_DROPPED,     /* counter */
+    CDL_M_GAPS_DETECTED,      /* counter {exchange,contract_type}: holes in the closed candles */
+    CDL_M_GAPS_FILLED,        /* counter {exchange,contract_type}: holes filled completely */
+    CDL_M_GAPS_UNFILLED,      /* counter {exchange,contract_type,reason}: gap events */
+    CDL_M_REVISIONS,          /* counter {exchange,contract_type} */
+    CDL_M_CLOSES_INFERRED,    /* counter {exchange,contract_type} */
+    CDL_M_LATE_CANDLES,       /* counter {exchange,contract_type} */
+    CDL_M_CANDLES_HELD,       /* gauge {exchange,contract_type} */
     CDL_M__COUNT
 };
 

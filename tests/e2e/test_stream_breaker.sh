@@ -9,8 +9,8 @@
 #    happen while it is open.  Candled's own log order proves the last point (one loop thread
 #    writes "upstream connecting" and the breaker lines), and the simulator's count of upgrade
 #    attempts proves that log is complete.  Then quotes flow, exact.
-# 2. REST: every request is answered 429 with Retry-After: 1 (--rest-fail-every 1), and the
-#    connection drops every few frames, so backfills keep coming.  The host's breaker must open
+# 2. REST: every request is answered 429 with Retry-After: 1 (--rest-fail-every 1), and closes
+#    are skipped (--skip-close-every 2), so backfill pages keep coming.  The host's breaker must open
 #    for exactly the 1000 ms asked, send no request while open, and one trial when half-open.
 # 3. An upgrade answered 429 with Retry-After: 2 opens the connect breaker at once for 2000 ms.
 set -eu
@@ -39,7 +39,7 @@ start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --
 rc=0
 CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT=0.4 \
 CONNECTOR_CIRCUIT_BREAKER_HALF_OPEN_CALLS=1 CONNECTOR_MAX_SYMBOL_PER_WS=1 \
-    timeout 120 "$CANDLED" stream binance BTCUSDT ETHUSDT --interval 1s --limit 16 \
+    timeout -k 5 120 "$CANDLED" stream binance BTCUSDT ETHUSDT --interval 1s --limit 16 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out" 2>"$T/err" || rc=$?
 stop_sim || true
 [ $rc -eq 0 ] || { tail -30 "$T/err"; fail "candled exited $rc"; }
@@ -80,14 +80,18 @@ echo "$summary" | grep -q 'connector_connection_errors_total:binance,spot=4' || 
 echo "ok: connect breaker $seq, waits ${waits% } ms, sim upgrades $upgrades (refused $refused)"
 
 # ---- 2. REST 429 with Retry-After ---------------------------------------------------------------
-start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
-    --disconnect-after 3 --rest-fail-every 1 --rest-status 429
+# Every other close of each of 3 streams is skipped, so the sequencer keeps asking for backfill
+# pages (a failed page is retried after 0.3 s), and every REST answer is 429 with Retry-After: 1.
+start_sim --exchange binance --symbols BTCUSDT,ETHUSDT,BNBUSDT --interval 1s --rate 4 --record "$T/rec2" \
+    --skip-close-every 2 --rest-fail-every 1 --rest-status 429
+printf 'return { sequencer = { retry_seconds = 0.3, reorder_wait_seconds = 0.1 } }\n' >"$T/fast_retry.lua"
 rc=0
-CONNECTOR_LOG_LEVEL=debug timeout 120 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+CONNECTOR_LOG_LEVEL=debug CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=3 \
+    timeout -k 5 120 "$CANDLED" stream binance BTCUSDT ETHUSDT BNBUSDT --interval 1s --limit 120 --config "$T/fast_retry.lua" \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out2" 2>"$T/err2" || rc=$?
 stop_sim || true
 [ $rc -eq 0 ] || { tail -30 "$T/err2"; fail "candled exited $rc with REST 429s"; }
-$QUOTES check-set --market spot "$T/rec2" "$T/out2"
+$QUOTES check-set --market spot --no-holes "$T/rec2" "$T/out2"
 seq=$(tokens "$T/err2" rest)
 # never a request while open (O is always followed by H), one trial per half-open (H then S,
 # and the 429 reopens it), and it never closes since every answer is a 429 (S+ at the start: on
