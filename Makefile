@@ -41,7 +41,7 @@ bench: build
 
 # The longer chaos run of issue #3 (CHAOS_SECONDS, CHAOS_SYMBOLS); figures in docs/reliability.md.
 chaos: build
-	sh tests/bench/chaos.sh
+	bash tests/bench/chaos.sh
 
 clean:
 	rm -rf build build-asan

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "candle.h"
+#include "circuit.h"
 #include "config.h"
 #include "err.h"
 #include "dedup.h"
@@ -119,6 +120,7 @@ struct stream_run {
     struct cdl_net *net;
     struct cdl_rest *rest;
     struct cdl_metrics *metrics;
+    struct cdl_circuits *circuits;
     struct cdl_dedup *dedup;
     struct cdl_lua_host *host;
     struct cdl_feed *feeds[MAX_FEEDS];
@@ -474,11 +476,19 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
         code = CDL_EXIT_FAILURE;
         goto out;
     }
+    struct cdl_breaker_policy bp;
+    cdl_breaker_policy_default(&bp);
+    bp.failure_threshold = (unsigned)cfg->cb_failure_threshold;
+    bp.half_open_calls = (unsigned)cfg->cb_half_open_calls;
+    bp.recovery_ms = (uint32_t)(cfg->cb_recovery_timeout * 1000.0 + 0.5);
+    r.circuits = cdl_circuits_create(&bp, r.metrics, uv_hrtime());
+    cdl_net_set_circuits(r.net, r.circuits);
     struct cdl_rest_opts ro;
     cdl_rest_opts_default(&ro);
     ro.pool_connections = cfg->rest_pool_connections;
     ro.pool_maxsize = cfg->rest_pool_maxsize;
     ro.ca_file = cfg->ca_file;
+    ro.circuits = r.circuits;
     r.rest = cdl_rest_create(&r.loop, &ro);
     int base = 0;
     for (int i = 0; i < n_subs; i++) {
@@ -538,6 +548,8 @@ out:
     cdl_net_destroy(r.net);
     for (int i = 0; i < r.n_feeds; i++)
         cdl_feed_destroy(r.feeds[i]);
+    uv_run(&r.loop, UV_RUN_NOWAIT); /* deferred REST completions may still give breaker slots back */
+    cdl_circuits_destroy(r.circuits);
     cdl_lua_host_destroy(r.host);
     cdl_metrics_destroy(r.metrics);
     cdl_dedup_destroy(r.dedup);

@@ -29,6 +29,10 @@ enum cdl_metric_id {
     CDL_M_ADAPTER_ERRORS,     /* counter {exchange,hook} */
     CDL_M_SUBSCRIPTION_ERRORS,/* counter {exchange,contract_type} */
     CDL_M_REST_REQUESTS,      /* counter {exchange,contract_type,status} */
+    CDL_M_CIRCUIT_TRANSITIONS,/* counter {exchange,contract_type,to} */
+    CDL_M_REST_CIRCUIT_STATE, /* gauge {host} 0 closed 1 open 2 half-open */
+    CDL_M_REST_CIRCUIT_TRANSITIONS, /* counter {host,to} */
+    CDL_M_REST_CIRCUIT_REFUSED, /* counter {host}: requests failed at once, the host's breaker open */
     CDL_M_SERIES_DROPPED,     /* counter */
     CDL_M_GAPS_DETECTED,      /* counter {exchange,contract_type}: holes in the closed candles */
     CDL_M_GAPS_FILLED,        /* counter {exchange,contract_type}: holes filled completely */

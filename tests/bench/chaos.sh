@@ -6,4 +6,4 @@ set -eu
 cd "$(dirname "$0")/../.."
 export CDL_SOURCE_DIR="$PWD" CDL_BUILD_DIR="$PWD/${BUILD:-build}"
 export CHAOS_SECONDS="${CHAOS_SECONDS:-300}" CHAOS_SYMBOLS="${CHAOS_SYMBOLS:-100}" CHAOS_SAMPLE="${CHAOS_SAMPLE:-30}"
-exec sh tests/e2e/test_chaos.sh
+exec bash tests/e2e/test_chaos.sh

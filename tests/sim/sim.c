@@ -1177,6 +1177,12 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             fprintf(stderr, "candled-sim: refusing WebSocket on %s\n", path);
             return 1;
         }
+        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws) {
+            core->sim.counters.ws_refused++; /* --refuse-ws: the connection is dropped, no 101 */
+            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws)\n",
+                    (unsigned long long)core->sim.counters.ws_upgrades);
+            return 1;
+        }
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         sim_ws_request(wsi, path, sizeof path, query, sizeof query);
@@ -1412,23 +1418,25 @@ static void sim_print_counters(const struct sim_core *core)
     fprintf(stderr,
             "{\"candled_sim\":{\"exchange\":\"%s\",\"market\":\"%s\",\"clients\":%llu,"
             "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,"
-            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu},"
+            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
-            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu,"
-            "\"revisions\":%llu,\"rest_garbage\":%llu}}\n",
+            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
+            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
             (unsigned long long)k->pongs, (unsigned long long)k->rx_msgs,
             (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
+            (unsigned long long)k->ws_upgrades,
             (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,
             (unsigned long long)k->stalls, (unsigned long long)k->duplicates,
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
             (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops,
-            (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage);
+            (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
+            (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
+            (unsigned long long)k->idle_drops);
 }
 
 static void sim_core_free(struct sim_core *core)
