@@ -1024,6 +1024,21 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
     return buf;
 }
 
+int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out)
+{
+    char buf[64];
+    const char *v = sim_http_arg(req, name, buf, sizeof buf);
+    if (!v)
+        return 0;
+    if (!*v || strlen(v) > 19)
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    *out = strtoll(v, NULL, 10);
+    return 1;
+}
+
 static void sim_http_free(struct sim_pss *pss)
 {
     if (pss->http) {
