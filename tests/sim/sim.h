@@ -93,7 +93,7 @@ struct sim_http_req {
     void *wsi;               /* for sim_http_arg() */
 };
 /* Copies the value of query argument `name` (without '=') to the start of buf and returns buf;
- * NULL if absent. */
+ * NULL if absent or longer than len - 1. */
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len);
 /* Reads query argument `name` as a non-negative decimal integer (at most 19 digits): 0 absent,
  * 1 present (*out set), -1 malformed. */
