@@ -4,7 +4,8 @@
 # 1. spot: acks and pongs in spot's shape, spot's 10-args limit with Bybit's error text, the other
 #    errors, pushes with the symbol in the topic and trailing zeros trimmed, --record as sent; REST
 #    newest first with start/end/limit semantics and its retCode errors; only /v5/public/spot.
-# 2. linear: acks and pongs always carry req_id, no args limit; inverse: whole contracts as volume.
+# 2. linear: acks and pongs always carry req_id, no args limit; inverse: whole contracts as volume,
+#    --truth gives the base coin (turnover) as the quote volume candled must print.
 # 3. faults: --rest-fail-every answers Bybit's rate-limit body; usage errors exit 2.
 . "${CDL_SOURCE_DIR:?}/tests/e2e/lib.sh"
 
@@ -143,8 +144,9 @@ r = json.loads(ws.recv_text())
 assert r["success"] is True and r["ret_msg"] == "" and r["req_id"] == "", r   # no args limit on futures
 EOF
 stop_sim || fail "sim exit $SIM_EXIT"
-start_sim --exchange bybit --market inverse --interval 1m --rate 2 --ping-interval 0 --rest-fail-every 2
-"$PYTHON" - "$SIM_PORT" <<'EOF' || fail "inverse checks"
+start_sim --exchange bybit --market inverse --interval 1m --rate 2 --ping-interval 0 --rest-fail-every 2 \
+    --truth "$E2E_TMP/truth.jsonl"
+"$PYTHON" - "$SIM_PORT" "$E2E_TMP/truth.jsonl" <<'EOF' || fail "inverse checks"
 import json, os, re, sys, urllib.request, urllib.error
 sys.path.insert(0, os.path.join(os.environ["CDL_SOURCE_DIR"], "tests", "e2e"))
 import wsclient
@@ -155,6 +157,13 @@ assert json.loads(ws.recv_text())["success"] is True
 k = json.loads(ws.recv_text())["data"][0]
 assert re.match(r"^[1-9][0-9]*$", k["volume"]) and "." in k["turnover"], k   # contracts, base coin
 assert re.match(r"^[0-9]+(\.[0-9])?$", k["open"]), k
+# --truth: what candled must print for this push (inverse: the base coin is the volume)
+truth = [json.loads(l) for l in open(sys.argv[2])]
+want = {"symbol": "BTCUSD", "interval": "1m", "timestamp": k["start"], "open": k["open"], "high": k["high"],
+        "low": k["low"], "close": k["close"], "volume": k["turnover"], "is_closed": False, "flag": True, "sent": True,
+        "close_time": k["end"], "quote_volume": k["volume"]}
+assert want in truth, (want, truth[:3])
+assert all("trades" not in t for t in truth), truth[0]
 url = "http://127.0.0.1:%d/v5/market/kline?category=inverse&symbol=BTCUSD&interval=1&limit=2" % port
 with urllib.request.urlopen(url, timeout=5) as r:
     assert json.loads(r.read())["retCode"] == 0
