@@ -5,7 +5,7 @@
 #    errors, pushes with the symbol in the topic and trailing zeros trimmed, --record as sent; REST
 #    newest first with start/end/limit semantics and its retCode errors; only /v5/public/spot.
 # 2. linear: acks and pongs always carry req_id, no args limit; inverse: whole contracts as volume,
-#    --truth gives the base coin (turnover) as the quote volume candled must print.
+#    --truth gives the base coin (turnover) as the volume candled must print.
 # 3. faults: --rest-fail-every answers Bybit's rate-limit body; usage errors exit 2.
 . "${CDL_SOURCE_DIR:?}/tests/e2e/lib.sh"
 
