@@ -130,7 +130,7 @@ EOF
 stop_sim || fail "sim exit $SIM_EXIT"
 
 # --- 2. linear and inverse shapes ------------------------------------------------------------------
-start_sim --exchange bybit --market linear --symbol-count 30 --interval 1m --rate 2 --ping-interval 0
+start_sim --exchange bybit --market linear --symbol-count 1000 --interval 1m --rate 2 --ping-interval 0
 "$PYTHON" - "$SIM_PORT" <<'EOF' || fail "linear protocol checks"
 import json, os, sys
 sys.path.insert(0, os.path.join(os.environ["CDL_SOURCE_DIR"], "tests", "e2e"))
@@ -142,6 +142,18 @@ assert list(r) == ["success", "ret_msg", "conn_id", "req_id", "op"] and r["req_i
 ws.send_text(json.dumps({"op": "subscribe", "args": ["kline.1.SYM%04dUSDT" % i for i in range(1, 31)]}))
 r = json.loads(ws.recv_text())
 assert r["success"] is True and r["ret_msg"] == "" and r["req_id"] == "", r   # no args limit on futures
+def reply():
+    while True:
+        m = json.loads(ws.recv_text())
+        if "topic" not in m:
+            return m
+# one connection's topics may total 21,000 characters: 30 * 19 + 1000 * 21 is over, and refused whole
+ws.send_text(json.dumps({"op": "subscribe", "args": ["kline.720.SYM%04dUSDT" % i for i in range(1, 1001)]}))
+r = reply()
+assert r["success"] is False and r["ret_msg"] == "error:args of this connection over 21000 characters", r
+ws.send_text(json.dumps({"op": "subscribe", "args": ["kline.720.SYM%04dUSDT" % i for i in range(1, 971)]}))
+r = reply()
+assert r["success"] is True, r   # 570 + 970 * 21 = 20,940
 EOF
 stop_sim || fail "sim exit $SIM_EXIT"
 start_sim --exchange bybit --market inverse --interval 1m --rate 2 --ping-interval 0 --rest-fail-every 2 \

@@ -36,6 +36,8 @@ describe("bybit markets", function()
       assert.are.equal(20, mk.ping_interval) -- Bybit's recommended heartbeat
       assert.is_true(mk.idle_timeout > mk.ping_interval)
       assert.are.same({}, mk.aliases)
+      -- one connection's args may total 21,000 characters: the longest topics still fit
+      assert.is_true(mk.max_streams * #("kline.720." .. string.rep("X", 40)) <= 21000)
     end
   end)
 

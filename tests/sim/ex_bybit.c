@@ -20,6 +20,7 @@
 #define BB_MAX_TOKENS 4096        /* a futures subscribe with ~2000 topics */
 #define BB_MAX_LIMIT 1000
 #define BB_IDLE_S 600             /* "no ping-pong and no stream data ... cut off after 10 minutes" */
+#define BB_ARGS_CHARS 21000       /* one public connection's args, in characters */
 
 struct bb_market {
     const char *name;
@@ -161,6 +162,15 @@ static int bb_subscribed(const struct sim_client *c, const char *topic)
     return 0;
 }
 
+/* Characters of the topics the client holds. */
+static size_t bb_args_chars(const struct sim_client *c)
+{
+    size_t n = 0;
+    for (int i = 0; i < sim_client_stream_count(c); i++)
+        n += strlen(sim_client_stream_key(c, i));
+    return n;
+}
+
 /* Checks every topic of a subscribe before taking any: a refusal changes nothing.  Returns 0 or
  * -1 with the error text in err. */
 static int bb_check_topics(struct sim *sim, struct sim_client *c, const char *msg, const struct sim_json_tok *t,
@@ -168,6 +178,7 @@ static int bb_check_topics(struct sim *sim, struct sim_client *c, const char *ms
 {
     char topic[200], symbol[64];
     struct sim_interval iv;
+    size_t chars = subscribe ? bb_args_chars(c) : 0;
     for (int i = 0; i < t[args].size; i++) {
         if (sim_json_str(msg, t, sim_json_elem(t, args, i), topic, sizeof topic) <= 0) {
             snprintf(err, cap, "error:args must be topic strings");
@@ -186,6 +197,11 @@ static int bb_check_topics(struct sim *sim, struct sim_client *c, const char *ms
         }
         if (bb_subscribed(c, topic)) {
             snprintf(err, cap, "error:already subscribed,topic:%.150s", topic);
+            return -1;
+        }
+        chars += strlen(topic);
+        if (chars > BB_ARGS_CHARS) {
+            snprintf(err, cap, "error:args of this connection over %d characters", BB_ARGS_CHARS);
             return -1;
         }
     }
