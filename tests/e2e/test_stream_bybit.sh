@@ -20,6 +20,14 @@ syms_of() { case $1 in inverse) echo "BTCUSD ETHUSD" ;; *) echo "BTCUSDT ETHUSDT
 # connection once, ~8 s after P1 ended: candled must print P0's close from the WebSocket, P1's
 # from the REST backfill after the reconnect, each once.  The sim also drops any client silent
 # for 25 s; candled's {"op":"ping"} every 20 s must keep both connections alive (no server pings).
+# SIGTERM, then SIGKILL after 15 s: a process that hangs on exit is a failure, not a test timeout
+stop_pid() {
+    kill -TERM "$1"
+    _n=0
+    while kill -0 "$1" 2>/dev/null && [ $_n -lt 150 ]; do sleep 0.1; _n=$((_n + 1)); done
+    if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1"; return 124; fi
+    wait "$1"
+}
 now_ms() { /usr/bin/python3 -c 'import time; print(int(time.time() * 1000))'; }
 t=$(now_ms)
 if [ $((60000 - t % 60000)) -lt 6000 ]; then sleep 7; t=$(now_ms); fi
@@ -31,8 +39,8 @@ long_run() {
     m=$1
     sim_args="--exchange bybit --market $m --symbols $(syms_of $m | cut -d' ' -f1) --interval 1m --rate 1"
     sim_args="$sim_args --ping-interval 0 --idle-disconnect 25 --skip-close-every $skip --disconnect-after $frames"
-    # shellcheck disable=SC2086
     : >"$T/long.sim.$m"
+    # shellcheck disable=SC2086
     "$CDL_BUILD_DIR/candled-sim" $sim_args --record "$T/long.rec.$m" --port 0 >>"$T/long.sim.$m" 2>"$T/long.simerr.$m" &
     sim=$!
     echo $sim >>"$T/long.pids"
@@ -47,12 +55,10 @@ long_run() {
     echo $cpid >>"$T/long.pids"
     n=0
     while [ "$(grep -c '"is_closed":true' "$T/long.out.$m")" -lt 2 ] && [ $n -lt 1900 ]; do sleep 0.1; n=$((n + 1)); done
-    kill -TERM $cpid
-    wait $cpid || echo "candled exited $?" >>"$T/long.fail.$m"
+    stop_pid $cpid || echo "candled exited $? on SIGTERM" >>"$T/long.fail.$m"
     $QUOTES check-set --exchange bybit --market "$m" --no-holes --rest "http://127.0.0.1:$port" \
         "$T/long.rec.$m" "$T/long.out.$m" >"$T/long.check.$m" 2>&1 || echo "check-set failed" >>"$T/long.fail.$m"
-    kill -TERM $sim
-    wait $sim || echo "sim exited $?" >>"$T/long.fail.$m"
+    stop_pid $sim || echo "sim exited $? on SIGTERM" >>"$T/long.fail.$m"
 }
 for m in spot linear inverse; do long_run $m & eval "long_$m=\$!"; done
 
@@ -148,8 +154,7 @@ start_sim --exchange bybit --market linear --symbols BTCUSDT --interval 1m --rat
 pid=$!
 n=0
 while ! grep -q 'sent nothing for 3 s' "$SIM_LOG" && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
-kill -TERM $pid
-wait $pid || fail "candled exited $? on SIGTERM"
+stop_pid $pid || fail "candled exited $? on SIGTERM"
 stop_sim
 grep -q '"idle_drops":[1-9]' "$SIM_LOG" || fail "the idle rule did not drop a silent client"
 echo "ok: the simulator's idle rule drops a client that does not ping"
