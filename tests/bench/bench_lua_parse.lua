@@ -1,4 +1,4 @@
--- The Binance adapter's parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
+-- The adapters' parse alone (Binance, then Bybit), in plain Lua 5.4 (no sockets, no C host): frames per second
 -- with the candled.json extractor, against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
@@ -21,4 +21,15 @@ bench("binance.parse (candled.json extractor)", function() return binance.parse(
 bench("cjson.decode + field reads", function()
   local d = cjson.decode(frame).data.k
   return d.t, d.o, d.h, d.l, d.c, d.v, d.x
+end)
+
+-- Bybit: the doc-sample push (one candle in data[], the symbol in the topic), compacted to one line
+local bybit = dofile("adapters/bybit.lua")
+local json = require("candled.json")
+local bframe = json.encode(json.decode(io.open("tests/fixtures/bybit/ws_kline_5_btcusdt.docsample.json"):read("a")))
+local bsession = { exchange = "bybit", market = "linear" }
+bench("bybit.parse (candled.json extractor)", function() return bybit.parse(bsession, bframe) end)
+bench("cjson.decode + field reads (bybit)", function()
+  local d = cjson.decode(bframe).data[1]
+  return d.start, d.open, d.high, d.low, d.close, d.volume, d.confirm
 end)

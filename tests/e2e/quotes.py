@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""Expected candled quotes from Binance kline frames, byte for byte.
+"""Expected candled quotes from an exchange's kline frames, byte for byte.
 
 The quote of interfaces.md is rebuilt here independently of the C encoder: decimal text is
 copied from the frame as it was sent (JSON strings, or the raw token text of numbers), and the
 same per-stream rule as candled is applied (a closed candle once per open time; an open update
-only if its period has not closed and it is not older than the last one sent).
+only if its period has not closed and it is not older than, nor identical to, the last one sent).
+Frames are Binance's ({"e":"kline",..}, raw or combined) or Bybit's ({"topic":"kline...",
+"data":[..]}), chosen by --exchange (default binance).
 
-  quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
-  quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
-  quotes.py check-set --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
+  quotes.py expect [--exchange X] --market M FRAMES [--closed-only]     print the expected quote lines
+  quotes.py check [--exchange X] --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
+  quotes.py check-set [--exchange X] --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
         under faults: every quote equals the quote of a frame that was sent (or, for a closed
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
@@ -36,12 +38,61 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
-def same(a, b):
-    """Two open updates carry the same values (candled drops the repeat)."""
-    return b is not None and all(a.get(f) == b.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))
+# Bybit's interval names and candled's canonical ones
+BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "120": "2h",
+                   "240": "4h", "360": "6h", "720": "12h", "D": "1d", "W": "1w", "M": "1M"}
+BYBIT_NAMES = {v: k for k, v in BYBIT_INTERVALS.items()}
 
 
-def expected(frames, market, closed_only=False, symbols=None):
+def binance_klines(d, market):
+    """The candles of one Binance frame, as the fields a quote shows."""
+    if "data" in d and isinstance(d["data"], dict):
+        d = d["data"]
+    if d.get("e") != "kline":
+        return []
+    k = d["k"]
+    volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
+    return [{"symbol": k["s"], "interval": k["i"], "t": int(k["t"]), "closed": k["x"] is True, "o": k["o"],
+             "h": k["h"], "l": k["l"], "c": k["c"], "volume": volume, "quote_volume": quote_volume,
+             "close_time": k["T"], "trades": k["n"]}]
+
+
+def bybit_klines(d, market):
+    """The candles of one Bybit push (the symbol is in the topic; inverse swaps the volumes)."""
+    topic = d.get("topic")
+    if not isinstance(topic, str) or not topic.startswith("kline.") or not isinstance(d.get("data"), list):
+        return []
+    symbol = topic.split(".", 2)[2]
+    out = []
+    for k in d["data"]:
+        volume, quote_volume = (k["turnover"], k["volume"]) if market == "inverse" else (k["volume"], k["turnover"])
+        out.append({"symbol": symbol, "interval": BYBIT_INTERVALS[k["interval"]], "t": int(k["start"]),
+                    "closed": k["confirm"] is True, "o": k["open"], "h": k["high"], "l": k["low"], "c": k["close"],
+                    "volume": volume, "quote_volume": quote_volume, "close_time": k["end"], "trades": None})
+    return out
+
+
+KLINES = {"binance": binance_klines, "bybit": bybit_klines}
+VALUES = ("o", "h", "l", "c", "volume", "quote_volume", "trades")
+
+
+def quote_line(exchange, market, symbol, k, closed):
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, symbol, k["interval"]),
+        ',"timestamp":%d' % k["t"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], k["volume"]),
+        ',"is_closed":%s' % ("true" if closed else "false"),
+        ',"close_time":%s' % k["close_time"],
+    ]
+    if k["quote_volume"] is not None:
+        parts.append(',"quote_volume":%s' % k["quote_volume"])
+    if k["trades"] is not None:
+        parts.append(',"trades":%s' % k["trades"])
+    return "".join(parts) + "}"
+
+
+def expected(frames, market, closed_only=False, symbols=None, exchange="binance"):
     last_closed, last_open, last_k, out = {}, {}, {}, []
     for text in frames:
         try:
@@ -50,74 +101,72 @@ def expected(frames, market, closed_only=False, symbols=None):
             continue
         if not isinstance(d, dict):
             continue
-        if "data" in d and isinstance(d["data"], dict):
-            d = d["data"]
-        if d.get("e") != "kline":
-            continue
-        k = d["k"]
-        sym = k["s"]
-        if symbols is not None and sym not in symbols:
-            continue
-        t = int(k["t"])
-        closed = k["x"] is True
-        if closed:
-            if t <= last_closed.get(sym, -1):
+        for k in KLINES[exchange](d, market):
+            sym, t, closed = k["symbol"], k["t"], k["closed"]
+            if symbols is not None and sym not in symbols:
                 continue
-            last_closed[sym] = t
-        else:
-            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
-                    (t == last_open.get(sym) and same(k, last_k.get(sym))):
-                continue
-            last_open[sym] = t
-            last_k[sym] = k
-            if closed_only:
-                continue
-        volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
-        parts = [
-            '{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s"'
-            % (market, symbols.get(sym, sym) if symbols else sym, "1m" if k["i"] == "1m" else k["i"]),
-            ',"timestamp":%d' % t,
-            ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], volume),
-            ',"is_closed":%s' % ("true" if closed else "false"),
-            ',"close_time":%s' % k["T"],
-        ]
-        if quote_volume is not None:
-            parts.append(',"quote_volume":%s' % quote_volume)
-        parts.append(',"trades":%s}' % k["n"])
-        out.append("".join(parts))
+            if closed:
+                if t <= last_closed.get(sym, -1):
+                    continue
+                last_closed[sym] = t
+            else:
+                prev = last_k.get(sym)
+                if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
+                        (t == last_open.get(sym) and prev is not None and all(k[f] == prev[f] for f in VALUES)):
+                    continue
+                last_open[sym] = t
+                last_k[sym] = k
+                if closed_only:
+                    continue
+            out.append(quote_line(exchange, market, symbols.get(sym, sym) if symbols else sym, k, closed))
     return out
 
 
 REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
 
 
-def rest_quote(base, cafile, market, q):
-    """The quote candled must print for a closed candle fetched from the simulator's REST."""
+PERIOD_MS = {"1m": 60000, "3m": 180000, "5m": 300000, "15m": 900000, "30m": 1800000, "1h": 3600000,
+             "2h": 7200000, "4h": 14400000, "6h": 21600000, "12h": 43200000, "1d": 86400000, "1w": 604800000}
+
+
+def fetch(url, cafile):
     import ssl
     import urllib.request
-    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
-        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
     ctx = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
     with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
-        rows = json.loads(r.read().decode(), parse_float=str, parse_int=str)
+        return json.loads(r.read().decode(), parse_float=str, parse_int=str)
+
+
+def rest_quote(base, cafile, market, q, exchange="binance"):
+    """The quote candled must print for a closed candle fetched from the simulator's REST."""
+    if exchange == "bybit":
+        page = fetch("%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%d&end=%d&limit=1" % (
+            base, market, q["symbol"], BYBIT_NAMES[q["interval"]], q["timestamp"], q["timestamp"]), cafile)
+        rows = page["result"]["list"]
+        if not rows:
+            return None
+        r = rows[0]
+        volume, quote_volume = (r[6], r[5]) if market == "inverse" else (r[5], r[6])
+        k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+             "quote_volume": quote_volume, "close_time": int(r[0]) + PERIOD_MS[q["interval"]] - 1, "trades": None}
+        return quote_line(exchange, market, q["symbol"], k, True)
+    rows = fetch("%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
+        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"]), cafile)
     if not rows:
         return None
     r = rows[0]
     volume, quote_volume = (r[7], None) if market == "coinm" else (r[5], r[7])
-    line = ('{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s",'
-            '"timestamp":%s,"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":true,"close_time":%s'
-            % (market, q["symbol"], q["interval"], r[0], r[1], r[2], r[3], r[4], volume, r[6]))
-    if quote_volume is not None:
-        line += ',"quote_volume":%s' % quote_volume
-    return line + ',"trades":%s}' % r[8]
+    k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+         "quote_volume": quote_volume, "close_time": r[6], "trades": r[8]}
+    return quote_line(exchange, market, q["symbol"], k, True)
 
 
-def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None):
+def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, exchange="binance"):
     frames = load_frames(frames_path)
     # every quote any single frame could produce, without the per-stream rule
     allowed = set()
     for text in frames:
-        allowed.update(expected([text], market))
+        allowed.update(expected([text], market, exchange=exchange))
     with open(quotes_path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
     closed = {}
@@ -129,7 +178,7 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
             gaps.setdefault(q["symbol"], set()).add((q["from"], q["to"]))
             continue
         if line not in allowed:
-            want = rest_quote(rest, cafile, market, q) if rest and q["is_closed"] else None
+            want = rest_quote(rest, cafile, market, q, exchange) if rest and q["is_closed"] else None
             if want != line:
                 print("quote %d matches no frame the simulator sent%s:\n  %s" %
                       (n + 1, "" if want is None else " nor its REST row\n  " + want, line), file=sys.stderr)
@@ -160,7 +209,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile"):
+            if argv[i] in ("--exchange", "--market", "--count", "--rest", "--cafile"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -169,9 +218,14 @@ def main(argv):
         i += 1
     cmd = args[0]
     market = opts.get("--market", "spot")
+    exchange = opts.get("--exchange", "binance")
+    if exchange not in KLINES:
+        print("unknown exchange %s" % exchange, file=sys.stderr)
+        return 2
     if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
-    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
+                         exchange)
+    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts, exchange=exchange)
     if cmd == "expect":
         for line in exp:
             print(line)

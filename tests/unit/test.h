@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failures;
@@ -47,6 +48,29 @@ static int test_current_failed;
         if (test_current_failed) { test_failures++; fprintf(stderr, "not ok %s\n", #fn); } \
         else { test_passes++; fprintf(stderr, "ok %s\n", #fn); }                        \
     } while (0)
+
+/* Reads tests/fixtures/<dir>/<name> of the source tree, NUL-terminated (malloc'd; the caller
+ * frees it), or NULL. */
+static inline char *test_read_fixture(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!b) {
+        fclose(f);
+        return NULL;
+    }
+    *len = fread(b, 1, (size_t)n, f);
+    b[*len] = '\0';
+    fclose(f);
+    return b;
+}
 
 #define TEST_DONE()                                                                     \
     (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
