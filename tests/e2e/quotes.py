@@ -13,6 +13,13 @@ only if its period has not closed and it is not older than the last one sent).
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
         time missing between the first and the last
+  quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--inferred]
+        from candled-sim's --truth file (any exchange): QUOTES must be a consecutive run of the
+        quotes of the states that were sent.  For a state whose frames carry no closed flag
+        ("flag":false, e.g. Hyperliquid) the quote says is_closed:false unless --inferred, the
+        mode for a core that infers closure: then the open quotes must appear in the order they
+        were sent (a final state may come out closed instead), and every closed quote must be the
+        final state of its period, once, in increasing order, no period missing
 """
 import json
 import sys
@@ -36,13 +43,28 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
-def same(a, b):
-    """Two open updates carry the same values (candled drops the repeat)."""
-    return b is not None and all(a.get(f) == b.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))
+class StreamRule:
+    """candled's per-stream rule: a closed candle once per open time; an open update only if its
+    period has not closed, it is not older than the last one sent and not a repeat of it."""
+
+    def __init__(self):
+        self.last_closed, self.last_open, self.last_vals = {}, {}, {}
+
+    def keep(self, sym, t, closed, vals):
+        if closed:
+            if t <= self.last_closed.get(sym, -1):
+                return False
+            self.last_closed[sym] = t
+            return True
+        if t <= self.last_closed.get(sym, -1) or t < self.last_open.get(sym, -1) or \
+                (t == self.last_open.get(sym) and vals == self.last_vals.get(sym)):
+            return False
+        self.last_open[sym], self.last_vals[sym] = t, vals
+        return True
 
 
 def expected(frames, market, closed_only=False, symbols=None):
-    last_closed, last_open, last_k, out = {}, {}, {}, []
+    rule, out = StreamRule(), []
     for text in frames:
         try:
             d = raw(text)
@@ -60,18 +82,10 @@ def expected(frames, market, closed_only=False, symbols=None):
             continue
         t = int(k["t"])
         closed = k["x"] is True
-        if closed:
-            if t <= last_closed.get(sym, -1):
-                continue
-            last_closed[sym] = t
-        else:
-            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
-                    (t == last_open.get(sym) and same(k, last_k.get(sym))):
-                continue
-            last_open[sym] = t
-            last_k[sym] = k
-            if closed_only:
-                continue
+        if not rule.keep(sym, t, closed, tuple(k.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))):
+            continue
+        if not closed and closed_only:
+            continue
         volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
         parts = [
             '{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s"'
@@ -149,36 +163,102 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
     return 0
 
 
-def main(argv):
-    args = [a for a in argv[1:] if not a.startswith("--")]
-    opts = {}
-    i = 1
-    while i < len(argv):
-        if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile"):
-                opts[argv[i]] = argv[i + 1]
-                args.remove(argv[i + 1])
+def load_truth(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l, parse_float=str) for l in f if l.strip()]
+
+
+def truth_quote(d, exchange, market, closed):
+    """The quote line candled prints for one --truth state, with is_closed as given."""
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, d["symbol"], d["interval"]),
+        ',"timestamp":%d' % d["timestamp"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (d["open"], d["high"], d["low"], d["close"], d["volume"]),
+        ',"is_closed":%s' % ("true" if closed else "false"),
+    ]
+    if "close_time" in d:
+        parts.append(',"close_time":%d' % d["close_time"])
+    if "quote_volume" in d:
+        parts.append(',"quote_volume":%s' % d["quote_volume"])
+    if "trades" in d:
+        parts.append(',"trades":%d' % d["trades"])
+    return "".join(parts) + "}"
+
+
+def expected_from_truth(truth, exchange, market):
+    """The quotes of the sent states under candled's per-stream rule (flagless states open)."""
+    rule, out = StreamRule(), []
+    for d in truth:
+        if not d["sent"]:
+            continue
+        closed = d["is_closed"] and d["flag"]
+        vals = tuple(d.get(f) for f in ("open", "high", "low", "close", "volume", "quote_volume", "trades"))
+        if rule.keep(d["symbol"], d["timestamp"], closed, vals):
+            out.append(truth_quote(d, exchange, market, closed))
+    return out
+
+
+def check_inferred(truth, exchange, market, got):
+    """Open quotes in sent order; closed quotes = final states, once per period, no holes."""
+    exp = expected_from_truth(truth, exchange, market)
+    final = {(d["symbol"], d["timestamp"]): truth_quote(d, exchange, market, True) for d in truth if d["is_closed"]}
+    i, closed = 0, {}
+    for n, line in enumerate(got):
+        q = json.loads(line)
+        if not q["is_closed"]:
+            while i < len(exp) and exp[i] != line:
                 i += 1
-            else:
-                opts[argv[i]] = True
-        i += 1
-    cmd = args[0]
-    market = opts.get("--market", "spot")
-    if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
-    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
-    if cmd == "expect":
-        for line in exp:
-            print(line)
-        return 0
-    with open(args[2], encoding="utf-8") as f:
+            if i == len(exp):
+                print("open quote %d is not a sent state (or out of order):\n  %s" % (n + 1, line), file=sys.stderr)
+                return 1
+            i += 1
+            continue
+        if final.get((q["symbol"], q["timestamp"])) != line:
+            print("closed quote %d is not the final state of its period:\n  got  %s\n  want %s"
+                  % (n + 1, line, final.get((q["symbol"], q["timestamp"]))), file=sys.stderr)
+            return 1
+        times = closed.setdefault(q["symbol"], [])
+        if times and q["timestamp"] <= times[-1]:
+            print("closed candle out of order or repeated at quote %d: %s" % (n + 1, line), file=sys.stderr)
+            return 1
+        times.append(q["timestamp"])
+    periods = sorted({d["timestamp"] for d in truth if d["is_closed"]})
+    for sym, times in closed.items():
+        want = [t for t in periods if times[0] <= t <= times[-1]]
+        if times != want:
+            print("%s: closed candles %r, expected every period %r" % (sym, times, want), file=sys.stderr)
+            return 1
+    print("%d quotes, %d closed, all exact and in order" % (len(got), sum(len(t) for t in closed.values())))
+    return 0
+
+
+def load_quotes(path, count):
+    """The quote lines of a run; None (reported) if there are none or not `count` of them."""
+    with open(path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
-    if "--count" in opts and len(got) != int(opts["--count"]):
-        print("got %d quotes, expected %s" % (len(got), opts["--count"]), file=sys.stderr)
-        return 1
+    if count is not None and len(got) != int(count):
+        print("got %d quotes, expected %s" % (len(got), count), file=sys.stderr)
+        return None
     if not got:
         print("no quotes", file=sys.stderr)
+        return None
+    return got
+
+
+def check_truth(opts, truth_path, quotes_path):
+    exchange, market = opts["--exchange"], opts.get("--market", "spot")
+    truth = load_truth(truth_path)
+    got = load_quotes(quotes_path, opts.get("--count"))
+    if got is None:
         return 1
+    if "--inferred" in opts:
+        return check_inferred(truth, exchange, market, got)
+    return check_run(expected_from_truth(truth, exchange, market), got)
+
+
+def check_run(exp, got):
+    """got must be a consecutive run of exp."""
     try:
         start = exp.index(got[0])
     except ValueError:
@@ -191,6 +271,34 @@ def main(argv):
             return 1
     print("%d quotes match the frames byte for byte" % len(got))
     return 0
+
+
+def main(argv):
+    args = [a for a in argv[1:] if not a.startswith("--")]
+    opts = {}
+    i = 1
+    while i < len(argv):
+        if argv[i].startswith("--"):
+            if argv[i] in ("--market", "--count", "--rest", "--cafile", "--exchange"):
+                opts[argv[i]] = argv[i + 1]
+                args.remove(argv[i + 1])
+                i += 1
+            else:
+                opts[argv[i]] = True
+        i += 1
+    cmd = args[0]
+    market = opts.get("--market", "spot")
+    if cmd == "check-truth":
+        return check_truth(opts, args[1], args[2])
+    if cmd == "check-set":
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
+    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
+    if cmd == "expect":
+        for line in exp:
+            print(line)
+        return 0
+    got = load_quotes(args[2], opts.get("--count"))
+    return 1 if got is None else check_run(exp, got)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+#!/bin/sh
+# End to end: candled-sim (Hyperliquid protocol) -> `candled stream hyperliquid` -> exact quotes,
+# for perp and spot, checked byte for byte against the simulator's --truth file (every candle
+# state it generated and whether it was sent), for every payload shape the docs allow (object,
+# the documented array, prices as JSON numbers); the client ping keeps a connection open past
+# Hyperliquid's 60 s rule for silent clients; unsupported intervals and symbols are usage errors.
+#
+# Hyperliquid frames carry no closed flag: the adapter leaves it to the core, so until the core
+# infers closure every quote says is_closed:false and backfills (which start from the last closed
+# candle) never run.  HL_INFERRED=1 switches the checks to the inferred mode: closed candles once
+# per period with the final values, no period missing, and a backfill over a stall.
+set -eu
+. "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
+T="$E2E_TMP"
+CANDLED="$CDL_BUILD_DIR/candled"
+QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
+HL_INFERRED=${HL_INFERRED:-0}
+MODE=
+[ "$HL_INFERRED" = 1 ] && MODE=--inferred
+
+# stream NAME MARKET LIMIT URL-SUFFIX SYMBOLS...: runs candled against the running simulator,
+# stops it and checks the quotes against its truth file
+stream() {
+    _name=$1 _market=$2 _limit=$3 _suffix=$4
+    shift 4
+    _rc=0
+    timeout 150 "$CANDLED" stream hyperliquid "$@" --market "$_market" --limit "$_limit" \
+        --ws-url "ws://127.0.0.1:$SIM_PORT/ws$_suffix" --rest-url "http://127.0.0.1:$SIM_PORT" \
+        >"$T/out.$_name" 2>"$T/err.$_name" || _rc=$?
+    stop_sim
+    [ $_rc -eq 0 ] || { cat "$T/err.$_name"; fail "candled stream ($_name) exited $_rc"; }
+    case $_market in perps|swap) _market=perp ;; esac # quotes name the canonical market
+    $QUOTES check-truth --exchange hyperliquid --market "$_market" --count "$_limit" $MODE \
+        "$T/truth.$_name" "$T/out.$_name" || fail "quotes of $_name are not exact"
+    grep -q "\"msg\":\"stream finished\",\"quotes\":\"$_limit\"" "$T/err.$_name" || fail "no summary ($_name)"
+}
+
+# --- perp and spot, symbols echoed as written ---------------------------------------------------
+start_sim --exchange hyperliquid --market perp --symbols BTC,kPEPE --interval 1m --rate 4 --truth "$T/truth.perp"
+stream perp perp 10 "" BTC kPEPE
+start_sim --exchange hyperliquid --market spot --symbols @107,PURR/USDC --interval 1m --rate 4 --truth "$T/truth.spot"
+stream spot spot 10 "" @107 PURR/USDC
+for s in '"symbol":"BTC"' '"symbol":"kPEPE"' '"contract_type":"perp"'; do
+    grep -q "$s" "$T/out.perp" || fail "no $s in the perp quotes"
+done
+for s in '"symbol":"@107"' '"symbol":"PURR/USDC"' '"contract_type":"spot"'; do
+    grep -q "$s" "$T/out.spot" || fail "no $s in the spot quotes"
+done
+# no closed flag on the wire: nothing is closed unless the core infers it
+[ "$HL_INFERRED" = 1 ] || ! grep -q '"is_closed":true' "$T/out.perp" "$T/out.spot" || fail "a closed quote without inference"
+
+# --- the documented array payload, prices as JSON numbers, the perps/swap aliases ---------------
+start_sim --exchange hyperliquid --symbols ETH --interval 5m --rate 4 --truth "$T/truth.array"
+stream array perps 6 "?shape=array" ETH --interval 5m
+start_sim --exchange hyperliquid --symbols xyz:XYZ100 --interval 1m --rate 4 --truth "$T/truth.numbers"
+stream numbers swap 6 "?prices=numbers" xyz:XYZ100
+grep -q '"contract_type":"perp","symbol":"xyz:XYZ100"' "$T/out.numbers" || fail "HIP-3 coin not echoed"
+
+# --- usage errors -------------------------------------------------------------------------------
+rc=0
+"$CANDLED" stream hyperliquid BTC --interval 6h --limit 1 2>"$T/err.iv" || rc=$?
+[ $rc -eq 2 ] && grep -q "interval '6h' is not supported by hyperliquid perp" "$T/err.iv" || fail "6h: exit $rc"
+rc=0
+"$CANDLED" stream hyperliquid BTC --market spot --limit 1 2>"$T/err.sym" || rc=$?
+[ $rc -eq 2 ] && grep -q "invalid symbol 'BTC' for hyperliquid spot" "$T/err.sym" || fail "spot BTC: exit $rc"
+
+# --- the idle rule is real: a client that sends nothing for 2 s is dropped ----------------------
+start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 4 --idle-disconnect 2
+timeout 60 "$CANDLED" stream hyperliquid BTC --limit 16 --ws-url "ws://127.0.0.1:$SIM_PORT/ws" \
+    >"$T/out.idle" 2>"$T/err.idle" || fail "candled stream (idle) failed"
+stop_sim
+grep -q '"idle_drops":[1-9]' "$SIM_LOG" || fail "the simulator's idle rule did not drop a silent client"
+
+# --- keepalive: {"method":"ping"} every 30 s holds the connection past the 60 s rule ------------
+# (one stream at 1 update/s: 70 quotes take 70 s; the simulator's default rule is Hyperliquid's 60 s)
+start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --truth "$T/truth.keep"
+stream keep perp 70 "" BTC
+grep -q '"clients":1,.*"pings":0,"pongs":0,"rx_msgs":[3-9]' "$SIM_LOG" || fail "not one connection kept by client pings"
+grep -q '"idle_drops":0}' "$SIM_LOG" || fail "the keepalive connection was dropped"
+# the period that closed meanwhile: POST /info candleSnapshot (what a backfill asks) answers its
+# final state byte for byte (REST is a pure function of the seed: a fresh simulator serves it)
+start_sim --exchange hyperliquid --symbols BTC --interval 1m
+"$PYTHON" - "$T/truth.keep" "$SIM_PORT" <<'EOF' || fail "REST candleSnapshot rows differ from the final states"
+import json, sys, urllib.request
+final = [d for d in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if d["is_closed"]]
+if not final:
+    sys.exit("no period closed in 70 s")
+for d in final:
+    body = json.dumps({"type": "candleSnapshot", "req": {"coin": "BTC", "interval": "1m",
+                       "startTime": d["timestamp"], "endTime": d["timestamp"] + 59999}}).encode()
+    req = urllib.request.Request("http://127.0.0.1:%s/info" % sys.argv[2], data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        rows = json.loads(r.read(), parse_float=str)
+    want = [{"T": d["close_time"], "c": d["close"], "h": d["high"], "i": "1m", "l": d["low"], "n": d["trades"],
+             "o": d["open"], "s": "BTC", "t": d["timestamp"], "v": d["volume"]}]
+    if rows != want:
+        sys.exit("REST %r\n final %r" % (rows, want))
+print("%d closed period(s): REST rows equal the final states" % len(final))
+EOF
+stop_sim
+
+# --- backfill over a stall (needs the core's closure inference) ---------------------------------
+if [ "$HL_INFERRED" = 1 ]; then
+    # a close first (65 frames at 1/s span a minute boundary), then 80 s of silence: candled's
+    # idle timeout (75 s) reconnects and fetches the periods that closed meanwhile by POST /info
+    start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --stall-after 65 --stall-ms 80000 \
+        --truth "$T/truth.bf"
+    rc=0
+    timeout 250 "$CANDLED" stream hyperliquid BTC --closed-only --limit 3 \
+        --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
+        >"$T/out.bf" 2>"$T/err.bf" || rc=$?
+    stop_sim
+    [ $rc -eq 0 ] || { tail -5 "$T/err.bf"; fail "backfill run exited $rc"; }
+    $QUOTES check-truth --exchange hyperliquid --market perp --count 3 --inferred "$T/truth.bf" "$T/out.bf" \
+        || fail "backfilled closes are not exact"
+    grep -q '"rest_requests":[1-9]' "$SIM_LOG" || fail "no candleSnapshot request"
+fi
+
+echo "ok: perp and spot quotes exact in every payload shape; keepalive past the idle rule; usage errors"
