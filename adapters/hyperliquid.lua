@@ -63,7 +63,11 @@ local function chunk_extractor(c)
   return ex
 end
 
-local function is_num_text(x) return type(x) == "string" or math.type(x) == "integer" end
+-- A decimal as the extractor gives it: a string or a number's text (checked by the core), or an
+-- integer; not an object or array (their raw text).
+local function is_num_text(x)
+  return (type(x) == "string" and not x:find("^[%[{]")) or math.type(x) == "integer"
+end
 
 -- Fills dst from t, T, s, i, o, c, h, l, v, n; false if a field has the wrong type.
 local function fill(dst, t, T, s, i, o, c, h, l, v, n)
