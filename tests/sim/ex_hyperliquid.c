@@ -160,8 +160,8 @@ static int hl_coin_ok(const char *coin)
     return 1;
 }
 
-static void hl_subscription(struct sim_client *c, const char *msg, const struct sim_json_tok *t,
-                            int sub, int subscribe)
+static void hl_subscription(struct sim *sim, struct sim_client *c, const char *msg,
+                            const struct sim_json_tok *t, int sub, int subscribe)
 {
     char type[32], coin[64], ivname[16], key[100], text[200];
     struct sim_interval iv;
@@ -183,7 +183,9 @@ static void hl_subscription(struct sim_client *c, const char *msg, const struct 
     int had_streams = sim_client_stream_count(c) > 0;
     int rc = subscribe ? sim_client_subscribe(c, key, coin, &iv) : sim_client_unsubscribe(c, key);
     if (subscribe && rc < 0) {
-        hl_send_error(c, "Cannot subscribe to more than 1000 channels.");
+        sim_buf_printf(&b, "Cannot subscribe to more than %d channels.",
+                       sim->opts.max_streams ? sim->opts.max_streams : sim->default_max_streams);
+        hl_send_error(c, b.data);
     } else if (rc == 1) {
         sim_buf_printf(&b, "%s: %s", subscribe ? "Already subscribed" : "Already unsubscribed", text);
         hl_send_error(c, b.data);
@@ -204,16 +206,15 @@ static void hl_ws_message(struct sim *sim, struct sim_client *c, const char *msg
     static const char pong[] = "{\"channel\":\"pong\"}";
     struct sim_json_tok t[HL_MAX_TOKENS];
     size_t err_at = 0;
-    (void)sim;
     sim_client_count_rx(c);
     int n = sim_json_parse(msg, len, t, HL_MAX_TOKENS, &err_at);
     int method = n > 0 && t[0].type == SIM_JSON_OBJECT ? sim_json_get(msg, t, 0, "method") : -1;
     if (method >= 0 && sim_json_streq(msg, t, method, "ping"))
         sim_client_send(c, pong, sizeof pong - 1);
     else if (method >= 0 && sim_json_streq(msg, t, method, "subscribe"))
-        hl_subscription(c, msg, t, sim_json_get(msg, t, 0, "subscription"), 1);
+        hl_subscription(sim, c, msg, t, sim_json_get(msg, t, 0, "subscription"), 1);
     else if (method >= 0 && sim_json_streq(msg, t, method, "unsubscribe"))
-        hl_subscription(c, msg, t, sim_json_get(msg, t, 0, "subscription"), 0);
+        hl_subscription(sim, c, msg, t, sim_json_get(msg, t, 0, "subscription"), 0);
     else
         hl_send_error(c, "Error parsing JSON into valid websocket request");
 }

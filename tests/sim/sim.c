@@ -1173,7 +1173,8 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             pss->post_body.len = SIM_RX_MAX + 1; /* too big: 413 on completion */
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return pss->post_path ? sim_http_post_done(core, wsi, pss) : -1;
+        /* lws reports a completion for an empty body too: it was answered already */
+        return pss->post_path ? sim_http_post_done(core, wsi, pss) : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return sim_http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
