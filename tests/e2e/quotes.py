@@ -13,13 +13,14 @@ only if its period has not closed and it is not older than the last one sent).
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
         time missing between the first and the last
-  quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--inferred]
+  quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--inferred | --gaps]
         from candled-sim's --truth file (any exchange): QUOTES must be a consecutive run of the
         quotes of the states that were sent.  For a state whose frames carry no closed flag
         ("flag":false, e.g. Hyperliquid) the quote says is_closed:false unless --inferred, the
         mode for a core that infers closure: then the open quotes must appear in the order they
         were sent (a final state may come out closed instead), and every closed quote must be the
-        final state of its period, once, in increasing order, no period missing
+        final state of its period, once, in increasing order, no period missing; --gaps checks
+        the same way for runs that may miss frames (reconnects)
 """
 import json
 import sys
@@ -252,7 +253,7 @@ def check_truth(opts, truth_path, quotes_path):
     got = load_quotes(quotes_path, opts.get("--count"))
     if got is None:
         return 1
-    if "--inferred" in opts:
+    if "--inferred" in opts or "--gaps" in opts:
         return check_inferred(truth, exchange, market, got)
     return check_run(expected_from_truth(truth, exchange, market), got)
 

@@ -56,6 +56,22 @@ start_sim --exchange hyperliquid --symbols xyz:XYZ100 --interval 1m --rate 4 --t
 stream numbers swap 6 "?prices=numbers" xyz:XYZ100
 grep -q '"contract_type":"perp","symbol":"xyz:XYZ100"' "$T/out.numbers" || fail "HIP-3 coin not echoed"
 
+# --- generic faults: garbage frames are refused and counted, repeats dropped, reconnects resume ---
+start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 8 --garbage-every 3 --duplicate-every 4 \
+    --disconnect-after 12 --truth "$T/truth.faults"
+rc=0
+timeout 60 "$CANDLED" stream hyperliquid BTC --limit 30 --ws-url "ws://127.0.0.1:$SIM_PORT/ws" \
+    >"$T/out.faults" 2>"$T/err.faults" || rc=$?
+stop_sim
+[ $rc -eq 0 ] || { tail -5 "$T/err.faults"; fail "candled stream (faults) exited $rc"; }
+$QUOTES check-truth --exchange hyperliquid --market perp --count 30 --gaps "$T/truth.faults" "$T/out.faults" \
+    || fail "quotes under faults are not exact"
+grep -q '"clients":[2-9],' "$SIM_LOG" && grep -q '"duplicates":[1-9]' "$SIM_LOG" && grep -q '"garbage":[1-9]' "$SIM_LOG" \
+    || fail "faults not injected"
+grep -q 'connector_frames_rejected_total:hyperliquid,perp,bad_json=[1-9]' "$T/err.faults" \
+    && grep -q 'connector_frames_rejected_total:hyperliquid,perp,unknown_frame=[1-9]' "$T/err.faults" \
+    || { tail -1 "$T/err.faults"; fail "garbage frames not counted as rejected"; }
+
 # --- usage errors -------------------------------------------------------------------------------
 rc=0
 "$CANDLED" stream hyperliquid BTC --interval 6h --limit 1 2>"$T/err.iv" || rc=$?
