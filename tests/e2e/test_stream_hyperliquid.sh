@@ -118,19 +118,22 @@ stop_sim
 
 # --- backfill over a stall (needs the core's closure inference) ---------------------------------
 if [ "$HL_INFERRED" = 1 ]; then
-    # a close first (65 frames at 1/s span a minute boundary), then 80 s of silence: candled's
-    # idle timeout (75 s) reconnects and fetches the periods that closed meanwhile by POST /info
-    start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --stall-after 65 --stall-ms 80000 \
+    # a close first (63 frames at 1/s span a minute boundary), then 66 s of silence: candled's idle
+    # timeout (62 s here) reconnects, and the period that ended meanwhile (its final frame went to
+    # the dead connection) can only come from the backfill's POST /info; --closed-only --limit 2
+    # prints the close before the stall and that one, which must be the next period
+    start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --stall-after 63 --stall-ms 66000 \
         --truth "$T/truth.bf"
     rc=0
-    timeout 250 "$CANDLED" stream hyperliquid BTC --closed-only --limit 3 \
+    CONNECTOR_IDLE_TIMEOUT=62 timeout 200 "$CANDLED" stream hyperliquid BTC --closed-only --limit 2 \
         --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/out.bf" 2>"$T/err.bf" || rc=$?
     stop_sim
     [ $rc -eq 0 ] || { tail -5 "$T/err.bf"; fail "backfill run exited $rc"; }
-    $QUOTES check-truth --exchange hyperliquid --market perp --count 3 --inferred "$T/truth.bf" "$T/out.bf" \
+    $QUOTES check-truth --exchange hyperliquid --market perp --count 2 --inferred "$T/truth.bf" "$T/out.bf" \
         || fail "backfilled closes are not exact"
     grep -q '"rest_requests":[1-9]' "$SIM_LOG" || fail "no candleSnapshot request"
+    grep -q 'connector_rest_backfills_total:hyperliquid,perp,ok=[1-9]' "$T/err.bf" || fail "no backfill"
 fi
 
 echo "ok: perp and spot quotes exact in every payload shape; keepalive past the idle rule; usage errors"
