@@ -37,12 +37,15 @@ local PERIOD_MS = {
 local FIELDS = { "t", "T", "s", "i", "o", "c", "h", "l", "v", "n" }
 local NF = #FIELDS
 
--- The frame extractor: the channel, data (raw text when it is an array or an error string), the
--- fields of an object payload, and data.method of an acknowledgement.
-local frame_paths = { "channel", "data", "data.method" }
+-- The frame extractor: the channel, data (raw text when it is an array or an error string),
+-- data.method of an acknowledgement, the fields of an object payload, and those of the first
+-- element of an array payload with the presence of a second, so that the usual one-candle array
+-- costs one pass too.
+local frame_paths = { "channel", "data", "data.method", "data.2" }
 for _, f in ipairs(FIELDS) do frame_paths[#frame_paths + 1] = "data." .. f end
+for _, f in ipairs(FIELDS) do frame_paths[#frame_paths + 1] = "data.1." .. f end
 local extract_frame = json.extractor(frame_paths)
-local FIELD0 = 3 -- out[FIELD0 + k] is FIELDS[k]
+local FIELD0, FIRST0 = 4, 4 + NF -- out[FIELD0 + k] is data.FIELDS[k], out[FIRST0 + k] data.1.FIELDS[k]
 
 -- Array payloads are read PER_CHUNK elements per pass (a presence path and the fields of each
 -- element); the extractors are built on first use and kept.  Pushes carry one candle in
@@ -114,8 +117,12 @@ local function parse(session, frame)
   if not extract_frame(frame, out) then return nil, "bad_json" end
   local channel, data = out[1], out[2]
   if channel == "candle" then
-    if out[FIELD0 + 1] == nil and type(data) == "string" and data:find("^%[") then return candles_of_array(data) end
-    if not fill_at(single, out, FIELD0) then return nil, "bad_field" end
+    local base = FIELD0
+    if out[FIELD0 + 1] == nil and type(data) == "string" and data:find("^%[") then -- the documented Candle[]
+      if out[4] ~= nil or data:find("^%[%s*%]$") then return candles_of_array(data) end
+      base = FIRST0
+    end
+    if not fill_at(single, out, base) then return nil, "bad_field" end
     return result
   end
   if channel == "pong" then return { event = "pong" } end
