@@ -57,9 +57,22 @@ static const struct key schema[] = {
     { "queues", "open_maxsize", K_INT, "0", 0, 10000000, OFF(open_queue_maxsize), 0, "CONNECTOR_OPEN_QUEUE_MAXSIZE",
       "Cap on the open-candle conflation map (0 = one entry per stream). Not in effect yet (issue #3)." },
     { "dedup", "window_seconds", K_NUM, "120.0", 1, 86400, OFF(dedup_window_seconds), 0,
-      "CONNECTOR_DEDUPLICATION_WINDOW_SECONDS", "How long a closed candle's key is remembered. Not in effect yet (issue #3)." },
+      "CONNECTOR_DEDUPLICATION_WINDOW_SECONDS",
+      "How long an emitted closed candle is remembered, to tell a repeat (dropped, counted as a duplicate) from a revision (dropped, counted, logged)." },
     { "dedup", "max_entries", K_INT, "10000", 1, 10000000, OFF(dedup_max_entries), 0,
-      "CONNECTOR_DEDUPLICATION_MAX_ENTRIES", "Keys remembered at most. Not in effect yet (issue #3)." },
+      "CONNECTOR_DEDUPLICATION_MAX_ENTRIES", "Closed candles remembered at most (fixed memory; the oldest leave first)." },
+    { "sequencer", "grace_seconds", K_NUM, "2.0", 0.05, 3600, OFF(seq_grace_seconds), 0, "CONNECTOR_SEQUENCER_GRACE_SECONDS",
+      "After a period's end: when an unflagged candle is taken as closed, a missing close becomes a hole, and REST rows are final." },
+    { "sequencer", "hold_seconds", K_NUM, "30.0", 0.1, 86400, OFF(seq_hold_seconds), 0, "CONNECTOR_SEQUENCER_HOLD_SECONDS",
+      "How long closed candles wait behind a hole for the backfill before the hole is announced as a gap event." },
+    { "sequencer", "reorder_wait_seconds", K_NUM, "1.0", 0, 3600, OFF(seq_reorder_wait_seconds), 0, NULL,
+      "How long a hole may fill by itself (a reordered frame) before it is backfilled." },
+    { "sequencer", "retry_seconds", K_NUM, "2.0", 0.05, 3600, OFF(seq_retry_seconds), 0, NULL,
+      "Wait after a failed backfill page before the next try (within hold_seconds)." },
+    { "sequencer", "hold_max", K_INT, "1024", 1, 1000000, OFF(seq_hold_max), 0, NULL,
+      "Closed candles held behind a hole, per stream; past it the oldest hole is announced as a gap." },
+    { "sequencer", "clock_rules", K_BOOL, "true", 0, 0, OFF(seq_clock_rules), 0, "CONNECTOR_SEQUENCER_CLOCK_RULES",
+      "Use the local clock to find missing closes, close unflagged candles and size reconnect holes; false only for replays of recorded data whose periods are long over." },
     { "rest", "pool_connections", K_INT, "10", 1, 1000, OFF(rest_pool_connections), 0,
       "CONNECTOR_REST_POOL_CONNECTIONS", "REST connections per host." },
     { "rest", "pool_maxsize", K_INT, "20", 1, 10000, OFF(rest_pool_maxsize), 0, "CONNECTOR_REST_POOL_MAXSIZE",
@@ -80,7 +93,7 @@ static const struct key schema[] = {
 #define N_KEYS ((int)(sizeof schema / sizeof schema[0]))
 
 static const char *const sections[] = { "server", "connection", "circuit_breaker", "queues", "dedup",
-                                        "rest",   "log",        "lua",             NULL };
+                                        "sequencer", "rest", "log", "lua", NULL };
 
 static int set_value(struct cdl_config *cfg, const struct key *k, const char *text, char *err, size_t errlen,
                      const char *origin)

@@ -41,6 +41,7 @@ struct cdl_upstream {
     uint64_t last_rx_ms;
     int close_code;        /* close frame to write at the next WRITEABLE, 0 = none */
     int reconnect_after;   /* after our own close: reconnect */
+    int paused;            /* backpressure: not reading (applied again on every connection) */
 
     struct out_frame *q_head, *q_tail;
     size_t q_len;
@@ -310,6 +311,13 @@ int cdl_upstream_start(struct cdl_upstream *u)
 }
 
 int cdl_upstream_is_open(const struct cdl_upstream *u) { return u->state == UP_OPEN; }
+
+void cdl_upstream_pause(struct cdl_upstream *u, int paused)
+{
+    u->paused = paused;
+    if (u->wsi && u->state == UP_OPEN)
+        lws_rx_flow_control(u->wsi, !paused);
+}
 unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
 
 int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
@@ -456,6 +464,8 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
         u->tokens = u->o.max_sends_per_sec > 1 ? 1 : u->o.max_sends_per_sec;
         u->tokens_at_ms = now_ms(u);
         cdl_log(CDL_LOG_INFO, "upstream connected", "conn", u->name, "url", u->url, NULL);
+        if (u->paused)
+            lws_rx_flow_control(wsi, 0);
         if (u->o.idle_timeout_s > 0)
             uv_timer_start(&u->idle_timer, idle_cb, (uint64_t)(u->o.idle_timeout_s * 1000), 0);
         if (u->o.ping_interval_s > 0) {

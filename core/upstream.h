@@ -57,6 +57,9 @@ int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len);
 /* Closes (close frame 1000) and reconnects after the backoff. */
 void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why);
 int cdl_upstream_is_open(const struct cdl_upstream *u);
+/* Backpressure: stop (1) or resume (0) reading the socket (lws_rx_flow_control); kept across
+ * reconnects.  While paused no frame arrives, so the idle timer bounds the pause. */
+void cdl_upstream_pause(struct cdl_upstream *u, int paused);
 /* Connections established so far (1 after the first, 2 after a reconnect...). */
 unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */

@@ -1023,10 +1023,12 @@ static void sim_ws_request(struct lws *wsi, char *path, int plen, char *query, i
 
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len)
 {
-    char key[64];
+    /* lws copies every argument before the wanted one into the buffer and gives up at the
+     * first that does not fit, so look with a buffer big enough for any of them */
+    char key[64], tmp[2048];
     snprintf(key, sizeof key, "%s=", name);
-    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, buf, len);
-    if (!v)
+    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, tmp, sizeof tmp);
+    if (!v || strlen(v) >= (size_t)len)
         return NULL;
     memmove(buf, v, strlen(v) + 1); /* lws leaves "name=" in front of the value */
     return buf;
