@@ -44,7 +44,7 @@ static void test_ws_frames(void)
         ASSERT_EQ((int)r.event, events[line_no]);
         for (int i = 0; i < r.n; i++, candles++) {
             char buf[512], want[512];
-            struct cdl_quote_meta meta = { "hyperliquid", "perp", "BTC", "1m" };
+            struct cdl_quote_meta meta = { .exchange = "hyperliquid", .contract_type = "perp", .symbol = "BTC", .interval = "1m" };
             ASSERT_STR_EQ(r.items[i].symbol, "BTC");
             ASSERT_STR_EQ(r.items[i].interval, "1m");
             ASSERT_EQ(r.items[i].c.closed, -1);
