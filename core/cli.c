@@ -137,8 +137,25 @@ struct stream_run {
     int exit_code;
     char *buf; /* formatted output not yet written to stdout */
     size_t buf_len, buf_cap;
+    struct pending { size_t end; uint64_t recv_us; } pend[1024]; /* quotes in buf, for latency */
+    int n_pend;
     struct lat_hist lat;
 };
+
+/* Latency (frame received -> quote handed to stdout) of the first n pending quotes. */
+static void record_latency(struct stream_run *r, int n)
+{
+    uint64_t now = uv_hrtime() / 1000;
+    for (int i = 0; i < n; i++) {
+        uint64_t lat = now - r->pend[i].recv_us;
+        r->lat.b[lat_index(lat)]++;
+        r->lat.count++;
+        if (r->s_latency)
+            cdl_series_observe(r->s_latency, (double)lat / 1e6);
+    }
+    memmove(r->pend, r->pend + n, (size_t)(r->n_pend - n) * sizeof *r->pend);
+    r->n_pend -= n;
+}
 
 static void on_out_writable(uv_poll_t *p, int status, int events);
 
@@ -172,6 +189,12 @@ static void flush_out(struct stream_run *r)
         }
         off = r->buf_len;
     }
+    int done = 0;
+    while (done < r->n_pend && r->pend[done].end <= off)
+        done++;
+    record_latency(r, done);
+    for (int i = 0; i < r->n_pend; i++)
+        r->pend[i].end -= off;
     memmove(r->buf, r->buf + off, r->buf_len - off);
     r->buf_len -= off;
 }
@@ -240,13 +263,12 @@ static int format_item(struct stream_run *r, const struct cdl_outq_item *it)
     r->buf[r->buf_len++] = '\n';
     if (it->is_gap)
         return 0;
-    uint64_t lat = uv_hrtime() / 1000 - it->recv_us;
-    r->lat.b[lat_index(lat)]++;
-    r->lat.count++;
-    if (r->metrics) {
+    if (r->n_pend == (int)(sizeof r->pend / sizeof *r->pend))
+        record_latency(r, r->n_pend / 2); /* stdout is far behind: close enough */
+    r->pend[r->n_pend].end = r->buf_len;
+    r->pend[r->n_pend++].recv_us = it->recv_us;
+    if (r->metrics)
         cdl_series_add(o->quotes[it->c.closed == 1], 1);
-        cdl_series_observe(r->s_latency, (double)lat / 1e6);
-    }
     return 1;
 }
 
@@ -439,7 +461,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .max_message = cfg->max_frame_bytes,
             .idle_timeout = cfg->idle_timeout,
             .dedup = r.dedup,
-            .grace_ms = (int64_t)(cfg->seq_grace_seconds * 1000),
+            .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
             .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
             .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
             .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),

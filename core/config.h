@@ -46,7 +46,6 @@ struct cdl_config {
     int open_queue_maxsize;
     double dedup_window_seconds;
     int dedup_max_entries;
-    double seq_grace_seconds;
     double seq_hold_seconds;
     double seq_reorder_wait_seconds;
     double seq_retry_seconds;

@@ -10,25 +10,26 @@ set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
 CANDLED="$CDL_BUILD_DIR/candled"
-SECS=${CHAOS_SECONDS:-25}
+# the sanitizer build is several times slower: a shorter run there
+[ "${CDL_SANITIZE:-0}" = 1 ] && SECS=${CHAOS_SECONDS:-15} || SECS=${CHAOS_SECONDS:-25}
 NSYM=${CHAOS_SYMBOLS:-50}
 SAMPLE=${CHAOS_SAMPLE:-5}
 syms=$(i=1; while [ $i -le "$NSYM" ]; do printf 'SYM%04dUSDT ' $i; i=$((i + 1)); done)
 
-# run 1: clean and abrupt disconnects, REST 429 with Retry-After; run 2: stalls (silent
-# connections the idle timer must catch), REST 500.  Both: duplicates, reorders, skipped closes,
-# garbage.
+# run 1: disconnects, closed candles revised after the fact (the first one must stand), REST 429
+# with Retry-After; run 2: stalls (silent connections the idle timer must catch), REST 500 and
+# REST bodies that do not parse.  Both: duplicates, reorders, skipped closes, garbage frames.
 for status in 429 500; do
     case $status in
-    429) conn_faults="--disconnect-after 400" ;;
-    500) conn_faults="--stall-after 300 --stall-ms 3000" ;;
+    429) conn_faults="--disconnect-after 400 --revise-every 5" ;;
+    500) conn_faults="--stall-after 300 --stall-ms 3000 --rest-garbage-every 5" ;;
     esac
     # shellcheck disable=SC2086
     start_sim --exchange binance --symbol-count "$NSYM" --interval 1s --rate 2 --truth "$T/truth.$status" \
         $conn_faults --duplicate-every 7 --reorder-every 11 --skip-close-every 4 --garbage-every 13 \
         --rest-fail-every 3 --rest-status $status
     # shellcheck disable=SC2086
-    CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_SEQUENCER_GRACE_SECONDS=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=60 \
+    CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=60 \
     "$CANDLED" stream binance $syms --interval 1s --closed-only \
         --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/out.$status" 2>"$T/err.$status" &
@@ -55,8 +56,9 @@ for status in 429 500; do
         echo "$counters" | grep -q "$want[^ ]*=[1-9]" || { echo "$counters"; fail "no $want under chaos"; }
     done
     case $status in
-    429) injected='"disconnects":[1-9].*"duplicates":[1-9].*"reorders":[1-9].*"skipped_closes":[1-9].*"garbage":[1-9].*"rest_failures":[1-9]' ;;
-    500) injected='"stalls":[1-9].*"duplicates":[1-9].*"reorders":[1-9].*"skipped_closes":[1-9].*"garbage":[1-9].*"rest_failures":[1-9]' ;;
+    429) injected='"disconnects":[1-9].*"duplicates":[1-9].*"reorders":[1-9].*"skipped_closes":[1-9].*"garbage":[1-9].*"rest_failures":[1-9].*"revisions":[1-9]'
+         echo "$counters" | grep -q 'candle_revisions_total[^ ]*=[1-9]' || fail "revisions not counted: $counters" ;;
+    500) injected='"stalls":[1-9].*"duplicates":[1-9].*"reorders":[1-9].*"skipped_closes":[1-9].*"garbage":[1-9].*"rest_failures":[1-9].*"rest_garbage":[1-9]' ;;
     esac
     echo "$faults" | grep -q "$injected" || fail "the simulator injected too little: $faults"
     echo "chaos REST $status, $NSYM symbols, ${SECS} s: peak RSS ${rss} kB, RSS every ${SAMPLE} s:$samples"

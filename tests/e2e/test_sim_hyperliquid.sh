@@ -146,7 +146,7 @@ while True:
 print("idle rule ok")
 EOF
 stop_sim
-grep -q '"idle_drops":1}' "$SIM_LOG" || fail "exactly one idle drop expected"
+grep -q '"idle_drops":1[,}]' "$SIM_LOG" || fail "exactly one idle drop expected"
 
 # --- 3. REST ------------------------------------------------------------------------------------
 start_sim --exchange hyperliquid --market spot --symbols @107 --interval 1m,1h

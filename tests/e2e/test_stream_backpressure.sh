@@ -18,7 +18,7 @@ f = open(sys.argv[1], "rb"); time.sleep(8)
 open(sys.argv[2], "wb").write(f.read())' "$T/pipe" "$T/out" &
 reader=$!
 # shellcheck disable=SC2086
-CONNECTOR_CLOSED_QUEUE_MAXSIZE=50 CONNECTOR_SEQUENCER_GRACE_SECONDS=0.3 "$CANDLED" stream binance $syms \
+CONNECTOR_CLOSED_QUEUE_MAXSIZE=50 CONNECTOR_INACTIVITY_TIMEOUT=0.3 "$CANDLED" stream binance $syms \
     --interval 1s --closed-only --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
     >"$T/pipe" 2>"$T/err" &
 pid=$!

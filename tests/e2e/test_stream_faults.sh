@@ -39,7 +39,7 @@ echo "ok: faults counted, stream exact: $summary" | cut -c1-400
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
     --disconnect-after 20 --rest-fail-every 1 --rest-status 500 --skip-close-every 3
 rc=0
-CONNECTOR_SEQUENCER_GRACE_SECONDS=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=2 \
+CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=2 \
 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out2" 2>"$T/err2" || rc=$?
 stop_sim || true
@@ -59,7 +59,7 @@ echo "ok: REST failures counted and logged, unfillable holes announced as gaps, 
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec3" \
     --stall-after 12 --stall-ms 6000
 rc=0
-CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_SEQUENCER_GRACE_SECONDS=0.3 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_INACTIVITY_TIMEOUT=0.3 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out3" 2>"$T/err3" || rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: candled exited $rc on a stalled upstream"; tail -20 "$T/err3"; exit 1; }
 $QUOTES check-set --market spot --no-holes --rest "http://127.0.0.1:$SIM_PORT" "$T/rec3" "$T/out3"

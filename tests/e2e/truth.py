@@ -9,7 +9,8 @@ QUOTES is candled's JSON lines output (quotes and gap events).
 
 For every symbol, from its first closed quote to its last, every period's closed candle must be
 there exactly once, in order, with exactly the simulator's values (open, high, low, close,
-volume, close_time, quote_volume, trades as text) - or be covered by a gap event that says so
+volume, close_time, quote_volume, trades as text; for a close the simulator later revised, the
+original or the revision, whichever came first) - or be covered by a gap event that says so
 exactly; and no closed quote may be one the simulator never made.  Open quotes, if any, must be
 values the simulator generated for that period.  Prints one summary line of figures (JSON) on
 success; exit status 1 with the first discrepancy otherwise.
@@ -42,10 +43,12 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     truth, quotes = load(args[0]), load(args[1])
-    closed_truth, open_truth, unsent = {}, {}, 0
+    closed_truth, revised, open_truth, unsent = {}, {}, {}, 0
     for t in truth:
         key = (t["symbol"], int(t["timestamp"]))
-        if t["is_closed"] is True:
+        if t.get("revision") is True:  # the exchange corrected a close: either value may be first
+            revised[key] = text_fields(t)
+        elif t["is_closed"] is True:
             closed_truth[key] = text_fields(t)
             unsent += t["sent"] is False
             if t.get("flag") is False and t["sent"] is True:
@@ -53,7 +56,7 @@ def main(argv):
                 open_truth.setdefault(key, set()).add(text_fields(t))
         else:
             open_truth.setdefault(key, set()).add(text_fields(t))
-    got, gaps, opens = {}, {}, 0
+    got, gaps, opens, took_revision = {}, {}, 0, 0
     for n, q in enumerate(quotes, 1):
         if opts.get("--exchange") and q.get("exchange") != opts["--exchange"]:
             print("line %d: exchange %s" % (n, q.get("exchange")), file=sys.stderr)
@@ -77,7 +80,9 @@ def main(argv):
             print("line %d: a closed quote for a period the simulator never closed: %s" % (n, json.dumps(q)),
                   file=sys.stderr)
             return 1
-        if text_fields(q) != want:
+        if text_fields(q) == revised.get((sym, ts)):
+            took_revision += 1
+        elif text_fields(q) != want:
             print("line %d: closed candle values differ:\n  got  %s\n  want %s" % (n, text_fields(q), want),
                   file=sys.stderr)
             return 1
@@ -108,7 +113,8 @@ def main(argv):
         lost += len(covered)
     n_gaps = sum(len(g) for g in gaps.values())
     summary = {"symbols": len(got), "closed_checked": checked, "open_checked": opens, "gap_events": n_gaps,
-               "periods_in_gaps": lost, "closes_never_sent": unsent}
+               "periods_in_gaps": lost, "closes_never_sent": unsent, "revisions_sent": len(revised),
+               "revisions_kept": took_revision}
     print("truth: " + json.dumps(summary))
     if len(got) < int(opts.get("--min-symbols") or 1):
         print("only %d symbols had closed candles" % len(got), file=sys.stderr)

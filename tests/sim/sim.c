@@ -78,6 +78,8 @@ struct sim_stream {
     int64_t open;              /* open time of the current period, 0 = idle */
     int64_t next_k;            /* next update index in the period */
     struct sim_candle cur;     /* cache for incremental generation */
+    struct sim_candle revise;  /* --revise-every: a closed candle to correct at the next close */
+    int64_t revise_end;        /* its period's end (event time), 0 = none pending */
     struct sim_candle flood;   /* --flood: state of the flood frames */
     struct sim_flood_tpl tpl[SIM_STYLES];
     uint64_t flood_seq;        /* --flood: frames sent, patched into the trade count */
@@ -626,20 +628,21 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
 
 /* --truth: one JSON line with what candled must print for this candle state, and whether its
  * frame was sent (a skipped close is not: only a backfill can deliver it). */
-static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, int sent)
+static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
+                            int sent, int revision)
 {
     struct sim *sim = &core->sim;
     struct sim_truth t;
     memset(&t, 0, sizeof t);
     t.close_time = t.trades = -1;
-    sim->ex->truth(sim, s, &s->cur, &t);
+    sim->ex->truth(sim, s, k, &t);
     fprintf(core->truth,
             "{\"symbol\":\"%s\",\"interval\":\"%s\",\"timestamp\":%lld,\"open\":\"%s\","
             "\"high\":\"%s\",\"low\":\"%s\",\"close\":\"%s\",\"volume\":\"%s\","
-            "\"is_closed\":%s,\"flag\":%s,\"sent\":%s",
-            t.symbol, s->iv.name, (long long)s->cur.open_time, t.open, t.high, t.low, t.close,
-            t.volume, s->cur.closed ? "true" : "false", t.flag ? "true" : "false",
-            sent ? "true" : "false");
+            "\"is_closed\":%s,\"flag\":%s,\"sent\":%s,\"revision\":%s",
+            t.symbol, s->iv.name, (long long)k->open_time, t.open, t.high, t.low, t.close,
+            t.volume, k->closed ? "true" : "false", t.flag ? "true" : "false",
+            sent ? "true" : "false", revision ? "true" : "false");
     if (t.close_time >= 0)
         fprintf(core->truth, ",\"close_time\":%lld", (long long)t.close_time);
     if (t.quote_volume[0])
@@ -649,32 +652,57 @@ static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, i
     fputs("}\n", core->truth);
 }
 
+/* Renders candle k of stream s and queues it on every subscriber. */
+static void sim_push_event(struct sim_core *core, struct sim_stream *s, const struct sim_candle *k,
+                           int64_t event_ms, struct sim_buf *b)
+{
+    struct sim_frame *frames[SIM_STYLES] = {0};
+    struct sim *sim = &core->sim;
+    for (int i = 0; i < s->nsubs; i++) {
+        struct sim_client *c = s->subs[i];
+        int st = c->style >= 0 && c->style < SIM_STYLES ? c->style : 0;
+        if (!frames[st]) {
+            b->len = 0;
+            sim->ex->render(sim, s, k, event_ms, st, b);
+            frames[st] = sim_frame_new(b->data, b->len, SIM_FRAME_DATA);
+        }
+        sim_client_push_data(c, frames[st]);
+    }
+    for (int i = 0; i < SIM_STYLES; i++)
+        sim_frame_unref(frames[i]);
+}
+
+/* --revise-every: one period after sending a close, the exchange "corrects" it (other
+ * volumes).  Not recorded; in the truth as a revision: candled keeps whichever of the two it got
+ * first (the original, unless a disconnect lost it).  A period later, so that no reorder fault
+ * can put the correction first. */
+static void sim_emit_revision(struct sim_core *core, struct sim_stream *s)
+{
+    struct sim_buf b = {0};
+    s->revise.v += 1;
+    s->revise.q += 1;
+    core->sim.counters.revisions++;
+    if (core->truth)
+        sim_truth_write(core, s, &s->revise, 1, 1);
+    sim_push_event(core, s, &s->revise, s->revise_end, &b);
+    sim_buf_free(&b);
+    s->revise_end = 0;
+}
+
 /* Renders one event and queues it on every subscriber; records style 0. */
 static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_ms)
 {
-    struct sim_frame *frames[SIM_STYLES] = {0};
     struct sim_buf b = {0};
     struct sim *sim = &core->sim;
     if (core->truth)
-        sim_truth_write(core, s, 1);
+        sim_truth_write(core, s, &s->cur, 1, 0);
     if (core->record) {
         sim->ex->render(sim, s, &s->cur, event_ms, 0, &b);
         fwrite(b.data, 1, b.len, core->record);
         fputc('\n', core->record);
         sim->counters.recorded++;
     }
-    for (int i = 0; i < s->nsubs; i++) {
-        struct sim_client *c = s->subs[i];
-        int st = c->style >= 0 && c->style < SIM_STYLES ? c->style : 0;
-        if (!frames[st]) {
-            b.len = 0;
-            sim->ex->render(sim, s, &s->cur, event_ms, st, &b);
-            frames[st] = sim_frame_new(b.data, b.len, SIM_FRAME_DATA);
-        }
-        sim_client_push_data(c, frames[st]);
-    }
-    for (int i = 0; i < SIM_STYLES; i++)
-        sim_frame_unref(frames[i]);
+    sim_push_event(core, s, &s->cur, event_ms, &b);
     sim_buf_free(&b);
 }
 
@@ -710,9 +738,16 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
             if (sim->opts.skip_close_every && period % sim->opts.skip_close_every == 0) {
                 sim->counters.skipped_closes++;
                 if (core->truth)
-                    sim_truth_write(core, s, 0);
-            } else
+                    sim_truth_write(core, s, &s->cur, 0, 0);
+            } else {
+                if (s->revise_end)
+                    sim_emit_revision(core, s);
                 sim_emit(core, s, end);
+                if (sim->opts.revise_every && period % sim->opts.revise_every == 0) {
+                    s->revise = s->cur;
+                    s->revise_end = end;
+                }
+            }
             s->open = end;
             sim_gen_start(&sim->gen, s->sym_key, &s->iv, s->open, &s->cur);
             s->next_k = 0;
@@ -1084,6 +1119,10 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     } else if (sim->ex->rest(sim, &req, rep) < 0) {
         rep->status = 404;
         sim_buf_str(&rep->body, "{\"code\":-1,\"msg\":\"candled-sim: no such endpoint\"}");
+    } else if (sim->opts.rest_garbage_every && rep->status == 200 &&
+               core->rest_seq % (uint64_t)sim->opts.rest_garbage_every == 0) {
+        sim->counters.rest_garbage++; /* a body that does not parse: cut in half */
+        rep->body.len /= 2;
     }
     if (sim->opts.verbose)
         fprintf(stderr, "candled-sim: %s %s -> %d\n", req.method, path, rep->status);
@@ -1428,7 +1467,8 @@ static void sim_print_counters(const struct sim_core *core)
             "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
-            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu}}\n",
+            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu,"
+            "\"revisions\":%llu,\"rest_garbage\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1439,7 +1479,8 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
             (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops);
+            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops,
+            (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage);
 }
 
 static void sim_core_free(struct sim_core *core)

@@ -60,6 +60,8 @@ struct sim_opts {
     long rest_fail_every;
     int rest_status;
     long oversize_every, oversize_bytes;
+    long revise_every;       /* after the close of every Nth period, a second close with other values */
+    long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
 };
 
 /* Fault and traffic counters, printed as one JSON line on exit. */
@@ -68,6 +70,7 @@ struct sim_counters {
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
+    uint64_t revisions, rest_garbage;
 };
 
 /* What candled must print for one generated candle state (--truth). */
