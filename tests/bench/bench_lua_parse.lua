@@ -1,5 +1,6 @@
--- The adapters' parse alone (Binance, then Bybit), in plain Lua 5.4 (no sockets, no C host): frames per second
--- with the candled.json extractor, against decoding the same frame with lua-cjson.
+-- The adapters' parse alone (Binance, Bybit, Hyperliquid on its object and array payloads), in
+-- plain Lua 5.4 (no sockets, no C host): frames per second with the candled.json extractor,
+-- against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
 package.cpath = build .. "/lua/?.so;" .. package.cpath
@@ -33,3 +34,9 @@ bench("cjson.decode + field reads (bybit)", function()
   local d = cjson.decode(bframe).data[1]
   return d.start, d.open, d.high, d.low, d.close, d.volume, d.confirm
 end)
+local hl = dofile("adapters/hyperliquid.lua")
+local hl_frames = {}
+for l in io.lines("tests/fixtures/hyperliquid/ws_frames.synthetic.jsonl") do hl_frames[#hl_frames + 1] = l end
+local hl_session = { exchange = "hyperliquid", market = "perp" }
+bench("hyperliquid.parse, object payload", function() return hl.parse(hl_session, hl_frames[3]) end)
+bench("hyperliquid.parse, array payload", function() return hl.parse(hl_session, hl_frames[4]) end)

@@ -15,6 +15,13 @@ Frames are Binance's ({"e":"kline",..}, raw or combined) or Bybit's ({"topic":"k
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
         time missing between the first and the last that a gap event does not announce exactly
+  quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--gaps]
+        from candled-sim's --truth file (any exchange): the open quotes (is_closed:false) of
+        QUOTES must be a consecutive run of the quotes of the open states that were sent (with
+        --gaps, for runs that miss frames on reconnects: in the order they were sent).  A state
+        whose frames carry no closed flag ("flag":false, Hyperliquid) is an open update on the
+        wire even when it is the period's final one.  --count N counts every line.  Closed
+        candles and gap events are truth.py's to check
 """
 import json
 import sys
@@ -90,6 +97,26 @@ def quote_line(exchange, market, symbol, k, closed):
     if k["trades"] is not None:
         parts.append(',"trades":%s' % k["trades"])
     return "".join(parts) + "}"
+
+
+class StreamRule:
+    """candled's per-stream rule: a closed candle once per open time; an open update only if its
+    period has not closed, it is not older than the last one sent and not a repeat of it."""
+
+    def __init__(self):
+        self.last_closed, self.last_open, self.last_vals = {}, {}, {}
+
+    def keep(self, sym, t, closed, vals):
+        if closed:
+            if t <= self.last_closed.get(sym, -1):
+                return False
+            self.last_closed[sym] = t
+            return True
+        if t <= self.last_closed.get(sym, -1) or t < self.last_open.get(sym, -1) or \
+                (t == self.last_open.get(sym) and vals == self.last_vals.get(sym)):
+            return False
+        self.last_open[sym], self.last_vals[sym] = t, vals
+        return True
 
 
 def expected(frames, market, closed_only=False, symbols=None, exchange="binance"):
@@ -203,6 +230,99 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
     return 0
 
 
+def load_truth(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l, parse_float=str) for l in f if l.strip()]
+
+
+def truth_quote(d, exchange, market, closed):
+    """The quote line candled prints for one --truth state, with is_closed as given."""
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, d["symbol"], d["interval"]),
+        ',"timestamp":%d' % d["timestamp"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (d["open"], d["high"], d["low"], d["close"], d["volume"]),
+        ',"is_closed":%s' % ("true" if closed else "false"),
+    ]
+    if "close_time" in d:
+        parts.append(',"close_time":%d' % d["close_time"])
+    if "quote_volume" in d:
+        parts.append(',"quote_volume":%s' % d["quote_volume"])
+    if "trades" in d:
+        parts.append(',"trades":%d' % d["trades"])
+    return "".join(parts) + "}"
+
+
+def expected_from_truth(truth, exchange, market):
+    """The quotes of the sent states under candled's per-stream rule (flagless states open)."""
+    rule, out = StreamRule(), []
+    for d in truth:
+        if not d["sent"]:
+            continue
+        closed = d["is_closed"] and d["flag"]
+        vals = tuple(d.get(f) for f in ("open", "high", "low", "close", "volume", "quote_volume", "trades"))
+        if rule.keep(d["symbol"], d["timestamp"], closed, vals):
+            out.append(truth_quote(d, exchange, market, closed))
+    return out
+
+
+def check_subsequence(exp, got):
+    """got must appear in exp in order (frames may be missing between them)."""
+    i = 0
+    for n, line in enumerate(got):
+        while i < len(exp) and exp[i] != line:
+            i += 1
+        if i == len(exp):
+            print("open quote %d is not a sent state (or out of order):\n  %s" % (n + 1, line), file=sys.stderr)
+            return 1
+        i += 1
+    print("%d open quotes exact, in the order sent" % len(got))
+    return 0
+
+
+def load_quotes(path, count):
+    """The quote lines of a run; None (reported) if there are none or not `count` of them."""
+    with open(path, encoding="utf-8") as f:
+        got = [l.rstrip("\n") for l in f if l.strip()]
+    if count is not None and len(got) != int(count):
+        print("got %d quotes, expected %s" % (len(got), count), file=sys.stderr)
+        return None
+    if not got:
+        print("no quotes", file=sys.stderr)
+        return None
+    return got
+
+
+def check_truth(opts, truth_path, quotes_path):
+    exchange, market = opts["--exchange"], opts.get("--market", "spot")
+    truth = load_truth(truth_path)
+    got = load_quotes(quotes_path, opts.get("--count"))
+    if got is None:
+        return 1
+    opens = [l for l in got if '"is_closed":false' in l]
+    if not opens:
+        print("no open quotes", file=sys.stderr)
+        return 1
+    exp = [q for q in expected_from_truth(truth, exchange, market) if '"is_closed":false' in q]
+    return (check_subsequence if "--gaps" in opts else check_run)(exp, opens)
+
+
+def check_run(exp, got):
+    """got must be a consecutive run of exp."""
+    try:
+        start = exp.index(got[0])
+    except ValueError:
+        print("first quote matches no frame:\n  %s" % got[0], file=sys.stderr)
+        return 1
+    for n, line in enumerate(got):
+        want = exp[start + n] if start + n < len(exp) else "(nothing)"
+        if line != want:
+            print("quote %d differs:\n  got      %s\n  expected %s" % (n + 1, line, want), file=sys.stderr)
+            return 1
+    print("%d quotes match the frames byte for byte" % len(got))
+    return 0
+
+
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     opts = {}
@@ -219,6 +339,8 @@ def main(argv):
     cmd = args[0]
     market = opts.get("--market", "spot")
     exchange = opts.get("--exchange", "binance")
+    if cmd == "check-truth":
+        return check_truth(opts, args[1], args[2])
     if exchange not in KLINES:
         print("unknown exchange %s" % exchange, file=sys.stderr)
         return 2
@@ -230,27 +352,8 @@ def main(argv):
         for line in exp:
             print(line)
         return 0
-    with open(args[2], encoding="utf-8") as f:
-        got = [l.rstrip("\n") for l in f if l.strip()]
-    if "--count" in opts and len(got) != int(opts["--count"]):
-        print("got %d quotes, expected %s" % (len(got), opts["--count"]), file=sys.stderr)
-        return 1
-    if not got:
-        print("no quotes", file=sys.stderr)
-        return 1
-    try:
-        start = exp.index(got[0])
-    except ValueError:
-        print("first quote matches no frame:\n  %s" % got[0], file=sys.stderr)
-        return 1
-    for n, line in enumerate(got):
-        want = exp[start + n] if start + n < len(exp) else "(nothing)"
-        if line != want:
-            print("quote %d differs:\n  got      %s\n  expected %s" % (n + 1, line, want), file=sys.stderr)
-            return 1
-    print("%d quotes match the frames byte for byte" % len(got))
-    return 0
-
+    got = load_quotes(args[2], opts.get("--count"))
+    return 1 if got is None else check_run(exp, got)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -51,6 +51,9 @@ def main(argv):
         elif t["is_closed"] is True:
             closed_truth[key] = text_fields(t)
             unsent += t["sent"] is False
+            if t.get("flag") is False and t["sent"] is True:
+                # no closed flag on the wire (Hyperliquid): the final state went out as an update
+                open_truth.setdefault(key, set()).add(text_fields(t))
         else:
             open_truth.setdefault(key, set()).add(text_fields(t))
     got, gaps, opens, took_revision = {}, {}, 0, 0

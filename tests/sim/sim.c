@@ -117,6 +117,8 @@ struct sim_pss {
     struct sim_client *client;
     struct sim_http_reply *http;
     size_t http_sent;
+    char *post_path;           /* a POST waiting for the rest of its body */
+    struct sim_buf post_body;
 };
 
 struct sim_core {
@@ -235,6 +237,12 @@ int64_t sim_now_ms(void)
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt)
 {
     sim->gen.fmt = *fmt;
+}
+
+/* --ping-interval, or the exchange's own rule. */
+static int sim_ping_interval(const struct sim *sim)
+{
+    return sim->opts.ping_interval >= 0 ? sim->opts.ping_interval : sim->default_ping_interval;
 }
 
 static void sim_add_symbol(struct sim *sim, const char *name)
@@ -856,7 +864,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->core = core;
     c->wsi = wsi;
     c->id = ++core->next_client_id;
-    c->next_ping_ms = sim_now_ms() + (int64_t)core->sim.opts.ping_interval * 1000;
+    c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
     c->last_rx_ms = sim_now_ms();
     c->next = core->clients;
     if (core->clients)
@@ -1079,6 +1087,9 @@ int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long
 
 static void sim_http_free(struct sim_pss *pss)
 {
+    free(pss->post_path);
+    pss->post_path = NULL;
+    sim_buf_free(&pss->post_body);
     if (pss->http) {
         sim_buf_free(&pss->http->body);
         free(pss->http);
@@ -1099,14 +1110,13 @@ static int sim_weight_add(struct sim_core *core, int weight)
 }
 
 static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
-                            const char *path)
+                            struct sim_http_req req)
 {
     struct sim *sim = &core->sim;
-    struct sim_http_req req = {.path = path, .wsi = wsi};
+    const char *path = req.path;
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof hdr - 1;
     char val[32];
-    sim_http_free(pss);
     pss->http = calloc(1, sizeof *pss->http);
     if (!pss->http)
         abort();
@@ -1119,6 +1129,9 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
         rep->status = sim->opts.rest_status;
         rep->weight = 1;
         sim->ex->rest_fault_body(sim, rep->status, &rep->body);
+    } else if (req.body_len > SIM_RX_MAX) {
+        rep->status = 413;
+        sim_buf_str(&rep->body, "{\"error\":\"candled-sim: request body over 64 KiB\"}");
     } else if (sim->ex->rest(sim, &req, rep) < 0) {
         rep->status = 404;
         sim_buf_str(&rep->body, "{\"code\":-1,\"msg\":\"candled-sim: no such endpoint\"}");
@@ -1128,7 +1141,7 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
         rep->body.len /= 2;
     }
     if (sim->opts.verbose)
-        fprintf(stderr, "candled-sim: GET %s -> %d\n", path, rep->status);
+        fprintf(stderr, "candled-sim: %s %s -> %d\n", req.method, path, rep->status);
     snprintf(val, sizeof val, "%d", sim_weight_add(core, rep->weight));
     if (lws_add_http_common_headers(wsi, (unsigned int)rep->status, "application/json",
                                     rep->body.len, &p, end) ||
@@ -1142,6 +1155,36 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;
     lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* A complete POST body: answered like a GET, with the body (413 if it was over 64 KiB). */
+static int sim_http_post_done(struct sim_core *core, struct lws *wsi, struct sim_pss *pss)
+{
+    struct sim_http_req req = {.path = pss->post_path, .method = "POST", .wsi = wsi,
+                               .body = pss->post_body.data ? pss->post_body.data : "",
+                               .body_len = pss->post_body.len};
+    int rc = sim_http_request(core, wsi, pss, req);
+    free(pss->post_path);
+    pss->post_path = NULL;
+    sim_buf_free(&pss->post_body);
+    return rc;
+}
+
+/* A request's headers are in: a GET is answered now, a POST once its body has arrived. */
+static int sim_http_begin(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
+                          const char *path)
+{
+    char clen[24];
+    sim_http_free(pss);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+        return sim_http_request(core, wsi, pss,
+                                (struct sim_http_req){.path = path, .method = "GET", .wsi = wsi,
+                                                      .body = "", .body_len = 0});
+    pss->post_path = sim_xstrdup(path);
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        !strcmp(clen, "0"))
+        return sim_http_post_done(core, wsi, pss); /* no body will come */
     return 0;
 }
 
@@ -1179,7 +1222,16 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP:
         if (core->draining)
             return -1;
-        return sim_http_request(core, wsi, pss, in ? (const char *)in : "/");
+        return sim_http_begin(core, wsi, pss, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->post_path && pss->post_body.len + len <= SIM_RX_MAX)
+            sim_buf_add(&pss->post_body, in, len);
+        else if (pss->post_path)
+            pss->post_body.len = SIM_RX_MAX + 1; /* too big: 413 on completion */
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* lws reports a completion for an empty body too: it was answered already */
+        return pss->post_path ? sim_http_post_done(core, wsi, pss) : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return sim_http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -1255,7 +1307,7 @@ static void sim_house_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
     int64_t now = sim_now_ms();
-    int pi = core->sim.opts.ping_interval;
+    int pi = sim_ping_interval(&core->sim);
     int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
                                                    : core->sim.default_idle_disconnect;
     for (struct sim_client *c = core->clients; c; c = c->next) {
@@ -1477,6 +1529,7 @@ static void sim_core_free(struct sim_core *core)
 static int sim_run(struct sim_core *core)
 {
     struct sim_opts *o = &core->sim.opts;
+    core->sim.default_ping_interval = 20; /* unless the exchange says otherwise */
     if (core->sim.ex->init(&core->sim) < 0)
         return 2;
     if (o->record) {

@@ -46,7 +46,7 @@ struct sim_opts {
     int flood;
     int enforce_rate;        /* disconnect clients over max_msg_rate */
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
-    int ping_interval;       /* seconds between server pings; 0 = none */
+    int ping_interval;       /* seconds between server pings; -1 = exchange default, 0 = none */
     int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
@@ -94,6 +94,9 @@ struct sim_http_reply {
 /* A REST request as the exchange sees it. */
 struct sim_http_req {
     const char *path;        /* without the query string */
+    const char *method;      /* "GET" or "POST" */
+    const char *body;        /* a POST's body (NUL-terminated, up to 64 KiB); "" for a GET */
+    size_t body_len;
     void *wsi;               /* for sim_http_arg() */
 };
 /* Copies the value of query argument `name` (without '=') to the start of buf and returns buf;
@@ -125,7 +128,7 @@ struct sim_exchange {
     /* Fills what candled's quote must show for this candle state (--truth); optional. */
     void (*truth)(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                   struct sim_truth *t);
-    /* Answers a GET; return 0 if handled, -1 for 404. */
+    /* Answers a GET or POST; return 0 if handled, -1 for 404. */
     int (*rest)(struct sim *sim, const struct sim_http_req *req, struct sim_http_reply *rep);
     /* Body of an injected REST failure with this status. */
     void (*rest_fault_body)(struct sim *sim, int status, struct sim_buf *body);
@@ -141,6 +144,7 @@ struct sim {
     int default_max_msg_rate;  /* set by the exchange in init */
     int default_max_streams;
     int default_idle_disconnect; /* seconds; the exchange's rule for silent clients (0 = none) */
+    int default_ping_interval; /* seconds between server WebSocket pings (20 unless init changes it) */
     int styles;                /* number of render styles the exchange uses (<= 4) */
 };
 
@@ -192,5 +196,6 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
 extern const struct sim_exchange sim_exchange_bybit;
+extern const struct sim_exchange sim_exchange_hyperliquid;
 
 #endif
