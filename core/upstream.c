@@ -310,6 +310,7 @@ int cdl_upstream_start(struct cdl_upstream *u)
 }
 
 int cdl_upstream_is_open(const struct cdl_upstream *u) { return u->state == UP_OPEN; }
+size_t cdl_upstream_queued(const struct cdl_upstream *u) { return u->q_len; }
 unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
 
 int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)

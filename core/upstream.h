@@ -57,6 +57,8 @@ int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len);
 /* Closes (close frame 1000) and reconnects after the backoff. */
 void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why);
 int cdl_upstream_is_open(const struct cdl_upstream *u);
+/* Frames queued and not yet written. */
+size_t cdl_upstream_queued(const struct cdl_upstream *u);
 /* Connections established so far (1 after the first, 2 after a reconnect...). */
 unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */
