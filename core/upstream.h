@@ -64,6 +64,9 @@ unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */
 void cdl_upstream_destroy(struct cdl_upstream *u);
 
+/* Upstreams not yet freed, in the whole process: a drain waits for 0 (every close frame sent). */
+int cdl_upstream_alive(void);
+
 /* The lws protocol callback for "cdl-upstream" (used by net.c). */
 int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                               size_t len);
