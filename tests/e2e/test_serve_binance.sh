@@ -64,6 +64,7 @@ grep -qx 'connector_client_connections_total 3' "$T/metrics" || fail "clients ac
 grep -qx 'connector_client_quotes_total 28' "$T/metrics" || fail "client quotes: $(grep client_quotes "$T/metrics")"
 grep -q '^process_resident_memory_bytes [1-9]' "$T/metrics" || fail "no RSS"
 grep -q '^process_open_fds [1-9]' "$T/metrics" || fail "no fd count"
+command -v promtool >/dev/null || fail "promtool not found (Debian package prometheus: make deps)"
 sed '$d' "$T/metrics" >"$T/metrics.txt"
 promtool check metrics <"$T/metrics.txt" || fail "promtool check metrics"
 
