@@ -41,6 +41,8 @@ static const struct key schema[] = {
       "WebSocket clients at most; further connections are refused at the handshake." },
     { "server", "client_queue_max", K_INT, "1000", 1, 1000000, OFF(client_queue_max), 0, NULL,
       "Closed candles queued for one client; past it the client is closed with 1008 (open candles are latest-wins)." },
+    { "server", "client_send_buffer", K_INT, "262144", 0, 67108864, OFF(client_send_buffer), 0, NULL,
+      "Kernel send buffer of each client socket, bytes (bounds what a client that stops reading pins in the kernel); 0 = the kernel's autotuning." },
     { "server", "max_message_bytes", K_INT, "1048576", 256, 67108864, OFF(client_max_message), 0, NULL,
       "Largest client message; a bigger one is answered with frame_too_large and dropped." },
     { "server", "max_symbols_per_client", K_INT, "1024", 1, 1000000, OFF(max_symbols_per_client), 0, NULL,

@@ -38,6 +38,7 @@ struct cdl_config {
     int health_enabled;
     int max_clients;
     int client_queue_max;
+    int client_send_buffer;
     int client_max_message;
     int max_symbols_per_client;
     double max_requests_per_sec;

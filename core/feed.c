@@ -718,8 +718,10 @@ int cdl_feed_add(struct cdl_feed *f, const char *text, char *err, size_t errlen)
     struct stream *st = &f->streams[s];
     st->live = 1;
     snprintf(st->user_symbol, sizeof st->user_symbol, "%s", text);
-    if (!st->conn && (rc = place(f, s)) < 0)
+    if (!st->conn && (rc = place(f, s)) < 0) {
+        snprintf(err, errlen, "cannot start a connection for %s: %s", sym, cdl_strerror(rc));
         return rc;
+    }
     arm_flush(f);
     return s;
 }
@@ -774,6 +776,14 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         snprintf(err, errlen, "interval '%s' is not supported by %s %s", o->interval, cdl_adapter_name(o->adapter),
                  o->market->name);
         *rc = CDL_ENOTFOUND;
+        return NULL;
+    }
+    struct cdl_url url;
+    const char *ws_url = o->ws_url ? o->ws_url : o->market->ws_url;
+    if (cdl_url_parse(ws_url, &url)) {
+        snprintf(err, errlen, "invalid WebSocket URL '%.200s' for %s %s", ws_url, cdl_adapter_name(o->adapter),
+                 o->market->name);
+        *rc = CDL_EINVAL;
         return NULL;
     }
     struct cdl_feed *f = calloc(1, sizeof *f);

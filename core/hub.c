@@ -204,14 +204,14 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         snprintf(msg, msglen, "interval '%.16s' is not supported by %s %s", interval, exchange, m->name);
         return NULL;
     }
-    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next)
-        if (hf->a == a && hf->m == m && !strcmp(hf->interval, iv.name))
-            return h->stopped ? NULL : hf;
     if (h->stopped) {
         *code = "unavailable";
         snprintf(msg, msglen, "the server is shutting down");
         return NULL;
     }
+    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next)
+        if (hf->a == a && hf->m == m && !strcmp(hf->interval, iv.name))
+            return hf;
     const struct cdl_config *cfg = h->o.cfg;
     const struct cdl_exchange_override *ov = cdl_config_override(cfg, cdl_adapter_name(a), m->name);
     struct cdl_feed_opts fo = {
@@ -233,7 +233,7 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         cdl_feed_destroy(hf->feed);
         free(hf);
         *code = "unavailable";
-        snprintf(msg, msglen, "cannot start %s %s %s", exchange, m->name, iv.name);
+        snprintf(msg, msglen, "cannot stream %s %s %s: %s", exchange, m->name, iv.name, rc ? err : "start failed");
         return NULL;
     }
     hf->hub = h;

@@ -147,7 +147,7 @@ static int start(struct serve *s, const char *port_file)
         return rc;
     struct cdl_server_opts so = {
         .host = cfg->server_host, .port = cfg->server_port, .max_clients = cfg->max_clients,
-        .queue_max = cfg->client_queue_max, .max_message = cfg->client_max_message,
+        .queue_max = cfg->client_queue_max, .send_buffer = cfg->client_send_buffer, .max_message = cfg->client_max_message,
         .max_symbols = cfg->max_symbols_per_client, .max_requests_per_sec = cfg->max_requests_per_sec,
     };
     int ws_port = 0, health_port = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "err.h"
 #include "log.h"
@@ -591,6 +592,11 @@ static int server_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return !srv || srv->draining || srv->n_clients >= srv->o.max_clients;
     case LWS_CALLBACK_ESTABLISHED:
+        if (srv->o.send_buffer > 0) {
+            int v = srv->o.send_buffer, fd = (int)lws_get_socket_fd(wsi);
+            if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+        }
         pss->cl = client_new(srv, wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE:

@@ -23,6 +23,7 @@ struct cdl_server_opts {
     int port;              /* 0 = a free port */
     int max_clients;
     int queue_max;         /* closed candles queued per client */
+    int send_buffer;       /* SO_SNDBUF of client sockets, 0 = the kernel's default */
     int max_message;       /* bytes of one client message */
     int max_symbols;       /* symbol subscriptions per client */
     double max_requests_per_sec;
