@@ -39,8 +39,9 @@ for sig in TERM INT; do
     grep -q "\"msg\":\"draining\",\"signal\":\"SIG$sig\"" "$SERVE_LOG" || fail "no draining log line"
     grep -q '"msg":"drained","left_open":"0"' "$SERVE_LOG" || fail "SIG$sig: not drained cleanly"
 done
-# the simulator saw each upstream connection end (2 runs, 1 upstream each)
+# the simulator saw each upstream connection end with a close frame (2 runs, 1 upstream each)
 [ "$(grep -c 'candled-sim: client [0-9]* closed after' "$SIM_LOG")" = 2 ] || fail "upstreams not closed"
+[ "$(grep -c 'candled-sim: client [0-9]* sent close 1001$' "$SIM_LOG")" = 2 ] || fail "upstreams closed without a close frame"
 
 # a second signal does not wait for the drain
 start_serve --config "$T/config.lua"

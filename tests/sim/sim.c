@@ -1162,6 +1162,12 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             sim_client_count_rx(pss->client);
         }
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (pss->client && core->sim.opts.verbose && in && len >= 2)
+            fprintf(stderr, "candled-sim: client %llu sent close %d\n",
+                    (unsigned long long)pss->client->id,
+                    ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1]);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss->client) {
             if (core->sim.opts.verbose)
