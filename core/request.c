@@ -131,13 +131,18 @@ static int parse_fields(const char *text, const struct cdl_json_span *sp, int ma
     return parse_symbols(text, &sp[P_SYMBOLS], max_symbols, req, code, msg, msglen);
 }
 
-int cdl_request_parse(const char *text, size_t len, int max_symbols, struct cdl_request *req, const char **code,
-                      char *msg, size_t msglen)
+struct cdl_jsonscan *cdl_request_scanner(void)
 {
-    static struct cdl_jsonscan *scan; /* compiled once; loop thread only */
-    memset(req, 0, sizeof *req);
-    if (!scan && !(scan = cdl_jsonscan_create(paths, P__COUNT)))
+    struct cdl_jsonscan *scan = cdl_jsonscan_create(paths, P__COUNT);
+    if (!scan)
         abort();
+    return scan;
+}
+
+int cdl_request_parse(const struct cdl_jsonscan *scan, const char *text, size_t len, int max_symbols,
+                      struct cdl_request *req, const char **code, char *msg, size_t msglen)
+{
+    memset(req, 0, sizeof *req);
     struct cdl_json_span sp[P__COUNT];
     char err[160];
     if (cdl_jsonscan_run(scan, text, len, sp, err, sizeof err)) {

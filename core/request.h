@@ -29,11 +29,15 @@ struct cdl_request {
     int n_symbols;
 };
 
-/* Parses text[0..len).  max_symbols caps the symbols array.  On error returns CDL_EINVAL with
+struct cdl_jsonscan;
+/* The compiled field scanner requests are parsed with (cdl_jsonscan_destroy it). */
+struct cdl_jsonscan *cdl_request_scanner(void);
+
+/* Parses text[0..len) with scan (from cdl_request_scanner).  max_symbols caps the symbols array.  On error returns CDL_EINVAL with
  * the protocol's error code in *code and a message; req is then empty.  Free with
  * cdl_request_clear either way. */
-int cdl_request_parse(const char *text, size_t len, int max_symbols, struct cdl_request *req, const char **code,
-                      char *msg, size_t msglen);
+int cdl_request_parse(const struct cdl_jsonscan *scan, const char *text, size_t len, int max_symbols,
+                      struct cdl_request *req, const char **code, char *msg, size_t msglen);
 void cdl_request_clear(struct cdl_request *req);
 
 /* Appends s as a JSON string (quotes, escapes) to buf of capacity cap at *len; returns 0, or

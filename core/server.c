@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "err.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "request.h"
 
@@ -75,6 +76,7 @@ struct cdl_server {
     struct cdl_hub *hub;
     struct cdl_metrics *metrics;
     struct lws_vhost *vh;
+    struct cdl_jsonscan *scan;
     struct client *clients;
     int n_clients;
     uint64_t next_id;
@@ -427,7 +429,7 @@ static void handle_message(struct client *cl, const char *text, size_t len)
     struct cdl_request rq;
     const char *code;
     char msg[512];
-    if (cdl_request_parse(text, len, cl->srv->o.max_symbols, &rq, &code, msg, sizeof msg)) {
+    if (cdl_request_parse(cl->srv->scan, text, len, cl->srv->o.max_symbols, &rq, &code, msg, sizeof msg)) {
         send_error(cl, code, msg);
         return;
     }
@@ -637,8 +639,10 @@ struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, s
     s->s_accepted = cdl_metrics_series(metrics, CDL_M_CLIENT_CONNECTIONS);
     s->s_slow = cdl_metrics_series(metrics, CDL_M_CLIENT_SLOW);
     s->s_quotes = cdl_metrics_series(metrics, CDL_M_CLIENT_QUOTES);
+    s->scan = cdl_request_scanner();
     s->vh = cdl_net_listen(net, "ws", s->host, o->port, protocols, s, bound);
     if (!s->vh) {
+        cdl_jsonscan_destroy(s->scan);
         free(s);
         return NULL;
     }
@@ -664,5 +668,6 @@ void cdl_server_destroy(struct cdl_server *s)
         s->clients->wsi = NULL;
         client_free(s->clients);
     }
+    cdl_jsonscan_destroy(s->scan);
     free(s);
 }

@@ -2,12 +2,15 @@
 #include "test.h"
 
 #include "err.h"
+#include "jsonscan.h"
 #include "request.h"
+
+static struct cdl_jsonscan *scan;
 
 static int parse(const char *text, int max, struct cdl_request *rq, const char **code, char *msg)
 {
     *code = "";
-    return cdl_request_parse(text, strlen(text), max, rq, code, msg, 256);
+    return cdl_request_parse(scan, text, strlen(text), max, rq, code, msg, 256);
 }
 
 static void test_subscribe(void)
@@ -105,8 +108,10 @@ static void test_json_string(void)
 
 int main(void)
 {
+    scan = cdl_request_scanner();
     TEST_RUN(test_subscribe);
     TEST_RUN(test_errors);
     TEST_RUN(test_json_string);
+    cdl_jsonscan_destroy(scan);
     return TEST_DONE();
 }
