@@ -15,6 +15,7 @@
 #                       config with port = 0 and health_port = 0) and waits for the port file;
 #                       sets SERVE_PID, WS_PORT, HEALTH_PORT, SERVE_LOG (its stderr)
 #   stop_serve          SIGTERM, waits; sets SERVE_EXIT; returns it
+#   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
 #   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
 #                       line "HTTP <status>"
 
@@ -139,4 +140,11 @@ except urllib.error.HTTPError as e:
 sys.stdout.write(body.decode())
 print("HTTP %d" % status)
 PY
+}
+
+skip_in_sanitizer_build() {
+    if [ "${CDL_SANITIZE:-0}" = 1 ]; then
+        echo "skipped: sanitizer build"
+        exit 0
+    fi
 }
