@@ -14,7 +14,7 @@
 #                       serve) in the background (give it a
 #                       config with port = 0 and health_port = 0) and waits for the port file;
 #                       sets SERVE_PID, WS_PORT, HEALTH_PORT, SERVE_LOG (its stderr)
-#   stop_serve          SIGTERM, waits; sets SERVE_EXIT; returns it
+#   stop_serve          SIGTERM, waits (a failure after 60 s); sets SERVE_EXIT; returns it
 #   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
 #   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
 #                       line "HTTP <status>"
@@ -123,6 +123,12 @@ start_serve() {
 stop_serve() {
     [ -n "$SERVE_PID" ] || return 0
     kill -TERM "$SERVE_PID" 2>/dev/null
+    _tries=0
+    while kill -0 "$SERVE_PID" 2>/dev/null; do   # the drain is bounded: 60 s is a hang
+        [ $_tries -lt 1200 ] || fail "candled serve still running 60 s after SIGTERM"
+        sleep 0.05
+        _tries=$((_tries + 1))
+    done
     SERVE_EXIT=0
     wait "$SERVE_PID" || SERVE_EXIT=$?
     SERVE_PID=
