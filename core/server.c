@@ -62,6 +62,7 @@ struct client {
     int n_done;      /* subscriptions that delivered their limit */
     double tokens;
     uint64_t tokens_ms;
+    int write_asked; /* a WRITEABLE is on its way */
     int close_code;
     char close_reason[100];
 };
@@ -172,10 +173,15 @@ static void sub_free(struct client *cl, struct csub *sub)
     free(sub);
 }
 
+/* Asks for one WRITEABLE, once: under libuv every lws_callback_on_writable() restarts the fd's
+ * uv_poll, which drops its events still pending in the current loop iteration, so asking again
+ * for each quote of a flooding upstream would starve the client of WRITEABLEs for good. */
 static void wake(struct client *cl)
 {
-    if (cl->wsi)
+    if (cl->wsi && !cl->write_asked) {
+        cl->write_asked = 1;
         lws_callback_on_writable(cl->wsi);
+    }
 }
 
 /* Closes the client: queues are dropped, the close frame goes at the next WRITEABLE. */
@@ -510,6 +516,7 @@ static struct msg *next_msg(struct client *cl)
 
 static int on_writeable(struct client *cl, struct lws *wsi)
 {
+    cl->write_asked = 0;
     if (cl->close_code) {
         cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
         return -1;
