@@ -334,6 +334,8 @@ static void on_down(void *user, const char *why)
     for (int i = 0; i < c->count; i++)
         f->streams[c->streams[i]].sent = 0;
     conn_drop_removed(f, c);
+    if (!c->count) /* nothing left to reconnect for */
+        arm_flush(f);
     if (f->s_conn_err)
         cdl_series_add(f->s_conn_err, 1);
     if (f->s_reconn)

@@ -349,8 +349,7 @@ static void do_subscribe(struct client *cl, struct cdl_hub_feed *hf, struct cdl_
         return;
     }
     struct csub *sub = calloc(1, sizeof *sub);
-    sub->syms = calloc((size_t)rq->n_symbols, sizeof *sub->syms);
-    if (!sub || !sub->syms)
+    if (!sub || !(sub->syms = calloc((size_t)rq->n_symbols, sizeof *sub->syms)))
         abort();
     sub->cl = cl;
     sub->hf = hf;

@@ -76,4 +76,23 @@ grep -q '"clients":1,' "$SIM_LOG" || fail "more than one upstream connection: $(
 grep -q '"subscribes":4,"unsubscribes":3}' "$SIM_LOG" || fail "streams not shared: $(tail -1 "$SIM_LOG")"
 grep -q '"msg":"drained","left_open":"0"' "$SERVE_LOG" || fail "no clean drain"
 
-echo "ok: 3 clients on 4 overlapping streams got exact quotes over one upstream connection with 4 subscribes; linger released 3; promtool ok"
+# packing: 2 streams per upstream connection (CONNECTOR_MAX_SYMBOL_PER_WS), 5 streams -> 3
+# connections, each subscribed live; all closed once the streams are released
+start_sim --exchange binance --symbols BTCUSDT,ETHUSDT,XRPUSDT,SOLUSDT,ADAUSDT --interval 1s --rate 4 --record "$T/rec5"
+sed "s|ws://127.0.0.1:[0-9]*/ws|ws://127.0.0.1:$SIM_PORT/ws|; s|subscriptions = .*||" "$T/config.lua" >"$T/pack.lua"
+CONNECTOR_MAX_SYMBOL_PER_WS=2 start_serve --config "$T/pack.lua"
+$PYTHON "$WSCLIENT" --port "$WS_PORT" --path / --timeout 60 \
+    --send "$(sub '"BTCUSDT","ETHUSDT","XRPUSDT","SOLUSDT","ADAUSDT"' ',"limit":15')" >"$T/p" 2>"$T/p.err" \
+    || fail "packing client: $(cat "$T/p.err")"
+$QUOTES check-client --market spot "$T/rec5" "$T/p" --symbols BTCUSDT,ETHUSDT,XRPUSDT,SOLUSDT,ADAUSDT --count 15 \
+    || fail "packing client quotes"
+n=0
+until http /metrics >"$T/metrics" && grep -qx 'connector_active_connections{exchange="binance",contract_type="spot"} 0' "$T/metrics"; do
+    n=$((n + 1)); [ $n -lt 200 ] || fail "connections not closed after the linger: $(grep active_conn "$T/metrics")"; sleep 0.05
+done
+stop_serve || fail "serve exited $SERVE_EXIT"
+stop_sim
+grep -q '"clients":3,' "$SIM_LOG" || fail "5 streams at 2 per connection: expected 3 connections: $(tail -1 "$SIM_LOG")"
+grep -q '"subscribes":5,' "$SIM_LOG" || fail "expected 5 subscribes: $(tail -1 "$SIM_LOG")"
+
+echo "ok: 3 clients on 4 overlapping streams got exact quotes over one upstream connection with 4 subscribes; linger released 3; promtool ok; 5 streams packed 2 per connection on 3"
