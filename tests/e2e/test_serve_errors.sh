@@ -28,4 +28,42 @@ $PYTHON "$CDL_SOURCE_DIR/tests/e2e/quotes.py" check-client --market spot "$T/rec
     || fail "quotes after the abuse"
 http /nope | tail -1 | grep -qx 'HTTP 404' || fail "unknown admin path"
 stop_serve || fail "serve exited $SERVE_EXIT"
-echo "ok: every bad request answered with its error, connection and server kept"
+
+# server.max_clients: the next handshake is refused, the first client is not disturbed
+sed 's|drain_grace_seconds = 0|drain_grace_seconds = 0, max_clients = 1|' "$T/config.lua" >"$T/one.lua"
+start_serve --config "$T/one.lua"
+$PYTHON - "$WS_PORT" <<'PY' || fail "max_clients"
+import os, sys
+sys.path.insert(0, os.environ["CDL_SOURCE_DIR"] + "/tests/e2e")
+import wsclient
+port = int(sys.argv[1])
+first = wsclient.connect("127.0.0.1", port, "/")
+try:
+    wsclient.connect("127.0.0.1", port, "/")
+    sys.exit("a second client was accepted with max_clients = 1")
+except (wsclient.WSError, OSError):
+    pass
+first.send_text('{"op":"ping"}')
+assert first.recv_text() == '{"type":"pong"}'
+PY
+stop_serve || fail "serve exited $SERVE_EXIT"
+
+# /ready is 503 while an exchange with streams has no established connection (nothing listens
+# on the port config.lua points at)
+cat >"$T/down.lua" <<EOF
+return {
+  server = { port = 0, health_port = 0, drain_grace_seconds = 0 },
+  exchanges = { binance = { spot = { ws_url = "ws://127.0.0.1:1/ws" } } },
+  subscriptions = { { exchange = "binance", symbols = { "BTCUSDT" } } },
+}
+EOF
+start_serve --config "$T/down.lua"
+n=0
+until http /ready >"$T/ready" && grep -q '"consecutive_failures":[1-9]' "$T/ready"; do
+    n=$((n + 1)); [ $n -lt 300 ] || fail "no failed connection reported: $(cat "$T/ready")"; sleep 0.05
+done
+tail -1 "$T/ready" | grep -qx 'HTTP 503' || fail "/ready with no upstream: $(cat "$T/ready")"
+grep -q '^{"status":"not_ready",.*"streams":1,"active_connections":0,.*"healthy":false}\]}$' "$T/ready" \
+    || fail "/ready body: $(cat "$T/ready")"
+stop_serve || fail "serve exited $SERVE_EXIT"
+echo "ok: every bad request answered with its error, connection and server kept; max_clients; /ready 503 without upstream"
