@@ -24,7 +24,7 @@ enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
 
 struct serve {
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t drain_timer;
     const struct cdl_config *cfg;
     struct cdl_net *net;
@@ -46,10 +46,9 @@ static void finish(struct serve *s)
     cdl_hub_stop(s->hub);
     cdl_rest_destroy(s->rest);
     s->rest = NULL;
-    uv_signal_stop(&s->sigint);
-    uv_signal_stop(&s->sigterm);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
     cdl_net_shutdown(s->net);
 }
@@ -90,6 +89,14 @@ static void on_signal(uv_signal_t *h, int signum)
     s->drain_start = uv_now(&s->loop);
     cdl_log(CDL_LOG_INFO, "draining", "signal", name, NULL);
     drain_step(&s->drain_timer);
+}
+
+/* SIGHUP would otherwise end the process: until hot reload lands it is logged and ignored. */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    cdl_log(CDL_LOG_WARN, "SIGHUP: hot reload is not built yet; the running configuration stays", NULL);
 }
 
 static int write_port_file(const char *path, int ws_port, int health_port)
@@ -186,17 +193,20 @@ int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
     s->host = cdl_lua_host_create(&lo, s->metrics);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sighup);
     uv_timer_init(&s->loop, &s->drain_timer);
-    s->sigint.data = s->sigterm.data = s->drain_timer.data = s;
+    s->sigint.data = s->sigterm.data = s->sighup.data = s->drain_timer.data = s;
     int code = start(s, port_file);
     if (code == 0) {
         uv_signal_start(&s->sigint, on_signal, SIGINT);
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     } else if (s->net) {
         finish(s);
     } else {
         uv_close((uv_handle_t *)&s->sigint, NULL);
         uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sighup, NULL);
         uv_close((uv_handle_t *)&s->drain_timer, NULL);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);

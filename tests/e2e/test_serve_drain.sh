@@ -25,6 +25,14 @@ for sig in TERM INT; do
     while [ "$(grep -c '"type":"quote"' "$T/c.$sig")" -lt 3 ]; do
         n=$((n + 1)); [ $n -lt 400 ] || fail "no quotes before SIG$sig"; sleep 0.05
     done
+    if [ $sig = TERM ]; then # SIGHUP changes nothing (hot reload is a later slice)
+        kill -HUP "$SERVE_PID"
+        n=0
+        until grep -q '"msg":"SIGHUP: hot reload is not built yet' "$SERVE_LOG"; do
+            n=$((n + 1)); [ $n -lt 200 ] || fail "SIGHUP not logged"; sleep 0.05
+        done
+        http /ready | tail -1 | grep -qx 'HTTP 200' || fail "/ready after SIGHUP"
+    fi
     kill -$sig "$SERVE_PID"
     http /ready >"$T/ready.$sig"
     tail -1 "$T/ready.$sig" | grep -qx 'HTTP 503' || fail "/ready while draining: $(cat "$T/ready.$sig")"
