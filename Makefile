@@ -2,7 +2,8 @@
 # The one list of Debian packages candled needs (build, run, test):
 DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv \
                libuv1-dev libcurl4-openssl-dev libssl-dev ca-certificates \
-               liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted python3 openssl valgrind
+               liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted python3 openssl valgrind \
+               prometheus
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
@@ -31,7 +32,7 @@ test-fast: build
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 run: deps build
-	build/candled stream --from-config --config $(CONFIG)
+	build/candled serve --config $(CONFIG)
 
 check: build
 	build/candled check --config $(CONFIG)

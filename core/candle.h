@@ -42,6 +42,11 @@ int cdl_decimal_valid(const char *s, size_t len);
  * CDL_ERANGE if it does not fit in cap (buf is then unspecified).  buf is NUL-terminated. */
 int cdl_quote_json(char *buf, size_t cap, const struct cdl_quote_meta *m, const struct cdl_candle *c);
 
+struct cdl_gap {
+    int64_t from, to, missing;
+    const char *reason; /* static storage */
+};
+
 /* The gap event of interfaces.md: {"type":"gap", exchange, contract_type, symbol, interval,
  * "from" (first missing open time), "to" (the open time after the last missing one),
  * "missing" (periods), "reason"}.  Same return convention as cdl_quote_json. */

@@ -23,17 +23,22 @@
 #include "net.h"
 #include "outq.h"
 #include "rest.h"
+#include "serve.h"
 
 static const char usage_text[] =
     "usage:\n"
     "  candled stream EXCHANGE SYMBOL... [--market M] [--interval I] [--limit N] [--closed-only]\n"
     "                 [--format jsonl|csv] [--config FILE] [--ws-url URL] [--rest-url URL]\n"
     "  candled stream --from-config [--config FILE] ...   stream config.lua's subscriptions\n"
+    "  candled serve  [--config FILE] [--host H] [--port P] [--health-port P] [--port-file FILE]\n"
     "  candled check  [--config FILE]                     validate config.lua and every adapter\n"
     "  candled --help | --version\n"
     "  connector-cli ... = candled stream ...\n"
+    "  connector-wss ... = candled serve ...\n"
     "\n"
     "stream prints one quote per line on stdout (JSON lines by default) and logs on stderr.\n"
+    "serve runs the WebSocket API (default 127.0.0.1:8765) and the admin HTTP port (8766:\n"
+    "/health /ready /metrics) until SIGTERM/SIGINT; port 0 picks a free port (see --port-file).\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -604,6 +609,26 @@ static int setup_logging(const struct cdl_config *cfg)
     return 0;
 }
 
+/* The configuration with logging set up from it: 0, or an exit status (reported). */
+static int load_config(const char *path, struct cdl_config **out)
+{
+    struct cdl_config *cfg = xcalloc_config();
+    char err[1024];
+    int rc = 0;
+    if (cdl_config_load(path, cfg, err, sizeof err)) {
+        fprintf(stderr, "candled: %s\n", err);
+        rc = CDL_EXIT_USAGE;
+    } else {
+        rc = setup_logging(cfg);
+    }
+    if (rc) {
+        free_config(cfg);
+        cfg = NULL;
+    }
+    *out = cfg;
+    return rc;
+}
+
 static int cmd_stream(int argc, char **argv)
 {
     const char *market = NULL, *interval = "1m", *format = "jsonl", *config_path = NULL, *ws_url = NULL,
@@ -672,18 +697,10 @@ static int cmd_stream(int argc, char **argv)
     if (rest_url && strncmp(rest_url, "http://", 7) && strncmp(rest_url, "https://", 8))
         return usage_error("--rest-url: expected an http:// or https:// URL, got '%s'", rest_url);
 
-    struct cdl_config *cfg = xcalloc_config();
-    char err[1024];
-    if (cdl_config_load(config_path, cfg, err, sizeof err)) {
-        free_config(cfg);
-        fprintf(stderr, "candled: %s\n", err);
-        return CDL_EXIT_USAGE;
-    }
-    int rc = setup_logging(cfg);
-    if (rc) {
-        free_config(cfg);
+    struct cdl_config *cfg;
+    int rc = load_config(config_path, &cfg);
+    if (rc)
         return rc;
-    }
     struct stream_args subs[CDL_CFG_MAX_SUBS];
     int n_subs = 0;
     if (from_config) {
@@ -800,6 +817,60 @@ static int cmd_check(int argc, char **argv)
     return CDL_EXIT_OK;
 }
 
+/* serve: flags override config.lua and the environment. */
+static int cmd_serve(int argc, char **argv)
+{
+    const char *config_path = NULL, *host = NULL, *port_file = NULL;
+    long port = -1, health_port = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        static const char *const names[] = { "--config", "--host", "--port", "--health-port", "--port-file", NULL };
+        int k = 0;
+        if (!strcmp(arg, "--help")) {
+            fputs(usage_text, stdout);
+            return CDL_EXIT_OK;
+        }
+        while (names[k] && (strlen(names[k]) != nl || strncmp(names[k], arg, nl)))
+            k++;
+        if (!names[k])
+            return usage_error("serve: unknown argument '%s' (try --help)", arg);
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val)
+            return usage_error("option '%s' needs a value", arg);
+        if (k == 0)
+            config_path = val;
+        else if (k == 1)
+            host = val;
+        else if (k == 4)
+            port_file = val;
+        else {
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (end == val || *end || v < 0 || v > 65535)
+                return usage_error("expected a port number 0..65535, got '%s'", val);
+            *(k == 2 ? &port : &health_port) = v;
+        }
+    }
+    struct cdl_config *cfg;
+    int rc = load_config(config_path, &cfg);
+    if (rc)
+        return rc;
+    if (host && strlen(host) >= sizeof cfg->server_host)
+        rc = usage_error("--host: too long: '%s'", host);
+    if (!rc) {
+        if (host)
+            snprintf(cfg->server_host, sizeof cfg->server_host, "%s", host);
+        if (port >= 0)
+            cfg->server_port = (int)port;
+        if (health_port >= 0)
+            cfg->health_port = (int)health_port;
+        rc = cdl_serve_run(cfg, port_file);
+    }
+    free_config(cfg);
+    return rc;
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -812,7 +883,7 @@ int cdl_cli_main(int argc, char **argv)
     if (!strcmp(prog, "connector-cli"))
         return cmd_stream(argc, argv);
     if (!strcmp(prog, "connector-wss"))
-        return usage_error("connector-wss: %s", "the WebSocket server (candled serve) is not built yet");
+        return cmd_serve(argc, argv);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return CDL_EXIT_USAGE;
@@ -835,6 +906,6 @@ int cdl_cli_main(int argc, char **argv)
         return CDL_EXIT_OK;
     }
     if (!strcmp(cmd, "serve"))
-        return usage_error("serve: %s", "the WebSocket server is not built yet (issue #4); use stream");
+        return cmd_serve(argc - 1, argv + 1);
     return usage_error("unknown command '%s' (try --help)", cmd);
 }

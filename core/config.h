@@ -36,6 +36,15 @@ struct cdl_config {
     int server_port;
     int health_port;
     int health_enabled;
+    int max_clients;
+    int client_queue_max;
+    int client_send_buffer;
+    int client_max_message;
+    int max_symbols_per_client;
+    double max_requests_per_sec;
+    double linger_seconds;
+    double drain_grace;
+    double drain_timeout;
     double inactivity_timeout;
     double idle_timeout;
     int max_symbol_per_ws;

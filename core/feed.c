@@ -12,18 +12,29 @@
 #include "seq.h"
 #include "upstream.h"
 
+struct conn;
+
 struct stream {
     char user_symbol[CDL_SYMBOL_MAX];
     char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
-    int conn;                    /* its sequencer id is its index */
-};
+    struct conn *conn;     /* the connection carrying it, NULL none */
+    int live;              /* wanted (0: removed, kept for its dedup state until reused) */
+    int sent;              /* subscribed on its connection's current session */
+    int backfills;         /* REST pages in flight for it (its slot is not reused meanwhile) */
+};                         /* its sequencer id is its index */
 
+/* One upstream connection and the streams packed onto it (indices into feed->streams; removed
+ * streams stay listed until their unsubscribe is sent).  Allocated one by one: the upstream
+ * callbacks hold the pointer. */
 struct conn {
     struct cdl_feed *feed;
     int index;
     struct cdl_upstream *up;
     int session;
-    int first, count; /* streams[first .. first+count) */
+    int *streams;
+    int count, cap;
+    int fails; /* consecutive failures since the last established connection */
+    int64_t last_frame_ms; /* wall clock of its last frame, 0 none */
     char name[96];
 };
 
@@ -47,19 +58,26 @@ struct cdl_feed {
     const char *exch_interval;
     char ws_url[CDL_URL_MAX], rest_url[CDL_URL_MAX];
     struct stream *streams;
-    int n_streams;
-    int *slots; /* open-addressing index: exchange symbol -> stream */
+    int n_streams, cap_streams;
+    int *slots; /* open-addressing index: exchange symbol -> stream (removed ones included) */
     int n_slots;
-    struct conn *conns;
-    int n_conns;
+    struct conn **conns;
+    int n_conns, cap_conns;
+    int next_conn_id;
+    int per; /* streams per connection */
+    int started;
+    int changes;          /* streams added or removed since the last flush */
+    uv_timer_t flush_timer; /* sends live (un)subscribes in batches, at the upstream's pace */
+    int timer_inited, freeing;
+    uint64_t last_frame_ms, n_frames, n_errors;
     int backfills_in_flight;
     struct cdl_seq *seq;
     struct cdl_seq_stats seen; /* the sequencer's counters already exported */
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
-    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active,
-        *s_conn_err, *s_reconn, *s_revisions, *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
+    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
+        *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
     struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
 };
 
@@ -84,6 +102,7 @@ static int find_stream(const struct cdl_feed *f, const char *symbol)
 
 static void count(struct cdl_feed *f, enum cdl_metric_id id, const char *reason)
 {
+    f->n_errors++;
     if (!f->metrics)
         return;
     if (reason)
@@ -124,6 +143,13 @@ static void seq_gap(void *user, int s, int64_t from, int64_t to, int64_t missing
 }
 
 static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows);
+
+static int64_t seq_alive(void *user, int s)
+{
+    struct cdl_feed *f = user;
+    const struct conn *c = f->streams[s].conn;
+    return c ? c->last_frame_ms : 0;
+}
 
 /* Exports what the sequencer counted since the last call. */
 static void sync_stats(struct cdl_feed *f)
@@ -178,6 +204,10 @@ static int check_candle(struct cdl_feed *f, struct cdl_parsed_candle *pc, int *s
         *why = "unknown_symbol";
         return -1;
     }
+    if (!f->streams[*stream].live) { /* in flight before the unsubscribe took effect */
+        *why = "unsubscribed";
+        return -1;
+    }
     if (!cdl_interval_aligned(&f->iv, pc->c.open_time)) {
         *why = "misaligned_open_time";
         return -1;
@@ -218,13 +248,46 @@ static void send_frame(void *user, const char *frame, size_t len)
         cdl_log(CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error", cdl_strerror(rc), NULL);
 }
 
-static void fill_refs(struct cdl_feed *f, struct conn *c, struct cdl_stream_ref *refs)
+/* Puts the streams of c whose (live, sent) match into refs and sets their sent flag to
+ * `mark`; returns how many. */
+static int collect(struct cdl_feed *f, struct conn *c, int live, int sent, int mark, struct cdl_stream_ref *refs)
 {
+    int n = 0;
     for (int i = 0; i < c->count; i++) {
-        refs[i].symbol = f->streams[c->first + i].symbol;
-        refs[i].interval = f->exch_interval;
+        struct stream *st = &f->streams[c->streams[i]];
+        if (st->live != live || st->sent != sent)
+            continue;
+        refs[n].symbol = st->symbol;
+        refs[n].interval = f->exch_interval;
+        st->sent = mark;
+        n++;
     }
+    return n;
 }
+
+/* Removed streams that are not subscribed on c's session leave c. */
+static void conn_drop_removed(struct cdl_feed *f, struct conn *c)
+{
+    int k = 0;
+    for (int i = 0; i < c->count; i++) {
+        struct stream *st = &f->streams[c->streams[i]];
+        if (st->live || st->sent)
+            c->streams[k++] = c->streams[i];
+        else
+            st->conn = NULL;
+    }
+    c->count = k;
+}
+
+static struct cdl_stream_ref *refs_alloc(const struct conn *c)
+{
+    struct cdl_stream_ref *refs = calloc((size_t)c->count + 1, sizeof *refs);
+    if (!refs)
+        abort();
+    return refs;
+}
+
+static void arm_flush(struct cdl_feed *f);
 
 static void on_open(void *user)
 {
@@ -232,19 +295,25 @@ static void on_open(void *user)
     struct cdl_feed *f = c->feed;
     if (c->session <= 0)
         c->session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
-    struct cdl_stream_ref *refs = calloc((size_t)c->count, sizeof *refs);
-    if (!refs)
-        abort();
-    fill_refs(f, c, refs);
-    cdl_adapter_subscribe(f->a, c->session, refs, c->count, 0, send_frame, c);
+    c->fails = 0;
+    for (int i = 0; i < c->count; i++) /* a new session has nothing subscribed */
+        f->streams[c->streams[i]].sent = 0;
+    conn_drop_removed(f, c);
+    struct cdl_stream_ref *refs = refs_alloc(c);
+    int n = collect(f, c, 1, 0, 1, refs);
+    if (n)
+        cdl_adapter_subscribe(f->a, c->session, refs, n, 0, send_frame, c);
     free(refs);
     if (f->s_active)
         cdl_series_add(f->s_active, 1);
+    if (!n) /* everything was removed while connecting: let the flush close it */
+        arm_flush(f);
     /* After a reconnect, what closed while we were away is a hole: backfill it now. */
     if (cdl_upstream_generation(c->up) > 1) {
         int64_t now = (int64_t)cdl_now_ms();
         for (int i = 0; i < c->count; i++)
-            cdl_seq_reconnected(f->seq, c->first + i, now);
+            if (f->streams[c->streams[i]].live)
+                cdl_seq_reconnected(f->seq, c->streams[i], now);
         cdl_seq_tick(f->seq, now);
     }
 }
@@ -259,6 +328,13 @@ static void on_down(void *user, const char *why)
         if (f->s_active)
             cdl_series_add(f->s_active, -1);
     }
+    c->fails++;
+    f->n_errors++;
+    for (int i = 0; i < c->count; i++)
+        f->streams[c->streams[i]].sent = 0;
+    conn_drop_removed(f, c);
+    if (!c->count) /* nothing left to reconnect for */
+        arm_flush(f);
     if (f->s_conn_err)
         cdl_series_add(f->s_conn_err, 1);
     if (f->s_reconn)
@@ -290,6 +366,9 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
     struct cdl_parse_result *res = &f->res;
     if (f->s_frames)
         cdl_series_add(f->s_frames, 1);
+    f->n_frames++;
+    f->last_frame_ms = cdl_now_ms();
+    c->last_frame_ms = (int64_t)f->last_frame_ms;
     if (c->session <= 0)
         return;
     int rc = cdl_adapter_parse(f->a, c->session, data, len, res);
@@ -378,6 +457,7 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
         return;
     }
     f->backfills_in_flight--;
+    f->streams[b->stream].backfills--;
     char status[16];
     snprintf(status, sizeof status, "%ld", r->status);
     if (f->metrics)
@@ -400,6 +480,8 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
 static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
 {
     struct cdl_feed *f = user;
+    if (!f->streams[s].live)
+        return CDL_ENOTFOUND; /* removed: nobody wants its past */
     struct backfill *b = calloc(1, sizeof *b);
     if (!b)
         abort();
@@ -424,7 +506,283 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
         return rc;
     }
     f->backfills_in_flight++;
+    f->streams[s].backfills++;
     return 0;
+}
+
+/* ---- streams and connections ------------------------------------------------------------------------ */
+
+static void reindex(struct cdl_feed *f)
+{
+    int want = f->cap_streams * 2 + 1;
+    if (want != f->n_slots) {
+        free(f->slots);
+        f->n_slots = want;
+        f->slots = malloc((size_t)want * sizeof *f->slots);
+        if (!f->slots)
+            abort();
+    }
+    for (int i = 0; i < f->n_slots; i++)
+        f->slots[i] = -1;
+    for (int s = 0; s < f->n_streams; s++) {
+        uint64_t h = hash_str(f->streams[s].symbol);
+        while (f->slots[h % (uint64_t)f->n_slots] >= 0)
+            h++;
+        f->slots[h % (uint64_t)f->n_slots] = s;
+    }
+}
+
+/* A stream for exchange symbol sym (not in the index yet): a removed one that nothing refers to
+ * any more is reused, else the array grows. */
+static int new_stream(struct cdl_feed *f, const char *sym)
+{
+    int s = -1, rebuild = 0;
+    for (int i = 0; i < f->n_streams && s < 0; i++) {
+        const struct stream *st = &f->streams[i];
+        if (!st->live && !st->conn && !st->backfills)
+            s = i;
+    }
+    if (s >= 0) {
+        rebuild = 1; /* its old symbol leaves the index */
+    } else {
+        if (f->n_streams == f->cap_streams) {
+            int cap = f->cap_streams ? f->cap_streams * 2 : 16;
+            f->streams = realloc(f->streams, (size_t)cap * sizeof *f->streams);
+            if (!f->streams)
+                abort();
+            memset(f->streams + f->cap_streams, 0, (size_t)(cap - f->cap_streams) * sizeof *f->streams);
+            f->cap_streams = cap;
+            rebuild = 1;
+        }
+        s = f->n_streams++;
+    }
+    struct stream *st = &f->streams[s];
+    memset(st, 0, sizeof *st);
+    snprintf(st->symbol, sizeof st->symbol, "%s", sym);
+    char key[3 * CDL_NAME_MAX + CDL_SYMBOL_MAX];
+    snprintf(key, sizeof key, "%s/%s/%s/%s", cdl_adapter_name(f->a), f->m->name, sym, f->iv.name);
+    if (s == cdl_seq_count(f->seq))
+        cdl_seq_add(f->seq, hash_str(key));
+    else
+        cdl_seq_reset(f->seq, s, hash_str(key)); /* a slot of a removed stream: a new stream */
+    if (rebuild) {
+        reindex(f);
+    } else {
+        uint64_t h = hash_str(sym);
+        while (f->slots[h % (uint64_t)f->n_slots] >= 0)
+            h++;
+        f->slots[h % (uint64_t)f->n_slots] = s;
+    }
+    return s;
+}
+
+static int conn_start(struct cdl_feed *f, struct conn *c)
+{
+    static const struct cdl_upstream_cbs cbs = {
+        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
+    };
+    char url[CDL_URL_MAX];
+    struct cdl_stream_ref *refs = refs_alloc(c);
+    int n = 0;
+    for (int i = 0; i < c->count; i++)
+        if (f->streams[c->streams[i]].live) {
+            refs[n].symbol = f->streams[c->streams[i]].symbol;
+            refs[n++].interval = f->exch_interval;
+        }
+    int session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
+    int rc = cdl_adapter_connect_url(f->a, session, refs, n, url, sizeof url);
+    cdl_adapter_session_free(f->a, session);
+    free(refs);
+    if (rc)
+        return rc;
+    struct cdl_upstream_opts uo = {
+        .url = url,
+        .name = c->name,
+        .idle_timeout_s = f->o.idle_timeout > 0 ? f->o.idle_timeout : f->m->idle_timeout,
+        .ping_interval_s = f->m->ping_interval,
+        .max_sends_per_sec = f->m->max_sends_per_sec,
+        .max_message = f->o.max_message,
+    };
+    c->up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, c);
+    if ((rc = cdl_upstream_start(c->up))) {
+        cdl_log(CDL_LOG_ERROR, "invalid WebSocket URL", "url", url, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+/* Puts stream s on the first connection with room, or on a new one (started if the feed is). */
+static int place(struct cdl_feed *f, int s)
+{
+    struct conn *c = NULL;
+    for (int i = 0; i < f->n_conns && !c; i++)
+        if (f->conns[i]->count < f->per)
+            c = f->conns[i];
+    int fresh = !c;
+    if (fresh) {
+        if (f->n_conns == f->cap_conns) {
+            f->cap_conns = f->cap_conns ? f->cap_conns * 2 : 4;
+            f->conns = realloc(f->conns, (size_t)f->cap_conns * sizeof *f->conns);
+            if (!f->conns)
+                abort();
+        }
+        c = calloc(1, sizeof *c);
+        if (!c)
+            abort();
+        c->feed = f;
+        c->index = f->next_conn_id++;
+        snprintf(c->name, sizeof c->name, "%s/%s#%d", cdl_adapter_name(f->a), f->m->name, c->index + 1);
+        f->conns[f->n_conns++] = c;
+    }
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->streams = realloc(c->streams, (size_t)c->cap * sizeof *c->streams);
+        if (!c->streams)
+            abort();
+    }
+    c->streams[c->count++] = s;
+    f->streams[s].conn = c;
+    return fresh && f->started ? conn_start(f, c) : 0;
+}
+
+/* Closes connection i (a close frame, 1001) and forgets it. */
+static void conn_close(struct cdl_feed *f, int i)
+{
+    struct conn *c = f->conns[i];
+    if (c->session > 0) {
+        cdl_adapter_session_free(f->a, c->session);
+        if (f->s_active)
+            cdl_series_add(f->s_active, -1);
+    }
+    cdl_upstream_destroy(c->up);
+    for (int k = 0; k < c->count; k++) {
+        f->streams[c->streams[k]].conn = NULL;
+        f->streams[c->streams[k]].sent = 0;
+    }
+    free(c->streams);
+    free(c);
+    memmove(&f->conns[i], &f->conns[i + 1], (size_t)(f->n_conns - i - 1) * sizeof *f->conns);
+    f->n_conns--;
+}
+
+/* Sends c's pending unsubscribes and subscribes in one batch once its send queue is empty (so a
+ * burst of changes becomes a few frames at the exchange's pace).  1 if some are still waiting. */
+static int flush_conn(struct cdl_feed *f, struct conn *c)
+{
+    if (c->session <= 0 || !cdl_upstream_is_open(c->up))
+        return 0; /* on_open subscribes what is live then */
+    if (cdl_upstream_queued(c->up) > 0)
+        return 1;
+    struct cdl_stream_ref *refs = refs_alloc(c);
+    int n = collect(f, c, 0, 1, 0, refs);
+    if (n)
+        cdl_adapter_subscribe(f->a, c->session, refs, n, 1, send_frame, c);
+    conn_drop_removed(f, c);
+    n = collect(f, c, 1, 0, 1, refs);
+    if (n)
+        cdl_adapter_subscribe(f->a, c->session, refs, n, 0, send_frame, c);
+    free(refs);
+    return 0;
+}
+
+static void flush_cb(uv_timer_t *t)
+{
+    struct cdl_feed *f = t->data;
+    int pending = 0;
+    for (int i = f->n_conns - 1; i >= 0; i--) {
+        struct conn *c = f->conns[i];
+        int live = 0;
+        for (int k = 0; k < c->count && !live; k++)
+            live = f->streams[c->streams[k]].live;
+        if (!live)
+            conn_close(f, i);
+        else
+            pending |= flush_conn(f, c);
+    }
+    if (pending)
+        uv_timer_start(&f->flush_timer, flush_cb, 250, 0);
+}
+
+static void arm_flush(struct cdl_feed *f)
+{
+    if (!f->started || f->freeing)
+        return;
+    if (!f->timer_inited) {
+        uv_timer_init(f->loop, &f->flush_timer);
+        f->flush_timer.data = f;
+        f->timer_inited = 1;
+    }
+    if (!uv_is_active((uv_handle_t *)&f->flush_timer))
+        uv_timer_start(&f->flush_timer, flush_cb, 0, 0);
+}
+
+static int normalise(struct cdl_feed *f, const char *text, char *sym, char *err, size_t errlen)
+{
+    char why[200] = "";
+    if (strlen(text) >= CDL_SYMBOL_MAX ||
+        cdl_adapter_symbol(f->a, f->m, text, sym, CDL_SYMBOL_MAX, why, sizeof why)) {
+        snprintf(err, errlen, "invalid symbol '%.64s' for %s %s%s%s", text, cdl_adapter_name(f->a), f->m->name,
+                 why[0] ? ": " : "", why);
+        return CDL_EINVAL;
+    }
+    return 0;
+}
+
+int cdl_feed_add(struct cdl_feed *f, const char *text, char *err, size_t errlen)
+{
+    char sym[CDL_SYMBOL_MAX];
+    int rc = normalise(f, text, sym, err, errlen);
+    if (rc)
+        return rc;
+    int s = find_stream(f, sym);
+    if (s >= 0 && f->streams[s].live)
+        return s; /* the same stream twice is one stream; the first spelling stays */
+    if (s < 0)
+        s = new_stream(f, sym);
+    struct stream *st = &f->streams[s];
+    st->live = 1;
+    cdl_seq_set_active(f->seq, s, 1);
+    snprintf(st->user_symbol, sizeof st->user_symbol, "%s", text);
+    if (!st->conn && (rc = place(f, s)) < 0) {
+        snprintf(err, errlen, "cannot start a connection for %s: %s", sym, cdl_strerror(rc));
+        return rc;
+    }
+    arm_flush(f);
+    return s;
+}
+
+int cdl_feed_remove(struct cdl_feed *f, const char *text)
+{
+    char sym[CDL_SYMBOL_MAX], err[256];
+    if (normalise(f, text, sym, err, sizeof err))
+        return CDL_EINVAL;
+    int s = find_stream(f, sym);
+    if (s < 0 || !f->streams[s].live)
+        return CDL_ENOTFOUND;
+    struct stream *st = &f->streams[s];
+    st->live = 0;
+    cdl_seq_set_active(f->seq, s, 0); /* no holes, no backfills; it remembers its last close */
+    if (st->conn)
+        conn_drop_removed(f, st->conn);
+    arm_flush(f);
+    return 0;
+}
+
+void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < f->n_streams; i++)
+        out->streams += f->streams[i].live;
+    out->connections = f->n_conns;
+    for (int i = 0; i < f->n_conns; i++) {
+        const struct conn *c = f->conns[i];
+        out->open_connections += c->session > 0;
+        if (c->fails > out->consecutive_failures)
+            out->consecutive_failures = c->fails;
+    }
+    out->last_frame_ms = f->last_frame_ms;
+    out->frames = f->n_frames;
+    out->errors = f->n_errors;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------------- */
@@ -446,8 +804,11 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         *rc = CDL_ENOTFOUND;
         return NULL;
     }
-    if (o->n_symbols < 1) {
-        snprintf(err, errlen, "no symbols given");
+    struct cdl_url url;
+    const char *ws_url = o->ws_url ? o->ws_url : o->market->ws_url;
+    if (cdl_url_parse(ws_url, &url)) {
+        snprintf(err, errlen, "invalid WebSocket URL '%.200s' for %s %s", ws_url, cdl_adapter_name(o->adapter),
+                 o->market->name);
         *rc = CDL_EINVAL;
         return NULL;
     }
@@ -459,6 +820,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
     f->rest = rest;
     f->metrics = metrics;
     f->o = *o;
+    f->o.symbols = NULL; /* borrowed only for the call */
     f->sink = *sink;
     f->a = o->adapter;
     f->m = o->market;
@@ -466,10 +828,15 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
     f->exch_interval = exch_iv;
     snprintf(f->ws_url, sizeof f->ws_url, "%s", o->ws_url ? o->ws_url : f->m->ws_url);
     snprintf(f->rest_url, sizeof f->rest_url, "%s", o->rest_url ? o->rest_url : f->m->rest_url);
+    f->o.ws_url = f->o.rest_url = NULL;
     f->meta.exchange = cdl_adapter_name(f->a);
     f->meta.contract_type = f->m->name;
     f->meta.interval = iv.name;
-
+    f->per = o->max_streams_per_conn > 0 ? o->max_streams_per_conn : f->m->max_streams;
+    if (f->per > f->m->max_streams)
+        f->per = f->m->max_streams;
+    if (f->per < 1)
+        f->per = 1;
     int can_backfill = rest && cdl_adapter_has_rest(f->a) && f->rest_url[0];
     struct cdl_seq_opts so = {
         .iv = iv,
@@ -478,57 +845,22 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .hold_ms = o->hold_ms > 0 ? o->hold_ms : 30000,
         .retry_ms = o->retry_ms > 0 ? o->retry_ms : 2000,
         .hold_max = o->hold_max > 0 ? o->hold_max : 1024,
-        .page_rows = can_backfill ? f->m->rest_max_rows : 0,
+        .page_rows = can_backfill ? (f->m->rest_max_rows < CDL_PARSE_MAX ? f->m->rest_max_rows : CDL_PARSE_MAX) : 0,
         .no_clock = o->no_clock,
         .dedup = o->dedup,
     };
-    struct cdl_seq_cbs scb = { .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .user = f };
+    struct cdl_seq_cbs scb = {
+        .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .alive = seq_alive, .user = f,
+    };
     f->seq = cdl_seq_create(&so, &scb);
-    f->streams = calloc((size_t)o->n_symbols, sizeof *f->streams);
-    f->n_slots = o->n_symbols * 2 + 1;
-    f->slots = malloc((size_t)f->n_slots * sizeof *f->slots);
-    if (!f->streams || !f->slots)
-        abort();
-    for (int i = 0; i < f->n_slots; i++)
-        f->slots[i] = -1;
+    reindex(f);
     for (int i = 0; i < o->n_symbols; i++) {
-        struct stream *st = &f->streams[f->n_streams];
-        char why[200] = "";
-        if (strlen(o->symbols[i]) >= sizeof st->user_symbol ||
-            cdl_adapter_symbol(f->a, f->m, o->symbols[i], st->symbol, sizeof st->symbol, why, sizeof why)) {
-            snprintf(err, errlen, "invalid symbol '%s' for %s %s%s%s", o->symbols[i], cdl_adapter_name(f->a),
-                     f->m->name, why[0] ? ": " : "", why);
-            *rc = CDL_EINVAL;
+        int s = cdl_feed_add(f, o->symbols[i], err, errlen);
+        if (s < 0) {
+            *rc = s;
             cdl_feed_destroy(f);
             return NULL;
         }
-        if (find_stream(f, st->symbol) >= 0)
-            continue; /* the same stream twice is one stream */
-        snprintf(st->user_symbol, sizeof st->user_symbol, "%s", o->symbols[i]);
-        uint64_t h = hash_str(st->symbol);
-        while (f->slots[h % (uint64_t)f->n_slots] >= 0)
-            h++;
-        f->slots[h % (uint64_t)f->n_slots] = f->n_streams++;
-        char key[3 * CDL_NAME_MAX + CDL_SYMBOL_MAX];
-        snprintf(key, sizeof key, "%s/%s/%s/%s", cdl_adapter_name(f->a), f->m->name, st->symbol, iv.name);
-        cdl_seq_add(f->seq, hash_str(key));
-    }
-    int per = o->max_streams_per_conn > 0 ? o->max_streams_per_conn : f->m->max_streams;
-    if (per > f->m->max_streams)
-        per = f->m->max_streams;
-    f->n_conns = (f->n_streams + per - 1) / per;
-    f->conns = calloc((size_t)f->n_conns, sizeof *f->conns);
-    if (!f->conns)
-        abort();
-    for (int i = 0; i < f->n_conns; i++) {
-        struct conn *c = &f->conns[i];
-        c->feed = f;
-        c->index = i;
-        c->first = i * per;
-        c->count = f->n_streams - c->first < per ? f->n_streams - c->first : per;
-        snprintf(c->name, sizeof c->name, "%s/%s#%d", cdl_adapter_name(f->a), f->m->name, i + 1);
-        for (int k = 0; k < c->count; k++)
-            f->streams[c->first + k].conn = i;
     }
     if (metrics) {
         const char *ex = cdl_adapter_name(f->a), *mk = f->m->name;
@@ -554,15 +886,13 @@ int cdl_feed_n_connections(const struct cdl_feed *f) { return f->n_conns; }
 void cdl_feed_pause(struct cdl_feed *f, int paused)
 {
     for (int i = 0; f && i < f->n_conns; i++)
-        if (f->conns[i].up)
-            cdl_upstream_pause(f->conns[i].up, paused);
+        if (f->conns[i]->up)
+            cdl_upstream_pause(f->conns[i]->up, paused);
 }
 
 int cdl_feed_start(struct cdl_feed *f)
 {
-    static const struct cdl_upstream_cbs cbs = {
-        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
-    };
+    f->started = 1;
     f->tick = malloc(sizeof *f->tick);
     if (!f->tick)
         abort();
@@ -570,44 +900,27 @@ int cdl_feed_start(struct cdl_feed *f)
     f->tick->data = f;
     uv_timer_start(f->tick, on_tick, 250, 250);
     for (int i = 0; i < f->n_conns; i++) {
-        struct conn *c = &f->conns[i];
-        char url[CDL_URL_MAX];
-        struct cdl_stream_ref *refs = calloc((size_t)c->count, sizeof *refs);
-        if (!refs)
-            abort();
-        fill_refs(f, c, refs);
-        int session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)i + 1);
-        int rc = cdl_adapter_connect_url(f->a, session, refs, c->count, url, sizeof url);
-        cdl_adapter_session_free(f->a, session);
-        free(refs);
+        int rc = conn_start(f, f->conns[i]);
         if (rc)
             return rc;
-        struct cdl_upstream_opts uo = {
-            .url = url,
-            .name = c->name,
-            .idle_timeout_s = f->o.idle_timeout > 0 ? f->o.idle_timeout : f->m->idle_timeout,
-            .ping_interval_s = f->m->ping_interval,
-            .max_sends_per_sec = f->m->max_sends_per_sec,
-            .max_message = f->o.max_message,
-        };
-        c->up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, c);
-        if ((rc = cdl_upstream_start(c->up))) {
-            cdl_log(CDL_LOG_ERROR, "invalid WebSocket URL", "url", url, NULL);
-            return rc;
-        }
     }
     return 0;
 }
 
+static void feed_free(uv_handle_t *h) { free(h->data); }
+
 void cdl_feed_destroy(struct cdl_feed *f)
 {
-    if (!f)
+    if (!f || f->freeing)
         return;
+    f->freeing = 1;
     for (int i = 0; i < f->n_conns; i++) {
-        struct conn *c = &f->conns[i];
+        struct conn *c = f->conns[i];
         if (c->session > 0)
             cdl_adapter_session_free(f->a, c->session);
         cdl_upstream_destroy(c->up);
+        free(c->streams);
+        free(c);
     }
     free(f->conns);
     if (f->tick)
@@ -615,5 +928,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
     cdl_seq_destroy(f->seq);
     free(f->streams);
     free(f->slots);
-    free(f);
+    if (f->timer_inited)
+        uv_close((uv_handle_t *)&f->flush_timer, feed_free);
+    else
+        free(f);
 }

@@ -9,7 +9,15 @@
  * feed for REST backfills of exactly the missing periods (after a reconnect, a skipped or missing
  * close).  Quotes and gap events go to the sink.  Every rejection is counted and logged
  * rate-limited.  The feed owns its upstreams, Lua sessions and sequencer; the adapter, net, rest,
- * metrics and dedup table are borrowed. */
+ * metrics and dedup table are borrowed.
+ *
+ * Streams can be added and removed while it runs (what `candled serve` does for its clients):
+ * a new stream goes on the first connection with room (at most max_streams_per_conn, capped by
+ * the market's max_streams) or on a new connection; the subscribe and unsubscribe frames are
+ * batched and sent once the connection's send queue is empty, at the exchange's pace; a
+ * connection left without streams is closed.  A removed stream is inactive in the sequencer (no
+ * backfill) but remembers its last close until its slot is reused, so removing and re-adding a
+ * stream never repeats a closed candle. */
 #ifndef CDL_FEED_H
 #define CDL_FEED_H
 
@@ -41,7 +49,7 @@ struct cdl_feed_opts {
     struct cdl_adapter *adapter;
     const struct cdl_market *market;
     const char *interval;        /* canonical */
-    const char *const *symbols;  /* as the user wrote them */
+    const char *const *symbols;  /* as the user wrote them (borrowed for create; may be none) */
     int n_symbols;
     const char *ws_url;          /* NULL = the market's */
     const char *rest_url;        /* NULL = the market's */
@@ -68,6 +76,27 @@ int cdl_feed_n_connections(const struct cdl_feed *f);
 /* Backpressure: stops (1) or resumes (0) reading every upstream connection of the feed.  A
  * connection paused past its idle timeout is replaced; what it missed is backfilled. */
 void cdl_feed_pause(struct cdl_feed *f, int paused);
+
+/* Adds the stream of `symbol` (as the user wrote it: the sink's meta->symbol); if it is already
+ * there, nothing changes (the first spelling stays).  Returns the stream's index (>= 0), or
+ * CDL_EINVAL with a one-line message in err when the adapter refuses the symbol. */
+int cdl_feed_add(struct cdl_feed *f, const char *symbol, char *err, size_t errlen);
+/* Removes the stream of `symbol`: 0, or CDL_ENOTFOUND if it is not there. */
+int cdl_feed_remove(struct cdl_feed *f, const char *symbol);
+
+struct cdl_feed_status {
+    int streams;              /* live streams */
+    int connections;          /* upstream connections (connecting or open) */
+    int open_connections;     /* established */
+    int consecutive_failures; /* most on one connection since it was last established */
+    uint64_t last_frame_ms;   /* wall clock of the last upstream frame, 0 none */
+    uint64_t frames;          /* upstream frames received */
+    uint64_t errors;          /* rejected frames and candles, connection failures */
+};
+void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out);
+
+/* Closes the connections (close frames) and frees; the memory goes on the next loop turn if the
+ * feed ever ran its flush timer.  NULL is a no-op. */
 void cdl_feed_destroy(struct cdl_feed *f);
 
 #endif

@@ -41,6 +41,16 @@ enum cdl_metric_id {
     CDL_M_CLOSES_INFERRED,    /* counter {exchange,contract_type} */
     CDL_M_LATE_CANDLES,       /* counter {exchange,contract_type} */
     CDL_M_CANDLES_HELD,       /* gauge {exchange,contract_type} */
+    CDL_M_UPSTREAM_STREAMS,   /* gauge {exchange,contract_type,interval} */
+    CDL_M_CLIENTS,            /* gauge: WebSocket clients connected */
+    CDL_M_CLIENT_STREAMS,     /* gauge: symbol subscriptions of all clients */
+    CDL_M_CLIENT_CONNECTIONS, /* counter: WebSocket clients accepted */
+    CDL_M_CLIENT_ERRORS,      /* counter {code}: error replies */
+    CDL_M_CLIENT_SLOW,        /* counter: clients closed for falling behind */
+    CDL_M_CLIENT_QUOTES,      /* counter: quotes written to clients */
+    CDL_M_PROCESS_RSS,        /* gauge: resident memory, bytes */
+    CDL_M_PROCESS_CPU,        /* counter: user + system CPU seconds */
+    CDL_M_PROCESS_FDS,        /* gauge: open file descriptors */
     CDL_M__COUNT
 };
 

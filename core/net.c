@@ -2,6 +2,7 @@
 #include "net.h"
 
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,95 @@ struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file)
         return NULL;
     }
     return n;
+}
+
+struct lws_vhost *cdl_net_listen(struct cdl_net *n, const char *name, const char *host, int port,
+                                 const struct lws_protocols *protocols, void *user, int *bound)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.vhost_name = name;
+    info.port = port;
+    info.iface = host && *host ? host : NULL;
+    info.protocols = protocols;
+    info.user = user;
+    info.keepalive_timeout = 5;
+    struct lws_vhost *vh = lws_create_vhost(n->ctx, &info);
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    if (!vh) {
+        cdl_log(CDL_LOG_ERROR, "cannot listen", "vhost", name, "host", host, "port", p, NULL);
+        return NULL;
+    }
+    *bound = lws_get_vhost_listen_port(vh);
+    return vh;
+}
+
+void cdl_net_write_close(struct lws *wsi, int code, const char *reason)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t rl = strlen(reason);
+    if (rl > 100)
+        rl = 100;
+    buf[LWS_PRE] = (unsigned char)(code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(buf + LWS_PRE + 2, reason, rl);
+    lws_write(wsi, buf + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE */);
+}
+
+int cdl_reasm_feed(struct cdl_reasm *r, struct lws *wsi, size_t max, const char *in, size_t len, const char **msg,
+                   size_t *msg_len)
+{
+    int first = lws_is_first_fragment(wsi);
+    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (first) {
+        r->len = 0;
+        r->skip = 0;
+        if (last) { /* the common case: the whole message in one piece, no copy */
+            *msg = in;
+            *msg_len = len;
+            return len > max ? CDL_REASM_OVERSIZE : CDL_REASM_DONE;
+        }
+    }
+    if (r->skip || r->len + len > max) { /* over the cap: drop to the end */
+        r->skip = 1;
+        r->len += len;
+        if (!last)
+            return CDL_REASM_MORE;
+        *msg_len = r->len;
+        cdl_reasm_reset(r);
+        return CDL_REASM_OVERSIZE;
+    }
+    if (r->len + len > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + len)
+            cap *= 2;
+        char *p = realloc(r->buf, cap);
+        if (!p)
+            abort();
+        r->buf = p;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, in, len);
+    r->len += len;
+    if (!last)
+        return CDL_REASM_MORE;
+    *msg = r->buf;
+    *msg_len = r->len;
+    r->len = 0;
+    return CDL_REASM_DONE;
+}
+
+void cdl_reasm_reset(struct cdl_reasm *r)
+{
+    r->len = 0;
+    r->skip = 0;
+}
+
+void cdl_reasm_free(struct cdl_reasm *r)
+{
+    free(r->buf);
+    memset(r, 0, sizeof *r);
 }
 
 struct lws_context *cdl_net_context(struct cdl_net *n) { return n->ctx; }

@@ -13,6 +13,7 @@
 
 struct lws_context;
 struct lws_vhost;
+struct lws_protocols;
 struct cdl_net;
 struct cdl_circuits;
 
@@ -24,6 +25,32 @@ struct lws_vhost *cdl_net_client_vhost(struct cdl_net *n);
  * set before any upstream starts. */
 void cdl_net_set_circuits(struct cdl_net *n, struct cdl_circuits *cs);
 struct cdl_circuits *cdl_net_circuits(struct cdl_net *n);
+/* A listening vhost (the WebSocket server, the admin HTTP port) on host:port; port 0 = a free
+ * port.  `protocols` (static) and `user` (lws_vhost_user) are borrowed for the vhost's life.
+ * Returns the vhost with the bound port in *bound, or NULL (logged). */
+struct lws_vhost *cdl_net_listen(struct cdl_net *n, const char *name, const char *host, int port,
+                                 const struct lws_protocols *protocols, void *user, int *bound);
+struct lws;
+/* Writes a WebSocket close frame (code, reason up to 100 bytes) on wsi, from its WRITEABLE
+ * callback, which then returns -1.  Done by hand because under libuv Debian's lws 4.1.6 kills
+ * the socket without one after lws_close_reason() (lws #3569). */
+void cdl_net_write_close(struct lws *wsi, int code, const char *reason);
+/* Reassembly of one WebSocket message from lws's chunks, with a size cap (lws hands the app
+ * rx_buffer_size pieces and caps nothing).  Zero-initialise; free with cdl_reasm_free. */
+struct cdl_reasm {
+    char *buf;
+    size_t len, cap;
+    int skip; /* dropping the rest of an oversize message */
+};
+enum { CDL_REASM_MORE = 0, CDL_REASM_DONE, CDL_REASM_OVERSIZE };
+/* Feeds one chunk received on wsi.  DONE: *msg (borrowed until the next call) and *msg_len hold
+ * the whole message; OVERSIZE: the message was over max bytes and dropped, *msg_len is its size;
+ * MORE: incomplete. */
+int cdl_reasm_feed(struct cdl_reasm *r, struct lws *wsi, size_t max, const char *in, size_t len, const char **msg,
+                   size_t *msg_len);
+void cdl_reasm_reset(struct cdl_reasm *r);
+void cdl_reasm_free(struct cdl_reasm *r);
+
 /* First destroy: starts closing every connection and lets uv_run() return. */
 void cdl_net_shutdown(struct cdl_net *n);
 /* Second destroy + free; call after uv_run() has returned.  NULL is a no-op. */

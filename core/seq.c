@@ -19,12 +19,14 @@ struct sstream {
     int64_t last_open;       /* open time of the last open update emitted, -1 none */
     uint64_t last_open_hash;
     int has_pending;         /* closed == -1 streams: the latest value of the newest period */
+    int pending_stale;       /* ...received before a reconnect: updates may be missing */
     struct cdl_candle pending;
     uint64_t pending_recv;
     /* a hole: closed candles from `next` up to hole_to (or the first held one) are missing */
     int hole, hole_gapped, inflight;
     int64_t hole_to, hole_since, retry_at, page_to;
     int64_t gap_from, gap_to; /* the last gap announced, to recognise late candles */
+    int inactive;
     int n_held, cap_held;
     struct held *held;       /* sorted by open time, allocated while a hole lasts */
 };
@@ -97,6 +99,38 @@ int cdl_seq_add(struct cdl_seq *s, uint64_t key)
 }
 
 int cdl_seq_count(const struct cdl_seq *s) { return s->n; }
+
+static void forget_hole(struct cdl_seq *s, struct sstream *st)
+{
+    s->n_held -= st->n_held;
+    free(st->held);
+    st->held = NULL;
+    st->n_held = st->cap_held = 0;
+    st->hole = st->hole_gapped = st->inflight = 0;
+}
+
+void cdl_seq_reset(struct cdl_seq *s, int id, uint64_t key)
+{
+    struct sstream *st = &s->st[id];
+    forget_hole(s, st);
+    memset(st, 0, sizeof *st);
+    st->key = key;
+    st->next = st->last_closed = st->last_open = -1;
+    st->gap_from = st->gap_to = -1;
+}
+
+void cdl_seq_set_active(struct cdl_seq *s, int id, int active)
+{
+    struct sstream *st = &s->st[id];
+    if ((!active) == st->inactive)
+        return;
+    st->inactive = !active;
+    if (!active)
+        return;
+    forget_hole(s, st); /* back: from the next close on, newer than the last one emitted */
+    st->next = -1;
+    st->has_pending = 0;
+}
 
 /* ---- emitting ------------------------------------------------------------------------------------- */
 
@@ -247,7 +281,7 @@ static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const st
 static enum cdl_seq_verdict push_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
                                         uint64_t recv_us, int64_t now)
 {
-    if (st->next >= 0 && c->open_time < st->next)
+    if ((st->next >= 0 && c->open_time < st->next) || (st->next < 0 && c->open_time <= st->last_closed))
         return seen_before(s, st, c, now);
     if (st->next < 0 || c->open_time == st->next) {
         emit_closed(s, st, c, recv_us, now);
@@ -283,6 +317,10 @@ static void close_pending(struct cdl_seq *s, struct sstream *st, int64_t now)
 {
     struct cdl_candle c = st->pending;
     st->has_pending = 0;
+    if (st->pending_stale) { /* not the period's last value for sure: the hole logic backfills it */
+        st->pending_stale = 0;
+        return;
+    }
     c.closed = 1;
     s->stats.inferred++;
     enum cdl_seq_verdict v = push_closed(s, st, &c, st->pending_recv, now);
@@ -302,6 +340,7 @@ static enum cdl_seq_verdict push_unflagged(struct cdl_seq *s, struct sstream *st
     st->pending.closed = 0;
     st->pending_recv = recv_us;
     st->has_pending = 1;
+    st->pending_stale = 0; /* the exchange sends the whole state of the period each time */
     return push_open(s, st, &st->pending, recv_us);
 }
 
@@ -375,6 +414,8 @@ void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms)
 {
     struct sstream *st = &s->st[id];
     int64_t cur = cdl_interval_floor(&s->o.iv, now_ms);
+    if (st->has_pending)
+        st->pending_stale = 1;
     if (s->o.no_clock || st->next < 0 || st->next >= cur)
         return;
     open_hole(s, st, cur, now_ms, 0);
@@ -419,13 +460,18 @@ void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms)
 {
     for (int i = 0; i < s->n; i++) {
         struct sstream *st = &s->st[i];
+        if (st->inactive)
+            continue;
         if (s->o.no_clock) {
             if (st->hole)
                 hole_tick(s, st, now_ms);
             continue;
         }
-        if (st->has_pending && cdl_interval_next(&s->o.iv, st->pending.open_time) + s->o.grace_ms <= now_ms)
-            close_pending(s, st, now_ms);
+        if (st->has_pending) {
+            int64_t end = cdl_interval_next(&s->o.iv, st->pending.open_time);
+            if (end + s->o.grace_ms <= now_ms && (!s->cbs.alive || s->cbs.alive(s->cbs.user, i) >= end))
+                close_pending(s, st, now_ms);
+        }
         /* the expected period is over (+ grace) and its close never came */
         if (st->next >= 0 && !st->hole && cdl_interval_next(&s->o.iv, st->next) + s->o.grace_ms <= now_ms)
             open_hole(s, st, cdl_interval_floor(&s->o.iv, now_ms - s->o.grace_ms), now_ms, 0);

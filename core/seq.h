@@ -64,6 +64,10 @@ struct cdl_seq_cbs {
      * a negative value if it cannot be (no REST, breaker open): the hole then waits for late
      * frames until its deadline. */
     int (*backfill)(void *user, int stream, int64_t from, int64_t to, int rows);
+    /* Optional: when the stream's connection last received anything (ms).  A candle without a
+     * closed flag is closed by the clock only once its connection has shown life after the
+     * period's end: silence may be lost updates, not a quiet market. */
+    int64_t (*alive)(void *user, int stream);
     void *user;
 };
 
@@ -102,13 +106,21 @@ void cdl_seq_destroy(struct cdl_seq *s);
  * for the dedup table. */
 int cdl_seq_add(struct cdl_seq *s, uint64_t key);
 int cdl_seq_count(const struct cdl_seq *s);
+/* Stream id now carries another stream (key): everything about the old one is forgotten. */
+void cdl_seq_reset(struct cdl_seq *s, int id, uint64_t key);
+/* An inactive stream (nobody wants it) gets no clock rule, hole or backfill.  Made active again,
+ * it starts afresh from the next closed candle, newer than the last one it emitted: the
+ * periods while it was inactive are nobody's loss. */
+void cdl_seq_set_active(struct cdl_seq *s, int id, int active);
 
 /* One checked candle of stream id (copied).  from_rest: it came from a backfill page. */
 enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest,
                                   int64_t now_ms, uint64_t recv_us);
 /* The backfill page asked for last ended (ok = it was answered and parsed). */
 void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms);
-/* The stream's connection was re-established: whatever closed meanwhile is a hole. */
+/* The stream's connection was re-established: whatever closed meanwhile is a hole, and the
+ * value of an unflagged period in progress may miss updates (until a new one arrives, it is not
+ * taken as the period's close: the backfill brings that). */
 void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms);
 /* Clock rules: inferred closes, missing closes, backfill requests and retries, deadlines. */
 void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms);

@@ -51,10 +51,12 @@ struct cdl_upstream {
     double tokens;
     uint64_t tokens_at_ms;
 
-    char *rx;        /* reassembly buffer */
-    size_t rx_len, rx_cap;
-    int rx_skip;     /* dropping the rest of an oversize message */
+    struct cdl_reasm rx;
 };
+
+static int n_alive; /* upstreams created and not yet freed (loop thread only) */
+
+int cdl_upstream_alive(void) { return n_alive; }
 
 static uint64_t now_ms(const struct cdl_upstream *u) { return uv_now(u->loop); }
 
@@ -100,8 +102,9 @@ static void on_handle_closed(uv_handle_t *h)
 {
     struct cdl_upstream *u = h->data;
     if (--u->handles_open == 0 && !u->wsi && !u->gai_busy) {
-        free(u->rx);
+        cdl_reasm_free(&u->rx);
         free(u);
+        n_alive--;
     }
 }
 
@@ -175,8 +178,7 @@ static void schedule_retry(struct cdl_upstream *u, const char *why)
     uv_timer_stop(&u->ping_timer);
     uv_timer_stop(&u->send_timer);
     queue_clear(u);
-    u->rx_len = 0;
-    u->rx_skip = 0;
+    cdl_reasm_reset(&u->rx);
     if (u->dead)
         return;
     u->state = UP_WAITING;
@@ -324,6 +326,7 @@ struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, c
     struct cdl_upstream *u = calloc(1, sizeof *u);
     if (!u)
         abort();
+    n_alive++;
     u->net = net;
     u->loop = loop;
     u->o = *o;
@@ -374,6 +377,7 @@ void cdl_upstream_pause(struct cdl_upstream *u, int paused)
     if (u->wsi && u->state == UP_OPEN)
         lws_rx_flow_control(u->wsi, !paused);
 }
+size_t cdl_upstream_queued(const struct cdl_upstream *u) { return u->q_len; }
 unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
 
 int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
@@ -441,20 +445,6 @@ void cdl_upstream_destroy(struct cdl_upstream *u)
     maybe_free(u);
 }
 
-/* Writes a close frame ourselves: under libuv, Debian's lws 4.1.6 kills the socket without one
- * when a callback returns -1 after lws_close_reason() (lws #3569). */
-static void write_close_frame(struct lws *wsi, int code, const char *reason)
-{
-    unsigned char buf[LWS_PRE + 125];
-    size_t rl = strlen(reason);
-    if (rl > 100)
-        rl = 100;
-    buf[LWS_PRE] = (unsigned char)(code >> 8);
-    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
-    memcpy(buf + LWS_PRE + 2, reason, rl);
-    lws_write(wsi, buf + LWS_PRE, 2 + rl, (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE */);
-}
-
 static void deliver(struct cdl_upstream *u, const char *data, size_t len)
 {
     if (u->cbs.on_frame)
@@ -463,49 +453,19 @@ static void deliver(struct cdl_upstream *u, const char *data, size_t len)
 
 static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, size_t len)
 {
-    int first = lws_is_first_fragment(wsi);
-    int last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    const char *msg;
+    size_t n;
     u->last_rx_ms = now_ms(u);
-    if (first) {
-        u->rx_len = 0;
-        u->rx_skip = 0;
-        if (last) { /* the common case: the whole message in one piece, no copy */
-            if (len > u->o.max_message) {
-                if (u->cbs.on_oversize)
-                    u->cbs.on_oversize(u->user, len);
-                return;
-            }
-            deliver(u, in, len);
-            return;
-        }
-    }
-    if (u->rx_skip || u->rx_len + len > u->o.max_message) { /* over the cap: drop to the end */
-        u->rx_skip = 1;
-        u->rx_len += len;
-        if (last) {
-            if (u->cbs.on_oversize)
-                u->cbs.on_oversize(u->user, u->rx_len);
-            u->rx_len = 0;
-            u->rx_skip = 0;
-        }
-        return;
-    }
-    if (u->rx_len + len > u->rx_cap) {
-        size_t cap = u->rx_cap ? u->rx_cap : 4096;
-        while (cap < u->rx_len + len)
-            cap *= 2;
-        char *p = realloc(u->rx, cap);
-        if (!p)
-            abort();
-        u->rx = p;
-        u->rx_cap = cap;
-    }
-    memcpy(u->rx + u->rx_len, in, len);
-    u->rx_len += len;
-    if (last) {
-        size_t n = u->rx_len;
-        u->rx_len = 0;
-        deliver(u, u->rx, n);
+    switch (cdl_reasm_feed(&u->rx, wsi, u->o.max_message, in, len, &msg, &n)) {
+    case CDL_REASM_DONE:
+        deliver(u, msg, n);
+        break;
+    case CDL_REASM_OVERSIZE:
+        if (u->cbs.on_oversize)
+            u->cbs.on_oversize(u->user, n);
+        break;
+    default:
+        break;
     }
 }
 
@@ -561,11 +521,11 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         if (!u || u->dead) {
-            write_close_frame(wsi, LWS_CLOSE_STATUS_GOINGAWAY, "bye");
+            cdl_net_write_close(wsi, LWS_CLOSE_STATUS_GOINGAWAY, "bye");
             return -1;
         }
         if (u->close_code) {
-            write_close_frame(wsi, u->close_code, "reconnect");
+            cdl_net_write_close(wsi, u->close_code, "reconnect");
             u->close_code = 0;
             return -1;
         }

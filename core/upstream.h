@@ -69,10 +69,15 @@ int cdl_upstream_is_open(const struct cdl_upstream *u);
 /* Backpressure: stop (1) or resume (0) reading the socket (lws_rx_flow_control); kept across
  * reconnects.  While paused no frame arrives, so the idle timer bounds the pause. */
 void cdl_upstream_pause(struct cdl_upstream *u, int paused);
+/* Frames queued and not yet written. */
+size_t cdl_upstream_queued(const struct cdl_upstream *u);
 /* Connections established so far (1 after the first, 2 after a reconnect...). */
 unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */
 void cdl_upstream_destroy(struct cdl_upstream *u);
+
+/* Upstreams not yet freed, in the whole process: a drain waits for 0 (every close frame sent). */
+int cdl_upstream_alive(void);
 
 /* The lws protocol callback for "cdl-upstream" (used by net.c). */
 int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -10,6 +10,14 @@
 #   stop_sim            SIGTERM, waits; sets SIM_EXIT to its exit status; returns it
 #   fail MSG            prints MSG (and the simulator log) and exits 1
 #   PYTHON              /usr/bin/python3 (standard library only); WSCLIENT is wsclient.py
+#   start_serve ARGS... starts `$SERVE_CMD ARGS... --port-file F` (default SERVE_CMD: candled
+#                       serve) in the background (give it a
+#                       config with port = 0 and health_port = 0) and waits for the port file;
+#                       sets SERVE_PID, WS_PORT, HEALTH_PORT, SERVE_LOG (its stderr)
+#   stop_serve          SIGTERM, waits (a failure after 60 s); sets SERVE_EXIT; returns it
+#   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
+#   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
+#                       line "HTTP <status>"
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -23,8 +31,17 @@ SIM_PORT=
 SIM_LOG=
 SIM_EXIT=
 _sim_seq=0
+SERVE_PID=
+SERVE_LOG=
+SERVE_EXIT=
+WS_PORT=
+HEALTH_PORT=
 
 e2e_cleanup() {
+    if [ -n "$SERVE_PID" ]; then
+        kill -KILL "$SERVE_PID" 2>/dev/null
+        wait "$SERVE_PID" 2>/dev/null
+    fi
     if [ -n "$SIM_PID" ]; then
         kill -TERM "$SIM_PID" 2>/dev/null
         wait "$SIM_PID" 2>/dev/null
@@ -40,6 +57,10 @@ fail() {
         echo "--- candled-sim stderr (last 30 lines) ---" >&2
         tail -n 30 "$SIM_LOG" >&2
     fi
+    if [ -n "$SERVE_LOG" ] && [ -f "$SERVE_LOG" ]; then
+        echo "--- candled serve stderr (last 30 lines) ---" >&2
+        tail -n 30 "$SERVE_LOG" >&2
+    fi
     exit 1
 }
 
@@ -53,8 +74,13 @@ start_sim() {
     SIM_PORT=
     _tries=0
     while [ $_tries -lt 200 ]; do               # up to 10 s (ASan builds start slowly)
-        SIM_PORT=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$_out" 2>/dev/null)
-        [ -n "$SIM_PORT" ] && return 0
+        # the read builtin, not $(sed ...): one fork less per try (dash was seen hanging in
+        # sigsuspend right after this loop under ctest -j2)
+        _line=
+        [ -s "$_out" ] && read -r _line <"$_out"
+        case $_line in
+        "PORT "[0-9]*) SIM_PORT=${_line#PORT }; return 0 ;;
+        esac
         if ! kill -0 "$SIM_PID" 2>/dev/null; then
             wait "$SIM_PID"
             SIM_EXIT=$?
@@ -74,4 +100,62 @@ stop_sim() {
     SIM_EXIT=$?
     SIM_PID=
     return "$SIM_EXIT"
+}
+
+start_serve() {
+    _sim_seq=$((_sim_seq + 1))
+    _pf="$E2E_TMP/serve$_sim_seq.ports"
+    SERVE_LOG="$E2E_TMP/serve$_sim_seq.err"
+    # shellcheck disable=SC2086
+    ${SERVE_CMD:-$CDL_BUILD_DIR/candled serve} "$@" --port-file "$_pf" 2>"$SERVE_LOG" &
+    SERVE_PID=$!
+    _tries=0
+    while [ ! -s "$_pf" ]; do
+        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+            SERVE_EXIT=0
+            wait "$SERVE_PID" || SERVE_EXIT=$?
+            SERVE_PID=
+            fail "candled serve $* exited with $SERVE_EXIT before listening"
+        fi
+        [ $_tries -lt 400 ] || fail "candled serve $* wrote no port file in 20 s"
+        sleep 0.05
+        _tries=$((_tries + 1))
+    done
+    WS_PORT=$(sed -n 's/.*"ws_port":\([0-9]*\).*/\1/p' "$_pf")
+    HEALTH_PORT=$(sed -n 's/.*"health_port":\([0-9]*\).*/\1/p' "$_pf")
+}
+
+stop_serve() {
+    [ -n "$SERVE_PID" ] || return 0
+    kill -TERM "$SERVE_PID" 2>/dev/null
+    _tries=0
+    while kill -0 "$SERVE_PID" 2>/dev/null; do   # the drain is bounded: 60 s is a hang
+        [ $_tries -lt 1200 ] || fail "candled serve still running 60 s after SIGTERM"
+        sleep 0.05
+        _tries=$((_tries + 1))
+    done
+    SERVE_EXIT=0
+    wait "$SERVE_PID" || SERVE_EXIT=$?
+    SERVE_PID=
+    return "$SERVE_EXIT"
+}
+
+http() {
+    $PYTHON - "$HEALTH_PORT" "$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]), timeout=10)
+    status, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read()
+sys.stdout.write(body.decode())
+print("HTTP %d" % status)
+PY
+}
+
+skip_in_sanitizer_build() {
+    if [ "${CDL_SANITIZE:-0}" = 1 ]; then
+        echo "skipped: sanitizer build"
+        exit 0
+    fi
 }

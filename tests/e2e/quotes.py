@@ -15,6 +15,11 @@ Frames are Binance's ({"e":"kline",..}, raw or combined) or Bybit's ({"topic":"k
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
         time missing between the first and the last that a gap event does not announce exactly
+  quotes.py check-client --market M FRAMES QUOTES --symbols a,B [--closed-only] [--count N]
+        what one `candled serve` client got (QUOTES: its text frames, quotes and others mixed):
+        per symbol (spelled as subscribed), every quote is byte for byte the quote of a frame the
+        simulator sent, in the order sent; open updates may be skipped (latest-wins for a client
+        that reads slower than they come), closed candles never
   quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--gaps]
         from candled-sim's --truth file (any exchange): the open quotes (is_closed:false) of
         QUOTES must be a consecutive run of the quotes of the open states that were sent (with
@@ -230,6 +235,45 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
     return 0
 
 
+def check_client(market, frames_path, quotes_path, symbols, closed_only, count):
+    frames = load_frames(frames_path)
+    with open(quotes_path, encoding="utf-8") as f:
+        got = [l.rstrip("\n") for l in f if l.startswith('{"type":"quote"')]
+    if count is not None and len(got) != count:
+        print("got %d quotes, expected %d" % (len(got), count), file=sys.stderr)
+        return 1
+    if not got:
+        print("no quotes", file=sys.stderr)
+        return 1
+    total_closed = 0
+    for spelling in symbols:
+        exp = expected(frames, market, closed_only=closed_only, symbols={spelling.upper(): spelling})
+        mine = [l for l in got if json.loads(l)["symbol"] == spelling]
+        pos = {}
+        for i, line in enumerate(exp):
+            pos.setdefault(line, i)
+        last = -1
+        for n, line in enumerate(mine):
+            i = pos.get(line)
+            if i is None or i <= last:
+                print("%s: quote %d %s:\n  %s" % (spelling, n + 1, "out of order" if i is not None else
+                                                  "matches no frame the simulator sent", line), file=sys.stderr)
+                return 1
+            skipped = [e for e in exp[last + 1:i] if '"is_closed":true' in e]
+            if last >= 0 and skipped:
+                print("%s: closed candle skipped before quote %d:\n  %s" % (spelling, n + 1, skipped[0]),
+                      file=sys.stderr)
+                return 1
+            last = i
+        total_closed += sum('"is_closed":true' in l for l in mine)
+    others = [l for l in got if json.loads(l)["symbol"] not in symbols]
+    if others:
+        print("quote for a symbol not subscribed:\n  %s" % others[0], file=sys.stderr)
+        return 1
+    print("%d quotes (%d closed) for %s, exact and in order" % (len(got), total_closed, ",".join(symbols)))
+    return 0
+
+
 def load_truth(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(l, parse_float=str) for l in f if l.strip()]
@@ -329,7 +373,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--exchange", "--market", "--count", "--rest", "--cafile"):
+            if argv[i] in ("--exchange", "--market", "--count", "--rest", "--cafile", "--symbols"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -341,6 +385,9 @@ def main(argv):
     exchange = opts.get("--exchange", "binance")
     if cmd == "check-truth":
         return check_truth(opts, args[1], args[2])
+    if cmd == "check-client":
+        count = int(opts["--count"]) if "--count" in opts else None
+        return check_client(market, args[1], args[2], opts["--symbols"].split(","), "--closed-only" in opts, count)
     if exchange not in KLINES:
         print("unknown exchange %s" % exchange, file=sys.stderr)
         return 2

@@ -20,6 +20,8 @@ expect() { # expect CODE "stderr line" ARGS...
     fi
 }
 
+printf 'return { server = { port = 0, health_port = 0 }, subscriptions = { { exchange = "binance", market = "coinm", symbols = { "BTCUSD_PERP" }, interval = "1s" } } }\n' >"$T/sub1s.lua"
+printf 'return { server = { port = 0, health_port = 0 }, subscriptions = { { exchange = "binance", symbols = { "BTCUSDT", "BTC/USDT" } } } }\n' >"$T/badsym.lua"
 expect 0 "" --version
 grep -qx 'candled [0-9.]*' "$T/out"
 expect 0 "" --help
@@ -38,6 +40,17 @@ expect 2 "candled: --ws-url: expected a ws:// or wss:// URL, got 'http://x'" str
 expect 2 "candled: invalid symbol 'BTC/USDT' for binance spot: symbol must match [A-Z0-9_]+" stream binance BTC/USDT
 printf 'return { server = { port = "x" } }\n' >"$T/bad.lua"
 expect 2 "candled: $T/bad.lua: server.port: expected an integer, got string" stream binance BTCUSDT --config "$T/bad.lua"
+# serve: flags and config.lua's subscriptions are checked before anything listens
+expect 2 "candled: serve: unknown argument '--colour' (try --help)" serve --colour
+expect 2 "candled: expected a port number 0..65535, got '70000'" serve --port 70000
+expect 2 "candled: option '--health-port' needs a value" serve --health-port
+expect 2 "candled: subscriptions[1]: interval '1s' is not supported by binance coinm" serve --config "$T/sub1s.lua"
+expect 2 "candled: subscriptions[1].symbols[2]: invalid symbol 'BTC/USDT' for binance spot: symbol must match [A-Z0-9_]+" \
+    serve --config "$T/badsym.lua"
+ln -s "$CANDLED" "$T/connector-wss"
+rc=0
+"$T/connector-wss" --help >"$T/out" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -q 'candled serve  \[--config FILE\]' "$T/out" || { echo "FAIL: connector-wss --help"; cat "$T/out"; exit 1; }
 # check validates the shipped configuration and every adapter
 expect 0 "" check --config "$CDL_SOURCE_DIR/config.lua"
 grep -q '^adapter binance: ok (3 markets)$' "$T/out"

@@ -5,10 +5,7 @@
 # each other).
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
-if [ "${CDL_SANITIZE:-0}" = 1 ]; then
-    echo "skipped: sanitizer build"
-    exit 0
-fi
+skip_in_sanitizer_build
 T="$E2E_TMP"
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --disconnect-after 25
 rc=0

@@ -133,9 +133,16 @@ class WSClient:
         self.sock.close()
 
 
-def connect(host, port, path="/", timeout=10.0):
-    """Opens a WebSocket; raises WSError if the handshake is refused."""
-    sock = socket.create_connection((host, port), timeout=timeout)
+def connect(host, port, path="/", timeout=10.0, rcvbuf=0):
+    """Opens a WebSocket; raises WSError if the handshake is refused.  rcvbuf: SO_RCVBUF set
+    before connecting (a small one makes a client that stops reading back up quickly)."""
+    if rcvbuf:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    else:
+        sock = socket.create_connection((host, port), timeout=timeout)
     key = base64.b64encode(os.urandom(16)).decode()
     req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path, host, port, key))

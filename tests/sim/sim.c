@@ -595,6 +595,7 @@ int sim_client_subscribe(struct sim_client *c, const char *key, const char *symb
         s->subs = sim_xrealloc(s->subs, (size_t)s->capsubs * sizeof *s->subs);
     }
     s->subs[s->nsubs++] = c;
+    core->sim.counters.subscribes++;
     sim_gen_timer_arm(core);
     if (core->sim.opts.flood)
         sim_client_wake(c);
@@ -618,6 +619,7 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
     for (int i = 0; i < c->nstreams; i++)
         if (!strcmp(c->streams[i]->key, key)) {
             sim_stream_drop_sub(c->streams[i], c);
+            c->core->sim.counters.unsubscribes++;
             memmove(&c->streams[i], &c->streams[i + 1],
                     (size_t)(c->nstreams - i - 1) * sizeof *c->streams);
             c->nstreams--;
@@ -1275,6 +1277,12 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             sim_client_count_rx(pss->client);
         }
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (pss->client && core->sim.opts.verbose && in && len >= 2)
+            fprintf(stderr, "candled-sim: client %llu sent close %d\n",
+                    (unsigned long long)pss->client->id,
+                    ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1]);
+        return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss->client) {
             if (core->sim.opts.verbose)
@@ -1486,7 +1494,8 @@ static void sim_print_counters(const struct sim_core *core)
     fprintf(stderr,
             "{\"candled_sim\":{\"exchange\":\"%s\",\"market\":\"%s\",\"clients\":%llu,"
             "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,"
-            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu},"
+            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu,\"subscribes\":%llu,"
+            "\"unsubscribes\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
             "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
@@ -1496,7 +1505,7 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
             (unsigned long long)k->pongs, (unsigned long long)k->rx_msgs,
             (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
-            (unsigned long long)k->ws_upgrades,
+            (unsigned long long)k->ws_upgrades, (unsigned long long)k->subscribes, (unsigned long long)k->unsubscribes,
             (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,
             (unsigned long long)k->stalls, (unsigned long long)k->duplicates,
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,

@@ -69,6 +69,7 @@ struct sim_opts {
 struct sim_counters {
     uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests, ws_upgrades;
     uint64_t recorded;
+    uint64_t subscribes, unsubscribes; /* streams a client added / removed (client close not counted) */
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
     uint64_t revisions, rest_garbage;

@@ -89,7 +89,7 @@ static void test_errors_name_the_path(void)
     expect_error("return { server = { prot = 1 } }", "server.prot: unknown key");
     expect_error("return { sevrer = {} }", "sevrer: unknown key");
     expect_error("return { server = { port = 'x' } }", "server.port: expected an integer, got string");
-    expect_error("return { server = { port = 70000 } }", "server.port: expected an integer number in [1, 65535], got '70000'");
+    expect_error("return { server = { port = 70000 } }", "server.port: expected an integer number in [0, 65535], got '70000'");
     expect_error("return { server = { port = 1.5 } }", "server.port: expected an integer, got 1.5");
     expect_error("return { server = { health_enabled = 1 } }", "server.health_enabled: expected a boolean, got number");
     expect_error("return { subscriptions = { { exchange = 'binance', symbols = {} } } }",

@@ -406,9 +406,9 @@ static void test_no_clock(void)
     cdl_seq_add(S, 7);
     const int64_t now = P(1000000); /* years later: a replay */
     push(P(0), 1, "a", 0, now);
+    cdl_seq_reconnected(S, 0, now);
     push(P(1), -1, "b", 0, now);
     cdl_seq_tick(S, now);
-    cdl_seq_reconnected(S, 0, now);
     ASSERT(!cdl_seq_in_hole(S, 0)); /* no missing close, no reconnect hole from the clock */
     ASSERT_EQ(R.n_emit, 2);         /* and P1 is not closed by the clock */
     push(P(2), -1, "c", 0, now);    /* ...but by the newer period */
@@ -420,6 +420,80 @@ static void test_no_clock(void)
     ASSERT_EQ(R.n_bf, 1);
     ASSERT_EQ(R.bf_from[0], P(2)); /* P2 was never closed */
     ASSERT_EQ(R.bf_to[0], P(4));
+}
+
+/* An unflagged period in progress across a reconnect may have missed updates: its last value is
+ * not taken as its close; the backfill brings the close.  And the clock closes a period only once
+ * the connection has shown life after its end. */
+static int64_t alive_ms;
+static int64_t r_alive(void *u, int stream) { return alive_ms; }
+
+static void test_inference_after_silence(void)
+{
+    mk("1m", 16, 100, NULL);
+    push(P(0), -1, "a", 0, P(0) + 10);
+    push(P(1), -1, "b1", 0, P(1) + 10); /* P0 closed by the newer period */
+    ASSERT_EQ(R.emit_closed[1], 1);
+    cdl_seq_reconnected(S, 0, P(1) + 30000); /* P1 in progress when the connection came back */
+    push(P(2), -1, "c1", 0, P(2) + 10);     /* newer period, but P1's value may be stale */
+    ASSERT_EQ(R.n_emit, 4);                 /* a open, a closed, b1 open, c1 open: no P1 close */
+    ASSERT_EQ(R.emit_closed[3], 0);
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(1));
+    cdl_seq_tick(S, P(3) + 2000);           /* P2 over: closed by the clock, held behind P1 */
+    ASSERT(cdl_seq_in_hole(S, 0));
+    cdl_seq_tick(S, P(3) + 3000);
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(1));
+    ASSERT_EQ(R.bf_to[0], P(2));
+    push(P(1), -1, "b9", 1, P(3) + 3100);   /* the exchange's final P1 */
+    cdl_seq_backfill_done(S, 0, 1, P(3) + 3100);
+    ASSERT_EQ(R.emit_ot[R.n_emit - 2], P(1));
+    ASSERT_STR_EQ(R.emit_close[R.n_emit - 2], "b9");
+    ASSERT_EQ(R.emit_ot[R.n_emit - 1], P(2));
+    /* an update of the same period after the reconnect is the whole state again: trusted */
+    push(P(3), -1, "d1", 0, P(3) + 5000);
+    cdl_seq_reconnected(S, 0, P(3) + 6000);
+    push(P(3), -1, "d2", 0, P(3) + 7000);
+    push(P(4), -1, "e1", 0, P(4) + 10);
+    ASSERT_EQ(R.emit_ot[R.n_emit - 2], P(3));
+    ASSERT_EQ(R.emit_closed[R.n_emit - 2], 1);
+    ASSERT_STR_EQ(R.emit_close[R.n_emit - 2], "d2");
+
+    /* the clock waits for a sign of life after the period's end */
+    struct cdl_seq_opts o = { .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000,
+                              .hold_max = 16, .page_rows = 100 };
+    cdl_interval_parse("1m", &o.iv);
+    struct cdl_seq_cbs cbs = { .emit = r_emit, .gap = r_gap, .backfill = r_backfill, .alive = r_alive, .user = &R };
+    cdl_seq_destroy(S);
+    memset(&R, 0, sizeof R);
+    S = cdl_seq_create(&o, &cbs);
+    cdl_seq_add(S, 7);
+    alive_ms = P(0) + 30000;
+    push(P(0), -1, "a", 0, P(0) + 30000);
+    cdl_seq_tick(S, P(1) + 5000); /* nothing heard since P0 ended: maybe lost, not quiet */
+    ASSERT_EQ(R.n_emit, 1);
+    alive_ms = P(1) + 4000;       /* a pong after the end: the connection is fine, the market quiet */
+    cdl_seq_tick(S, P(1) + 6000);
+    ASSERT_EQ(R.n_emit, 2);
+    ASSERT_EQ(R.emit_closed[1], 1);
+}
+
+static void test_inactive_and_reset(void)
+{
+    mk("1m", 16, 100, NULL);
+    push(P(0), 1, "a", 0, P(1));
+    push(P(2), 1, "c", 0, P(3)); /* a hole */
+    cdl_seq_set_active(S, 0, 0);
+    cdl_seq_tick(S, P(3) + 5000);
+    ASSERT_EQ(R.n_bf, 0);        /* nobody wants it: no backfill */
+    cdl_seq_set_active(S, 0, 1); /* back: starts afresh, remembering its last close */
+    ASSERT(!cdl_seq_in_hole(S, 0));
+    ASSERT_EQ(cdl_seq_held(S), 0);
+    ASSERT_EQ(push(P(0), 1, "a", 0, P(10)), CDL_SEQ_DUPLICATE);
+    ASSERT_EQ(push(P(9), 1, "j", 0, P(10)), CDL_SEQ_NEW);
+    cdl_seq_reset(S, 0, 99);     /* the slot now carries another stream */
+    ASSERT_EQ(cdl_seq_expected(S, 0), -1);
+    ASSERT_EQ(push(P(0), 1, "x", 0, P(10)), CDL_SEQ_NEW);
 }
 
 static void test_many_streams_independent(void)
@@ -451,6 +525,8 @@ int main(void)
     TEST_RUN(test_inferred_closes);
     TEST_RUN(test_calendar_months);
     TEST_RUN(test_no_clock);
+    TEST_RUN(test_inference_after_silence);
+    TEST_RUN(test_inactive_and_reset);
     TEST_RUN(test_many_streams_independent);
     cdl_seq_destroy(S);
     return TEST_DONE();

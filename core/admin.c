@@ -1,0 +1,233 @@
+/* admin.c - see admin.h. */
+#include "admin.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CHUNK 16384
+#define MAX_MARKETS 64
+
+struct cdl_admin {
+    struct cdl_admin_opts o;
+    char host[64];
+    struct lws_vhost *vh;
+};
+
+struct pss {
+    char *body; /* malloc'd response body */
+    size_t len, sent;
+};
+
+/* Growable text. */
+struct text {
+    char *p;
+    size_t n, cap;
+};
+
+static void tput(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tput(struct text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+        va_end(ap);
+        if (t->p && (size_t)n < t->cap - t->n) {
+            t->n += (size_t)n;
+            return;
+        }
+        t->cap = (t->cap ? t->cap * 2 : 1024) + (size_t)n;
+        t->p = realloc(t->p, t->cap);
+        if (!t->p)
+            abort();
+    }
+}
+
+/* ISO 8601 UTC with milliseconds. */
+static void iso_time(uint64_t ms, char *buf, size_t cap)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
+{
+    struct cdl_hub_status st[MAX_MARKETS];
+    int n = o->hub ? cdl_hub_status(o->hub, st, MAX_MARKETS) : 0, ready = !*o->draining;
+    for (int i = 0; i < n; i++)
+        ready &= st[i].healthy;
+    char now[40];
+    iso_time(cdl_now_ms(), now, sizeof now);
+    struct text t = { 0 };
+    tput(&t, "{\"status\":\"%s\",\"timestamp\":\"%s\",\"draining\":%s,\"clients\":%d,\"exchanges\":[",
+         ready ? "ready" : "not_ready", now, *o->draining ? "true" : "false", cdl_server_n_clients(o->server));
+    for (int i = 0; i < n; i++) {
+        char last[40] = "null";
+        if (st[i].last_message_ms) {
+            last[0] = '"';
+            iso_time(st[i].last_message_ms, last + 1, sizeof last - 2);
+            strcat(last, "\"");
+        }
+        tput(&t,
+             "%s{\"exchange\":\"%s\",\"contract_type\":\"%s\",\"streams\":%d,\"active_connections\":%d,"
+             "\"last_message_time\":%s,\"total_quotes\":%llu,\"total_errors\":%llu,\"consecutive_failures\":%d,"
+             "\"circuit_state\":\"closed\",\"healthy\":%s}",
+             i ? "," : "", st[i].exchange, st[i].contract_type, st[i].streams, st[i].active_connections, last,
+             (unsigned long long)st[i].total_quotes, (unsigned long long)st[i].total_errors,
+             st[i].consecutive_failures, st[i].healthy ? "true" : "false");
+    }
+    tput(&t, "]}\n");
+    *status = ready ? 200 : 503;
+    return t.p;
+}
+
+void cdl_admin_process_metrics(struct cdl_metrics *m)
+{
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%*d %ld", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    cdl_series_set(cdl_metrics_series(m, CDL_M_PROCESS_RSS), (double)pages * (double)sysconf(_SC_PAGESIZE));
+    struct rusage ru;
+    if (!getrusage(RUSAGE_SELF, &ru))
+        cdl_series_set(cdl_metrics_series(m, CDL_M_PROCESS_CPU),
+                       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    int fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        for (struct dirent *e; (e = readdir(d));)
+            fds += e->d_name[0] != '.';
+        closedir(d);
+        fds--; /* the directory stream itself */
+    }
+    cdl_series_set(cdl_metrics_series(m, CDL_M_PROCESS_FDS), fds);
+}
+
+/* Starts a response: headers now, the body at HTTP_WRITEABLE.  Takes ownership of body. */
+static int respond(struct lws *wsi, struct pss *pss, unsigned status, const char *type, char *body, size_t len)
+{
+    unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    pss->body = body;
+    pss->len = len;
+    pss->sent = 0;
+    if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store", 8,
+                                    &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int on_request(struct cdl_admin *a, struct lws *wsi, struct pss *pss, const char *path)
+{
+    int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    struct text t = { 0 };
+    if (!strcmp(path, "/health") || !strcmp(path, "/ready") || !strcmp(path, "/metrics")) {
+        if (!get) {
+            tput(&t, "{\"error\":\"method not allowed\"}\n");
+            return respond(wsi, pss, 405, "application/json", t.p, t.n);
+        }
+    } else {
+        tput(&t, "{\"error\":\"not found\",\"paths\":[\"/health\",\"/ready\",\"/metrics\"]}\n");
+        return respond(wsi, pss, 404, "application/json", t.p, t.n);
+    }
+    if (!strcmp(path, "/health")) {
+        char now[40];
+        iso_time(cdl_now_ms(), now, sizeof now);
+        tput(&t, "{\"status\":\"healthy\",\"timestamp\":\"%s\"}\n", now);
+        return respond(wsi, pss, 200, "application/json", t.p, t.n);
+    }
+    if (!strcmp(path, "/ready")) {
+        int status;
+        char *body = cdl_admin_ready_json(&a->o, &status);
+        return respond(wsi, pss, (unsigned)status, "application/json", body, strlen(body));
+    }
+    cdl_admin_process_metrics(a->o.metrics);
+    size_t len;
+    char *body = cdl_metrics_render(a->o.metrics, &len);
+    return respond(wsi, pss, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
+
+static int on_writeable(struct lws *wsi, struct pss *pss)
+{
+    static unsigned char buf[LWS_PRE + CHUNK];
+    if (!pss->body)
+        return 0;
+    size_t n = pss->len - pss->sent < CHUNK ? pss->len - pss->sent : CHUNK;
+    int final = pss->sent + n == pss->len;
+    memcpy(buf + LWS_PRE, pss->body + pss->sent, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    pss->sent += n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    free(pss->body);
+    pss->body = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct pss *pss = user;
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    struct cdl_admin *a = vh ? lws_vhost_user(vh) : NULL;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return a ? on_request(a, wsi, pss, in ? (const char *)in : "/") : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: /* a POST body: answered at LWS_CALLBACK_HTTP already */
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writeable(wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss) {
+            free(pss->body);
+            pss->body = NULL;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    { "http", admin_cb, sizeof(struct pss), 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+struct cdl_admin *cdl_admin_create(struct cdl_net *net, const struct cdl_admin_opts *o, int *bound)
+{
+    struct cdl_admin *a = calloc(1, sizeof *a);
+    if (!a)
+        abort();
+    a->o = *o;
+    snprintf(a->host, sizeof a->host, "%s", o->host ? o->host : "");
+    a->o.host = a->host;
+    a->vh = cdl_net_listen(net, "admin", a->host, o->port, protocols, a, bound);
+    if (!a->vh) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void cdl_admin_destroy(struct cdl_admin *a) { free(a); }

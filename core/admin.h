@@ -1,0 +1,38 @@
+/* admin.h - the admin HTTP port of `candled serve`: /health, /ready, /metrics.
+ *
+ *   GET /health  200 {"status":"healthy","timestamp":...} while the loop runs
+ *   GET /ready   200 {"status":"ready",...,"exchanges":[...]} or 503 "not_ready" while draining
+ *                or while an exchange market with streams has no established connection
+ *   GET /metrics Prometheus text exposition (metrics.h), with the process figures refreshed
+ * One lws HTTP vhost on the shared context.  The hub, server and metrics are borrowed;
+ * `draining` is read at every request.  Loop thread only. */
+#ifndef CDL_ADMIN_H
+#define CDL_ADMIN_H
+
+#include "hub.h"
+#include "metrics.h"
+#include "net.h"
+#include "server.h"
+
+struct cdl_admin_opts {
+    const char *host;
+    int port; /* 0 = a free port */
+    struct cdl_hub *hub;
+    struct cdl_server *server;
+    struct cdl_metrics *metrics;
+    const int *draining;
+};
+
+struct cdl_admin;
+
+/* Listens; NULL if it cannot (logged).  *bound: the port it got. */
+struct cdl_admin *cdl_admin_create(struct cdl_net *net, const struct cdl_admin_opts *o, int *bound);
+/* Frees; after the lws context is gone.  NULL is a no-op. */
+void cdl_admin_destroy(struct cdl_admin *a);
+
+/* The /ready document and its status (200 or 503), malloc'd (exposed for tests). */
+char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status);
+/* Refreshes process_resident_memory_bytes, process_cpu_seconds_total and process_open_fds. */
+void cdl_admin_process_metrics(struct cdl_metrics *m);
+
+#endif

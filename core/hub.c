@@ -1,0 +1,457 @@
+/* hub.c - see hub.h. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup.h"
+#include "err.h"
+#include "feed.h"
+#include "interval.h"
+#include "log.h"
+
+struct hub_stream {
+    struct hub_stream *hnext; /* hash chain */
+    struct cdl_hub_feed *hf;
+    char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
+    int pins;
+    struct cdl_hub_sub *subs; /* doubly linked */
+    int n_subs;
+    uint64_t idle_since_ms;   /* lingering since (loop ms), 0 = referenced */
+    struct hub_stream *lnext, *lprev; /* the linger list, oldest first */
+};
+
+struct cdl_hub_sub {
+    struct cdl_hub_sub *next, *prev;
+    struct hub_stream *st;
+    cdl_hub_quote_fn fn;
+    void *user;
+    char symbol[CDL_SYMBOL_MAX]; /* as the subscriber wrote it */
+};
+
+struct cdl_hub_feed {
+    struct cdl_hub_feed *next;
+    struct cdl_hub *hub;
+    struct cdl_adapter *a;
+    const struct cdl_market *m;
+    const char *interval; /* canonical, static */
+    struct cdl_feed *feed;
+    struct hub_stream **buckets;
+    int n_buckets, n_streams;
+    uint64_t quotes;
+    struct cdl_series *s_streams, *s_quotes[2];
+};
+
+struct cdl_hub {
+    struct cdl_hub_opts o;
+    struct cdl_hub_feed *feeds;
+    struct hub_stream *linger_head, *linger_tail;
+    uv_timer_t linger_timer;
+    int stopped;
+    int n_streams;
+    struct cdl_dedup *dedup; /* shared by the feeds' sequencers */
+    struct cdl_series *s_latency;
+};
+
+static uint64_t hash_sym(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct hub_stream *find(const struct cdl_hub_feed *hf, const char *sym)
+{
+    struct hub_stream *st = hf->buckets[hash_sym(sym) % (uint64_t)hf->n_buckets];
+    while (st && strcmp(st->symbol, sym))
+        st = st->hnext;
+    return st;
+}
+
+static void rehash(struct cdl_hub_feed *hf, int n)
+{
+    struct hub_stream **b = calloc((size_t)n, sizeof *b);
+    if (!b)
+        abort();
+    for (int i = 0; i < hf->n_buckets; i++) {
+        struct hub_stream *st = hf->buckets[i], *next;
+        for (; st; st = next) {
+            next = st->hnext;
+            uint64_t k = hash_sym(st->symbol) % (uint64_t)n;
+            st->hnext = b[k];
+            b[k] = st;
+        }
+    }
+    free(hf->buckets);
+    hf->buckets = b;
+    hf->n_buckets = n;
+}
+
+/* The feed's sink: fan one quote out to the stream's subscribers (counted once, however many). */
+static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
+{
+    struct cdl_hub_feed *hf = user;
+    struct hub_stream *st = find(hf, meta->symbol);
+    hf->quotes++;
+    if (!st || !st->subs)
+        return 0;
+    cdl_series_add(hf->s_quotes[c->closed == 1], 1);
+    cdl_series_observe(hf->hub->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
+    struct cdl_quote_meta m = *meta;
+    for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+        m.symbol = s->symbol;
+        s->fn(s->user, &m, c, NULL);
+    }
+    return 1;
+}
+
+/* The feed's gap events, to the stream's subscribers. */
+static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, int64_t to, int64_t missing,
+                   const char *reason)
+{
+    struct cdl_hub_feed *hf = user;
+    struct hub_stream *st = find(hf, meta->symbol);
+    if (!st)
+        return;
+    struct cdl_gap g = { .from = from, .to = to, .missing = missing, .reason = reason };
+    struct cdl_quote_meta m = *meta;
+    for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+        m.symbol = s->symbol;
+        s->fn(s->user, &m, NULL, &g);
+    }
+}
+
+/* ---- lingering -------------------------------------------------------------------------------------- */
+
+static void linger_unlink(struct cdl_hub *h, struct hub_stream *st)
+{
+    if (st->lprev)
+        st->lprev->lnext = st->lnext;
+    else
+        h->linger_head = st->lnext;
+    if (st->lnext)
+        st->lnext->lprev = st->lprev;
+    else
+        h->linger_tail = st->lprev;
+    st->lnext = st->lprev = NULL;
+    st->idle_since_ms = 0;
+}
+
+/* Removes the stream from its feed (an unsubscribe upstream) and frees it. */
+static void stream_drop(struct cdl_hub *h, struct hub_stream *st)
+{
+    struct cdl_hub_feed *hf = st->hf;
+    if (st->idle_since_ms)
+        linger_unlink(h, st);
+    if (hf->feed)
+        cdl_feed_remove(hf->feed, st->symbol);
+    struct hub_stream **pp = &hf->buckets[hash_sym(st->symbol) % (uint64_t)hf->n_buckets];
+    while (*pp != st)
+        pp = &(*pp)->hnext;
+    *pp = st->hnext;
+    hf->n_streams--;
+    h->n_streams--;
+    cdl_series_set(hf->s_streams, (double)hf->n_streams);
+    free(st);
+}
+
+static void linger_cb(uv_timer_t *t)
+{
+    struct cdl_hub *h = t->data;
+    uint64_t now = uv_now(h->o.loop), linger = (uint64_t)(h->o.linger_s * 1000);
+    while (h->linger_head && now - h->linger_head->idle_since_ms >= linger)
+        stream_drop(h, h->linger_head);
+    if (h->linger_head)
+        uv_timer_start(&h->linger_timer, linger_cb, linger - (now - h->linger_head->idle_since_ms), 0);
+}
+
+/* Called whenever a reference goes: an unreferenced stream starts lingering. */
+static void maybe_linger(struct cdl_hub *h, struct hub_stream *st)
+{
+    if (st->pins || st->subs || st->idle_since_ms || h->stopped)
+        return;
+    st->idle_since_ms = uv_now(h->o.loop);
+    if (!st->idle_since_ms)
+        st->idle_since_ms = 1;
+    st->lprev = h->linger_tail;
+    if (h->linger_tail)
+        h->linger_tail->lnext = st;
+    else
+        h->linger_head = st;
+    h->linger_tail = st;
+    if (!uv_is_active((uv_handle_t *)&h->linger_timer))
+        uv_timer_start(&h->linger_timer, linger_cb, (uint64_t)(h->o.linger_s * 1000), 0);
+}
+
+/* ---- feeds and streams ------------------------------------------------------------------------------ */
+
+struct cdl_hub *cdl_hub_create(const struct cdl_hub_opts *o)
+{
+    struct cdl_hub *h = calloc(1, sizeof *h);
+    if (!h)
+        abort();
+    h->o = *o;
+    uv_timer_init(o->loop, &h->linger_timer);
+    h->linger_timer.data = h;
+    h->dedup = cdl_dedup_create((int64_t)(o->cfg->dedup_window_seconds * 1000), o->cfg->dedup_max_entries);
+    h->s_latency = cdl_metrics_series(o->metrics, CDL_M_QUOTE_LATENCY);
+    return h;
+}
+
+struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, const char *market,
+                                     const char *interval, const char **code, char *msg, size_t msglen)
+{
+    struct cdl_adapter *a;
+    char err[512];
+    int rc = cdl_lua_host_load(h->o.host, exchange, &a, err, sizeof err);
+    if (rc) {
+        *code = rc == CDL_ENOTFOUND || rc == CDL_EINVAL ? "unknown_exchange" : "unavailable";
+        if (rc == CDL_ENOTFOUND || rc == CDL_EINVAL)
+            snprintf(msg, msglen, "unknown exchange '%.64s'", exchange);
+        else
+            snprintf(msg, msglen, "exchange '%.64s' is unavailable: its adapter does not load", exchange);
+        return NULL;
+    }
+    const struct cdl_market *m = cdl_adapter_market(a, market && *market ? market : NULL);
+    if (!m) {
+        *code = "unknown_market";
+        snprintf(msg, msglen, "unknown contract_type '%.64s' for %s", market, exchange);
+        return NULL;
+    }
+    struct cdl_interval iv;
+    if (cdl_interval_parse(interval, &iv) || !cdl_adapter_interval(a, m, iv.name)) {
+        *code = "unsupported_interval";
+        snprintf(msg, msglen, "interval '%.16s' is not supported by %s %s", interval, exchange, m->name);
+        return NULL;
+    }
+    if (h->stopped) {
+        *code = "unavailable";
+        snprintf(msg, msglen, "the server is shutting down");
+        return NULL;
+    }
+    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next)
+        if (hf->a == a && hf->m == m && !strcmp(hf->interval, iv.name))
+            return hf;
+    const struct cdl_config *cfg = h->o.cfg;
+    const struct cdl_exchange_override *ov = cdl_config_override(cfg, cdl_adapter_name(a), m->name);
+    struct cdl_feed_opts fo = {
+        .adapter = a,
+        .market = m,
+        .interval = iv.name,
+        .ws_url = ov && ov->ws_url[0] ? ov->ws_url : NULL,
+        .rest_url = ov && ov->rest_url[0] ? ov->rest_url : NULL,
+        .max_streams_per_conn = cfg->max_symbol_per_ws,
+        .max_message = (size_t)cfg->max_frame_bytes,
+        .idle_timeout = cfg->idle_timeout,
+        .dedup = h->dedup,
+        .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
+        .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
+        .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
+        .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),
+        .hold_max = cfg->seq_hold_max,
+        .no_clock = !cfg->seq_clock_rules,
+    };
+    struct cdl_hub_feed *hf = calloc(1, sizeof *hf);
+    if (!hf)
+        abort();
+    struct cdl_feed_sink sink = { .on_quote = on_quote, .on_gap = on_gap, .user = hf };
+    hf->feed = cdl_feed_create(h->o.loop, h->o.net, h->o.rest, h->o.metrics, &fo, &sink, &rc, err, sizeof err);
+    if (!hf->feed || cdl_feed_start(hf->feed)) {
+        cdl_feed_destroy(hf->feed);
+        free(hf);
+        *code = "unavailable";
+        snprintf(msg, msglen, "cannot stream %s %s %s: %s", exchange, m->name, iv.name, rc ? err : "start failed");
+        return NULL;
+    }
+    hf->hub = h;
+    hf->a = a;
+    hf->m = m;
+    hf->interval = iv.name;
+    hf->n_buckets = 64;
+    hf->buckets = calloc((size_t)hf->n_buckets, sizeof *hf->buckets);
+    if (!hf->buckets)
+        abort();
+    hf->s_streams = cdl_metrics_series(h->o.metrics, CDL_M_UPSTREAM_STREAMS, cdl_adapter_name(a), m->name, iv.name);
+    for (int k = 0; k < 2; k++)
+        hf->s_quotes[k] = cdl_metrics_series(h->o.metrics, CDL_M_QUOTES_PROCESSED, cdl_adapter_name(a), m->name,
+                                             k ? "true" : "false");
+    hf->next = h->feeds;
+    h->feeds = hf;
+    return hf;
+}
+
+const char *cdl_hub_feed_exchange(const struct cdl_hub_feed *hf) { return cdl_adapter_name(hf->a); }
+const char *cdl_hub_feed_market(const struct cdl_hub_feed *hf) { return hf->m->name; }
+const char *cdl_hub_feed_interval(const struct cdl_hub_feed *hf) { return hf->interval; }
+
+int cdl_hub_symbol(struct cdl_hub_feed *hf, const char *text, char out[CDL_SYMBOL_MAX], char *msg, size_t msglen)
+{
+    char why[200] = "";
+    if (strlen(text) >= CDL_SYMBOL_MAX || cdl_adapter_symbol(hf->a, hf->m, text, out, CDL_SYMBOL_MAX, why, sizeof why)) {
+        snprintf(msg, msglen, "invalid symbol '%.64s' for %s %s%s%s", text, cdl_adapter_name(hf->a), hf->m->name,
+                 why[0] ? ": " : "", why);
+        return CDL_EINVAL;
+    }
+    return 0;
+}
+
+/* The stream of `text`, added to the feed if new. */
+static struct hub_stream *stream_ref(struct cdl_hub_feed *hf, const char *text, char *msg, size_t msglen)
+{
+    struct cdl_hub *h = hf->hub;
+    char sym[CDL_SYMBOL_MAX];
+    if (h->stopped || !hf->feed) {
+        snprintf(msg, msglen, "the server is shutting down");
+        return NULL;
+    }
+    if (cdl_hub_symbol(hf, text, sym, msg, msglen))
+        return NULL;
+    struct hub_stream *st = find(hf, sym);
+    if (st) {
+        if (st->idle_since_ms)
+            linger_unlink(h, st);
+        return st;
+    }
+    /* the feed is told the exchange's name: it comes back as meta->symbol in on_quote */
+    int rc = cdl_feed_add(hf->feed, sym, msg, msglen);
+    if (rc < 0)
+        return NULL;
+    st = calloc(1, sizeof *st);
+    if (!st)
+        abort();
+    st->hf = hf;
+    snprintf(st->symbol, sizeof st->symbol, "%s", sym);
+    if (hf->n_streams >= hf->n_buckets * 2)
+        rehash(hf, hf->n_buckets * 4);
+    uint64_t k = hash_sym(sym) % (uint64_t)hf->n_buckets;
+    st->hnext = hf->buckets[k];
+    hf->buckets[k] = st;
+    hf->n_streams++;
+    h->n_streams++;
+    cdl_series_set(hf->s_streams, (double)hf->n_streams);
+    return st;
+}
+
+struct cdl_hub_sub *cdl_hub_subscribe(struct cdl_hub_feed *hf, const char *symbol, cdl_hub_quote_fn fn, void *user,
+                                      char *msg, size_t msglen)
+{
+    struct hub_stream *st = stream_ref(hf, symbol, msg, msglen);
+    if (!st)
+        return NULL;
+    struct cdl_hub_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->st = st;
+    s->fn = fn;
+    s->user = user;
+    snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
+    s->next = st->subs;
+    if (st->subs)
+        st->subs->prev = s;
+    st->subs = s;
+    st->n_subs++;
+    return s;
+}
+
+void cdl_hub_unsubscribe(struct cdl_hub_sub *s)
+{
+    if (!s)
+        return;
+    struct hub_stream *st = s->st;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        st->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    st->n_subs--;
+    free(s);
+    maybe_linger(st->hf->hub, st);
+}
+
+int cdl_hub_pin(struct cdl_hub_feed *hf, const char *symbol, char *msg, size_t msglen)
+{
+    struct hub_stream *st = stream_ref(hf, symbol, msg, msglen);
+    if (!st)
+        return CDL_EINVAL;
+    st->pins++;
+    return 0;
+}
+
+int cdl_hub_n_streams(const struct cdl_hub *h) { return h->n_streams; }
+
+int cdl_hub_status(const struct cdl_hub *h, struct cdl_hub_status *out, int max)
+{
+    int n = 0;
+    for (const struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next) {
+        int i = 0;
+        while (i < n && (strcmp(out[i].exchange, cdl_adapter_name(hf->a)) || strcmp(out[i].contract_type, hf->m->name)))
+            i++;
+        if (i == n) {
+            if (n == max)
+                continue;
+            memset(&out[n], 0, sizeof out[n]);
+            out[n].exchange = cdl_adapter_name(hf->a);
+            out[n].contract_type = hf->m->name;
+            n++;
+        }
+        struct cdl_hub_status *o = &out[i];
+        struct cdl_feed_status fs = { 0 };
+        if (hf->feed)
+            cdl_feed_status(hf->feed, &fs);
+        o->streams += fs.streams;
+        o->active_connections += fs.open_connections;
+        o->connections += fs.connections;
+        if (fs.consecutive_failures > o->consecutive_failures)
+            o->consecutive_failures = fs.consecutive_failures;
+        if (fs.last_frame_ms > o->last_message_ms)
+            o->last_message_ms = fs.last_frame_ms;
+        o->total_quotes += hf->quotes;
+        o->total_errors += fs.errors;
+    }
+    for (int i = 0; i < n; i++)
+        out[i].healthy = out[i].streams == 0 || out[i].active_connections > 0;
+    return n;
+}
+
+void cdl_hub_stop(struct cdl_hub *h)
+{
+    if (!h || h->stopped)
+        return;
+    h->stopped = 1;
+    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next) {
+        cdl_feed_destroy(hf->feed);
+        hf->feed = NULL;
+    }
+    uv_timer_stop(&h->linger_timer);
+    uv_close((uv_handle_t *)&h->linger_timer, NULL);
+}
+
+void cdl_hub_destroy(struct cdl_hub *h)
+{
+    if (!h)
+        return;
+    cdl_hub_stop(h);
+    struct cdl_hub_feed *hf = h->feeds, *next;
+    for (; hf; hf = next) {
+        next = hf->next;
+        for (int i = 0; i < hf->n_buckets; i++) {
+            struct hub_stream *st = hf->buckets[i], *sn;
+            for (; st; st = sn) {
+                sn = st->hnext;
+                struct cdl_hub_sub *s = st->subs, *ss;
+                for (; s; s = ss) {
+                    ss = s->next;
+                    free(s);
+                }
+                free(st);
+            }
+        }
+        free(hf->buckets);
+        free(hf);
+    }
+    cdl_dedup_destroy(h->dedup);
+    free(h);
+}

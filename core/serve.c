@@ -1,0 +1,238 @@
+/* serve.c - see serve.h. */
+#include "serve.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "admin.h"
+#include "cli.h"
+#include "err.h"
+#include "hub.h"
+#include "log.h"
+#include "lua_host.h"
+#include "metrics.h"
+#include "net.h"
+#include "rest.h"
+#include "server.h"
+#include "upstream.h"
+
+enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
+
+struct serve {
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t drain_timer;
+    const struct cdl_config *cfg;
+    struct cdl_net *net;
+    struct cdl_rest *rest;
+    struct cdl_metrics *metrics;
+    struct cdl_lua_host *host;
+    struct cdl_hub *hub;
+    struct cdl_server *srv;
+    struct cdl_admin *admin;
+    int draining;
+    enum phase phase;
+    uint64_t drain_start;
+};
+
+/* Last step, on the loop: everything that is left closes and uv_run() returns. */
+static void finish(struct serve *s)
+{
+    s->phase = PH_DONE;
+    cdl_hub_stop(s->hub);
+    cdl_rest_destroy(s->rest);
+    s->rest = NULL;
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+    uv_close((uv_handle_t *)&s->drain_timer, NULL);
+    cdl_net_shutdown(s->net);
+}
+
+static void drain_step(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    uint64_t elapsed = uv_now(&s->loop) - s->drain_start;
+    int timed_out = elapsed >= (uint64_t)(s->cfg->drain_timeout * 1000);
+    if (s->phase == PH_GRACE && (elapsed >= (uint64_t)(s->cfg->drain_grace * 1000) || timed_out)) {
+        cdl_server_drain(s->srv);
+        s->phase = PH_CLIENTS;
+    }
+    if (s->phase == PH_CLIENTS && (!cdl_server_n_clients(s->srv) || timed_out)) {
+        cdl_hub_stop(s->hub); /* every upstream writes its close frame */
+        s->phase = PH_UPSTREAMS;
+    }
+    if (s->phase == PH_UPSTREAMS && (!cdl_upstream_alive() || timed_out)) {
+        char n[24];
+        snprintf(n, sizeof n, "%d", cdl_upstream_alive() + cdl_server_n_clients(s->srv));
+        cdl_log(timed_out ? CDL_LOG_WARN : CDL_LOG_INFO, "drained", "left_open", n, NULL);
+        finish(s);
+        return;
+    }
+    uv_timer_start(&s->drain_timer, drain_step, 20, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+    if (s->draining) {
+        cdl_log(CDL_LOG_WARN, "second signal: exiting now", "signal", name, NULL);
+        _exit(128 + signum);
+    }
+    s->draining = 1;
+    s->phase = PH_GRACE;
+    s->drain_start = uv_now(&s->loop);
+    cdl_log(CDL_LOG_INFO, "draining", "signal", name, NULL);
+    drain_step(&s->drain_timer);
+}
+
+/* SIGHUP would otherwise end the process: until hot reload lands it is logged and ignored. */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    cdl_log(CDL_LOG_WARN, "SIGHUP: hot reload is not built yet; the running configuration stays", NULL);
+}
+
+static int write_port_file(const char *path, int ws_port, int health_port)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return CDL_EIO;
+    fprintf(f, "{\"ws_port\":%d,\"health_port\":%d}\n", ws_port, health_port);
+    if (fclose(f) || rename(tmp, path))
+        return CDL_EIO;
+    return 0;
+}
+
+/* config.lua's subscriptions, always on.  0 or CDL_EXIT_USAGE (reported). */
+static int pin_config(struct serve *s)
+{
+    for (int i = 0; i < s->cfg->n_subs; i++) {
+        const struct cdl_subscription *sub = &s->cfg->subs[i];
+        const char *code;
+        char msg[512];
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, sub->interval, &code, msg,
+                                                  sizeof msg);
+        if (!hf) {
+            fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, msg);
+            return CDL_EXIT_USAGE;
+        }
+        char sym[CDL_SYMBOL_MAX];
+        for (int k = 0; k < sub->n_symbols; k++) /* every symbol checked before any connection */
+            if (cdl_hub_symbol(hf, sub->symbols[k], sym, msg, sizeof msg)) {
+                fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);
+                return CDL_EXIT_USAGE;
+            }
+    }
+    for (int i = 0; i < s->cfg->n_subs; i++) {
+        const struct cdl_subscription *sub = &s->cfg->subs[i];
+        const char *code;
+        char msg[512];
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, sub->interval, &code, msg,
+                                                  sizeof msg);
+        for (int k = 0; hf && k < sub->n_symbols; k++)
+            if (cdl_hub_pin(hf, sub->symbols[k], msg, sizeof msg)) {
+                fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);
+                return CDL_EXIT_USAGE;
+            }
+    }
+    return 0;
+}
+
+/* Everything up to the listening sockets; 0 or an exit status (reported). */
+static int start(struct serve *s, const char *port_file)
+{
+    const struct cdl_config *cfg = s->cfg;
+    if (!(s->net = cdl_net_create(&s->loop, cfg->ca_file)))
+        return CDL_EXIT_FAILURE;
+    struct cdl_rest_opts ro;
+    cdl_rest_opts_default(&ro);
+    ro.pool_connections = cfg->rest_pool_connections;
+    ro.pool_maxsize = cfg->rest_pool_maxsize;
+    ro.ca_file = cfg->ca_file;
+    s->rest = cdl_rest_create(&s->loop, &ro);
+    struct cdl_hub_opts ho = { .loop = &s->loop, .net = s->net, .rest = s->rest, .metrics = s->metrics,
+                               .host = s->host, .cfg = cfg, .linger_s = cfg->linger_seconds };
+    s->hub = cdl_hub_create(&ho);
+    int rc = pin_config(s);
+    if (rc)
+        return rc;
+    struct cdl_server_opts so = {
+        .host = cfg->server_host, .port = cfg->server_port, .max_clients = cfg->max_clients,
+        .queue_max = cfg->client_queue_max, .send_buffer = cfg->client_send_buffer, .max_message = cfg->client_max_message,
+        .max_symbols = cfg->max_symbols_per_client, .max_requests_per_sec = cfg->max_requests_per_sec,
+    };
+    int ws_port = 0, health_port = 0;
+    if (!(s->srv = cdl_server_create(s->net, s->hub, s->metrics, &so, &ws_port)))
+        return CDL_EXIT_FAILURE;
+    if (cfg->health_enabled) {
+        struct cdl_admin_opts ao = { .host = cfg->server_host, .port = cfg->health_port, .hub = s->hub,
+                                     .server = s->srv, .metrics = s->metrics, .draining = &s->draining };
+        if (!(s->admin = cdl_admin_create(s->net, &ao, &health_port)))
+            return CDL_EXIT_FAILURE;
+    }
+    if (port_file && write_port_file(port_file, ws_port, health_port)) {
+        fprintf(stderr, "candled: cannot write %s\n", port_file);
+        return CDL_EXIT_FAILURE;
+    }
+    char wp[16], hp[16], ns[16];
+    snprintf(wp, sizeof wp, "%d", ws_port);
+    snprintf(hp, sizeof hp, "%d", health_port);
+    snprintf(ns, sizeof ns, "%d", cdl_hub_n_streams(s->hub));
+    cdl_log(CDL_LOG_INFO, "serving", "host", cfg->server_host, "ws_port", wp, "health_port",
+            cfg->health_enabled ? hp : NULL, "config_streams", ns, NULL);
+    return 0;
+}
+
+int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
+{
+    struct serve *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->cfg = cfg;
+    uv_loop_init(&s->loop);
+    s->metrics = cdl_metrics_create(0);
+    struct cdl_lua_opts lo = { .adapters_dir = cfg->adapters_dir, .lua_dir = cfg->lua_dir,
+                               .memory_limit = (size_t)cfg->lua_memory_limit_mb << 20,
+                               .instruction_budget = cfg->lua_instruction_budget };
+    s->host = cdl_lua_host_create(&lo, s->metrics);
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sighup);
+    uv_timer_init(&s->loop, &s->drain_timer);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s->drain_timer.data = s;
+    int code = start(s, port_file);
+    if (code == 0) {
+        uv_signal_start(&s->sigint, on_signal, SIGINT);
+        uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&s->sighup, on_sighup, SIGHUP);
+    } else if (s->net) {
+        finish(s);
+    } else {
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sighup, NULL);
+        uv_close((uv_handle_t *)&s->drain_timer, NULL);
+    }
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    cdl_net_destroy(s->net);
+    cdl_server_destroy(s->srv);
+    cdl_admin_destroy(s->admin);
+    cdl_hub_destroy(s->hub);
+    cdl_rest_destroy(s->rest);
+    cdl_lua_host_destroy(s->host);
+    cdl_metrics_destroy(s->metrics);
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&s->loop))
+        cdl_log(CDL_LOG_WARN, "event loop closed with handles still open", NULL);
+    free(s);
+    return code;
+}

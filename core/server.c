@@ -1,0 +1,685 @@
+/* server.c - see server.h. */
+#include "server.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "err.h"
+#include "jsonscan.h"
+#include "log.h"
+#include "request.h"
+
+#define CTL_MAX 4096     /* replies queued for one client before it counts as not reading */
+#define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
+
+struct client;
+struct csub;
+
+/* One queued message: a reply (ss == NULL) or a quote of symbol subscription ss. */
+struct msg {
+    struct msg *next;
+    struct symsub *ss;
+    int gap;             /* a gap event of ss: not a quote, not counted toward its limit */
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE + payload */
+};
+
+/* One symbol of one subscription: the hub subscriber and its pending open candle. */
+struct symsub {
+    struct csub *sub;
+    struct cdl_hub_sub *hs; /* NULL once released */
+    char exch_symbol[CDL_SYMBOL_MAX];
+    struct msg *open;      /* latest open candle not yet written */
+    int64_t open_time;
+    struct symsub *dnext, *dprev; /* the client's list of pending open candles */
+    int dirty;
+};
+
+/* One subscribe request. */
+struct csub {
+    struct csub *next, *prev;
+    struct client *cl;
+    struct cdl_hub_feed *hf;
+    int64_t limit, sent;
+    int closed_only;
+    int n, n_live;
+    struct symsub *syms;
+};
+
+struct client {
+    struct client *next, *prev;
+    struct cdl_server *srv;
+    struct lws *wsi;
+    uint64_t id;
+    struct cdl_reasm rx;
+    struct msg *ctl_head, *ctl_tail, *q_head, *q_tail;
+    int n_ctl, n_q;
+    struct symsub *dirty_head, *dirty_tail;
+    struct csub *subs;
+    int n_symbols;   /* live symbol subscriptions */
+    int n_done;      /* subscriptions that delivered their limit */
+    double tokens;
+    uint64_t tokens_ms;
+    int write_asked; /* a WRITEABLE is on its way */
+    int close_code;
+    char close_reason[100];
+};
+
+struct pss {
+    struct client *cl;
+};
+
+struct cdl_server {
+    struct cdl_server_opts o;
+    char host[64];
+    struct cdl_hub *hub;
+    struct cdl_metrics *metrics;
+    struct lws_vhost *vh;
+    struct cdl_jsonscan *scan;
+    struct client *clients;
+    int n_clients;
+    uint64_t next_id;
+    int draining;
+    struct cdl_series *s_clients, *s_streams, *s_accepted, *s_slow, *s_quotes;
+    struct cdl_log_limit lim_slow;
+};
+
+static struct msg *msg_new(const char *text, size_t len)
+{
+    struct msg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m)
+        abort();
+    m->next = NULL;
+    m->ss = NULL;
+    m->gap = 0;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, text, len);
+    return m;
+}
+
+static void msgs_free(struct msg *m)
+{
+    for (struct msg *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
+}
+
+static void dirty_unlink(struct client *cl, struct symsub *ss)
+{
+    if (!ss->dirty)
+        return;
+    if (ss->dprev)
+        ss->dprev->dnext = ss->dnext;
+    else
+        cl->dirty_head = ss->dnext;
+    if (ss->dnext)
+        ss->dnext->dprev = ss->dprev;
+    else
+        cl->dirty_tail = ss->dprev;
+    ss->dnext = ss->dprev = NULL;
+    ss->dirty = 0;
+}
+
+/* Drops what is queued for ss (all of sub's symbols when ss is NULL). */
+static void purge(struct client *cl, struct csub *sub, struct symsub *only)
+{
+    struct msg **pp = &cl->q_head, *m;
+    cl->q_tail = NULL;
+    while ((m = *pp)) {
+        if (m->ss && m->ss->sub == sub && (!only || m->ss == only)) {
+            *pp = m->next;
+            free(m);
+            cl->n_q--;
+        } else {
+            cl->q_tail = m;
+            pp = &m->next;
+        }
+    }
+    for (int i = 0; i < sub->n; i++) {
+        struct symsub *ss = &sub->syms[i];
+        if (only && ss != only)
+            continue;
+        dirty_unlink(cl, ss);
+        free(ss->open);
+        ss->open = NULL;
+    }
+}
+
+static void release_symsub(struct client *cl, struct symsub *ss)
+{
+    if (!ss->hs)
+        return;
+    cdl_hub_unsubscribe(ss->hs);
+    ss->hs = NULL;
+    ss->sub->n_live--;
+    cl->n_symbols--;
+    cdl_series_add(cl->srv->s_streams, -1);
+}
+
+static void sub_free(struct client *cl, struct csub *sub)
+{
+    purge(cl, sub, NULL);
+    for (int i = 0; i < sub->n; i++)
+        release_symsub(cl, &sub->syms[i]);
+    if (sub->prev)
+        sub->prev->next = sub->next;
+    else
+        cl->subs = sub->next;
+    if (sub->next)
+        sub->next->prev = sub->prev;
+    free(sub->syms);
+    free(sub);
+}
+
+/* Asks for one WRITEABLE, once: under libuv every lws_callback_on_writable() restarts the fd's
+ * uv_poll, which drops its events still pending in the current loop iteration, so asking again
+ * for each quote of a flooding upstream would starve the client of WRITEABLEs for good. */
+static void wake(struct client *cl)
+{
+    if (cl->wsi && !cl->write_asked) {
+        cl->write_asked = 1;
+        lws_callback_on_writable(cl->wsi);
+    }
+}
+
+/* Closes the client: queues are dropped, the close frame goes at the next WRITEABLE. */
+static void client_close(struct client *cl, int code, const char *reason)
+{
+    if (cl->close_code)
+        return;
+    cl->close_code = code;
+    snprintf(cl->close_reason, sizeof cl->close_reason, "%s", reason);
+    msgs_free(cl->ctl_head);
+    msgs_free(cl->q_head);
+    cl->ctl_head = cl->ctl_tail = cl->q_head = cl->q_tail = NULL;
+    cl->n_ctl = cl->n_q = 0;
+    for (struct csub *s = cl->subs; s; s = s->next)
+        purge(cl, s, NULL);
+    wake(cl);
+    if (cl->wsi)
+        lws_set_timeout(cl->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
+}
+
+static void slow_client(struct client *cl, const char *what, int n)
+{
+    char reason[100], id[24], q[24];
+    snprintf(reason, sizeof reason, "slow consumer: more than %d %s queued", n, what);
+    snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
+    snprintf(q, sizeof q, "%d", n);
+    cdl_series_add(cl->srv->s_slow, 1);
+    cdl_log_limited(&cl->srv->lim_slow, 10000, CDL_LOG_WARN, "client too slow, closing (1008)", "client", id,
+                    "queued", q, "what", what, NULL);
+    client_close(cl, LWS_CLOSE_STATUS_POLICY_VIOLATION, reason);
+}
+
+static void send_ctl(struct client *cl, const char *text, size_t len)
+{
+    if (cl->close_code)
+        return;
+    if (cl->n_ctl >= CTL_MAX) {
+        slow_client(cl, "replies", CTL_MAX);
+        return;
+    }
+    struct msg *m = msg_new(text, len);
+    if (cl->ctl_tail)
+        cl->ctl_tail->next = m;
+    else
+        cl->ctl_head = m;
+    cl->ctl_tail = m;
+    cl->n_ctl++;
+    wake(cl);
+}
+
+static void send_error(struct client *cl, const char *code, const char *message)
+{
+    char buf[1024];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "{\"type\":\"error\",\"code\":\"%s\",\"message\":", code);
+    if (cdl_json_put_string(buf, sizeof buf - 1, &n, message))
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "\"(message too long)\"");
+    buf[n++] = '}';
+    send_ctl(cl, buf, n);
+    cdl_series_add(cdl_metrics_series(cl->srv->metrics, CDL_M_CLIENT_ERRORS, code), 1);
+}
+
+/* ---- quotes from the hub ------------------------------------------------------------------------------ */
+
+static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c,
+                     const struct cdl_gap *gap)
+{
+    struct symsub *ss = user;
+    struct csub *sub = ss->sub;
+    struct client *cl = sub->cl;
+    if (cl->close_code || (c && sub->closed_only && c->closed != 1))
+        return;
+    char buf[2048];
+    int n = c ? cdl_quote_json(buf, sizeof buf, meta, c)
+              : cdl_gap_json(buf, sizeof buf, meta, gap->from, gap->to, gap->missing, gap->reason);
+    if (n < 0)
+        return;
+    struct msg *m = msg_new(buf, (size_t)n);
+    m->ss = ss;
+    m->gap = !c;
+    if (!c || c->closed == 1) { /* a gap event is ordered with the closed candles */
+        if (c && ss->open && ss->open_time <= c->open_time) { /* superseded by its close */
+            dirty_unlink(cl, ss);
+            free(ss->open);
+            ss->open = NULL;
+        }
+        if (cl->q_tail)
+            cl->q_tail->next = m;
+        else
+            cl->q_head = m;
+        cl->q_tail = m;
+        if (++cl->n_q > cl->srv->o.queue_max) {
+            slow_client(cl, "closed candles", cl->srv->o.queue_max);
+            return;
+        }
+    } else {
+        free(ss->open); /* latest wins */
+        ss->open = m;
+        ss->open_time = c->open_time;
+        if (!ss->dirty) {
+            ss->dirty = 1;
+            ss->dprev = cl->dirty_tail;
+            if (cl->dirty_tail)
+                cl->dirty_tail->dnext = ss;
+            else
+                cl->dirty_head = ss;
+            cl->dirty_tail = ss;
+        }
+    }
+    wake(cl);
+}
+
+/* ---- requests ------------------------------------------------------------------------------------------ */
+
+/* The echo of a (un)subscribe: {"type":"subscribed","exchange":..,"contract_type":..,"symbols":[..],...}. */
+static void send_echo(struct client *cl, const char *type, struct cdl_hub_feed *hf, const struct cdl_request *rq)
+{
+    size_t cap = 512 + (size_t)rq->n_symbols * (CDL_SYMBOL_MAX * 6 + 3), n;
+    char *buf = malloc(cap);
+    if (!buf)
+        abort();
+    n = (size_t)snprintf(buf, cap, "{\"type\":\"%s\",\"exchange\":\"%s\",\"contract_type\":\"%s\",\"symbols\":[", type,
+                         cdl_hub_feed_exchange(hf), cdl_hub_feed_market(hf));
+    for (int i = 0; i < rq->n_symbols; i++) {
+        if (i)
+            buf[n++] = ',';
+        cdl_json_put_string(buf, cap, &n, rq->symbols[i]);
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "],\"interval\":\"%s\"", cdl_hub_feed_interval(hf));
+    if (rq->op == CDL_REQ_SUBSCRIBE)
+        n += (size_t)snprintf(buf + n, cap - n, ",\"limit\":%lld,\"closed_only\":%s}", (long long)rq->limit,
+                              rq->closed_only ? "true" : "false");
+    else
+        buf[n++] = '}';
+    send_ctl(cl, buf, n);
+    free(buf);
+}
+
+/* The exchange names of the request's symbols; drops repeats of one stream (the first spelling
+ * stays).  0, or CDL_EINVAL with a message. */
+static int normalise(struct cdl_hub_feed *hf, struct cdl_request *rq, char (*exch)[CDL_SYMBOL_MAX], char *msg,
+                     size_t msglen)
+{
+    int k = 0;
+    for (int i = 0; i < rq->n_symbols; i++) {
+        if (cdl_hub_symbol(hf, rq->symbols[i], exch[k], msg, msglen))
+            return CDL_EINVAL;
+        int dup = 0;
+        for (int j = 0; j < k && !dup; j++)
+            dup = !strcmp(exch[j], exch[k]);
+        if (!dup) {
+            if (k != i)
+                memcpy(rq->symbols[k], rq->symbols[i], sizeof rq->symbols[k]);
+            k++;
+        }
+    }
+    rq->n_symbols = k;
+    return 0;
+}
+
+static void do_subscribe(struct client *cl, struct cdl_hub_feed *hf, struct cdl_request *rq,
+                         char (*exch)[CDL_SYMBOL_MAX])
+{
+    char msg[512];
+    if (cl->n_symbols + rq->n_symbols > cl->srv->o.max_symbols) {
+        snprintf(msg, sizeof msg, "this connection has %d symbol subscriptions; at most %d", cl->n_symbols,
+                 cl->srv->o.max_symbols);
+        send_error(cl, "too_many_symbols", msg);
+        return;
+    }
+    struct csub *sub = calloc(1, sizeof *sub);
+    if (!sub || !(sub->syms = calloc((size_t)rq->n_symbols, sizeof *sub->syms)))
+        abort();
+    sub->cl = cl;
+    sub->hf = hf;
+    sub->limit = rq->limit;
+    sub->closed_only = rq->closed_only;
+    sub->n = rq->n_symbols;
+    sub->next = cl->subs;
+    if (cl->subs)
+        cl->subs->prev = sub;
+    cl->subs = sub;
+    for (int i = 0; i < sub->n; i++) {
+        struct symsub *ss = &sub->syms[i];
+        ss->sub = sub;
+        snprintf(ss->exch_symbol, sizeof ss->exch_symbol, "%s", exch[i]);
+        ss->hs = cdl_hub_subscribe(hf, rq->symbols[i], on_quote, ss, msg, sizeof msg);
+        if (!ss->hs) {
+            sub_free(cl, sub);
+            send_error(cl, "unavailable", msg);
+            return;
+        }
+        sub->n_live++;
+        cl->n_symbols++;
+        cdl_series_add(cl->srv->s_streams, 1);
+    }
+    send_echo(cl, "subscribed", hf, rq);
+}
+
+static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cdl_request *rq,
+                           char (*exch)[CDL_SYMBOL_MAX])
+{
+    for (int i = 0; i < rq->n_symbols; i++) { /* all or nothing */
+        int found = 0;
+        for (struct csub *s = cl->subs; s && !found; s = s->next)
+            for (int k = 0; k < s->n && !found && s->hf == hf; k++)
+                found = s->syms[k].hs && !strcmp(s->syms[k].exch_symbol, exch[i]);
+        if (!found) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "not subscribed to '%.64s'", rq->symbols[i]);
+            send_error(cl, "bad_request", msg);
+            return;
+        }
+    }
+    struct csub *s = cl->subs, *next;
+    for (; s; s = next) {
+        next = s->next;
+        for (int k = 0; k < s->n && s->hf == hf; k++)
+            for (int i = 0; i < rq->n_symbols; i++)
+                if (s->syms[k].hs && !strcmp(s->syms[k].exch_symbol, exch[i])) {
+                    purge(cl, s, &s->syms[k]);
+                    release_symsub(cl, &s->syms[k]);
+                }
+        if (!s->n_live)
+            sub_free(cl, s);
+    }
+    send_echo(cl, "unsubscribed", hf, rq);
+    if (!cl->subs && cl->n_done)
+        wake(cl); /* the others delivered their limit: close */
+}
+
+static int take_token(struct client *cl)
+{
+    double rate = cl->srv->o.max_requests_per_sec;
+    uint64_t now = cdl_mono_us() / 1000;
+    cl->tokens += (double)(now - cl->tokens_ms) * rate / 1000.0;
+    if (cl->tokens > rate)
+        cl->tokens = rate;
+    cl->tokens_ms = now;
+    if (cl->tokens < 1.0)
+        return 0;
+    cl->tokens -= 1.0;
+    return 1;
+}
+
+static void handle_message(struct client *cl, const char *text, size_t len)
+{
+    if (!take_token(cl)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "more than %g requests per second", cl->srv->o.max_requests_per_sec);
+        send_error(cl, "rate_limited", msg);
+        return;
+    }
+    struct cdl_request rq;
+    const char *code;
+    char msg[512];
+    if (cdl_request_parse(cl->srv->scan, text, len, cl->srv->o.max_symbols, &rq, &code, msg, sizeof msg)) {
+        send_error(cl, code, msg);
+        return;
+    }
+    if (rq.op == CDL_REQ_PING) {
+        send_ctl(cl, "{\"type\":\"pong\"}", 15);
+        return;
+    }
+    struct cdl_hub_feed *hf = cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, rq.interval, &code, msg, sizeof msg);
+    char (*exch)[CDL_SYMBOL_MAX] = calloc((size_t)rq.n_symbols, sizeof *exch);
+    if (!exch)
+        abort();
+    if (!hf)
+        send_error(cl, code, msg);
+    else if (normalise(hf, &rq, exch, msg, sizeof msg))
+        send_error(cl, "bad_request", msg);
+    else if (rq.op == CDL_REQ_SUBSCRIBE)
+        do_subscribe(cl, hf, &rq, exch);
+    else
+        do_unsubscribe(cl, hf, &rq, exch);
+    free(exch);
+    cdl_request_clear(&rq);
+}
+
+/* One client message, reassembled up to the cap; a bigger one is dropped and answered. */
+static void on_receive(struct client *cl, struct lws *wsi, const char *in, size_t len)
+{
+    const char *msg;
+    size_t n, cap = (size_t)cl->srv->o.max_message;
+    switch (cdl_reasm_feed(&cl->rx, wsi, cap, in, len, &msg, &n)) {
+    case CDL_REASM_DONE:
+        handle_message(cl, msg, n);
+        break;
+    case CDL_REASM_OVERSIZE: {
+        char text[128];
+        snprintf(text, sizeof text, "message of %zu bytes; at most %zu", n, cap);
+        send_error(cl, "frame_too_large", text);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ---- writing -------------------------------------------------------------------------------------------- */
+
+/* A subscription delivered its limit: it stops and releases its streams. */
+static void sub_done(struct client *cl, struct csub *sub)
+{
+    sub_free(cl, sub);
+    cl->n_done++;
+}
+
+/* The next message to write: replies, then closed candles, then open candles. */
+static struct msg *next_msg(struct client *cl)
+{
+    struct msg *m;
+    if ((m = cl->ctl_head)) {
+        if (!(cl->ctl_head = m->next))
+            cl->ctl_tail = NULL;
+        cl->n_ctl--;
+        return m;
+    }
+    if ((m = cl->q_head)) {
+        if (!(cl->q_head = m->next))
+            cl->q_tail = NULL;
+        cl->n_q--;
+        return m;
+    }
+    struct symsub *ss = cl->dirty_head;
+    if (ss) {
+        dirty_unlink(cl, ss);
+        m = ss->open;
+        ss->open = NULL;
+        return m;
+    }
+    return NULL;
+}
+
+static int on_writeable(struct client *cl, struct lws *wsi)
+{
+    cl->write_asked = 0;
+    if (cl->close_code) {
+        cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
+        return -1;
+    }
+    if (lws_send_pipe_choked(wsi)) {
+        wake(cl);
+        return 0;
+    }
+    struct msg *m = next_msg(cl);
+    if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
+        if (!cl->subs && cl->n_done) {
+            cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
+            return -1;
+        }
+        return 0;
+    }
+    int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    struct symsub *ss = m->ss;
+    int gap = m->gap;
+    free(m);
+    if (n < 0)
+        return -1;
+    if (ss && !gap) {
+        cdl_series_add(cl->srv->s_quotes, 1);
+        struct csub *sub = ss->sub;
+        if (sub->limit > 0 && ++sub->sent >= sub->limit)
+            sub_done(cl, sub);
+    }
+    if (cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done))
+        wake(cl);
+    return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------------ */
+
+static struct client *client_new(struct cdl_server *srv, struct lws *wsi)
+{
+    struct client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        abort();
+    cl->srv = srv;
+    cl->wsi = wsi;
+    cl->id = ++srv->next_id;
+    cl->tokens = srv->o.max_requests_per_sec;
+    cl->tokens_ms = cdl_mono_us() / 1000;
+    cl->next = srv->clients;
+    if (srv->clients)
+        srv->clients->prev = cl;
+    srv->clients = cl;
+    srv->n_clients++;
+    cdl_series_set(srv->s_clients, srv->n_clients);
+    cdl_series_add(srv->s_accepted, 1);
+    return cl;
+}
+
+static void client_free(struct client *cl)
+{
+    struct cdl_server *srv = cl->srv;
+    while (cl->subs)
+        sub_free(cl, cl->subs);
+    msgs_free(cl->ctl_head);
+    msgs_free(cl->q_head);
+    cdl_reasm_free(&cl->rx);
+    if (cl->prev)
+        cl->prev->next = cl->next;
+    else
+        srv->clients = cl->next;
+    if (cl->next)
+        cl->next->prev = cl->prev;
+    srv->n_clients--;
+    cdl_series_set(srv->s_clients, srv->n_clients);
+    free(cl);
+}
+
+static int server_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct pss *pss = user;
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    struct cdl_server *srv = vh ? lws_vhost_user(vh) : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: /* a plain HTTP request on the WebSocket port */
+        return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "WebSocket only") ? -1 : lws_http_transaction_completed(wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return !srv || srv->draining || srv->n_clients >= srv->o.max_clients;
+    case LWS_CALLBACK_ESTABLISHED:
+        if (srv->o.send_buffer > 0) {
+            int v = srv->o.send_buffer, fd = (int)lws_get_socket_fd(wsi);
+            if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+        }
+        pss->cl = client_new(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (pss->cl && !pss->cl->close_code)
+            on_receive(pss->cl, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss->cl ? on_writeable(pss->cl, wsi) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss->cl) {
+            client_free(pss->cl);
+            pss->cl = NULL;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    { "candled", server_cb, sizeof(struct pss), 4096, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
+                                     const struct cdl_server_opts *o, int *bound)
+{
+    struct cdl_server *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->o = *o;
+    snprintf(s->host, sizeof s->host, "%s", o->host ? o->host : "");
+    s->o.host = s->host;
+    s->hub = hub;
+    s->metrics = metrics;
+    s->s_clients = cdl_metrics_series(metrics, CDL_M_CLIENTS);
+    s->s_streams = cdl_metrics_series(metrics, CDL_M_CLIENT_STREAMS);
+    s->s_accepted = cdl_metrics_series(metrics, CDL_M_CLIENT_CONNECTIONS);
+    s->s_slow = cdl_metrics_series(metrics, CDL_M_CLIENT_SLOW);
+    s->s_quotes = cdl_metrics_series(metrics, CDL_M_CLIENT_QUOTES);
+    s->scan = cdl_request_scanner();
+    s->vh = cdl_net_listen(net, "ws", s->host, o->port, protocols, s, bound);
+    if (!s->vh) {
+        cdl_jsonscan_destroy(s->scan);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int cdl_server_n_clients(const struct cdl_server *s) { return s ? s->n_clients : 0; }
+
+void cdl_server_drain(struct cdl_server *s)
+{
+    if (!s)
+        return;
+    s->draining = 1;
+    for (struct client *cl = s->clients; cl; cl = cl->next)
+        client_close(cl, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+}
+
+void cdl_server_destroy(struct cdl_server *s)
+{
+    if (!s)
+        return;
+    while (s->clients) {
+        s->clients->wsi = NULL;
+        client_free(s->clients);
+    }
+    cdl_jsonscan_destroy(s->scan);
+    free(s);
+}

@@ -1,0 +1,43 @@
+/* server.h - the WebSocket API of `candled serve`: clients subscribe to streams and get quotes.
+ *
+ * One lws server vhost on the shared context.  Each client sends JSON requests (subscribe,
+ * unsubscribe, ping; the protocol is in docs/server.md) and gets replies and quotes.  Requests
+ * are checked in full before anything is subscribed; a bad one is answered with
+ * {"type":"error","code":...} and the connection stays open.  Streams come from the hub, so a
+ * stream many clients want is one upstream stream.
+ *
+ * Delivery per client: replies first, then a bounded FIFO of closed candles, then the open
+ * candles, latest-wins per subscribed symbol (memory bounded by the subscriptions).  One message
+ * per WRITEABLE, nothing written while the socket is choked.  A client whose closed FIFO passes
+ * its cap is closed with 1008 and counted, so a slow client never slows the others or grows
+ * memory.  The server owns its clients; net, hub and metrics are borrowed.  Loop thread only. */
+#ifndef CDL_SERVER_H
+#define CDL_SERVER_H
+
+#include "hub.h"
+#include "metrics.h"
+#include "net.h"
+
+struct cdl_server_opts {
+    const char *host;
+    int port;              /* 0 = a free port */
+    int max_clients;
+    int queue_max;         /* closed candles queued per client */
+    int send_buffer;       /* SO_SNDBUF of client sockets, 0 = the kernel's default */
+    int max_message;       /* bytes of one client message */
+    int max_symbols;       /* symbol subscriptions per client */
+    double max_requests_per_sec;
+};
+
+struct cdl_server;
+
+/* Listens; NULL if it cannot (logged).  *bound: the port it got. */
+struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
+                                     const struct cdl_server_opts *o, int *bound);
+int cdl_server_n_clients(const struct cdl_server *s);
+/* Refuses new clients and closes every client with 1001. */
+void cdl_server_drain(struct cdl_server *s);
+/* Frees what is left; after the lws context is gone.  NULL is a no-op. */
+void cdl_server_destroy(struct cdl_server *s);
+
+#endif
