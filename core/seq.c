@@ -319,6 +319,8 @@ static void close_pending(struct cdl_seq *s, struct sstream *st, int64_t now)
     st->has_pending = 0;
     if (st->pending_stale) { /* not the period's last value for sure: the hole logic backfills it */
         st->pending_stale = 0;
+        if (st->next < 0)
+            st->next = c.open_time; /* the stream's first period: it is owed all the same */
         return;
     }
     c.closed = 1;

@@ -478,6 +478,19 @@ static void test_inference_after_silence(void)
     ASSERT_EQ(R.emit_closed[1], 1);
 }
 
+static void test_stale_first_period_is_owed(void)
+{
+    mk("1m", 16, 100, NULL);
+    push(P(0), -1, "a1", 0, P(0) + 10);  /* the first period seen, then the connection dies */
+    cdl_seq_reconnected(S, 0, P(2) + 1000);
+    push(P(2), -1, "c1", 0, P(2) + 1100); /* P0's value is stale, yet P0 and P1 are owed */
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(0));
+    cdl_seq_tick(S, P(2) + 1200);          /* P0 ended long ago: a hole up to what is over */
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(0));
+    ASSERT_EQ(R.bf_to[0], P(1));           /* P1 is not over for the grace yet */
+}
+
 static void test_inactive_and_reset(void)
 {
     mk("1m", 16, 100, NULL);
@@ -526,6 +539,7 @@ int main(void)
     TEST_RUN(test_calendar_months);
     TEST_RUN(test_no_clock);
     TEST_RUN(test_inference_after_silence);
+    TEST_RUN(test_stale_first_period_is_owed);
     TEST_RUN(test_inactive_and_reset);
     TEST_RUN(test_many_streams_independent);
     cdl_seq_destroy(S);
