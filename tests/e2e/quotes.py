@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Expected candled quotes from Binance kline frames, byte for byte.
+"""Expected candled quotes from Binance kline frames or OKX candle pushes, byte for byte.
 
 The quote of interfaces.md is rebuilt here independently of the C encoder: decimal text is
 copied from the frame as it was sent (JSON strings, or the raw token text of numbers), and the
 same per-stream rule as candled is applied (a closed candle once per open time; an open update
 only if its period has not closed and it is not older than the last one sent).
+
+  --exchange binance|okx (default binance) says whose frames FRAMES holds.
 
   quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
   quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
@@ -36,13 +38,63 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
-def same(a, b):
-    """Two open updates carry the same values (candled drops the repeat)."""
-    return b is not None and all(a.get(f) == b.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))
+OKX_BARS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h",
+            "4H": "4h", "6Hutc": "6h", "12Hutc": "12h", "1Dutc": "1d", "2Dutc": "2d", "3Dutc": "3d",
+            "1Wutc": "1w", "1Mutc": "1M", "3Mutc": "3M"}
 
 
-def expected(frames, market, closed_only=False, symbols=None):
-    last_closed, last_open, last_k, out = {}, {}, {}, []
+def binance_candles(d, market):
+    """Candle records of one decoded Binance frame."""
+    if "data" in d and isinstance(d["data"], dict):
+        d = d["data"]
+    if d.get("e") != "kline":
+        return []
+    k = d["k"]
+    volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
+    return [{"sym": k["s"], "iv": k["i"], "t": int(k["t"]), "closed": k["x"] is True,
+             "o": k["o"], "h": k["h"], "l": k["l"], "c": k["c"], "volume": volume, "quote_volume": quote_volume,
+             "close_time": k["T"], "trades": k["n"],
+             "same": tuple(k.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))}]
+
+
+def okx_row(sym, iv, r, market):
+    """A record of one OKX row [ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm]: base-currency volume
+    (vol on spot, volCcy on contracts), volCcyQuote as the quote volume."""
+    return {"sym": sym, "iv": iv, "t": int(r[0]), "closed": r[8] == "1", "o": r[1], "h": r[2], "l": r[3], "c": r[4],
+            "volume": r[5] if market == "spot" else r[6], "quote_volume": r[7], "close_time": None, "trades": None,
+            "same": tuple(r[1:8])}
+
+
+def okx_candles(d, market):
+    arg = d.get("arg")
+    if not isinstance(arg, dict) or not str(arg.get("channel", "")).startswith("candle") or "data" not in d:
+        return []
+    iv = OKX_BARS.get(arg["channel"][6:], arg["channel"][6:])
+    return [okx_row(arg["instId"], iv, r, market) for r in d["data"]]
+
+
+CANDLES = {"binance": binance_candles, "okx": okx_candles}
+
+
+def quote_line(exchange, market, k, sym):
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, sym, k["iv"]),
+        ',"timestamp":%d' % k["t"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], k["volume"]),
+        ',"is_closed":%s' % ("true" if k["closed"] else "false"),
+    ]
+    if k["close_time"] is not None:
+        parts.append(',"close_time":%s' % k["close_time"])
+    if k["quote_volume"] is not None:
+        parts.append(',"quote_volume":%s' % k["quote_volume"])
+    if k["trades"] is not None:
+        parts.append(',"trades":%s' % k["trades"])
+    return "".join(parts) + "}"
+
+
+def expected(frames, market, closed_only=False, symbols=None, exchange="binance"):
+    last_closed, last_open, last_same, out = {}, {}, {}, []
     for text in frames:
         try:
             d = raw(text)
@@ -50,56 +102,50 @@ def expected(frames, market, closed_only=False, symbols=None):
             continue
         if not isinstance(d, dict):
             continue
-        if "data" in d and isinstance(d["data"], dict):
-            d = d["data"]
-        if d.get("e") != "kline":
-            continue
-        k = d["k"]
-        sym = k["s"]
-        if symbols is not None and sym not in symbols:
-            continue
-        t = int(k["t"])
-        closed = k["x"] is True
-        if closed:
-            if t <= last_closed.get(sym, -1):
+        for k in CANDLES[exchange](d, market):
+            sym, t, closed = k["sym"], k["t"], k["closed"]
+            if symbols is not None and sym not in symbols:
                 continue
-            last_closed[sym] = t
-        else:
-            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
-                    (t == last_open.get(sym) and same(k, last_k.get(sym))):
-                continue
-            last_open[sym] = t
-            last_k[sym] = k
-            if closed_only:
-                continue
-        volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
-        parts = [
-            '{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s"'
-            % (market, symbols.get(sym, sym) if symbols else sym, "1m" if k["i"] == "1m" else k["i"]),
-            ',"timestamp":%d' % t,
-            ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], volume),
-            ',"is_closed":%s' % ("true" if closed else "false"),
-            ',"close_time":%s' % k["T"],
-        ]
-        if quote_volume is not None:
-            parts.append(',"quote_volume":%s' % quote_volume)
-        parts.append(',"trades":%s}' % k["n"])
-        out.append("".join(parts))
+            if closed:
+                if t <= last_closed.get(sym, -1):
+                    continue
+                last_closed[sym] = t
+            else:
+                # an open update only if its period has not closed, it is not older than the last
+                # one sent, and it changed something (candled drops the repeat)
+                if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
+                        (t == last_open.get(sym) and k["same"] == last_same.get(sym)):
+                    continue
+                last_open[sym] = t
+                last_same[sym] = k["same"]
+                if closed_only:
+                    continue
+            out.append(quote_line(exchange, market, k, symbols.get(sym, sym) if symbols else sym))
     return out
 
 
 REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
 
 
-def rest_quote(base, cafile, market, q):
-    """The quote candled must print for a closed candle fetched from the simulator's REST."""
+def fetch(url, cafile):
     import ssl
     import urllib.request
-    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
-        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
     ctx = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
     with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
-        rows = json.loads(r.read().decode(), parse_float=str, parse_int=str)
+        return json.loads(r.read().decode(), parse_float=str, parse_int=str)
+
+
+def rest_quote(base, cafile, market, q, exchange="binance"):
+    """The quote candled must print for a closed candle fetched from the simulator's REST."""
+    if exchange == "okx":
+        bar = {v: k for k, v in OKX_BARS.items()}[q["interval"]]
+        rows = fetch("%s/api/v5/market/history-candles?instId=%s&bar=%s&after=%d&before=%d&limit=1" % (
+            base, q["symbol"], bar, q["timestamp"] + 1, q["timestamp"] - 1), cafile)["data"]
+        return quote_line("okx", market, okx_row(q["symbol"], q["interval"], rows[0], market), q["symbol"]) \
+            if rows else None
+    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
+        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
+    rows = fetch(url, cafile)
     if not rows:
         return None
     r = rows[0]
@@ -112,12 +158,12 @@ def rest_quote(base, cafile, market, q):
     return line + ',"trades":%s}' % r[8]
 
 
-def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None):
+def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, exchange="binance"):
     frames = load_frames(frames_path)
     # every quote any single frame could produce, without the per-stream rule
     allowed = set()
     for text in frames:
-        allowed.update(expected([text], market))
+        allowed.update(expected([text], market, exchange=exchange))
     with open(quotes_path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
     closed = {}
@@ -125,7 +171,7 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
     for n, line in enumerate(got):
         q = json.loads(line)
         if line not in allowed:
-            want = rest_quote(rest, cafile, market, q) if rest and q["is_closed"] else None
+            want = rest_quote(rest, cafile, market, q, exchange) if rest and q["is_closed"] else None
             if want != line:
                 print("quote %d matches no frame the simulator sent%s:\n  %s" %
                       (n + 1, "" if want is None else " nor its REST row\n  " + want, line), file=sys.stderr)
@@ -155,7 +201,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile"):
+            if argv[i] in ("--market", "--count", "--rest", "--cafile", "--exchange"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -164,9 +210,11 @@ def main(argv):
         i += 1
     cmd = args[0]
     market = opts.get("--market", "spot")
+    exchange = opts.get("--exchange", "binance")
     if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
-    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
+                         exchange)
+    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts, exchange=exchange)
     if cmd == "expect":
         for line in exp:
             print(line)

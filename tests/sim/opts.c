@@ -19,6 +19,7 @@ static char *opts_strdup(const char *s)
 
 static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_binance,
+    &sim_exchange_okx,
 };
 
 static void sim_usage(FILE *f)
@@ -132,7 +133,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
     int c;
     o->rate = 1.0;
     o->seed = 1;
-    o->ping_interval = 20;
+    o->ping_interval = -1;
     o->idle_disconnect = -1;
     o->queue_max = 10000;
     o->stall_ms = 5000;

@@ -13,6 +13,7 @@
  *     sent verbatim), --flood (frames generated on WRITEABLE as fast as the socket drains).
  * Exchange specifics live behind struct sim_exchange (sim.h).  Close frames are written by hand
  * because Debian's lws 4.1.6 on libuv does not send one on `return -1` (stack-notes §2.4). */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -813,6 +814,12 @@ static struct sim_frame *sim_flood_frame(struct sim_core *core, struct sim_clien
 
 /* --- WebSocket connections --------------------------------------------------------------- */
 
+/* Seconds between WebSocket pings: --ping-interval, else the exchange's own period. */
+static int sim_ping_interval(const struct sim_core *core)
+{
+    return core->sim.opts.ping_interval >= 0 ? core->sim.opts.ping_interval : core->sim.default_ping_interval;
+}
+
 static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
 {
     struct sim_client *c = calloc(1, sizeof *c);
@@ -821,7 +828,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->core = core;
     c->wsi = wsi;
     c->id = ++core->next_client_id;
-    c->next_ping_ms = sim_now_ms() + (int64_t)core->sim.opts.ping_interval * 1000;
+    c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(core) * 1000;
     c->last_rx_ms = sim_now_ms();
     c->next = core->clients;
     if (core->clients)
@@ -1024,6 +1031,21 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
     return buf;
 }
 
+int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out)
+{
+    char buf[64];
+    const char *v = sim_http_arg(req, name, buf, sizeof buf);
+    if (!v)
+        return 0;
+    if (!*v || strlen(v) > 19)
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    *out = strtoll(v, NULL, 10);
+    return 1;
+}
+
 static void sim_http_free(struct sim_pss *pss)
 {
     if (pss->http) {
@@ -1192,7 +1214,7 @@ static void sim_house_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
     int64_t now = sim_now_ms();
-    int pi = core->sim.opts.ping_interval;
+    int pi = sim_ping_interval(core);
     int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
                                                    : core->sim.default_idle_disconnect;
     for (struct sim_client *c = core->clients; c; c = c->next) {
@@ -1370,7 +1392,7 @@ static void sim_print_counters(const struct sim_core *core)
     const struct sim_counters *k = &core->sim.counters;
     fprintf(stderr,
             "{\"candled_sim\":{\"exchange\":\"%s\",\"market\":\"%s\",\"clients\":%llu,"
-            "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,"
+            "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,\"app_pings\":%llu,"
             "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
@@ -1378,7 +1400,7 @@ static void sim_print_counters(const struct sim_core *core)
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
-            (unsigned long long)k->pongs, (unsigned long long)k->rx_msgs,
+            (unsigned long long)k->pongs, (unsigned long long)k->app_pings, (unsigned long long)k->rx_msgs,
             (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
             (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,
             (unsigned long long)k->stalls, (unsigned long long)k->duplicates,

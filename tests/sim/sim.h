@@ -46,7 +46,7 @@ struct sim_opts {
     int flood;
     int enforce_rate;        /* disconnect clients over max_msg_rate */
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
-    int ping_interval;       /* seconds between server pings; 0 = none */
+    int ping_interval;       /* seconds between server pings; 0 = none, -1 = exchange default */
     int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
@@ -65,6 +65,7 @@ struct sim_opts {
 /* Fault and traffic counters, printed as one JSON line on exit. */
 struct sim_counters {
     uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests;
+    uint64_t app_pings;      /* application-level pings from clients (text "ping"...), answered */
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
@@ -95,6 +96,9 @@ struct sim_http_req {
 /* Copies the value of query argument `name` (without '=') to the start of buf and returns buf;
  * NULL if absent. */
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len);
+/* Optional non-negative decimal integer argument (at most 19 digits): 0 absent, 1 present (in
+ * *out), -1 malformed. */
+int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out);
 
 /* One simulated exchange.  Every callback gets the sim; `state` in struct sim is the
  * exchange's own (allocated in init, freed in destroy). */
@@ -134,6 +138,7 @@ struct sim {
     int default_max_msg_rate;  /* set by the exchange in init */
     int default_max_streams;
     int default_idle_disconnect; /* seconds; the exchange's rule for silent clients (0 = none) */
+    int default_ping_interval; /* seconds between the exchange's WebSocket pings (0 = it sends none) */
     int styles;                /* number of render styles the exchange uses (<= 4) */
 };
 
@@ -184,5 +189,6 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
+extern const struct sim_exchange sim_exchange_okx;
 
 #endif
