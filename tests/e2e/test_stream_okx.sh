@@ -28,7 +28,7 @@ for market in spot swap futures; do
         # shellcheck disable=SC2086
         timeout 60 "$CANDLED" stream okx $syms $flag --limit 10 --ws-url "$(ws)" --rest-url "$(rest)" \
             >"$T/out.$market.$how" 2>"$T/err.$market.$how" || rc=$?
-        stop_sim
+        stop_sim || fail "candled-sim exited $SIM_EXIT ($market, $how)"
         [ $rc -eq 0 ] || fail "candled stream okx ($market, $how) exited $rc: $(tail -3 "$T/err.$market.$how")"
         $QUOTES check --market $market --count 10 "$T/rec.$market.$how" "$T/out.$market.$how" \
             || fail "quotes differ ($market, market $how)"
@@ -62,7 +62,7 @@ rc=0
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 4 --record "$T/rec.closed"
 timeout 60 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 6 --ws-url "$(ws)" \
     >"$T/out.closed" 2>"$T/err.closed" || fail "closed-only exited $?"
-stop_sim
+stop_sim || fail "candled-sim exited $SIM_EXIT (closed-only)"
 $QUOTES check --market spot --closed-only --count 6 "$T/rec.closed" "$T/out.closed" || fail "closed quotes differ"
 [ "$(grep -c '"is_closed":true' "$T/out.closed")" = 6 ] || fail "expected 6 closed quotes"
 grep -o '"timestamp":[0-9]*' "$T/out.closed" | cut -d: -f2 | awk 'NR > 1 && $1 != prev + 1000 { print "FAIL: not consecutive: " prev " then " $1; exit 1 } { prev = $1 }'
@@ -96,6 +96,21 @@ stop_sim || true
 grep -q '"msg":"upstream closing to reconnect".*"reason":"idle timeout"' "$T/err.stall" || fail "stall: not detected"
 grep '"msg":"stream finished"' "$T/err.stall" | grep -q 'connector_rest_backfills_total:okx,spot,ok=[1-9]' \
     || fail "stall: no backfill"
+
+# bad input through the generic fault injection: garbage, duplicates, reordering; the quotes
+# equal candle states of the simulator's ground truth (--truth), every fault counted
+start_sim --exchange okx --market futures --symbols BTC-USD-261225 --interval 1s --rate 4 --truth "$T/truth.faults" \
+    --garbage-every 5 --duplicate-every 4 --reorder-every 9
+rc=0
+timeout 90 "$CANDLED" stream okx BTC-USD-261225 --interval 1s --limit 40 --ws-url "$(ws)" --rest-url "$(rest)" \
+    >"$T/out.faults" 2>"$T/err.faults" || rc=$?
+stop_sim || true
+[ $rc -eq 0 ] || fail "faults: candled exited $rc"
+$QUOTES check-truth --market futures "$T/truth.faults" "$T/out.faults" || fail "faults: quotes"
+summary=$(grep '"msg":"stream finished"' "$T/err.faults")
+for want in 'connector_frames_rejected_total:okx,futures,bad_json=' 'connector_duplicates_filtered_total:okx,futures='; do
+    echo "$summary" | grep -q "$want[1-9]" || fail "faults: not counted: $want ($summary)"
+done
 
 # 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
 # open past that (36 closed 1 s candles take over 35 s)

@@ -9,29 +9,12 @@
 static struct cdl_lua_host *host;
 static struct cdl_adapter *bn;
 
-static char *read_file(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/binance/%s", CDL_SOURCE_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
-}
-
 /* Parses every line of a recording; counts candles, closes, rejects. */
 static void run_recording(const char *market, const char *file, int *n, int *closed, int *bad,
                           struct cdl_parsed_candle *first)
 {
     size_t len;
-    char *text = read_file(file, &len);
+    char *text = test_read_fixture("binance", file, &len);
     const struct cdl_market *m = cdl_adapter_market(bn, market);
     int s = cdl_adapter_session_new(bn, m, m->ws_url, 1);
     static struct cdl_parse_result r;
@@ -87,7 +70,7 @@ static void test_usdm_and_coinm_recordings(void)
 static void test_rest_page(void)
 {
     size_t len;
-    char *body = read_file("spot_rest_klines_btcusdt_1m.json", &len);
+    char *body = test_read_fixture("binance", "spot_rest_klines_btcusdt_1m.json", &len);
     const struct cdl_market *m = cdl_adapter_market(bn, "spot");
     struct cdl_rest_query q = { "BTCUSDT", "1m", 1634943780000, 1634944379999, 1000, "http://127.0.0.1:1" };
     struct cdl_rest_req req;
