@@ -56,8 +56,8 @@ start_sim() {
         SIM_PORT=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$_out" 2>/dev/null)
         [ -n "$SIM_PORT" ] && return 0
         if ! kill -0 "$SIM_PID" 2>/dev/null; then
-            wait "$SIM_PID"
-            SIM_EXIT=$?
+            SIM_EXIT=0
+            wait "$SIM_PID" || SIM_EXIT=$? # under set -e a bare failing wait would exit silently
             SIM_PID=
             fail "candled-sim $* exited with $SIM_EXIT before listening"
         fi
