@@ -62,8 +62,8 @@ end
 local PATHS = { "event", "arg.channel", "arg.instId" }
 for i = 1, 9 do PATHS[#PATHS + 1] = "data.1." .. i end
 local ROW = 4 -- out[ROW .. ROW + 8] = ts .. confirm
-local ROW2, CODE, MSG, DATA = 13, 14, 15, 16
-for _, p in ipairs({ "data.2", "code", "msg", "data" }) do PATHS[#PATHS + 1] = p end
+local ROW2, CODE, MSG = 13, 14, 15
+for _, p in ipairs({ "data.2", "code", "msg" }) do PATHS[#PATHS + 1] = p end
 local extract = json.extractor(PATHS)
 local out = {}
 
@@ -125,7 +125,7 @@ local function push(session, frame)
   local interval, derivative = sub(channel, 7), session.market ~= "spot"
   if out[ROW2] ~= nil then return rows_frame(frame, derivative, instid, interval) end
   if out[ROW] == nil then
-    if out[DATA] == "[]" then return {} end
+    if find(frame, '"data"%s*:%s*%[%s*%]') then return {} end
     return nil, "bad_field"
   end
   if not fill(candle, derivative, out[ROW], out[ROW + 1], out[ROW + 2], out[ROW + 3], out[ROW + 4], out[ROW + 5],
@@ -142,7 +142,7 @@ local function parse(session, frame)
   if not ok then return nil, "bad_json" end
   local event = out[1]
   if event == nil then
-    if out[2] ~= nil or out[DATA] ~= nil then return push(session, frame) end
+    if out[2] ~= nil then return push(session, frame) end
     return nil, "unknown_frame"
   end
   if event == "subscribe" or event == "unsubscribe" then return { event = "ack" } end

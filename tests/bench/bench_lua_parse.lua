@@ -1,4 +1,4 @@
--- The Binance adapter's parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
+-- The Binance and OKX adapters' parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
 -- with the candled.json extractor, against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
@@ -21,4 +21,13 @@ bench("binance.parse (candled.json extractor)", function() return binance.parse(
 bench("cjson.decode + field reads", function()
   local d = cjson.decode(frame).data.k
   return d.t, d.o, d.h, d.l, d.c, d.v, d.x
+end)
+
+local okx = dofile("adapters/okx.lua")
+local okx_frame = cjson.encode(cjson.decode(io.open("tests/fixtures/okx/spot_ws_candle1H_confirm0.hb.json"):read("a")))
+local okx_session = { exchange = "okx", market = "spot" }
+bench("okx.parse (candled.json extractor)", function() return okx.parse(okx_session, okx_frame) end)
+bench("cjson.decode + field reads (okx)", function()
+  local r = cjson.decode(okx_frame).data[1]
+  return r[1], r[2], r[3], r[4], r[5], r[6], r[9]
 end)
