@@ -58,6 +58,21 @@ rc=0
 [ $rc -eq 2 ] && grep -qx "candled: interval '8h' is not supported by okx spot" "$T/err.iv" \
     || fail "unsupported interval: exit $rc, $(cat "$T/err.iv")"
 
+# config.lua subscriptions without a market: inferred the same way, checked by `candled check`
+cat >"$T/okx.lua" <<'LUA'
+return { subscriptions = { { exchange = "okx", symbols = { "BTC-USDT-SWAP", "ETH-USDT-SWAP" } },
+                           { exchange = "okx", symbols = { "BTC-USD-261225" }, interval = "1d" } } }
+LUA
+"$CANDLED" check --config "$T/okx.lua" >"$T/out.check" 2>&1 || fail "check of inferred markets: $(cat "$T/out.check")"
+grep -qx 'configuration ok (2 subscriptions)' "$T/out.check" || fail "check: $(cat "$T/out.check")"
+cat >"$T/okx_mixed.lua" <<'LUA'
+return { subscriptions = { { exchange = "okx", symbols = { "BTC-USDT", "BTC-USDT-SWAP" } } } }
+LUA
+rc=0
+"$CANDLED" check --config "$T/okx_mixed.lua" >"$T/out.check2" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "subscriptions\[1\].market: symbols 'BTC-USDT' (spot) and 'BTC-USDT-SWAP' (swap) are in different markets" \
+    "$T/out.check2" || fail "check of mixed markets: exit $rc, $(cat "$T/out.check2")"
+
 # 2. closed candles only: once per period, consecutive seconds
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 4 --record "$T/rec.closed"
 timeout 60 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 6 --ws-url "$(ws)" \
@@ -74,7 +89,7 @@ timeout 90 "$CANDLED" stream okx BTC-USDT ETH-USDT --interval 1s --limit 40 --ws
     >"$T/out.disc" 2>"$T/err.disc" || rc=$?
 [ $rc -eq 0 ] || fail "disconnect: candled exited $rc"
 $QUOTES check-set --market spot --no-holes --rest "$(rest)" "$T/rec.disc" "$T/out.disc" || fail "disconnect: quotes"
-stop_sim || true
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 grep -q '"disconnects":[1-9]' "$SIM_LOG" || fail "the simulator did not disconnect"
 summary=$(grep '"msg":"stream finished"' "$T/err.disc")
 for want in 'connector_reconnections_total:okx,spot=' 'connector_rest_requests_total:okx,spot,200=' \
@@ -90,7 +105,7 @@ CONNECTOR_IDLE_TIMEOUT=1.5 timeout 90 "$CANDLED" stream okx BTC-USDT --interval 
 [ $rc -eq 0 ] || fail "stall: candled exited $rc"
 $QUOTES check-set --market spot --no-holes --rest "$(rest)" "$T/rec.stall" "$T/out.stall" >"$T/check.stall" \
     || fail "stall: quotes"
-stop_sim || true
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 # the stalled connection was dropped with its queued frames, so the closes of the stall are in the
 # output (no hole) only because the backfill fetched them
 grep -q '"msg":"upstream closing to reconnect".*"reason":"idle timeout"' "$T/err.stall" || fail "stall: not detected"
@@ -104,7 +119,7 @@ start_sim --exchange okx --market futures --symbols BTC-USD-261225 --interval 1s
 rc=0
 timeout 90 "$CANDLED" stream okx BTC-USD-261225 --interval 1s --limit 40 --ws-url "$(ws)" --rest-url "$(rest)" \
     >"$T/out.faults" 2>"$T/err.faults" || rc=$?
-stop_sim || true
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 [ $rc -eq 0 ] || fail "faults: candled exited $rc"
 $QUOTES check-truth --market futures "$T/truth.faults" "$T/out.faults" || fail "faults: quotes"
 summary=$(grep '"msg":"stream finished"' "$T/err.faults")
@@ -118,7 +133,7 @@ start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/
 rc=0
 timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 36 --ws-url "$(ws)" \
     >"$T/out.keep" 2>"$T/err.keep" || rc=$?
-stop_sim || true
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 [ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
 $QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
 grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0}' "$SIM_LOG" \
@@ -127,7 +142,7 @@ grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0}' "$SIM_LOG" \
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
 $PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
     --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
-stop_sim || true
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
 grep -q '"idle_drops":1}' "$SIM_LOG" || fail "idle drop not counted"
 
