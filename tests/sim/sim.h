@@ -59,16 +59,20 @@ struct sim_opts {
     long duplicate_every, reorder_every, skip_close_every, garbage_every;
     long rest_fail_every;
     int rest_status;
+    long refuse_ws;          /* refuse the first N WebSocket upgrades */
     long oversize_every, oversize_bytes;
+    long revise_every;       /* after the close of every Nth period, a second close with other values */
+    long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
 };
 
 /* Fault and traffic counters, printed as one JSON line on exit. */
 struct sim_counters {
-    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests;
+    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests, ws_upgrades;
     uint64_t app_pings;      /* application-level pings from clients (text "ping"...), answered */
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
-    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
+    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
+    uint64_t revisions, rest_garbage;
 };
 
 /* What candled must print for one generated candle state (--truth). */

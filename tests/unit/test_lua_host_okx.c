@@ -33,7 +33,7 @@ static void test_push_to_quote(void)
     ASSERT_STR_EQ(r.items[0].symbol, "BTC-USDT");
     ASSERT_STR_EQ(r.items[0].interval, "1H");
     ASSERT_EQ(r.items[0].c.closed, 0);
-    struct cdl_quote_meta meta = { "okx", "spot", "BTC-USDT", "1h" };
+    struct cdl_quote_meta meta = { .exchange = "okx", .contract_type = "spot", .symbol = "BTC-USDT", .interval = "1h" };
     char buf[512];
     ASSERT(cdl_quote_json(buf, sizeof buf, &meta, &r.items[0].c) > 0);
     ASSERT_STR_EQ(buf, "{\"type\":\"quote\",\"exchange\":\"okx\",\"contract_type\":\"spot\",\"symbol\":\"BTC-USDT\","
