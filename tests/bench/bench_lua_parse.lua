@@ -1,4 +1,4 @@
--- The Binance and OKX adapters' parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
+-- The adapters' parse alone (Binance, Bybit, OKX), in plain Lua 5.4 (no sockets, no C host): frames per second
 -- with the candled.json extractor, against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
@@ -23,11 +23,23 @@ bench("cjson.decode + field reads", function()
   return d.t, d.o, d.h, d.l, d.c, d.v, d.x
 end)
 
+-- Bybit: the doc-sample push (one candle in data[], the symbol in the topic), compacted to one line
+local bybit = dofile("adapters/bybit.lua")
+local json = require("candled.json")
+local bframe = json.encode(json.decode(io.open("tests/fixtures/bybit/ws_kline_5_btcusdt.docsample.json"):read("a")))
+local bsession = { exchange = "bybit", market = "linear" }
+bench("bybit.parse (candled.json extractor)", function() return bybit.parse(bsession, bframe) end)
+bench("cjson.decode + field reads (bybit)", function()
+  local d = cjson.decode(bframe).data[1]
+  return d.start, d.open, d.high, d.low, d.close, d.volume, d.confirm
+end)
+
+-- OKX: a candle push (one 9-string row in data[], the symbol and bar in arg), compacted to one line
 local okx = dofile("adapters/okx.lua")
-local okx_frame = cjson.encode(cjson.decode(io.open("tests/fixtures/okx/spot_ws_candle1H_confirm0.hb.json"):read("a")))
-local okx_session = { exchange = "okx", market = "spot" }
-bench("okx.parse (candled.json extractor)", function() return okx.parse(okx_session, okx_frame) end)
+local oframe = json.encode(json.decode(io.open("tests/fixtures/okx/spot_ws_candle1H_confirm0.hb.json"):read("a")))
+local osession = { exchange = "okx", market = "spot" }
+bench("okx.parse (candled.json extractor)", function() return okx.parse(osession, oframe) end)
 bench("cjson.decode + field reads (okx)", function()
-  local r = cjson.decode(okx_frame).data[1]
+  local r = cjson.decode(oframe).data[1]
   return r[1], r[2], r[3], r[4], r[5], r[6], r[9]
 end)

@@ -1,16 +1,16 @@
 #!/usr/bin/python3
-"""Expected candled quotes from Binance kline frames or OKX candle pushes, byte for byte.
+"""Expected candled quotes from an exchange's kline frames, byte for byte.
 
 The quote of interfaces.md is rebuilt here independently of the C encoder: decimal text is
 copied from the frame as it was sent (JSON strings, or the raw token text of numbers), and the
 same per-stream rule as candled is applied (a closed candle once per open time; an open update
-only if its period has not closed and it is not older than the last one sent).
+only if its period has not closed and it is not older than, nor identical to, the last one sent).
+Frames are Binance's ({"e":"kline",..}, raw or combined) or Bybit's ({"topic":"kline...",
+"data":[..]}), chosen by --exchange (default binance).
 
-  --exchange binance|okx (default binance) says whose frames FRAMES holds.
-
-  quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
-  quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
-  quotes.py check-set --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
+  quotes.py expect [--exchange X] --market M FRAMES [--closed-only]     print the expected quote lines
+  quotes.py check [--exchange X] --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
+  quotes.py check-set [--exchange X] --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
         under faults: every quote equals the quote of a frame that was sent (or, for a closed
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
@@ -38,51 +38,76 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
-OKX_BARS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h",
-            "4H": "4h", "6Hutc": "6h", "12Hutc": "12h", "1Dutc": "1d", "2Dutc": "2d", "3Dutc": "3d",
-            "1Wutc": "1w", "1Mutc": "1M", "3Mutc": "3M"}
+# Bybit's interval names and candled's canonical ones
+BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "120": "2h",
+                   "240": "4h", "360": "6h", "720": "12h", "D": "1d", "W": "1w", "M": "1M"}
+BYBIT_NAMES = {v: k for k, v in BYBIT_INTERVALS.items()}
 
 
-def binance_candles(d, market):
-    """Candle records of one decoded Binance frame."""
+def binance_klines(d, market):
+    """The candles of one Binance frame, as the fields a quote shows."""
     if "data" in d and isinstance(d["data"], dict):
         d = d["data"]
     if d.get("e") != "kline":
         return []
     k = d["k"]
     volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
-    return [{"sym": k["s"], "iv": k["i"], "t": int(k["t"]), "closed": k["x"] is True,
-             "o": k["o"], "h": k["h"], "l": k["l"], "c": k["c"], "volume": volume, "quote_volume": quote_volume,
-             "close_time": k["T"], "trades": k["n"],
-             "same": tuple(k.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))}]
+    return [{"symbol": k["s"], "interval": k["i"], "t": int(k["t"]), "closed": k["x"] is True, "o": k["o"],
+             "h": k["h"], "l": k["l"], "c": k["c"], "volume": volume, "quote_volume": quote_volume,
+             "close_time": k["T"], "trades": k["n"]}]
 
 
-def okx_row(sym, iv, r, market):
-    """A record of one OKX row [ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm]: base-currency volume
-    (vol on spot, volCcy on contracts), volCcyQuote as the quote volume."""
-    return {"sym": sym, "iv": iv, "t": int(r[0]), "closed": r[8] == "1", "o": r[1], "h": r[2], "l": r[3], "c": r[4],
-            "volume": r[5] if market == "spot" else r[6], "quote_volume": r[7], "close_time": None, "trades": None,
-            "same": tuple(r[1:8])}
-
-
-def okx_candles(d, market):
-    arg = d.get("arg")
-    if not isinstance(arg, dict) or not str(arg.get("channel", "")).startswith("candle") or "data" not in d:
+def bybit_klines(d, market):
+    """The candles of one Bybit push (the symbol is in the topic; inverse swaps the volumes)."""
+    topic = d.get("topic")
+    if not isinstance(topic, str) or not topic.startswith("kline.") or not isinstance(d.get("data"), list):
         return []
-    iv = OKX_BARS.get(arg["channel"][6:], arg["channel"][6:])
-    return [okx_row(arg["instId"], iv, r, market) for r in d["data"]]
+    symbol = topic.split(".", 2)[2]
+    out = []
+    for k in d["data"]:
+        volume, quote_volume = (k["turnover"], k["volume"]) if market == "inverse" else (k["volume"], k["turnover"])
+        out.append({"symbol": symbol, "interval": BYBIT_INTERVALS[k["interval"]], "t": int(k["start"]),
+                    "closed": k["confirm"] is True, "o": k["open"], "h": k["high"], "l": k["low"], "c": k["close"],
+                    "volume": volume, "quote_volume": quote_volume, "close_time": k["end"], "trades": None})
+    return out
 
 
-CANDLES = {"binance": binance_candles, "okx": okx_candles}
+# OKX's bars and candled's canonical ones (UTC bars for 6h and longer)
+OKX_BARS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h",
+            "4H": "4h", "6Hutc": "6h", "12Hutc": "12h", "1Dutc": "1d", "2Dutc": "2d", "3Dutc": "3d",
+            "1Wutc": "1w", "1Mutc": "1M", "3Mutc": "3M"}
+OKX_NAMES = {v: k for k, v in OKX_BARS.items()}
 
 
-def quote_line(exchange, market, k, sym):
+def okx_row(symbol, interval, r, market):
+    """One OKX row [ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm]: the base-currency volume is vol on
+    spot, volCcy on contracts; volCcyQuote is the quote volume; no close time, no trade count."""
+    return {"symbol": symbol, "interval": interval, "t": int(r[0]), "closed": r[8] == "1", "o": r[1], "h": r[2],
+            "l": r[3], "c": r[4], "volume": r[5] if market == "spot" else r[6], "quote_volume": r[7],
+            "close_time": None, "trades": None}
+
+
+def okx_klines(d, market):
+    """The candles of one OKX push (the symbol and the bar are in its arg)."""
+    arg = d.get("arg")
+    if not isinstance(arg, dict) or not str(arg.get("channel", "")).startswith("candle") or \
+            not isinstance(d.get("data"), list):
+        return []
+    interval = OKX_BARS.get(arg["channel"][6:], arg["channel"][6:])
+    return [okx_row(arg["instId"], interval, r, market) for r in d["data"]]
+
+
+KLINES = {"binance": binance_klines, "bybit": bybit_klines, "okx": okx_klines}
+VALUES = ("o", "h", "l", "c", "volume", "quote_volume", "trades")
+
+
+def quote_line(exchange, market, symbol, k, closed):
     parts = [
         '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
-        % (exchange, market, sym, k["iv"]),
+        % (exchange, market, symbol, k["interval"]),
         ',"timestamp":%d' % k["t"],
         ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], k["volume"]),
-        ',"is_closed":%s' % ("true" if k["closed"] else "false"),
+        ',"is_closed":%s' % ("true" if closed else "false"),
     ]
     if k["close_time"] is not None:
         parts.append(',"close_time":%s' % k["close_time"])
@@ -94,7 +119,7 @@ def quote_line(exchange, market, k, sym):
 
 
 def expected(frames, market, closed_only=False, symbols=None, exchange="binance"):
-    last_closed, last_open, last_same, out = {}, {}, {}, []
+    last_closed, last_open, last_k, out = {}, {}, {}, []
     for text in frames:
         try:
             d = raw(text)
@@ -102,8 +127,8 @@ def expected(frames, market, closed_only=False, symbols=None, exchange="binance"
             continue
         if not isinstance(d, dict):
             continue
-        for k in CANDLES[exchange](d, market):
-            sym, t, closed = k["sym"], k["t"], k["closed"]
+        for k in KLINES[exchange](d, market):
+            sym, t, closed = k["symbol"], k["t"], k["closed"]
             if symbols is not None and sym not in symbols:
                 continue
             if closed:
@@ -111,20 +136,23 @@ def expected(frames, market, closed_only=False, symbols=None, exchange="binance"
                     continue
                 last_closed[sym] = t
             else:
-                # an open update only if its period has not closed, it is not older than the last
-                # one sent, and it changed something (candled drops the repeat)
+                prev = last_k.get(sym)
                 if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
-                        (t == last_open.get(sym) and k["same"] == last_same.get(sym)):
+                        (t == last_open.get(sym) and prev is not None and all(k[f] == prev[f] for f in VALUES)):
                     continue
                 last_open[sym] = t
-                last_same[sym] = k["same"]
+                last_k[sym] = k
                 if closed_only:
                     continue
-            out.append(quote_line(exchange, market, k, symbols.get(sym, sym) if symbols else sym))
+            out.append(quote_line(exchange, market, symbols.get(sym, sym) if symbols else sym, k, closed))
     return out
 
 
 REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
+
+
+PERIOD_MS = {"1m": 60000, "3m": 180000, "5m": 300000, "15m": 900000, "30m": 1800000, "1h": 3600000,
+             "2h": 7200000, "4h": 14400000, "6h": 21600000, "12h": 43200000, "1d": 86400000, "1w": 604800000}
 
 
 def fetch(url, cafile):
@@ -138,24 +166,30 @@ def fetch(url, cafile):
 def rest_quote(base, cafile, market, q, exchange="binance"):
     """The quote candled must print for a closed candle fetched from the simulator's REST."""
     if exchange == "okx":
-        bar = {v: k for k, v in OKX_BARS.items()}[q["interval"]]
         rows = fetch("%s/api/v5/market/history-candles?instId=%s&bar=%s&after=%d&before=%d&limit=1" % (
-            base, q["symbol"], bar, q["timestamp"] + 1, q["timestamp"] - 1), cafile)["data"]
-        return quote_line("okx", market, okx_row(q["symbol"], q["interval"], rows[0], market), q["symbol"]) \
+            base, q["symbol"], OKX_NAMES[q["interval"]], q["timestamp"] + 1, q["timestamp"] - 1), cafile)["data"]
+        return quote_line(exchange, market, q["symbol"], okx_row(q["symbol"], q["interval"], rows[0], market), True) \
             if rows else None
-    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
-        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
-    rows = fetch(url, cafile)
+    if exchange == "bybit":
+        page = fetch("%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%d&end=%d&limit=1" % (
+            base, market, q["symbol"], BYBIT_NAMES[q["interval"]], q["timestamp"], q["timestamp"]), cafile)
+        rows = page["result"]["list"]
+        if not rows:
+            return None
+        r = rows[0]
+        volume, quote_volume = (r[6], r[5]) if market == "inverse" else (r[5], r[6])
+        k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+             "quote_volume": quote_volume, "close_time": int(r[0]) + PERIOD_MS[q["interval"]] - 1, "trades": None}
+        return quote_line(exchange, market, q["symbol"], k, True)
+    rows = fetch("%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
+        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"]), cafile)
     if not rows:
         return None
     r = rows[0]
     volume, quote_volume = (r[7], None) if market == "coinm" else (r[5], r[7])
-    line = ('{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s",'
-            '"timestamp":%s,"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":true,"close_time":%s'
-            % (market, q["symbol"], q["interval"], r[0], r[1], r[2], r[3], r[4], volume, r[6]))
-    if quote_volume is not None:
-        line += ',"quote_volume":%s' % quote_volume
-    return line + ',"trades":%s}' % r[8]
+    k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+         "quote_volume": quote_volume, "close_time": r[6], "trades": r[8]}
+    return quote_line(exchange, market, q["symbol"], k, True)
 
 
 def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, exchange="binance"):
@@ -206,7 +240,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile", "--exchange"):
+            if argv[i] in ("--exchange", "--market", "--count", "--rest", "--cafile"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -216,6 +250,9 @@ def main(argv):
     cmd = args[0]
     market = opts.get("--market", "spot")
     exchange = opts.get("--exchange", "binance")
+    if exchange not in KLINES:
+        print("unknown exchange %s" % exchange, file=sys.stderr)
+        return 2
     if cmd == "check-set":
         return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
                          exchange)

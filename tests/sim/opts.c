@@ -19,6 +19,7 @@ static char *opts_strdup(const char *s)
 
 static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_binance,
+    &sim_exchange_bybit,
     &sim_exchange_okx,
 };
 

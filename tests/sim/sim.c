@@ -1057,14 +1057,15 @@ static void sim_ws_request(struct lws *wsi, char *path, int plen, char *query, i
 
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len)
 {
-    /* lws copies every argument before the wanted one into the buffer and gives up at the
-     * first that does not fit, so look with a buffer big enough for any of them */
-    char key[64], tmp[2048];
+    /* lws copies every argument before the wanted one into the buffer and gives up at the first
+     * that does not fit, so a short caller buffer would hide later arguments: use a large one */
+    static char frag[SIM_MAX_HEADER];
+    char key[64];
     snprintf(key, sizeof key, "%s=", name);
-    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, tmp, sizeof tmp);
+    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, frag, (int)sizeof frag);
     if (!v || strlen(v) >= (size_t)len)
         return NULL;
-    memmove(buf, v, strlen(v) + 1); /* lws leaves "name=" in front of the value */
+    memcpy(buf, v, strlen(v) + 1); /* lws leaves "name=" in front of the value */
     return buf;
 }
 
@@ -1077,7 +1078,7 @@ int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long
     if (!*v || strlen(v) > 19)
         return -1;
     for (const char *p = v; *p; p++)
-        if (!isdigit((unsigned char)*p))
+        if (*p < '0' || *p > '9')
             return -1;
     *out = strtoll(v, NULL, 10);
     return 1;

@@ -98,10 +98,10 @@ struct sim_http_req {
     void *wsi;               /* for sim_http_arg() */
 };
 /* Copies the value of query argument `name` (without '=') to the start of buf and returns buf;
- * NULL if absent. */
+ * NULL if absent or longer than len - 1. */
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len);
-/* Optional non-negative decimal integer argument (at most 19 digits): 0 absent, 1 present (in
- * *out), -1 malformed. */
+/* Reads query argument `name` as a non-negative decimal integer (at most 19 digits): 0 absent,
+ * 1 present (*out set), -1 malformed. */
 int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out);
 
 /* One simulated exchange.  Every callback gets the sim; `state` in struct sim is the
@@ -193,6 +193,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
+extern const struct sim_exchange sim_exchange_bybit;
 extern const struct sim_exchange sim_exchange_okx;
 
 #endif

@@ -49,29 +49,31 @@ static int test_current_failed;
         else { test_passes++; fprintf(stderr, "ok %s\n", #fn); }                        \
     } while (0)
 
-#define TEST_DONE()                                                                     \
-    (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
-     test_failures ? 1 : 0)
-
-/* A fixture file of tests/fixtures/<exchange>/ as a malloc'd NUL-terminated string; NULL if
- * it cannot be read.  CDL_SOURCE_DIR comes from the build. */
-static inline char *test_read_fixture(const char *exchange, const char *name, size_t *len)
+/* Reads tests/fixtures/<dir>/<name> of the source tree, NUL-terminated (malloc'd; the caller
+ * frees it), or NULL. */
+static inline char *test_read_fixture(const char *dir, const char *name, size_t *len)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, exchange, name);
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (!b)
-        abort();
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!b) {
+        fclose(f);
+        return NULL;
+    }
     *len = fread(b, 1, (size_t)n, f);
     b[*len] = '\0';
     fclose(f);
     return b;
 }
+
+#define TEST_DONE()                                                                     \
+    (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
+     test_failures ? 1 : 0)
 
 #endif

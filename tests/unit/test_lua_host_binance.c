@@ -9,12 +9,17 @@
 static struct cdl_lua_host *host;
 static struct cdl_adapter *bn;
 
+static char *read_file(const char *name, size_t *len)
+{
+    return test_read_fixture("binance", name, len);
+}
+
 /* Parses every line of a recording; counts candles, closes, rejects. */
 static void run_recording(const char *market, const char *file, int *n, int *closed, int *bad,
                           struct cdl_parsed_candle *first)
 {
     size_t len;
-    char *text = test_read_fixture("binance", file, &len);
+    char *text = read_file(file, &len);
     const struct cdl_market *m = cdl_adapter_market(bn, market);
     int s = cdl_adapter_session_new(bn, m, m->ws_url, 1);
     static struct cdl_parse_result r;
@@ -70,7 +75,7 @@ static void test_usdm_and_coinm_recordings(void)
 static void test_rest_page(void)
 {
     size_t len;
-    char *body = test_read_fixture("binance", "spot_rest_klines_btcusdt_1m.json", &len);
+    char *body = read_file("spot_rest_klines_btcusdt_1m.json", &len);
     const struct cdl_market *m = cdl_adapter_market(bn, "spot");
     struct cdl_rest_query q = { "BTCUSDT", "1m", 1634943780000, 1634944379999, 1000, "http://127.0.0.1:1" };
     struct cdl_rest_req req;
