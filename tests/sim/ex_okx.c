@@ -84,17 +84,11 @@ static int ok_bar_silent(const char *bar)
 
 static int ok_init(struct sim *sim)
 {
-    const char *want = sim->opts.market ? sim->opts.market : "spot";
-    const struct ok_market *m = NULL;
-    for (size_t i = 0; i < sizeof ok_markets / sizeof ok_markets[0]; i++)
-        if (!strcmp(want, ok_markets[i].name))
-            m = &ok_markets[i];
-    if (!m) {
-        fprintf(stderr, "candled-sim: okx has no market '%s' (spot, swap, futures)\n", want);
+    const struct ok_market *m = sim_market_pick(sim, ok_markets, sizeof ok_markets / sizeof ok_markets[0],
+                                                sizeof ok_markets[0], "spot, swap, futures");
+    if (!m)
         return -1;
-    }
     sim->state = (void *)m;
-    sim->opts.market = m->name;
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 10;
     sim->default_max_streams = 1000;

@@ -1069,6 +1069,20 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
     return buf;
 }
 
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices)
+{
+    const char *want = sim->opts.market ? sim->opts.market : *(const char *const *)table;
+    for (size_t i = 0; i < n; i++) {
+        const void *m = (const char *)table + i * size;
+        if (!strcmp(want, *(const char *const *)m)) {
+            sim->opts.market = *(const char *const *)m;
+            return m;
+        }
+    }
+    fprintf(stderr, "candled-sim: %s has no market '%s' (%s)\n", sim->opts.exchange, want, choices);
+    return NULL;
+}
+
 int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out)
 {
     char buf[64];

@@ -148,6 +148,10 @@ struct sim {
 
 /* Wall clock in ms since the epoch. */
 int64_t sim_now_ms(void);
+/* The entry of an exchange's market table named by --market (default: the first entry), for
+ * tables of `n` entries of `size` bytes whose first member is the name (const char *); sets
+ * opts.market to its name.  NULL after a message naming the `choices`. */
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices);
 /* Sets the market's number formats (call from init). */
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt);
 /* Fills the symbol universe if --symbols was not given: --symbol-count names printed with
