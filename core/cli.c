@@ -409,6 +409,35 @@ struct stream_args {
     int closed_only;
 };
 
+/* The market of a subscription: --market (or config.lua's market) when given; otherwise the one
+ * the adapter's market_of hook reads from the symbols, which must all agree; otherwise the
+ * adapter's first market.  NULL with a one-line message in err when that fails. */
+static const struct cdl_market *pick_market(struct cdl_adapter *a, const char *exchange, const char *market,
+                                            const char **symbols, int n, char *err, size_t errlen)
+{
+    if (market || !cdl_adapter_has_market_of(a)) {
+        const struct cdl_market *m = cdl_adapter_market(a, market);
+        if (!m)
+            snprintf(err, errlen, "unknown market '%s' for %s", market, exchange);
+        return m;
+    }
+    const struct cdl_market *m = NULL;
+    for (int i = 0; i < n; i++) {
+        const struct cdl_market *mi = cdl_adapter_market_of(a, symbols[i]);
+        if (!mi) {
+            snprintf(err, errlen, "cannot tell the market of %s symbol '%s'; give --market", exchange, symbols[i]);
+            return NULL;
+        }
+        if (m && mi != m) {
+            snprintf(err, errlen, "symbols '%s' (%s) and '%s' (%s) are in different markets; give --market",
+                     symbols[0], m->name, symbols[i], mi->name);
+            return NULL;
+        }
+        m = mi;
+    }
+    return m ? m : cdl_adapter_market(a, NULL);
+}
+
 static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, int n_subs, long limit, int csv)
 {
     struct stream_run r;
@@ -448,9 +477,9 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             code = rc == CDL_ENOTFOUND ? CDL_EXIT_USAGE : CDL_EXIT_FAILURE;
             goto out;
         }
-        const struct cdl_market *m = cdl_adapter_market(a, s->market);
+        const struct cdl_market *m = pick_market(a, s->exchange, s->market, s->symbols, s->n_symbols, err, sizeof err);
         if (!m) {
-            fprintf(stderr, "candled: unknown market '%s' for %s\n", s->market, s->exchange);
+            fprintf(stderr, "candled: %s\n", err);
             code = CDL_EXIT_USAGE;
             goto out;
         }
@@ -786,9 +815,9 @@ static int cmd_check(int argc, char **argv)
             failures++;
             continue;
         }
-        if (!(m = cdl_adapter_market(a, s->market[0] ? s->market : NULL))) {
-            fprintf(stderr, "candled: subscriptions[%d].market: unknown market '%s' for %s\n", i + 1, s->market,
-                    s->exchange);
+        if (!(m = pick_market(a, s->exchange, s->market[0] ? s->market : NULL, (const char **)s->symbols,
+                              s->n_symbols, err, sizeof err))) {
+            fprintf(stderr, "candled: subscriptions[%d].market: %s\n", i + 1, err);
             failures++;
             continue;
         }

@@ -498,7 +498,8 @@ void cdl_config_reference(FILE *out)
           "WebSocket endpoint and REST base (the same as `--ws-url` / `--rest-url` for one run).\n\n"
           "## `subscriptions`\n\n"
           "An array of always-on streams: `{ exchange = \"binance\", market = \"spot\", symbols = { \"BTCUSDT\" },\n"
-          "interval = \"1m\" }` (`market` defaults to the exchange's first market, `interval` to `1m`).\n"
+          "interval = \"1m\" }` (`market` defaults to the one the symbols name when the adapter can tell, as\n"
+          "OKX's instrument ids do, else to the exchange's first market; `interval` to `1m`).\n"
           "`candled stream --from-config` streams them; `candled check` validates them against the adapters.\n",
           out);
 }

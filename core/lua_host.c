@@ -397,7 +397,7 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
         return CDL_EINVAL;
     }
     static const char *const required_fn[] = { "subscribe", "parse", NULL };
-    static const char *const optional_fn[] = { "symbol", "connect_url", "unsubscribe", "ping", NULL };
+    static const char *const optional_fn[] = { "symbol", "market_of", "connect_url", "unsubscribe", "ping", NULL };
     for (int i = 0; required_fn[i]; i++) {
         if (lua_getfield(L, t, required_fn[i]) != LUA_TFUNCTION) {
             snprintf(err, errlen, "adapter '%s': %s must be a function", a->name, required_fn[i]);
@@ -687,6 +687,34 @@ int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const 
     }
     lua_pop(L, 2);
     return rc;
+}
+
+int cdl_adapter_has_market_of(struct cdl_adapter *a)
+{
+    if (!push_hook(a, NULL, "market_of"))
+        return 0;
+    lua_pop(a->host->L, 1);
+    return 1;
+}
+
+const struct cdl_market *cdl_adapter_market_of(struct cdl_adapter *a, const char *text)
+{
+    lua_State *L = a->host->L;
+    if (!push_hook(a, NULL, "market_of"))
+        return NULL;
+    lua_pushstring(L, text);
+    if (pcall_budget(a, "market_of", 1, 1))
+        return NULL;
+    const struct cdl_market *m = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        m = cdl_adapter_market(a, lua_tostring(L, -1));
+        if (!m)
+            contract_error(a, "market_of", "returned a market the adapter does not define");
+    } else if (!lua_isnil(L, -1)) {
+        contract_error(a, "market_of", "must return a market name or nil");
+    }
+    lua_pop(L, 1);
+    return m;
 }
 
 int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url, uint64_t conn_id)

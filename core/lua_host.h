@@ -119,6 +119,13 @@ int cdl_adapter_has_rest(const struct cdl_adapter *a);
 int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out,
                        size_t outlen, char *err, size_t errlen);
 
+/* market_of(text) -> the market a symbol belongs to, for exchanges whose symbols say it (OKX
+ * instrument ids).  NULL when the adapter has no market_of hook, when the hook returns nil (it
+ * cannot tell), raises, or names a market it does not define (the last two counted as contract
+ * errors).  cdl_adapter_has_market_of says whether the hook exists. */
+int cdl_adapter_has_market_of(struct cdl_adapter *a);
+const struct cdl_market *cdl_adapter_market_of(struct cdl_adapter *a, const char *text);
+
 /* Sessions: a Lua table per upstream connection.  Returns a reference (> 0) or a negative error. */
 int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url,
                             uint64_t conn_id);

@@ -1,5 +1,5 @@
--- The adapters' parse alone (Binance, Bybit, Hyperliquid on its object and array payloads), in
--- plain Lua 5.4 (no sockets, no C host): frames per second with the candled.json extractor,
+-- The adapters' parse alone (Binance, Bybit, OKX, Hyperliquid on its object and array payloads),
+-- in plain Lua 5.4 (no sockets, no C host): frames per second with the candled.json extractor,
 -- against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
@@ -40,3 +40,13 @@ for l in io.lines("tests/fixtures/hyperliquid/ws_frames.synthetic.jsonl") do hl_
 local hl_session = { exchange = "hyperliquid", market = "perp" }
 bench("hyperliquid.parse, object payload", function() return hl.parse(hl_session, hl_frames[3]) end)
 bench("hyperliquid.parse, array payload", function() return hl.parse(hl_session, hl_frames[4]) end)
+
+-- OKX: a candle push (one 9-string row in data[], the symbol and bar in arg), compacted to one line
+local okx = dofile("adapters/okx.lua")
+local oframe = json.encode(json.decode(io.open("tests/fixtures/okx/spot_ws_candle1H_confirm0.hb.json"):read("a")))
+local osession = { exchange = "okx", market = "spot" }
+bench("okx.parse (candled.json extractor)", function() return okx.parse(osession, oframe) end)
+bench("cjson.decode + field reads (okx)", function()
+  local r = cjson.decode(oframe).data[1]
+  return r[1], r[2], r[3], r[4], r[5], r[6], r[9]
+end)

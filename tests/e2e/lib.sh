@@ -7,7 +7,8 @@
 #
 #   start_sim ARGS...   starts candled-sim ARGS... --port 0 in the background, waits for its
 #                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file)
-#   stop_sim            SIGTERM, waits; sets SIM_EXIT to its exit status; returns it
+#   stop_sim            SIGTERM, waits (SIGKILL after 30 s, reported); sets SIM_EXIT to its exit
+#                       status; returns it
 #   fail MSG            prints MSG (and the simulator log) and exits 1
 #   PYTHON              /usr/bin/python3 (standard library only); WSCLIENT is wsclient.py
 #   start_serve ARGS... starts `$SERVE_CMD ARGS... --port-file F` (default SERVE_CMD: candled
@@ -82,8 +83,8 @@ start_sim() {
         "PORT "[0-9]*) SIM_PORT=${_line#PORT }; return 0 ;;
         esac
         if ! kill -0 "$SIM_PID" 2>/dev/null; then
-            wait "$SIM_PID"
-            SIM_EXIT=$?
+            SIM_EXIT=0
+            wait "$SIM_PID" || SIM_EXIT=$? # under set -e a bare failing wait would exit silently
             SIM_PID=
             fail "candled-sim $* exited with $SIM_EXIT before listening"
         fi
@@ -96,8 +97,18 @@ start_sim() {
 stop_sim() {
     [ -n "$SIM_PID" ] || return 0
     kill -TERM "$SIM_PID" 2>/dev/null
-    wait "$SIM_PID"
-    SIM_EXIT=$?
+    # a simulator that does not exit is killed after 30 s and reported (exit 137), instead of
+    # hanging the test until its CTest timeout
+    ( sleep 30; kill -KILL "$SIM_PID" 2>/dev/null && echo "candled-sim $SIM_PID did not exit 30 s after SIGTERM: killed" >&2 ) \
+        >/dev/null 2>"$E2E_TMP/watchdog.$SIM_PID" &
+    _wd=$!
+    SIM_EXIT=0
+    wait "$SIM_PID" || SIM_EXIT=$?
+    kill "$_wd" 2>/dev/null
+    if [ -s "$E2E_TMP/watchdog.$SIM_PID" ]; then
+        cat "$E2E_TMP/watchdog.$SIM_PID" >&2
+        tail -n 5 "$SIM_LOG" >&2
+    fi
     SIM_PID=
     return "$SIM_EXIT"
 }

@@ -84,7 +84,32 @@ def bybit_klines(d, market):
     return out
 
 
-KLINES = {"binance": binance_klines, "bybit": bybit_klines}
+# OKX's bars and candled's canonical ones (UTC bars for 6h and longer)
+OKX_BARS = {"1s": "1s", "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m", "1H": "1h", "2H": "2h",
+            "4H": "4h", "6Hutc": "6h", "12Hutc": "12h", "1Dutc": "1d", "2Dutc": "2d", "3Dutc": "3d",
+            "1Wutc": "1w", "1Mutc": "1M", "3Mutc": "3M"}
+OKX_NAMES = {v: k for k, v in OKX_BARS.items()}
+
+
+def okx_row(symbol, interval, r, market):
+    """One OKX row [ts,o,h,l,c,vol,volCcy,volCcyQuote,confirm]: the base-currency volume is vol on
+    spot, volCcy on contracts; volCcyQuote is the quote volume; no close time, no trade count."""
+    return {"symbol": symbol, "interval": interval, "t": int(r[0]), "closed": r[8] == "1", "o": r[1], "h": r[2],
+            "l": r[3], "c": r[4], "volume": r[5] if market == "spot" else r[6], "quote_volume": r[7],
+            "close_time": None, "trades": None}
+
+
+def okx_klines(d, market):
+    """The candles of one OKX push (the symbol and the bar are in its arg)."""
+    arg = d.get("arg")
+    if not isinstance(arg, dict) or not str(arg.get("channel", "")).startswith("candle") or \
+            not isinstance(d.get("data"), list):
+        return []
+    interval = OKX_BARS.get(arg["channel"][6:], arg["channel"][6:])
+    return [okx_row(arg["instId"], interval, r, market) for r in d["data"]]
+
+
+KLINES = {"binance": binance_klines, "bybit": bybit_klines, "okx": okx_klines}
 VALUES = ("o", "h", "l", "c", "volume", "quote_volume", "trades")
 
 
@@ -95,8 +120,9 @@ def quote_line(exchange, market, symbol, k, closed):
         ',"timestamp":%d' % k["t"],
         ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], k["volume"]),
         ',"is_closed":%s' % ("true" if closed else "false"),
-        ',"close_time":%s' % k["close_time"],
     ]
+    if k["close_time"] is not None:
+        parts.append(',"close_time":%s' % k["close_time"])
     if k["quote_volume"] is not None:
         parts.append(',"quote_volume":%s' % k["quote_volume"])
     if k["trades"] is not None:
@@ -171,6 +197,11 @@ def fetch(url, cafile):
 
 def rest_quote(base, cafile, market, q, exchange="binance"):
     """The quote candled must print for a closed candle fetched from the simulator's REST."""
+    if exchange == "okx":
+        rows = fetch("%s/api/v5/market/history-candles?instId=%s&bar=%s&after=%d&before=%d&limit=1" % (
+            base, q["symbol"], OKX_NAMES[q["interval"]], q["timestamp"] + 1, q["timestamp"] - 1), cafile)["data"]
+        return quote_line(exchange, market, q["symbol"], okx_row(q["symbol"], q["interval"], rows[0], market), True) \
+            if rows else None
     if exchange == "bybit":
         page = fetch("%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%d&end=%d&limit=1" % (
             base, market, q["symbol"], BYBIT_NAMES[q["interval"]], q["timestamp"], q["timestamp"]), cafile)

@@ -41,6 +41,8 @@ describe("adapter.define", function()
     assert.are.equal("adapter 'x': parse must be a function", err_of(t))
     t = base(); t.ping = "ping"
     assert.are.equal("adapter 'x': ping must be a function", err_of(t))
+    t = base(); t.market_of = "spot"
+    assert.are.equal("adapter 'x': market_of must be a function", err_of(t))
     t = base(); t.rest = { request = function() end }
     assert.are.equal("adapter 'x': rest must be a table with request and parse functions", err_of(t))
     t = base(); t.markets[2] = { name = "spot", ws_url = "wss://y" }

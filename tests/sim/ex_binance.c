@@ -79,6 +79,7 @@ static int bn_init(struct sim *sim)
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = m->max_msg_rate;
     sim->default_max_streams = 1024;
+    sim->default_ping_interval = 20;
     sim->styles = 2;
     if (sim_symbols_default(sim, m->default_symbols, m->generated_fmt) < 0)
         return -1;

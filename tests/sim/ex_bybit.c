@@ -73,21 +73,16 @@ static const char *bb_interval_name(const struct sim_interval *iv)
 
 static int bb_init(struct sim *sim)
 {
-    const char *want = sim->opts.market ? sim->opts.market : "spot";
-    const struct bb_market *m = NULL;
-    for (size_t i = 0; i < sizeof bb_markets / sizeof bb_markets[0]; i++)
-        if (!strcmp(want, bb_markets[i].name))
-            m = &bb_markets[i];
-    if (!m) {
-        fprintf(stderr, "candled-sim: bybit has no market '%s' (spot, linear, inverse)\n", want);
+    const struct bb_market *m = sim_market_pick(sim, bb_markets, sizeof bb_markets / sizeof bb_markets[0],
+                                                sizeof bb_markets[0], "spot, linear, inverse");
+    if (!m)
         return -1;
-    }
     sim->state = (void *)m;
-    sim->opts.market = m->name;
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 100; /* Bybit documents no incoming-message limit */
     sim->default_max_streams = 2000;
     sim->default_idle_disconnect = BB_IDLE_S;
+    sim->default_ping_interval = 20; /* the simulator's former default for every exchange */
     sim->styles = 1;
     return sim_symbols_default(sim, m->default_symbols, m->generated_fmt);
 }

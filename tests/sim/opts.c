@@ -21,6 +21,7 @@ static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_binance,
     &sim_exchange_bybit,
     &sim_exchange_hyperliquid,
+    &sim_exchange_okx,
 };
 
 static void sim_usage(FILE *f)

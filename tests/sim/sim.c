@@ -13,6 +13,7 @@
  *     sent verbatim), --flood (frames generated on WRITEABLE as fast as the socket drains).
  * Exchange specifics live behind struct sim_exchange (sim.h).  Close frames are written by hand
  * because Debian's lws 4.1.6 on libuv does not send one on `return -1` (stack-notes §2.4). */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1072,6 +1073,20 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
     return buf;
 }
 
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices)
+{
+    const char *want = sim->opts.market ? sim->opts.market : *(const char *const *)table;
+    for (size_t i = 0; i < n; i++) {
+        const void *m = (const char *)table + i * size;
+        if (!strcmp(want, *(const char *const *)m)) {
+            sim->opts.market = *(const char *const *)m;
+            return m;
+        }
+    }
+    fprintf(stderr, "candled-sim: %s has no market '%s' (%s)\n", sim->opts.exchange, want, choices);
+    return NULL;
+}
+
 int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out)
 {
     char buf[64];
@@ -1493,7 +1508,7 @@ static void sim_print_counters(const struct sim_core *core)
     const struct sim_counters *k = &core->sim.counters;
     fprintf(stderr,
             "{\"candled_sim\":{\"exchange\":\"%s\",\"market\":\"%s\",\"clients\":%llu,"
-            "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,"
+            "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,\"app_pings\":%llu,"
             "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu,\"subscribes\":%llu,"
             "\"unsubscribes\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
@@ -1503,7 +1518,7 @@ static void sim_print_counters(const struct sim_core *core)
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
-            (unsigned long long)k->pongs, (unsigned long long)k->rx_msgs,
+            (unsigned long long)k->pongs, (unsigned long long)k->app_pings, (unsigned long long)k->rx_msgs,
             (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
             (unsigned long long)k->ws_upgrades, (unsigned long long)k->subscribes, (unsigned long long)k->unsubscribes,
             (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,

@@ -68,6 +68,7 @@ struct sim_opts {
 /* Fault and traffic counters, printed as one JSON line on exit. */
 struct sim_counters {
     uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests, ws_upgrades;
+    uint64_t app_pings;      /* application-level pings from clients (text "ping"...), answered */
     uint64_t recorded;
     uint64_t subscribes, unsubscribes; /* streams a client added / removed (client close not counted) */
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
@@ -151,6 +152,10 @@ struct sim {
 
 /* Wall clock in ms since the epoch. */
 int64_t sim_now_ms(void);
+/* The entry of an exchange's market table named by --market (default: the first entry), for
+ * tables of `n` entries of `size` bytes whose first member is the name (const char *); sets
+ * opts.market to its name.  NULL after a message naming the `choices`. */
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices);
 /* Sets the market's number formats (call from init). */
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt);
 /* Fills the symbol universe if --symbols was not given: --symbol-count names printed with
@@ -198,5 +203,6 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 extern const struct sim_exchange sim_exchange_binance;
 extern const struct sim_exchange sim_exchange_bybit;
 extern const struct sim_exchange sim_exchange_hyperliquid;
+extern const struct sim_exchange sim_exchange_okx;
 
 #endif

@@ -289,6 +289,28 @@ static void test_frames_and_rest(void)
     cdl_lua_host_destroy(h);
 }
 
+/* market_of: the market a symbol names, NULL when the adapter cannot tell or breaks the contract. */
+static void test_market_of(void)
+{
+    struct cdl_lua_host *h = host(0, 0);
+    struct cdl_adapter *a, *good;
+    char err[512] = "";
+    ASSERT_EQ(cdl_lua_host_load(h, "inferred", &a, err, sizeof err), 0);
+    ASSERT(cdl_adapter_has_market_of(a));
+    ASSERT(cdl_adapter_market_of(a, "X-PERP") == cdl_adapter_market(a, "perp"));
+    ASSERT(cdl_adapter_market_of(a, "X-CASH") == cdl_adapter_market(a, "spot")); /* an alias */
+    ASSERT(cdl_adapter_market_of(a, "X") == NULL);                               /* nil: cannot tell */
+    ASSERT(cdl_adapter_market_of(a, "X-OPT") == NULL);                           /* no such market */
+    ASSERT(cdl_adapter_market_of(a, "X-NUM") == NULL);                           /* not a string */
+    ASSERT(cdl_adapter_market_of(a, "X-RAISE") == NULL);                         /* raised */
+    ASSERT_EQ(cdl_lua_host_load(h, "good", &good, err, sizeof err), 0);
+    ASSERT(!cdl_adapter_has_market_of(good));
+    ASSERT(cdl_adapter_market_of(good, "X-PERP") == NULL);
+    ASSERT_EQ(cdl_lua_host_load(h, "badhook", &a, err, sizeof err), CDL_EINVAL);
+    ASSERT_STR_EQ(err, "adapter 'badhook': market_of must be a function");
+    cdl_lua_host_destroy(h);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/cdl_lua_host_XXXXXX");
@@ -304,6 +326,12 @@ int main(void)
                               " subscribe = function() end, parse = function() end }");
     write_adapter("noparse", "return { name = 'noparse', " MARKETS " subscribe = function() end }");
     write_adapter("norequire", "local os = require('os')\nreturn {}");
+    write_adapter("inferred", "return { name = 'inferred', " MARKETS " subscribe = function() end, parse = function() end,"
+                              " market_of = function(s) local k = s:match('%-(%u+)$')"
+                              "   if k == 'RAISE' then error('boom') end if k == 'NUM' then return 7 end"
+                              "   return k and k:lower() end }");
+    write_adapter("badhook", "return { name = 'badhook', " MARKETS " subscribe = function() end, parse = function() end,"
+                             " market_of = 'spot' }");
     metrics = NULL;
     TEST_RUN(test_load_and_markets);
     TEST_RUN(test_load_errors);
@@ -311,6 +339,7 @@ int main(void)
     TEST_RUN(test_events_and_rejections);
     TEST_RUN(test_faults_are_contained);
     TEST_RUN(test_frames_and_rest);
+    TEST_RUN(test_market_of);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) {
