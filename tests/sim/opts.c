@@ -19,6 +19,7 @@ static char *opts_strdup(const char *s)
 
 static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_binance,
+    &sim_exchange_gateio,
 };
 
 static void sim_usage(FILE *f)

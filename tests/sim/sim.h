@@ -184,5 +184,6 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
+extern const struct sim_exchange sim_exchange_gateio;
 
 #endif
