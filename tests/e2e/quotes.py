@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Expected candled quotes from Binance kline frames, byte for byte.
+"""Expected candled quotes from Binance kline frames, or from candled-sim's --truth file (any
+exchange), byte for byte.
 
 The quote of interfaces.md is rebuilt here independently of the C encoder: decimal text is
 copied from the frame as it was sent (JSON strings, or the raw token text of numbers), and the
@@ -13,6 +14,13 @@ only if its period has not closed and it is not older than the last one sent).
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
         time missing between the first and the last
+
+  With --truth --exchange E, FRAMES is a candled-sim --truth file instead: one JSON line per
+  generated candle state with the decimal text candled must print, whether the exchange's frame
+  says if it is closed ("flag") and whether it was sent.  A state whose frame carries no flag is
+  an open quote (is_closed false), unless --infer-closed: then the final state of each period may
+  also appear once as a closed quote (the core's inference), wherever it falls in the output.
+  --min-backfilled N (check-set): at least N closed quotes came only from REST.
 """
 import json
 import sys
@@ -88,7 +96,91 @@ def expected(frames, market, closed_only=False, symbols=None):
     return out
 
 
+def truth_quote(exchange, market, t, closed):
+    """The quote line of one --truth state, fields in candled's order."""
+    line = ('{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s","timestamp":%d,'
+            '"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":%s'
+            % (exchange, market, t["symbol"], t["interval"], t["timestamp"], t["open"], t["high"], t["low"],
+               t["close"], t["volume"], "true" if closed else "false"))
+    for f in ("close_time", "quote_volume", "trades"):
+        if f in t:
+            line += ',"%s":%s' % (f, t[f])
+    return line + "}"
+
+
+def truth_states(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def truth_expected(states, exchange, market, closed_only=False):
+    """What candled prints for the sent states in order: the per-stream rule of expected()."""
+    last_closed, last_open, last_t, out = {}, {}, {}, []
+    fields = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
+    for t in states:
+        if not t["sent"]:
+            continue
+        sym, ts = t["symbol"], t["timestamp"]
+        closed = t["flag"] and t["is_closed"]
+        if closed:
+            if ts <= last_closed.get(sym, -1):
+                continue
+            last_closed[sym] = ts
+        else:
+            prev = last_t.get(sym)
+            if ts <= last_closed.get(sym, -1) or ts < last_open.get(sym, -1) or \
+                    (ts == last_open.get(sym) and prev is not None and all(t.get(f) == prev.get(f) for f in fields)):
+                continue
+            last_open[sym] = ts
+            last_t[sym] = t
+            if closed_only:
+                continue
+        out.append(truth_quote(exchange, market, t, closed))
+    return out
+
+
+def truth_allowed(states, exchange, market, infer_closed):
+    """Every quote a single sent state could produce, without the per-stream rule."""
+    allowed = set()
+    for t in states:
+        if t["sent"]:
+            allowed.add(truth_quote(exchange, market, t, t["flag"] and t["is_closed"]))
+        if infer_closed and t["sent"] and not t["flag"] and t["is_closed"]:
+            allowed.add(truth_quote(exchange, market, t, True))
+    return allowed
+
+
 REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
+
+
+def rest_get(base, cafile, path):
+    import ssl
+    import urllib.request
+    ctx = ssl.create_default_context(cafile=cafile) if base.startswith("https") else None
+    with urllib.request.urlopen(base + path, context=ctx, timeout=10) as r:
+        return json.loads(r.read().decode(), parse_float=str, parse_int=str)
+
+
+def gateio_rest_quote(base, cafile, market, q):
+    """The quote candled must print for a closed candle fetched from the simulator's Gate REST."""
+    sec = q["timestamp"] // 1000
+    if market == "spot":
+        rows = rest_get(base, cafile, "/api/v4/spot/candlesticks?currency_pair=%s&interval=%s&from=%d&to=%d"
+                        % (q["symbol"], q["interval"], sec, sec))
+        if not rows:
+            return None
+        r = rows[0]
+        t = {"symbol": q["symbol"], "interval": q["interval"], "timestamp": int(r[0]) * 1000, "open": r[5],
+             "high": r[3], "low": r[4], "close": r[2], "volume": r[6], "quote_volume": r[1]}
+    else:
+        rows = rest_get(base, cafile, "/api/v4/futures/%s/candlesticks?contract=%s&interval=%s&from=%d&to=%d"
+                        % (market, q["symbol"], q["interval"], sec, sec))
+        if not rows:
+            return None
+        r = rows[0]
+        t = {"symbol": q["symbol"], "interval": q["interval"], "timestamp": int(r["t"]) * 1000, "open": r["o"],
+             "high": r["h"], "low": r["l"], "close": r["c"], "volume": r["v"]}
+    return truth_quote("gateio", market, t, True)
 
 
 def rest_quote(base, cafile, market, q):
@@ -112,12 +204,18 @@ def rest_quote(base, cafile, market, q):
     return line + ',"trades":%s}' % r[8]
 
 
-def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None):
-    frames = load_frames(frames_path)
-    # every quote any single frame could produce, without the per-stream rule
-    allowed = set()
-    for text in frames:
-        allowed.update(expected([text], market))
+def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, truth=None,
+              min_backfilled=0):
+    if truth:
+        exchange, infer_closed = truth
+        allowed = truth_allowed(truth_states(frames_path), exchange, market, infer_closed)
+        rest_quote_of = gateio_rest_quote if exchange == "gateio" else None
+    else:
+        # every quote any single frame could produce, without the per-stream rule
+        allowed = set()
+        for text in load_frames(frames_path):
+            allowed.update(expected([text], market))
+        rest_quote_of = rest_quote
     with open(quotes_path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
     closed = {}
@@ -125,7 +223,7 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
     for n, line in enumerate(got):
         q = json.loads(line)
         if line not in allowed:
-            want = rest_quote(rest, cafile, market, q) if rest and q["is_closed"] else None
+            want = rest_quote_of(rest, cafile, market, q) if rest and rest_quote_of and q["is_closed"] else None
             if want != line:
                 print("quote %d matches no frame the simulator sent%s:\n  %s" %
                       (n + 1, "" if want is None else " nor its REST row\n  " + want, line), file=sys.stderr)
@@ -144,6 +242,10 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
                 if b - a != step:
                     print("%s: closed candles jump from %d to %d" % (sym, a, b), file=sys.stderr)
                     return 1
+    if backfilled < min_backfilled:
+        print("only %d closed quotes came from REST, expected at least %d" % (backfilled, min_backfilled),
+              file=sys.stderr)
+        return 1
     print("%d quotes, %d closed (%d only from REST), all exact and in order" %
           (len(got), sum(len(t) for t in closed.values()), backfilled))
     return 0
@@ -155,7 +257,7 @@ def main(argv):
     i = 1
     while i < len(argv):
         if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile"):
+            if argv[i] in ("--market", "--count", "--rest", "--cafile", "--exchange", "--min-backfilled"):
                 opts[argv[i]] = argv[i + 1]
                 args.remove(argv[i + 1])
                 i += 1
@@ -164,9 +266,14 @@ def main(argv):
         i += 1
     cmd = args[0]
     market = opts.get("--market", "spot")
+    truth = (opts.get("--exchange", "binance"), "--infer-closed" in opts) if "--truth" in opts else None
     if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"))
-    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
+                         truth, int(opts.get("--min-backfilled", 0)))
+    if truth:
+        exp = truth_expected(truth_states(args[1]), truth[0], market, closed_only="--closed-only" in opts)
+    else:
+        exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
     if cmd == "expect":
         for line in exp:
             print(line)
