@@ -36,6 +36,8 @@ for _, e in ipairs({ { "10s", 10 }, { "1m", 60 }, { "5m", 300 }, { "15m", 900 },
 end
 
 local PREFIX = { spot = "spot", usdt = "futures", btc = "futures" }
+local CANDLES = { spot = "spot.candlesticks", futures = "futures.candlesticks" }
+local PONG = { spot = "spot.pong", futures = "futures.pong" }
 
 -- One extractor per frame shape, with the same slots: spot's result object, futures' result
 -- array (its first element; result.2 tells that more follow).  Control fields come last.
@@ -67,21 +69,34 @@ local function open_ms(t)
 end
 
 -- Decimal text: a JSON string, or a number token (integer or exact text) such as futures' v.
+-- Its syntax is checked by the core at the trust boundary (bad_open, bad_volume, ...).
 local function dec(x)
-  if mtype(x) == "integer" then return x end
-  if type(x) == "string" and adapter.is_decimal(x) then return x end
+  if mtype(x) == "integer" or type(x) == "string" then return x end
   return nil
+end
+
+-- "<interval>_<pair>" split once per stream name: interval, pair (nil if malformed).
+local names, n_names = {}, 0
+local function split(n)
+  local e = names[n]
+  if e then return e[1], e[2] end
+  local us = n:find("_", 1, true)
+  if not us or us == 1 or us == #n then return nil end
+  if n_names >= 4096 then names, n_names = {}, 0 end -- garbage names cannot grow it without bound
+  e = { n:sub(1, us - 1), n:sub(us + 1) }
+  names[n], n_names = e, n_names + 1
+  return e[1], e[2]
 end
 
 -- Fills candle `c` from Gate's fields; true, or nil, reason if a field is wrong.
 local function fill(c, spot, t, v, cl, h, l, o, n, a, w)
   local ms = open_ms(t)
-  if not ms or type(n) ~= "string" then return nil, "bad_field" end
-  local us = n:find("_", 1, true)
-  if not us or us == 1 or us == #n then return nil, "bad_field" end
+  local iv, sym
+  if type(n) == "string" then iv, sym = split(n) end
+  if not ms or not iv then return nil, "bad_field" end
   o, h, l, cl, v = dec(o), dec(h), dec(l), dec(cl), dec(v)
   if not (o and h and l and cl and v) then return nil, "bad_field" end
-  c.interval, c.symbol, c.open_time = n:sub(1, us - 1), n:sub(us + 1), ms
+  c.interval, c.symbol, c.open_time = iv, sym, ms
   c.open, c.high, c.low, c.close = o, h, l, cl
   if spot then
     a = dec(a)
@@ -124,12 +139,11 @@ local function parse(session, frame)
     return { event = "error", message = string.format("%s %s: %s (code %s)", tostring(channel), tostring(event),
       tostring(emsg), tostring(ecode)) }
   end
-  if type(channel) ~= "string" then return nil, "unknown_frame" end
-  local dot = channel:find(".", 1, true)
-  if not dot or channel:sub(1, dot - 1) ~= prefix then return nil, "unknown_channel" end
-  local name = channel:sub(dot + 1)
-  if name == "pong" then return { event = "pong" } end
-  if name ~= "candlesticks" then return nil, "unknown_channel" end
+  if channel ~= CANDLES[prefix] then
+    if channel == PONG[prefix] then return { event = "pong" } end
+    if type(channel) ~= "string" then return nil, "unknown_frame" end
+    return nil, "unknown_channel"
+  end
   if event == "update" then
     if not spot then
       if out[MORE] ~= nil then return futures_many(frame) end

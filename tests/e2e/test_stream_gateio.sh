@@ -50,6 +50,30 @@ for market in spot usdt btc; do
 done
 echo "ok: spot, usdt and btc quotes are the simulator's, byte for byte"
 
+# 1b. real recorded frames (tests/fixtures/gateio), replayed after the first subscribe ack: the
+# 2023 futures push comes out with its exact text; the 2021 spot pushes, which have no base
+# volume, are each refused and counted
+FIX="$CDL_SOURCE_DIR/tests/fixtures/gateio"
+start_sim --exchange gateio --market usdt --symbols FRONT_USDT --replay "$FIX/futures_usdt_ws_candlesticks_1m.jsonl"
+timeout 60 "$CANDLED" stream gateio FRONT_USDT --market usdt --limit 1 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/v4/ws/usdt" >"$T/out.real" 2>"$T/err.real" || fail "replay: $(tail -3 "$T/err.real")"
+stop_sim
+want='{"type":"quote","exchange":"gateio","contract_type":"usdt","symbol":"FRONT_USDT","interval":"1m","timestamp":1684930140000,"open":0.1701,"high":0.1701,"low":0.1701,"close":0.1701,"volume":0,"is_closed":false}'
+[ "$(cat "$T/out.real")" = "$want" ] || fail "real futures push: got $(cat "$T/out.real")"
+start_sim --exchange gateio --symbols DIS_USDT --replay "$FIX/spot_ws_candlesticks_1m.jsonl"
+"$CANDLED" stream gateio DIS_USDT >"$T/out.real2" 2>"$T/err.real2" --ws-url "ws://127.0.0.1:$SIM_PORT/ws/v4/" &
+pid=$!
+n=0
+while ! grep -q '"msg":"frame rejected"' "$T/err.real2" && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+sleep 0.5
+kill -TERM $pid
+wait $pid || fail "candled exited $? on SIGTERM"
+stop_sim
+[ ! -s "$T/out.real2" ] || fail "a quote from a push without base volume: $(cat "$T/out.real2")"
+grep '"msg":"stream finished"' "$T/err.real2" | grep -q 'connector_frames_rejected_total:gateio,spot,no_base_volume=14' \
+    || fail "the 14 recorded spot pushes were not refused: $(grep '"msg":"stream finished"' "$T/err.real2")"
+echo "ok: real recorded frames: futures exact, spot pushes without base volume refused and counted"
+
 # 2. spot: closed candles once per period, in order, no hole.  Every second close is never sent,
 # and each connection is dropped after 8 frames (4 s), so a reconnect follows every skipped close
 # before the next close: the REST backfill after it must fill the hole.
@@ -114,7 +138,7 @@ if [ "$FUTURES_CLOSED" = 1 ]; then
         [ $rc -eq 0 ] || fail "$market closed-only stream exited $rc: $(tail -3 "$T/err.fc.$market")"
         [ "$(grep -c '"is_closed":true' "$T/out.fc.$market")" = 3 ] || fail "$market: expected 3 closed quotes"
         $QUOTES check-set --truth --exchange gateio --market $market --infer-closed --no-holes \
-            "$T/truth.fc.$market" "$T/out.fc.$market" || fail "$market closed candles"
+            --rest "http://127.0.0.1:$SIM_PORT" "$T/truth.fc.$market" "$T/out.fc.$market" || fail "$market closed candles"
     done
     echo "ok: usdt and btc closed candles once per period, inferred"
 else
