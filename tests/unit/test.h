@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failures;
@@ -51,5 +52,25 @@ static int test_current_failed;
 #define TEST_DONE()                                                                     \
     (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
      test_failures ? 1 : 0)
+
+/* tests/fixtures/<dir>/<name> read whole (malloc'd, NUL-terminated; *len bytes), or NULL. */
+static inline char *test_read_fixture(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (!b)
+        abort();
+    *len = fread(b, 1, (size_t)n, f);
+    b[*len] = '\0';
+    fclose(f);
+    return b;
+}
 
 #endif

@@ -11,19 +11,7 @@ static struct cdl_adapter *bn;
 
 static char *read_file(const char *name, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/binance/%s", CDL_SOURCE_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
+    return test_read_fixture("binance", name, len);
 }
 
 /* Parses every line of a recording; counts candles, closes, rejects. */
