@@ -35,7 +35,7 @@ for market in spot usdt btc; do
     timeout 60 "$CANDLED" stream gateio $syms --market $market --interval 10s --limit 12 \
         --ws-url "ws://127.0.0.1:$SIM_PORT$(ws_path $market)" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/out.$market" 2>"$T/err.$market" || rc=$?
-    stop_sim
+    stop_sim || fail "candled-sim exited $SIM_EXIT"
     [ $rc -eq 0 ] || fail "candled stream gateio --market $market exited $rc: $(tail -3 "$T/err.$market")"
     $QUOTES check --truth --exchange gateio --market $market --count 12 "$T/truth.$market" "$T/out.$market" \
         || fail "$market quotes are not the simulator's"
@@ -57,7 +57,7 @@ FIX="$CDL_SOURCE_DIR/tests/fixtures/gateio"
 start_sim --exchange gateio --market usdt --symbols FRONT_USDT --replay "$FIX/futures_usdt_ws_candlesticks_1m.jsonl"
 timeout 60 "$CANDLED" stream gateio FRONT_USDT --market usdt --limit 1 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/v4/ws/usdt" >"$T/out.real" 2>"$T/err.real" || fail "replay: $(tail -3 "$T/err.real")"
-stop_sim
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 want='{"type":"quote","exchange":"gateio","contract_type":"usdt","symbol":"FRONT_USDT","interval":"1m","timestamp":1684930140000,"open":0.1701,"high":0.1701,"low":0.1701,"close":0.1701,"volume":0,"is_closed":false}'
 [ "$(cat "$T/out.real")" = "$want" ] || fail "real futures push: got $(cat "$T/out.real")"
 start_sim --exchange gateio --symbols DIS_USDT --replay "$FIX/spot_ws_candlesticks_1m.jsonl"
@@ -68,11 +68,32 @@ while ! grep -q '"msg":"frame rejected"' "$T/err.real2" && [ $n -lt 200 ]; do sl
 sleep 0.5
 kill -TERM $pid
 wait $pid || fail "candled exited $? on SIGTERM"
-stop_sim
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 [ ! -s "$T/out.real2" ] || fail "a quote from a push without base volume: $(cat "$T/out.real2")"
 grep '"msg":"stream finished"' "$T/err.real2" | grep -q 'connector_frames_rejected_total:gateio,spot,no_base_volume=14' \
     || fail "the 14 recorded spot pushes were not refused: $(grep '"msg":"stream finished"' "$T/err.real2")"
 echo "ok: real recorded frames: futures exact, spot pushes without base volume refused and counted"
+
+# 1c. the simulator's generic faults on Gate frames: the stream goes on, exact, and each is counted
+start_sim --exchange gateio --symbols BTC_USDT,ETH_USDT --interval 10s --rate 4 --truth "$T/truth.ft" \
+    --garbage-every 5 --duplicate-every 4 --reorder-every 9 --oversize-every 13 --oversize-bytes 1500000 \
+    --disconnect-after 45
+rc=0
+timeout 90 "$CANDLED" stream gateio BTC_USDT ETH_USDT --interval 10s --limit 100 \
+    --ws-url "ws://127.0.0.1:$SIM_PORT/ws/v4/" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out.ft" 2>"$T/err.ft" || rc=$?
+[ $rc -eq 0 ] || fail "faults: candled exited $rc: $(tail -3 "$T/err.ft")"
+[ "$(wc -l <"$T/out.ft")" = 100 ] || fail "faults: expected 100 quotes"
+$QUOTES check-set --truth --exchange gateio --market spot --no-holes --rest "http://127.0.0.1:$SIM_PORT" \
+    "$T/truth.ft" "$T/out.ft" || fail "faults: quotes"
+stop_sim || fail "candled-sim exited $SIM_EXIT"
+summary=$(grep '"msg":"stream finished"' "$T/err.ft")
+for want in bad_json unknown_frame oversize; do
+    echo "$summary" | grep -q "connector_frames_rejected_total:gateio,spot,$want=[1-9]" || fail "not counted: $want: $summary"
+done
+for want in connector_duplicates_filtered_total connector_reconnections_total; do
+    echo "$summary" | grep -q "$want:gateio,spot=[1-9]" || fail "not counted: $want: $summary"
+done
+echo "ok: garbage, duplicates, reordering, oversize frames and disconnects on Gate frames"
 
 # 2. spot: closed candles once per period, in order, no hole.  Every second close is never sent,
 # and each connection is dropped after 8 frames (4 s), so a reconnect follows every skipped close
@@ -87,7 +108,7 @@ timeout 150 "$CANDLED" stream gateio BTC_USDT --interval 10s --closed-only --lim
 [ "$(grep -c '"is_closed":true' "$T/out.bf")" = 4 ] || fail "expected 4 closed quotes: $(cat "$T/out.bf")"
 $QUOTES check-set --truth --exchange gateio --market spot --no-holes --min-backfilled 1 \
     --rest "http://127.0.0.1:$SIM_PORT" "$T/truth.bf" "$T/out.bf" || fail "closed spot candles"
-stop_sim
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 grep '"msg":"stream finished"' "$T/err.bf" | grep -q 'connector_rest_backfills_total:gateio,spot,ok=[1-9]' \
     || fail "no REST backfill: $(grep '"msg":"stream finished"' "$T/err.bf")"
 grep -q '"skipped_closes":[1-9]' "$SIM_LOG" || fail "the simulator skipped no close"
@@ -115,7 +136,7 @@ rc=0
 timeout 90 "$CANDLED" stream gateio BTC_USDT --interval 10s --limit 26 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws/v4/" >"$T/out.ka" 2>"$T/err.ka" || rc=$?
 wait $silent || true
-stop_sim
+stop_sim || fail "candled-sim exited $SIM_EXIT"
 [ $rc -eq 0 ] || fail "keepalive stream exited $rc: $(tail -3 "$T/err.ka")"
 [ "$(wc -l <"$T/out.ka")" = 26 ] || fail "keepalive: expected 26 quotes"
 grep -q '^dropped' "$T/silent" || fail "the idle rule did not drop a silent client: $(cat "$T/silent")"
@@ -134,7 +155,7 @@ if [ "$FUTURES_CLOSED" = 1 ]; then
         timeout 120 "$CANDLED" stream gateio $sym --market $market --interval 10s --closed-only --limit 3 \
             --ws-url "ws://127.0.0.1:$SIM_PORT$(ws_path $market)" --rest-url "http://127.0.0.1:$SIM_PORT" \
             >"$T/out.fc.$market" 2>"$T/err.fc.$market" || rc=$?
-        stop_sim
+        stop_sim || fail "candled-sim exited $SIM_EXIT"
         [ $rc -eq 0 ] || fail "$market closed-only stream exited $rc: $(tail -3 "$T/err.fc.$market")"
         [ "$(grep -c '"is_closed":true' "$T/out.fc.$market")" = 3 ] || fail "$market: expected 3 closed quotes"
         $QUOTES check-set --truth --exchange gateio --market $market --infer-closed --no-holes \
