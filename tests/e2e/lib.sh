@@ -32,7 +32,7 @@ e2e_cleanup() {
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "e2e: stopped by a signal (INT or TERM)" >&2; exit 130' INT TERM
 
 fail() {
     echo "FAIL: $*" >&2
@@ -56,8 +56,8 @@ start_sim() {
         SIM_PORT=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$_out" 2>/dev/null)
         [ -n "$SIM_PORT" ] && return 0
         if ! kill -0 "$SIM_PID" 2>/dev/null; then
-            wait "$SIM_PID"
-            SIM_EXIT=$?
+            SIM_EXIT=0
+            wait "$SIM_PID" || SIM_EXIT=$?  # (a bare wait would end a `set -e` test silently)
             SIM_PID=
             fail "candled-sim $* exited with $SIM_EXIT before listening"
         fi
