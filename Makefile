@@ -7,7 +7,7 @@ DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-u
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
 
-.PHONY: all deps build asan test test-fast run check bench clean
+.PHONY: all deps build asan test test-fast run check bench chaos clean
 
 all: build
 
@@ -38,6 +38,10 @@ check: build
 
 bench: build
 	tests/bench/run.sh
+
+# The longer chaos run of issue #3 (CHAOS_SECONDS, CHAOS_SYMBOLS); figures in docs/reliability.md.
+chaos: build
+	bash tests/bench/chaos.sh
 
 clean:
 	rm -rf build build-asan

@@ -106,17 +106,24 @@ static int finish(struct out *o)
     return (int)o->n;
 }
 
+/* The meta fields every event carries, after its "type". */
+static void put_meta(struct out *o, const struct cdl_quote_meta *m)
+{
+    puts_(o, ",\"exchange\":");
+    put_str(o, m->exchange);
+    puts_(o, ",\"contract_type\":");
+    put_str(o, m->contract_type);
+    puts_(o, ",\"symbol\":");
+    put_str(o, m->symbol);
+    puts_(o, ",\"interval\":");
+    put_str(o, m->interval);
+}
+
 int cdl_quote_json(char *buf, size_t cap, const struct cdl_quote_meta *m, const struct cdl_candle *c)
 {
     struct out o = { buf, 0, cap, 0 };
-    puts_(&o, "{\"type\":\"quote\",\"exchange\":");
-    put_str(&o, m->exchange);
-    puts_(&o, ",\"contract_type\":");
-    put_str(&o, m->contract_type);
-    puts_(&o, ",\"symbol\":");
-    put_str(&o, m->symbol);
-    puts_(&o, ",\"interval\":");
-    put_str(&o, m->interval);
+    puts_(&o, "{\"type\":\"quote\"");
+    put_meta(&o, m);
     puts_(&o, ",\"timestamp\":");
     put_i64(&o, c->open_time);
     /* The decimal text is a validated JSON number token: written verbatim. */
@@ -143,6 +150,24 @@ int cdl_quote_json(char *buf, size_t cap, const struct cdl_quote_meta *m, const 
         puts_(&o, ",\"trades\":");
         put_i64(&o, c->trades);
     }
+    puts_(&o, "}");
+    return finish(&o);
+}
+
+int cdl_gap_json(char *buf, size_t cap, const struct cdl_quote_meta *m, int64_t from, int64_t to, int64_t missing,
+                 const char *reason)
+{
+    struct out o = { buf, 0, cap, 0 };
+    puts_(&o, "{\"type\":\"gap\"");
+    put_meta(&o, m);
+    puts_(&o, ",\"from\":");
+    put_i64(&o, from);
+    puts_(&o, ",\"to\":");
+    put_i64(&o, to);
+    puts_(&o, ",\"missing\":");
+    put_i64(&o, missing);
+    puts_(&o, ",\"reason\":");
+    put_str(&o, reason);
     puts_(&o, "}");
     return finish(&o);
 }

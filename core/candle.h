@@ -31,6 +31,7 @@ struct cdl_quote_meta {
     const char *contract_type;
     const char *symbol;   /* as the user wrote it */
     const char *interval; /* canonical */
+    int stream;           /* the producer's index of the stream (feed.h), for consumers' maps */
 };
 
 /* 1 if s[0..len) is a JSON number token: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?,
@@ -40,6 +41,12 @@ int cdl_decimal_valid(const char *s, size_t len);
 /* Writes the quote JSON object (no newline) into buf; returns its length, or a negative
  * CDL_ERANGE if it does not fit in cap (buf is then unspecified).  buf is NUL-terminated. */
 int cdl_quote_json(char *buf, size_t cap, const struct cdl_quote_meta *m, const struct cdl_candle *c);
+
+/* The gap event of interfaces.md: {"type":"gap", exchange, contract_type, symbol, interval,
+ * "from" (first missing open time), "to" (the open time after the last missing one),
+ * "missing" (periods), "reason"}.  Same return convention as cdl_quote_json. */
+int cdl_gap_json(char *buf, size_t cap, const struct cdl_quote_meta *m, int64_t from, int64_t to, int64_t missing,
+                 const char *reason);
 
 /* CSV: header line (no newline) and one row with the same columns. */
 const char *cdl_quote_csv_header(void);

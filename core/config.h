@@ -46,6 +46,11 @@ struct cdl_config {
     int open_queue_maxsize;
     double dedup_window_seconds;
     int dedup_max_entries;
+    double seq_hold_seconds;
+    double seq_reorder_wait_seconds;
+    double seq_retry_seconds;
+    int seq_hold_max;
+    int seq_clock_rules;
     int rest_pool_connections;
     int rest_pool_maxsize;
     char log_level[8];

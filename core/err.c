@@ -15,6 +15,7 @@ const char *cdl_strerror(int err)
     case CDL_ECONFIG: return "invalid configuration";
     case CDL_EBUSY: return "busy";
     case CDL_ECLOSED: return "closed";
+    case CDL_EOPEN: return "circuit open";
     }
     return "unknown error";
 }

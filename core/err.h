@@ -18,6 +18,7 @@ enum cdl_err {
     CDL_ECONFIG = -8,    /* configuration invalid */
     CDL_EBUSY = -9,      /* resource exhausted or queue full */
     CDL_ECLOSED = -10,   /* the object is shutting down */
+    CDL_EOPEN = -11,     /* not attempted: that service's circuit breaker is open */
 };
 
 const char *cdl_strerror(int err);

@@ -9,23 +9,14 @@
 #include "interval.h"
 #include "log.h"
 #include "rest.h"
+#include "seq.h"
 #include "upstream.h"
 
 struct stream {
     char user_symbol[CDL_SYMBOL_MAX];
     char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
-    int conn;
-    int64_t last_closed;   /* open time of the last closed candle emitted, -1 none */
-    int64_t last_open;     /* open time of the last open update emitted, -1 none */
-    uint64_t last_open_hash; /* its values, to drop an identical repeat */
-    /* While a backfill of this stream is in flight, closed candles from the WebSocket wait here
-     * so that they cannot overtake the older ones the backfill brings (malloc'd on demand). */
-    int backfilling;
-    int n_held;
-    struct held { struct cdl_candle c; uint64_t recv_us; } *held;
+    int conn;                    /* its sequencer id is its index */
 };
-
-#define HOLD_MAX 16
 
 struct conn {
     struct cdl_feed *feed;
@@ -62,11 +53,14 @@ struct cdl_feed {
     struct conn *conns;
     int n_conns;
     int backfills_in_flight;
+    struct cdl_seq *seq;
+    struct cdl_seq_stats seen; /* the sequencer's counters already exported */
+    uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
-    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_latency, *s_quotes_open, *s_quotes_closed, *s_active,
-        *s_conn_err, *s_reconn;
-    struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest;
+    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active,
+        *s_conn_err, *s_reconn, *s_revisions, *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
+    struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
 };
 
 static uint64_t hash_str(const char *s)
@@ -98,50 +92,77 @@ static void count(struct cdl_feed *f, enum cdl_metric_id id, const char *reason)
         cdl_series_add(cdl_metrics_series(f->metrics, id, cdl_adapter_name(f->a), f->m->name), 1);
 }
 
-static uint64_t candle_hash(const struct cdl_candle *c)
+/* ---- the sequencer's callbacks -------------------------------------------------------------------- */
+
+static void seq_emit(void *user, int s, const struct cdl_candle *c, uint64_t recv_us)
 {
-    const char *parts[] = { c->open, c->high, c->low, c->close, c->volume, c->quote_volume };
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)c->trades;
-    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        for (const char *p = parts[i]; *p; p++)
-            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
-    }
-    return h;
+    struct cdl_feed *f = user;
+    if (c->closed != 1 && f->o.closed_only)
+        return;
+    f->meta.symbol = f->streams[s].user_symbol;
+    f->meta.stream = s;
+    f->sink.on_quote(f->sink.user, &f->meta, c, recv_us); /* the consumer counts what it writes */
 }
 
-/* Dedup and emit one checked candle of stream s. */
-static void emit(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_us)
+static void seq_gap(void *user, int s, int64_t from, int64_t to, int64_t missing, enum cdl_seq_gap_reason why)
 {
-    struct stream *st = &f->streams[s];
-    if (c->closed == 1) {
-        if (c->open_time <= st->last_closed) {
-            if (f->s_dups)
-                cdl_series_add(f->s_dups, 1);
-            return;
-        }
-        st->last_closed = c->open_time;
-    } else {
-        /* an update for a period already closed, older than one already sent, or identical to the
-         * last one sent adds nothing */
-        uint64_t h = candle_hash(c);
-        if (c->open_time <= st->last_closed || c->open_time < st->last_open ||
-            (c->open_time == st->last_open && h == st->last_open_hash)) {
-            if (f->s_dups)
-                cdl_series_add(f->s_dups, 1);
-            return;
-        }
-        st->last_open = c->open_time;
-        st->last_open_hash = h;
-        if (f->o.closed_only)
-            return;
+    struct cdl_feed *f = user;
+    const char *reason = cdl_seq_gap_reason_name(why);
+    char a[24], b[24], n[24];
+    snprintf(a, sizeof a, "%lld", (long long)from);
+    snprintf(b, sizeof b, "%lld", (long long)to);
+    snprintf(n, sizeof n, "%lld", (long long)missing);
+    count(f, CDL_M_GAPS_UNFILLED, reason);
+    cdl_log_limited(&f->lim_gap, 10000, CDL_LOG_WARN, "closed candles lost: gap announced", "exchange",
+                    cdl_adapter_name(f->a), "market", f->m->name, "symbol", f->streams[s].user_symbol, "interval",
+                    f->iv.name, "from", a, "to", b, "missing", n, "reason", reason, NULL);
+    if (f->sink.on_gap) {
+        f->meta.symbol = f->streams[s].user_symbol;
+        f->meta.stream = s;
+        f->sink.on_gap(f->sink.user, &f->meta, from, to, missing, reason);
     }
-    f->meta.symbol = st->user_symbol;
-    if (!f->sink.on_quote(f->sink.user, &f->meta, c, recv_us))
-        return;
+}
+
+static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows);
+
+/* Exports what the sequencer counted since the last call. */
+static void sync_stats(struct cdl_feed *f)
+{
+    const struct cdl_seq_stats *st = cdl_seq_stats(f->seq);
     if (f->metrics) {
-        cdl_series_add(c->closed == 1 ? f->s_quotes_closed : f->s_quotes_open, 1);
-        cdl_series_observe(f->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
+        uint64_t dups = st->verdicts[CDL_SEQ_DUPLICATE] + st->verdicts[CDL_SEQ_STALE] -
+                        f->seen.verdicts[CDL_SEQ_DUPLICATE] - f->seen.verdicts[CDL_SEQ_STALE];
+        cdl_series_add(f->s_dups, (double)dups);
+        cdl_series_add(f->s_revisions,
+                       (double)(st->verdicts[CDL_SEQ_REVISION] - f->seen.verdicts[CDL_SEQ_REVISION]));
+        cdl_series_add(f->s_inferred, (double)(st->inferred - f->seen.inferred));
+        cdl_series_add(f->s_holes, (double)(st->holes - f->seen.holes));
+        cdl_series_add(f->s_filled, (double)(st->holes_filled - f->seen.holes_filled));
+        cdl_series_add(f->s_late, (double)(st->late - f->seen.late));
+        cdl_series_set(f->s_held, (double)cdl_seq_held(f->seq));
+    }
+    f->seen = *st;
+}
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static void on_tick(uv_timer_t *t)
+{
+    struct cdl_feed *f = t->data;
+    cdl_seq_tick(f->seq, (int64_t)cdl_now_ms());
+    sync_stats(f);
+}
+
+/* Runs one checked candle through the sequencer. */
+static void deliver(struct cdl_feed *f, int s, const struct cdl_candle *c, int from_rest, uint64_t recv_us)
+{
+    enum cdl_seq_verdict v = cdl_seq_push(f->seq, s, c, from_rest, (int64_t)cdl_now_ms(), recv_us);
+    if (v == CDL_SEQ_REVISION) {
+        char ot[24];
+        snprintf(ot, sizeof ot, "%lld", (long long)c->open_time);
+        cdl_log_limited(&f->lim_rev, 10000, CDL_LOG_WARN, "closed candle revised by the exchange; the first one stands",
+                        "exchange", cdl_adapter_name(f->a), "market", f->m->name, "symbol",
+                        f->streams[s].user_symbol, "open_time", ot, "source", from_rest ? "rest" : "ws", NULL);
     }
 }
 
@@ -164,41 +185,6 @@ static int check_candle(struct cdl_feed *f, struct cdl_parsed_candle *pc, int *s
     return 0;
 }
 
-static void release_held(struct cdl_feed *f, int s)
-{
-    struct stream *st = &f->streams[s];
-    st->backfilling = 0;
-    for (int i = 0; i < st->n_held; i++)
-        emit(f, s, &st->held[i].c, st->held[i].recv_us);
-    st->n_held = 0;
-    free(st->held);
-    st->held = NULL;
-}
-
-/* Emits, or holds a closed candle behind an in-flight backfill. */
-static void deliver(struct cdl_feed *f, int s, struct cdl_candle *c, uint64_t recv_us)
-{
-    struct stream *st = &f->streams[s];
-    if (!st->backfilling || c->closed != 1) {
-        emit(f, s, c, recv_us);
-        return;
-    }
-    if (!st->held) {
-        st->held = malloc(HOLD_MAX * sizeof *st->held);
-        if (!st->held)
-            abort();
-    }
-    if (st->n_held == HOLD_MAX) /* the backfill is too slow: let everything through, in order */
-        release_held(f, s);
-    if (!st->backfilling) {
-        emit(f, s, c, recv_us);
-        return;
-    }
-    st->held[st->n_held].c = *c;
-    st->held[st->n_held].recv_us = recv_us;
-    st->n_held++;
-}
-
 static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint64_t recv_us, const char *conn)
 {
     if (res->n_bad) {
@@ -217,8 +203,9 @@ static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uin
                             res->items[i].symbol, NULL);
             continue;
         }
-        deliver(f, s, &res->items[i].c, recv_us);
+        deliver(f, s, &res->items[i].c, 0, recv_us);
     }
+    sync_stats(f);
 }
 
 /* ---- upstream callbacks ---------------------------------------------------------------------------- */
@@ -239,8 +226,6 @@ static void fill_refs(struct cdl_feed *f, struct conn *c, struct cdl_stream_ref 
     }
 }
 
-static void start_backfill(struct cdl_feed *f, int s);
-
 static void on_open(void *user)
 {
     struct conn *c = user;
@@ -255,10 +240,13 @@ static void on_open(void *user)
     free(refs);
     if (f->s_active)
         cdl_series_add(f->s_active, 1);
-    /* After a reconnect, fetch what closed while we were away. */
-    if (cdl_upstream_generation(c->up) > 1)
+    /* After a reconnect, what closed while we were away is a hole: backfill it now. */
+    if (cdl_upstream_generation(c->up) > 1) {
+        int64_t now = (int64_t)cdl_now_ms();
         for (int i = 0; i < c->count; i++)
-            start_backfill(f, c->first + i);
+            cdl_seq_reconnected(f->seq, c->first + i, now);
+        cdl_seq_tick(f->seq, now);
+    }
 }
 
 static void on_down(void *user, const char *why)
@@ -337,7 +325,49 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
     handle_candles(f, res, recv_us, c->name);
 }
 
-/* ---- REST backfill after a reconnect ---------------------------------------------------------------- */
+/* ---- REST backfill of the sequencer's holes ---------------------------------------------------------- */
+
+/* Puts a page's rows in open-time order (pages come newest or oldest first). */
+static void sort_rows(struct cdl_parse_result *res)
+{
+    for (int i = 1; i < res->n; i++)
+        for (int k = i; k > 0 && res->items[k].c.open_time < res->items[k - 1].c.open_time; k--) {
+            struct cdl_parsed_candle t = res->items[k];
+            res->items[k] = res->items[k - 1];
+            res->items[k - 1] = t;
+        }
+}
+
+/* Parses a page and pushes its rows; 0 if it was usable. */
+static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cdl_rest_response *r)
+{
+    struct cdl_parse_result *res = &f->res;
+    if (cdl_adapter_rest_parse(f->a, f->m, &b->q, r->body, r->body_len, res))
+        return -1; /* counted and logged by the host */
+    if (res->rejected) {
+        count(f, CDL_M_FRAMES_REJECTED, res->reason);
+        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill page rejected", "exchange",
+                        cdl_adapter_name(f->a), "market", f->m->name, "reason", res->reason, NULL);
+        return -1;
+    }
+    for (int i = 0; i < res->n_bad; i++)
+        count(f, CDL_M_CANDLES_REJECTED, res->bad_reason);
+    sort_rows(res);
+    uint64_t now_us = uv_hrtime() / 1000;
+    for (int i = 0; i < res->n; i++) {
+        struct cdl_parsed_candle *pc = &res->items[i];
+        if ((pc->symbol[0] && strcmp(pc->symbol, b->symbol)) || (pc->interval[0] && strcmp(pc->interval, f->exch_interval))) {
+            count(f, CDL_M_CANDLES_REJECTED, pc->symbol[0] && strcmp(pc->symbol, b->symbol) ? "unknown_symbol" : "wrong_interval");
+            continue;
+        }
+        if (!cdl_interval_aligned(&f->iv, pc->c.open_time)) {
+            count(f, CDL_M_CANDLES_REJECTED, "misaligned_open_time");
+            continue;
+        }
+        deliver(f, b->stream, &pc->c, 1, now_us);
+    }
+    return 0;
+}
 
 static void on_backfill(void *user, const struct cdl_rest_response *r)
 {
@@ -352,77 +382,49 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
     snprintf(status, sizeof status, "%ld", r->status);
     if (f->metrics)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status), 1);
-    const char *result = "ok";
-    if (r->error || r->status != 200) {
-        result = "failed";
+    int ok = 0;
+    if (r->error || r->status != 200)
         cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
                         cdl_adapter_name(f->a), "market", f->m->name, "status", status, "error", r->error_text, NULL);
-    } else {
-        struct cdl_parse_result *res = &f->res;
-        if (cdl_adapter_rest_parse(f->a, f->m, &b->q, r->body, r->body_len, res)) {
-            result = "failed";
-        } else if (res->rejected) {
-            result = "failed";
-            count(f, CDL_M_FRAMES_REJECTED, res->reason);
-        } else {
-            /* oldest first; rows whose period has not ended are not closed */
-            int64_t now = (int64_t)cdl_now_ms();
-            for (int i = 1; i < res->n; i++)
-                for (int k = i; k > 0 && res->items[k].c.open_time < res->items[k - 1].c.open_time; k--) {
-                    struct cdl_parsed_candle t = res->items[k];
-                    res->items[k] = res->items[k - 1];
-                    res->items[k - 1] = t;
-                }
-            for (int i = 0; i < res->n; i++) {
-                struct cdl_candle *c = &res->items[i].c;
-                if (!cdl_interval_aligned(&f->iv, c->open_time)) {
-                    count(f, CDL_M_CANDLES_REJECTED, "misaligned_open_time");
-                    continue;
-                }
-                if (c->closed == -1)
-                    c->closed = cdl_interval_next(&f->iv, c->open_time) <= now;
-                if (c->closed == 1)
-                    emit(f, b->stream, c, uv_hrtime() / 1000);
-            }
-        }
-    }
+    else
+        ok = backfill_rows(f, b, r) == 0;
     if (f->metrics)
-        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name, result), 1);
-    release_held(f, b->stream);
+        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name,
+                                          ok ? "ok" : "failed"), 1);
+    cdl_seq_backfill_done(f->seq, b->stream, ok, (int64_t)cdl_now_ms());
+    sync_stats(f);
     free(b);
 }
 
-static void start_backfill(struct cdl_feed *f, int s)
+/* The sequencer asks for the closed candles opening in [from, to) of stream s. */
+static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
 {
-    struct stream *st = &f->streams[s];
-    if (!f->rest || !cdl_adapter_has_rest(f->a) || st->last_closed < 0 || !f->rest_url[0])
-        return;
+    struct cdl_feed *f = user;
     struct backfill *b = calloc(1, sizeof *b);
     if (!b)
         abort();
     b->feed = f;
     b->stream = s;
-    snprintf(b->symbol, sizeof b->symbol, "%s", st->symbol);
+    snprintf(b->symbol, sizeof b->symbol, "%s", f->streams[s].symbol);
     b->q.symbol = b->symbol;
     b->q.interval = f->exch_interval;
-    b->q.start_ms = cdl_interval_next(&f->iv, st->last_closed);
-    b->q.end_ms = (int64_t)cdl_now_ms();
-    b->q.limit = f->m->rest_max_rows;
+    b->q.start_ms = from;
+    b->q.end_ms = to - 1;
+    b->q.limit = rows;
     b->q.base_url = f->rest_url;
     struct cdl_rest_req req;
-    if (cdl_adapter_rest_request(f->a, f->m, &b->q, &req)) {
-        free(b);
-        return;
+    int rc = cdl_adapter_rest_request(f->a, f->m, &b->q, &req);
+    if (!rc) {
+        rc = cdl_rest_request(f->rest, req.method, req.url, (const char *const *)req.headers, req.body, on_backfill, b,
+                              NULL);
+        cdl_rest_req_clear(&req);
     }
-    int rc = cdl_rest_request(f->rest, req.method, req.url, (const char *const *)req.headers, req.body, on_backfill,
-                              b, NULL);
-    cdl_rest_req_clear(&req);
     if (rc) {
         free(b);
-        return;
+        return rc;
     }
     f->backfills_in_flight++;
-    st->backfilling = 1;
+    return 0;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------------- */
@@ -468,6 +470,20 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
     f->meta.contract_type = f->m->name;
     f->meta.interval = iv.name;
 
+    int can_backfill = rest && cdl_adapter_has_rest(f->a) && f->rest_url[0];
+    struct cdl_seq_opts so = {
+        .iv = iv,
+        .grace_ms = o->grace_ms > 0 ? o->grace_ms : 2000,
+        .reorder_wait_ms = o->reorder_wait_ms > 0 ? o->reorder_wait_ms : 1000,
+        .hold_ms = o->hold_ms > 0 ? o->hold_ms : 30000,
+        .retry_ms = o->retry_ms > 0 ? o->retry_ms : 2000,
+        .hold_max = o->hold_max > 0 ? o->hold_max : 1024,
+        .page_rows = can_backfill ? f->m->rest_max_rows : 0,
+        .no_clock = o->no_clock,
+        .dedup = o->dedup,
+    };
+    struct cdl_seq_cbs scb = { .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .user = f };
+    f->seq = cdl_seq_create(&so, &scb);
     f->streams = calloc((size_t)o->n_symbols, sizeof *f->streams);
     f->n_slots = o->n_symbols * 2 + 1;
     f->slots = malloc((size_t)f->n_slots * sizeof *f->slots);
@@ -489,11 +505,13 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         if (find_stream(f, st->symbol) >= 0)
             continue; /* the same stream twice is one stream */
         snprintf(st->user_symbol, sizeof st->user_symbol, "%s", o->symbols[i]);
-        st->last_closed = st->last_open = -1;
         uint64_t h = hash_str(st->symbol);
         while (f->slots[h % (uint64_t)f->n_slots] >= 0)
             h++;
         f->slots[h % (uint64_t)f->n_slots] = f->n_streams++;
+        char key[3 * CDL_NAME_MAX + CDL_SYMBOL_MAX];
+        snprintf(key, sizeof key, "%s/%s/%s/%s", cdl_adapter_name(f->a), f->m->name, st->symbol, iv.name);
+        cdl_seq_add(f->seq, hash_str(key));
     }
     int per = o->max_streams_per_conn > 0 ? o->max_streams_per_conn : f->m->max_streams;
     if (per > f->m->max_streams)
@@ -517,12 +535,15 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         f->s_frames = cdl_metrics_series(metrics, CDL_M_FRAMES_RECEIVED, ex, mk);
         f->s_dups = cdl_metrics_series(metrics, CDL_M_DUPLICATES, ex, mk);
         f->s_sub_err = cdl_metrics_series(metrics, CDL_M_SUBSCRIPTION_ERRORS, ex, mk);
-        f->s_latency = cdl_metrics_series(metrics, CDL_M_QUOTE_LATENCY);
-        f->s_quotes_open = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "false");
-        f->s_quotes_closed = cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, ex, mk, "true");
         f->s_active = cdl_metrics_series(metrics, CDL_M_ACTIVE_CONNECTIONS, ex, mk);
         f->s_conn_err = cdl_metrics_series(metrics, CDL_M_CONNECTION_ERRORS, ex, mk);
         f->s_reconn = cdl_metrics_series(metrics, CDL_M_RECONNECTIONS, ex, mk);
+        f->s_revisions = cdl_metrics_series(metrics, CDL_M_REVISIONS, ex, mk);
+        f->s_inferred = cdl_metrics_series(metrics, CDL_M_CLOSES_INFERRED, ex, mk);
+        f->s_holes = cdl_metrics_series(metrics, CDL_M_GAPS_DETECTED, ex, mk);
+        f->s_filled = cdl_metrics_series(metrics, CDL_M_GAPS_FILLED, ex, mk);
+        f->s_late = cdl_metrics_series(metrics, CDL_M_LATE_CANDLES, ex, mk);
+        f->s_held = cdl_metrics_series(metrics, CDL_M_CANDLES_HELD, ex, mk);
     }
     *rc = 0;
     return f;
@@ -530,11 +551,24 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
 
 int cdl_feed_n_connections(const struct cdl_feed *f) { return f->n_conns; }
 
+void cdl_feed_pause(struct cdl_feed *f, int paused)
+{
+    for (int i = 0; f && i < f->n_conns; i++)
+        if (f->conns[i].up)
+            cdl_upstream_pause(f->conns[i].up, paused);
+}
+
 int cdl_feed_start(struct cdl_feed *f)
 {
     static const struct cdl_upstream_cbs cbs = {
         .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
     };
+    f->tick = malloc(sizeof *f->tick);
+    if (!f->tick)
+        abort();
+    uv_timer_init(f->loop, f->tick);
+    f->tick->data = f;
+    uv_timer_start(f->tick, on_tick, 250, 250);
     for (int i = 0; i < f->n_conns; i++) {
         struct conn *c = &f->conns[i];
         char url[CDL_URL_MAX];
@@ -576,8 +610,9 @@ void cdl_feed_destroy(struct cdl_feed *f)
         cdl_upstream_destroy(c->up);
     }
     free(f->conns);
-    for (int i = 0; i < f->n_streams; i++)
-        free(f->streams[i].held);
+    if (f->tick)
+        uv_close((uv_handle_t *)f->tick, free_handle);
+    cdl_seq_destroy(f->seq);
     free(f->streams);
     free(f->slots);
     free(f);

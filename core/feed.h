@@ -4,11 +4,12 @@
  * A feed resolves the user's symbols through the adapter, packs the streams onto upstream
  * connections (at most the market's max_streams each), subscribes with the adapter's frames once
  * a connection is established, runs every received frame through adapter.parse and the C checks,
- * drops duplicates and stale updates per stream (a closed candle is emitted once per open time;
- * an open update never after its period's close), and hands each quote to the sink.  After a
- * reconnect it asks REST for the closed candles of the outage (when the adapter has REST) so a
- * short disconnect does not lose a close.  Every rejection is counted and logged rate-limited.
- * The feed owns its upstreams and Lua sessions; the adapter, net, rest and metrics are borrowed. */
+ * and hands every checked candle to its stream sequencer (seq.h), which emits closed candles once
+ * and in order, holds them behind holes, infers closes for exchanges without a flag, and asks the
+ * feed for REST backfills of exactly the missing periods (after a reconnect, a skipped or missing
+ * close).  Quotes and gap events go to the sink.  Every rejection is counted and logged
+ * rate-limited.  The feed owns its upstreams, Lua sessions and sequencer; the adapter, net, rest,
+ * metrics and dedup table are borrowed. */
 #ifndef CDL_FEED_H
 #define CDL_FEED_H
 
@@ -21,12 +22,18 @@
 #include "net.h"
 
 struct cdl_rest;
+struct cdl_dedup;
 
 struct cdl_feed_sink {
-    /* One quote; meta and candle are borrowed for the call.  recv_us: when its frame arrived
-     * (monotonic µs), for latency.  Returns 1 if the quote was taken, 0 if the consumer is
-     * done (it is then not counted). */
+    /* One quote; meta and candle are borrowed for the call (meta->stream is the stream's index
+     * in the feed, stable for its life).  recv_us: when its frame arrived (monotonic µs), for
+     * latency.  Returns 1 if the quote was taken, 0 if the consumer is done.  The consumer
+     * counts connector_quotes_processed_total and the latency when it writes the quote. */
     int (*on_quote)(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us);
+    /* Optional: the periods opening in [from, to) are lost for good (`missing` of them); reason
+     * is "not_found", "timeout" or "hold_overflow".  meta is borrowed for the call. */
+    void (*on_gap)(void *user, const struct cdl_quote_meta *meta, int64_t from, int64_t to, int64_t missing,
+                   const char *reason);
     void *user;
 };
 
@@ -42,6 +49,11 @@ struct cdl_feed_opts {
     int max_streams_per_conn;    /* 0 = the market's max_streams */
     size_t max_message;          /* reassembly cap, 0 = 1 MiB */
     double idle_timeout;         /* seconds, 0 = the market's */
+    struct cdl_dedup *dedup;     /* borrowed, may be NULL: tells revisions of older closes */
+    /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
+    int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;
+    int hold_max;
+    int no_clock;                /* 1: no sequencer rule from the clock (replays) */
 };
 
 struct cdl_feed;
@@ -53,6 +65,9 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
                                  const struct cdl_feed_sink *sink, int *rc, char *err, size_t errlen);
 int cdl_feed_start(struct cdl_feed *f);
 int cdl_feed_n_connections(const struct cdl_feed *f);
+/* Backpressure: stops (1) or resumes (0) reading every upstream connection of the feed.  A
+ * connection paused past its idle timeout is replaced; what it missed is backfilled. */
+void cdl_feed_pause(struct cdl_feed *f, int paused);
 void cdl_feed_destroy(struct cdl_feed *f);
 
 #endif

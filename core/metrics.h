@@ -29,7 +29,18 @@ enum cdl_metric_id {
     CDL_M_ADAPTER_ERRORS,     /* counter {exchange,hook} */
     CDL_M_SUBSCRIPTION_ERRORS,/* counter {exchange,contract_type} */
     CDL_M_REST_REQUESTS,      /* counter {exchange,contract_type,status} */
+    CDL_M_CIRCUIT_TRANSITIONS,/* counter {exchange,contract_type,to} */
+    CDL_M_REST_CIRCUIT_STATE, /* gauge {host} 0 closed 1 open 2 half-open */
+    CDL_M_REST_CIRCUIT_TRANSITIONS, /* counter {host,to} */
+    CDL_M_REST_CIRCUIT_REFUSED, /* counter {host}: requests failed at once, the host's breaker open */
     CDL_M_SERIES_DROPPED,     /* counter */
+    CDL_M_GAPS_DETECTED,      /* counter {exchange,contract_type}: holes in the closed candles */
+    CDL_M_GAPS_FILLED,        /* counter {exchange,contract_type}: holes filled completely */
+    CDL_M_GAPS_UNFILLED,      /* counter {exchange,contract_type,reason}: gap events */
+    CDL_M_REVISIONS,          /* counter {exchange,contract_type} */
+    CDL_M_CLOSES_INFERRED,    /* counter {exchange,contract_type} */
+    CDL_M_LATE_CANDLES,       /* counter {exchange,contract_type} */
+    CDL_M_CANDLES_HELD,       /* gauge {exchange,contract_type} */
     CDL_M__COUNT
 };
 

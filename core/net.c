@@ -14,6 +14,7 @@ struct cdl_net {
     struct lws_vhost *client;
     void *foreign_loops[1];
     int shut;
+    struct cdl_circuits *circuits;
 };
 
 static const struct lws_protocols client_protocols[] = {
@@ -94,3 +95,6 @@ void cdl_net_destroy(struct cdl_net *n)
         lws_context_destroy(n->ctx);
     free(n);
 }
+
+void cdl_net_set_circuits(struct cdl_net *n, struct cdl_circuits *cs) { n->circuits = cs; }
+struct cdl_circuits *cdl_net_circuits(struct cdl_net *n) { return n->circuits; }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "circuit.h"
 #include "err.h"
 #include "log.h"
 
@@ -24,6 +25,10 @@ struct req {
     double retry_after;
     char errbuf[CURL_ERROR_SIZE];
     int in_flight;
+    struct cdl_circuit *circuit; /* the host's breaker, NULL = none */
+    int verdict_due;             /* let through by it: owes it a verdict */
+    int waited;                  /* counted in breaker_waits */
+    uint64_t deadline_ms;        /* fails with CDL_EOPEN if its breaker stays open past this */
 };
 
 struct sock {
@@ -36,6 +41,9 @@ struct cdl_rest {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
+    uv_timer_t wake; /* for requests waiting for a host's breaker */
+    int handles;     /* uv handles not closed yet */
+    int n_deferred;  /* completions waiting in struct deferred: r is freed after them */
     struct cdl_rest_opts o;
     char user_agent[64];
     struct req *q_head, *q_tail; /* waiting */
@@ -58,6 +66,8 @@ void cdl_rest_opts_default(struct cdl_rest_opts *o)
     o->pool_maxsize = 20;
     o->user_agent = NULL;
     o->ca_file = NULL;
+    o->circuits = NULL;
+    o->breaker_max_wait_ms = 10000;
 }
 
 static void check_done(struct cdl_rest *r);
@@ -172,6 +182,8 @@ static size_t header_fn(char *data, size_t size, size_t n, void *userp)
 
 static void req_free(struct req *q)
 {
+    if (q->verdict_due) /* ended without one (cancelled, shut down): give the trial slot back */
+        cdl_circuit_release(q->circuit);
     if (q->easy)
         curl_easy_cleanup(q->easy);
     curl_slist_free_all(q->headers);
@@ -225,6 +237,41 @@ static void unlink_active(struct cdl_rest *r, struct req *q)
     r->n_active--;
 }
 
+/* The host's breaker learns how the request went: transport errors, 5xx, 429 and 418 are
+ * failures (with Retry-After, the wait it asks for); any other answer is a success. */
+static void report(struct req *q, long status, int error)
+{
+    if (!q->verdict_due)
+        return;
+    q->verdict_due = 0;
+    uint64_t now = uv_now(q->r->loop);
+    char why[48];
+    if (error == CDL_EIO) {
+        cdl_circuit_failure(q->circuit, now, "transport error");
+    } else if (status == 429 || status == 418 || status >= 500) {
+        snprintf(why, sizeof why, "HTTP %ld", status);
+        if (q->retry_after > 0)
+            cdl_circuit_retry_after(q->circuit, now, (uint64_t)(q->retry_after * 1000.0), why);
+        else
+            cdl_circuit_failure(q->circuit, now, why);
+    } else {
+        cdl_circuit_success(q->circuit, now);
+    }
+}
+
+/* Takes q (preceded by prev, NULL if first) out of the waiting queue. */
+static void unlink_queued(struct cdl_rest *r, struct req *q, struct req *prev)
+{
+    if (prev)
+        prev->next = q->next;
+    else
+        r->q_head = q->next;
+    if (r->q_tail == q)
+        r->q_tail = prev;
+    r->n_queued--;
+    q->next = NULL;
+}
+
 static void check_done(struct cdl_rest *r)
 {
     CURLMsg *m;
@@ -239,6 +286,7 @@ static void check_done(struct cdl_rest *r)
         unlink_active(r, q);
         long status = 0;
         curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
+        report(q, status, q->over_cap ? 0 : code != CURLE_OK ? CDL_EIO : 0);
         if (q->over_cap)
             finish(q, status, CDL_ERANGE, "body too large");
         else if (code != CURLE_OK)
@@ -283,6 +331,7 @@ static int start_one(struct cdl_rest *r, struct req *q)
     if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
         return CDL_EIO;
     q->in_flight = 1;
+    cdl_log(CDL_LOG_DEBUG, "REST request sent", "method", q->method, "url", q->url, NULL);
     q->prev = NULL;
     q->next = r->active;
     if (r->active)
@@ -293,20 +342,68 @@ static int start_one(struct cdl_rest *r, struct req *q)
     return 0;
 }
 
+/* May q go now?  1 = start it, 0 = it waits for its host's breaker (*wake_at: the earliest time
+ * a waiting request may go), -1 = its breaker stays open past its deadline. */
+static int gate(struct cdl_rest *r, struct req *q, uint64_t now, uint64_t *wake_at)
+{
+    if (!q->circuit)
+        return 1;
+    if (cdl_circuit_allow(q->circuit, now)) {
+        q->verdict_due = 1;
+        return 1;
+    }
+    uint64_t at = cdl_circuit_next_allowed(q->circuit, now);
+    if (at != CDL_BREAKER_AFTER_TRIALS && at > q->deadline_ms)
+        return -1;
+    if (!q->waited) {
+        q->waited = 1;
+        r->stats.breaker_waits++;
+        cdl_log(CDL_LOG_DEBUG, "REST request waits for the circuit breaker", "url", q->url, "circuit",
+                cdl_circuit_name(q->circuit), NULL);
+    }
+    if (at != CDL_BREAKER_AFTER_TRIALS && at < *wake_at)
+        *wake_at = at; /* else: a trial's verdict (check_done) brings the next chance */
+    return 0;
+}
+
+static void wake_cb(uv_timer_t *t)
+{
+    struct cdl_rest *r = t->data;
+    if (!r->closing)
+        start_queued(r);
+}
+
 static void start_queued(struct cdl_rest *r)
 {
-    while (r->q_head && (long)r->n_active < r->o.max_in_flight) {
-        struct req *q = r->q_head;
-        r->q_head = q->next;
-        if (!r->q_head)
-            r->q_tail = NULL;
-        q->next = NULL;
-        r->n_queued--;
-        if (start_one(r, q)) {
-            finish(q, 0, CDL_EIO, "cannot start the transfer");
-            req_free(q);
+    uint64_t now = uv_now(r->loop), wake_at = UINT64_MAX;
+    struct req *prev = NULL, *q = r->q_head;
+    while (q && (long)r->n_active < r->o.max_in_flight) {
+        int go = gate(r, q, now, &wake_at);
+        if (go == 0) {
+            prev = q;
+            q = q->next;
+            continue;
         }
+        struct req *next = q->next;
+        unlink_queued(r, q, prev);
+        if (go > 0 && !start_one(r, q)) {
+            q = next;
+            continue;
+        }
+        if (go < 0) {
+            r->stats.breaker_refused++;
+            cdl_circuit_refused(q->circuit);
+            finish(q, 0, CDL_EOPEN, "the host's circuit breaker is open");
+        } else {
+            finish(q, 0, CDL_EIO, "cannot start the transfer");
+        }
+        req_free(q);
+        /* the callback may have queued or cancelled requests: walk again from the start */
+        prev = NULL;
+        q = r->q_head;
     }
+    if (wake_at != UINT64_MAX)
+        uv_timer_start(&r->wake, wake_cb, wake_at > now ? wake_at - now : 1, 0);
 }
 
 struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *opts)
@@ -338,6 +435,9 @@ struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *op
     curl_multi_setopt(r->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, r->o.pool_maxsize);
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
+    uv_timer_init(loop, &r->wake);
+    r->wake.data = r;
+    r->handles = 2;
     return r;
 }
 
@@ -363,8 +463,14 @@ static void deferred_closed(uv_handle_t *h) { free(h->data); }
 static void deferred_cb(uv_timer_t *t)
 {
     struct deferred *d = t->data;
+    struct cdl_rest *r = d->q->r;
     finish(d->q, 0, CDL_ECLOSED, "cancelled");
-    req_free(d->q);
+    req_free(d->q); /* may free a half-open trial slot another request waits for */
+    r->n_deferred--;
+    if (!r->closing)
+        start_queued(r);
+    else if (!r->handles && !r->n_deferred)
+        free(r);
     d->t.data = d;
     uv_close((uv_handle_t *)&d->t, deferred_closed);
 }
@@ -375,6 +481,7 @@ static void defer_cancel(struct cdl_rest *r, struct req *q)
     if (!d)
         abort();
     d->q = q;
+    r->n_deferred++;
     uv_timer_init(r->loop, &d->t);
     d->t.data = d;
     uv_timer_start(&d->t, deferred_cb, 0, 0);
@@ -401,6 +508,8 @@ int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, co
     q->cb = cb;
     q->user = user;
     q->retry_after = -1;
+    q->circuit = r->o.circuits ? cdl_circuits_rest(r->o.circuits, url) : NULL;
+    q->deadline_ms = uv_now(r->loop) + (uint64_t)(r->o.breaker_max_wait_ms > 0 ? r->o.breaker_max_wait_ms : 0);
     for (int i = 0; headers && headers[i]; i++) {
         struct curl_slist *l = curl_slist_append(q->headers, headers[i]);
         if (!l)
@@ -414,8 +523,8 @@ int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, co
         r->q_head = q;
     r->q_tail = q;
     r->n_queued++;
-    if (!uv_is_active((uv_handle_t *)&r->timer))
-        uv_timer_start(&r->timer, timer_cb, 0, 0);
+    /* not curl's timer: curl may hold it armed far ahead, which would delay this request */
+    uv_timer_start(&r->wake, wake_cb, 0, 0);
     if (id_out)
         *id_out = q->id;
     return 0;
@@ -426,14 +535,7 @@ int cdl_rest_cancel(struct cdl_rest *r, uint64_t id)
     struct req *prev = NULL;
     for (struct req *q = r->q_head; q; prev = q, q = q->next)
         if (q->id == id) {
-            if (prev)
-                prev->next = q->next;
-            else
-                r->q_head = q->next;
-            if (r->q_tail == q)
-                r->q_tail = prev;
-            r->n_queued--;
-            q->next = NULL;
+            unlink_queued(r, q, prev);
             defer_cancel(r, q);
             return 0;
         }
@@ -454,7 +556,8 @@ void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out) { *out
 static void rest_closed(uv_handle_t *h)
 {
     struct cdl_rest *r = h->data;
-    free(r);
+    if (--r->handles == 0 && !r->n_deferred)
+        free(r);
 }
 
 void cdl_rest_destroy(struct cdl_rest *r)
@@ -479,5 +582,7 @@ void cdl_rest_destroy(struct cdl_rest *r)
     r->n_queued = 0;
     curl_multi_cleanup(r->multi); /* removes its sockets through socket_fn */
     uv_timer_stop(&r->timer);
+    uv_timer_stop(&r->wake);
     uv_close((uv_handle_t *)&r->timer, rest_closed);
+    uv_close((uv_handle_t *)&r->wake, rest_closed);
 }

@@ -4,13 +4,21 @@
  * multiplexing, lives in it), driven by CURLMOPT_SOCKETFUNCTION -> uv_poll and
  * CURLMOPT_TIMERFUNCTION -> uv_timer.  Requests beyond max_in_flight wait in a bounded FIFO.
  * Bodies are capped.  The caller owns the struct; each request's callback is called exactly once
- * (with CDL_ECLOSED when cancelled or destroyed), never from inside cdl_rest_request. */
+ * (with CDL_ECLOSED when cancelled or destroyed), never from inside cdl_rest_request.
+ *
+ * With circuits set, every host (scheme://host:port) has a circuit breaker (circuit.h): a
+ * transport error, HTTP 5xx, 429 or 418 is a failure, and a Retry-After keeps the host closed
+ * for at least that long.  A request to a host whose breaker is open waits in the queue until it
+ * half-opens (only the trial requests go then), at most breaker_max_wait_ms from the call; if the
+ * breaker stays open longer, the request fails at once, unsent, with CDL_EOPEN. */
 #ifndef CDL_REST_H
 #define CDL_REST_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+struct cdl_circuits;
 
 struct cdl_rest;
 
@@ -23,8 +31,11 @@ struct cdl_rest_opts {
     long pool_maxsize;     /* in total (CONNECTOR_REST_POOL_MAXSIZE) */
     const char *user_agent;
     const char *ca_file;   /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
+    struct cdl_circuits *circuits; /* per-host breakers, borrowed for the client's life; NULL = none */
+    long breaker_max_wait_ms;      /* longest wait for an open host's breaker */
 };
-/* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>", OS CA store */
+/* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>", OS CA store, no
+ * breakers, 10 s */
 void cdl_rest_opts_default(struct cdl_rest_opts *o);
 
 struct cdl_rest_response {
@@ -33,7 +44,8 @@ struct cdl_rest_response {
     const char *body;      /* borrowed until the callback returns; NUL-terminated */
     size_t body_len;
     double retry_after_s;  /* Retry-After in seconds, -1 if absent */
-    int error;             /* 0, or CDL_EIO (transport), CDL_ERANGE (body cap), CDL_ECLOSED (cancelled) */
+    int error;             /* 0, or CDL_EIO (transport), CDL_ERANGE (body cap), CDL_ECLOSED (cancelled),
+                            * CDL_EOPEN (not sent: the host's breaker is open) */
     const char *error_text; /* "" when error == 0 */
     long http_version;     /* 1 or 2 */
     double total_s;
@@ -52,6 +64,8 @@ size_t cdl_rest_queued(const struct cdl_rest *r);
 
 struct cdl_rest_stats {
     uint64_t requests, ok, failed, new_connections, h2;
+    uint64_t breaker_waits;   /* requests that waited for a host's breaker */
+    uint64_t breaker_refused; /* requests failed with CDL_EOPEN */
 };
 void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out);
 

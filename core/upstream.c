@@ -36,11 +36,15 @@ struct cdl_upstream {
     int handles_closing;
     int dead;          /* destroy() called */
     unsigned attempt;  /* consecutive failed attempts */
+    struct cdl_circuit *circuit; /* borrowed, may be NULL */
+    int verdict_due;   /* this attempt was let through by the breaker and owes it a verdict */
+    uint64_t retry_after_ms; /* the upgrade was answered 429/418 with Retry-After */
     unsigned generation;
     uint64_t rng;
     uint64_t last_rx_ms;
     int close_code;        /* close frame to write at the next WRITEABLE, 0 = none */
     int reconnect_after;   /* after our own close: reconnect */
+    int paused;            /* backpressure: not reading (applied again on every connection) */
 
     struct out_frame *q_head, *q_tail;
     size_t q_len;
@@ -128,12 +132,40 @@ static void queue_clear(struct cdl_upstream *u)
 
 static void connect_now(struct cdl_upstream *u);
 static void resolve(struct cdl_upstream *u);
+static void retry_cb(uv_timer_t *t);
+
+/* Every connect attempt starts here: the breaker decides whether it may go now; if not, the
+ * attempt waits for the end of the open wait (or, while the half-open trials are out, polls
+ * at the backoff delay). */
+static void attempt(struct cdl_upstream *u)
+{
+    if (u->circuit && !u->verdict_due) {
+        uint64_t now = now_ms(u);
+        if (!cdl_circuit_allow(u->circuit, now)) {
+            uint64_t at = cdl_circuit_next_allowed(u->circuit, now), wait;
+            if (at == CDL_BREAKER_AFTER_TRIALS)
+                wait = cdl_backoff_delay(&cdl_backoff_upstream, u->attempt, cdl_rand_next(&u->rng));
+            else
+                wait = at > now ? at - now : 1;
+            char d[24];
+            snprintf(d, sizeof d, "%llu", (unsigned long long)wait);
+            cdl_log(CDL_LOG_DEBUG, "upstream held by the circuit breaker", "conn", u->name, "circuit",
+                    cdl_circuit_name(u->circuit), "delay_ms", d, NULL);
+            u->state = UP_WAITING;
+            uv_timer_start(&u->retry_timer, retry_cb, wait, 0);
+            return;
+        }
+        u->verdict_due = 1;
+    }
+    cdl_log(CDL_LOG_INFO, "upstream connecting", "conn", u->name, NULL);
+    resolve(u);
+}
 
 static void retry_cb(uv_timer_t *t)
 {
     struct cdl_upstream *u = t->data;
     if (!u->dead)
-        resolve(u);
+        attempt(u);
 }
 
 /* Every failure funnels here: stop timers, tell the owner, schedule the next attempt. */
@@ -148,10 +180,24 @@ static void schedule_retry(struct cdl_upstream *u, const char *why)
     if (u->dead)
         return;
     u->state = UP_WAITING;
-    uint32_t delay = cdl_backoff_delay(&cdl_backoff_upstream, u->attempt, cdl_rand_next(&u->rng));
+    uint64_t delay = cdl_backoff_delay(&cdl_backoff_upstream, u->attempt, cdl_rand_next(&u->rng));
     u->attempt++;
+    if (u->circuit) {
+        uint64_t now = now_ms(u);
+        if (u->verdict_due) { /* ended before the exchange said anything: a failed attempt */
+            u->verdict_due = 0;
+            if (u->retry_after_ms)
+                cdl_circuit_retry_after(u->circuit, now, u->retry_after_ms, why);
+            else
+                cdl_circuit_failure(u->circuit, now, why);
+        }
+        u->retry_after_ms = 0;
+        /* open: the breaker's wait replaces the backoff, the retry goes when it half-opens */
+        if (cdl_circuit_state(u->circuit) == CDL_BREAKER_OPEN)
+            delay = cdl_circuit_next_allowed(u->circuit, now) - now;
+    }
     char d[24];
-    snprintf(d, sizeof d, "%u", (unsigned)delay);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)delay);
     cdl_log(CDL_LOG_WARN, "upstream down, reconnecting", "conn", u->name, "reason", why, "delay_ms", d, NULL);
     if (u->cbs.on_down)
         u->cbs.on_down(u->user, why);
@@ -298,6 +344,17 @@ struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, c
         timers[i]->data = u;
     }
     u->handles_open = 4;
+    u->circuit = o->circuit;
+    if (!u->circuit && cdl_net_circuits(net)) {
+        /* "exchange/market#n" names the market whose breaker this connection shares */
+        const char *slash = strchr(u->name, '/'), *hash = strrchr(u->name, '#');
+        if (slash && hash && hash > slash + 1 && slash > u->name) {
+            char ex[64], mk[64];
+            snprintf(ex, sizeof ex, "%.*s", (int)(slash - u->name), u->name);
+            snprintf(mk, sizeof mk, "%.*s", (int)(hash - slash - 1), slash + 1);
+            u->circuit = cdl_circuits_ws(cdl_net_circuits(net), ex, mk);
+        }
+    }
     return u;
 }
 
@@ -305,11 +362,18 @@ int cdl_upstream_start(struct cdl_upstream *u)
 {
     if (cdl_url_parse(u->url, &u->parsed))
         return CDL_EINVAL;
-    resolve(u);
+    attempt(u);
     return 0;
 }
 
 int cdl_upstream_is_open(const struct cdl_upstream *u) { return u->state == UP_OPEN; }
+
+void cdl_upstream_pause(struct cdl_upstream *u, int paused)
+{
+    u->paused = paused;
+    if (u->wsi && u->state == UP_OPEN)
+        lws_rx_flow_control(u->wsi, !paused);
+}
 unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
 
 int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
@@ -348,7 +412,7 @@ void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why)
         lws_set_timeout(u->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
     } else if (u->state == UP_WAITING) {
         uv_timer_stop(&u->retry_timer);
-        resolve(u);
+        attempt(u);
     }
 }
 
@@ -357,6 +421,10 @@ void cdl_upstream_destroy(struct cdl_upstream *u)
     if (!u || u->dead)
         return;
     u->dead = 1;
+    if (u->verdict_due) { /* no verdict: give the trial slot back */
+        u->verdict_due = 0;
+        cdl_circuit_release(u->circuit);
+    }
     queue_clear(u);
     uv_timer_stop(&u->retry_timer);
     uv_timer_stop(&u->idle_timer);
@@ -441,6 +509,19 @@ static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, 
     }
 }
 
+/* An upgrade refused with 429 or 418 and a Retry-After (seconds): how long the exchange wants us
+ * away, in ms; 0 otherwise. */
+static uint64_t handshake_retry_after(struct lws *wsi)
+{
+    unsigned status = lws_http_client_http_response(wsi);
+    char ra[32];
+    if ((status != 429 && status != 418) || lws_hdr_copy(wsi, ra, sizeof ra, WSI_TOKEN_HTTP_RETRY_AFTER) <= 0)
+        return 0;
+    char *end;
+    double v = strtod(ra, &end);
+    return end != ra && v > 0 && v < 86400 ? (uint64_t)(v * 1000.0) : 0;
+}
+
 int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct cdl_upstream *u = lws_get_opaque_user_data(wsi);
@@ -456,6 +537,8 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
         u->tokens = u->o.max_sends_per_sec > 1 ? 1 : u->o.max_sends_per_sec;
         u->tokens_at_ms = now_ms(u);
         cdl_log(CDL_LOG_INFO, "upstream connected", "conn", u->name, "url", u->url, NULL);
+        if (u->paused)
+            lws_rx_flow_control(wsi, 0);
         if (u->o.idle_timeout_s > 0)
             uv_timer_start(&u->idle_timer, idle_cb, (uint64_t)(u->o.idle_timeout_s * 1000), 0);
         if (u->o.ping_interval_s > 0) {
@@ -469,6 +552,10 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (!u || u->dead || u->state != UP_OPEN)
             return 0;
+        if (u->verdict_due) { /* the exchange speaks after the upgrade: the attempt worked */
+            u->verdict_due = 0;
+            cdl_circuit_success(u->circuit, now_ms(u));
+        }
         on_receive(u, wsi, in, len);
         return 0;
 
@@ -510,6 +597,8 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
             maybe_free(u);
             return 0;
         }
+        if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)
+            u->retry_after_ms = handshake_retry_after(wsi);
         {
             char why[160];
             if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR)

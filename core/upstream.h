@@ -6,6 +6,11 @@
  *   - a paced send queue (control frames at most max_sends_per_sec, the exchange's limit);
  *   - an idle timer (no frame for idle_timeout: reconnect) and an application ping timer;
  *   - reconnect with jittered exponential backoff (backoff.h), attempts reset once established;
+ *   - a circuit breaker (circuit.h) shared with the other connections to the same market: no
+ *     connect while it is open, only its trial connects while half-open; an attempt succeeds
+ *     when a message arrives on the established connection, and fails when it ends before one
+ *     (DNS, connect or handshake error, a close or idle timeout right after the upgrade); an
+ *     upgrade answered 429/418 with Retry-After keeps the breaker open that long;
  *   - closing with a real close frame (lws 4.1.6 under libuv drops it otherwise, lws #3569).
  * The owner gets callbacks; it owns the struct and destroys it (freed once lws and uv are done
  * with it, so destroy is safe from inside a callback). */
@@ -17,6 +22,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
+#include "circuit.h"
 #include "net.h"
 
 struct cdl_upstream;
@@ -37,6 +43,9 @@ struct cdl_upstream_opts {
     double max_sends_per_sec;  /* pacing of send(); 0 = unpaced */
     size_t max_message;        /* reassembly cap in bytes; 0 = 1 MiB */
     size_t max_queued;         /* frames waiting to be sent; 0 = 4096 */
+    /* Borrowed.  NULL = the net's breaker (cdl_net_circuits) of the market that `name` names
+     * when it has the form "exchange/market#n" (as feed.c names its connections); else none. */
+    struct cdl_circuit *circuit;
 };
 
 struct cdl_url {
@@ -57,6 +66,9 @@ int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len);
 /* Closes (close frame 1000) and reconnects after the backoff. */
 void cdl_upstream_reconnect(struct cdl_upstream *u, const char *why);
 int cdl_upstream_is_open(const struct cdl_upstream *u);
+/* Backpressure: stop (1) or resume (0) reading the socket (lws_rx_flow_control); kept across
+ * reconnects.  While paused no frame arrives, so the idle timer bounds the pause. */
+void cdl_upstream_pause(struct cdl_upstream *u, int paused);
 /* Connections established so far (1 after the first, 2 after a reconnect...). */
 unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */

@@ -1,5 +1,6 @@
--- The Binance adapter's parse alone, in plain Lua 5.4 (no sockets, no C host): frames per second
--- with the candled.json extractor, against decoding the same frame with lua-cjson.
+-- The adapters' parse alone (Binance, Bybit, Hyperliquid on its object and array payloads), in
+-- plain Lua 5.4 (no sockets, no C host): frames per second with the candled.json extractor,
+-- against decoding the same frame with lua-cjson.
 --   lua5.4 tests/bench/bench_lua_parse.lua BUILD_DIR [N]
 local build, n = arg[1] or "build", tonumber(arg[2]) or 1000000
 package.cpath = build .. "/lua/?.so;" .. package.cpath
@@ -22,3 +23,20 @@ bench("cjson.decode + field reads", function()
   local d = cjson.decode(frame).data.k
   return d.t, d.o, d.h, d.l, d.c, d.v, d.x
 end)
+
+-- Bybit: the doc-sample push (one candle in data[], the symbol in the topic), compacted to one line
+local bybit = dofile("adapters/bybit.lua")
+local json = require("candled.json")
+local bframe = json.encode(json.decode(io.open("tests/fixtures/bybit/ws_kline_5_btcusdt.docsample.json"):read("a")))
+local bsession = { exchange = "bybit", market = "linear" }
+bench("bybit.parse (candled.json extractor)", function() return bybit.parse(bsession, bframe) end)
+bench("cjson.decode + field reads (bybit)", function()
+  local d = cjson.decode(bframe).data[1]
+  return d.start, d.open, d.high, d.low, d.close, d.volume, d.confirm
+end)
+local hl = dofile("adapters/hyperliquid.lua")
+local hl_frames = {}
+for l in io.lines("tests/fixtures/hyperliquid/ws_frames.synthetic.jsonl") do hl_frames[#hl_frames + 1] = l end
+local hl_session = { exchange = "hyperliquid", market = "perp" }
+bench("hyperliquid.parse, object payload", function() return hl.parse(hl_session, hl_frames[3]) end)
+bench("hyperliquid.parse, array payload", function() return hl.parse(hl_session, hl_frames[4]) end)

@@ -1,26 +1,27 @@
 #!/usr/bin/python3
-"""Expected candled quotes from Binance kline frames, or from candled-sim's --truth file (any
-exchange), byte for byte.
+"""Expected candled quotes from an exchange's kline frames, byte for byte.
 
 The quote of interfaces.md is rebuilt here independently of the C encoder: decimal text is
 copied from the frame as it was sent (JSON strings, or the raw token text of numbers), and the
 same per-stream rule as candled is applied (a closed candle once per open time; an open update
-only if its period has not closed and it is not older than the last one sent).
+only if its period has not closed and it is not older than, nor identical to, the last one sent).
+Frames are Binance's ({"e":"kline",..}, raw or combined) or Bybit's ({"topic":"kline...",
+"data":[..]}), chosen by --exchange (default binance).
 
-  quotes.py expect --market M FRAMES [--closed-only]     print the expected quote lines
-  quotes.py check --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
-  quotes.py check-set --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
+  quotes.py expect [--exchange X] --market M FRAMES [--closed-only]     print the expected quote lines
+  quotes.py check [--exchange X] --market M FRAMES QUOTES [--count N]   QUOTES must be a consecutive run of them
+  quotes.py check-set [--exchange X] --market M FRAMES QUOTES [--rest BASE [--cafile PEM]] [--no-holes]
         under faults: every quote equals the quote of a frame that was sent (or, for a closed
         candle whose frame was never sent, the simulator's REST row for it: a backfill); closed
         candles come once per open time, in increasing order, and (with --no-holes) with no open
-        time missing between the first and the last
-
-  With --truth --exchange E, FRAMES is a candled-sim --truth file instead: one JSON line per
-  generated candle state with the decimal text candled must print, whether the exchange's frame
-  says if it is closed ("flag") and whether it was sent.  A state whose frame carries no flag is
-  an open quote (is_closed false), unless --infer-closed: then the final state of each period may
-  also appear once as a closed quote (the core's inference), wherever it falls in the output.
-  --min-backfilled N (check-set): at least N closed quotes came only from REST.
+        time missing between the first and the last that a gap event does not announce exactly
+  quotes.py check-truth --exchange EX --market M TRUTH QUOTES [--count N] [--gaps]
+        from candled-sim's --truth file (any exchange): the open quotes (is_closed:false) of
+        QUOTES must be a consecutive run of the quotes of the open states that were sent (with
+        --gaps, for runs that miss frames on reconnects: in the order they were sent).  A state
+        whose frames carry no closed flag ("flag":false, Hyperliquid) is an open update on the
+        wire even when it is the period's final one.  --count N counts every line.  Closed
+        candles and gap events are truth.py's to check
 """
 import json
 import sys
@@ -44,12 +45,81 @@ def raw(text):
     return json.loads(text, parse_float=str, parse_int=str)
 
 
-def same(a, b):
-    """Two open updates carry the same values (candled drops the repeat)."""
-    return b is not None and all(a.get(f) == b.get(f) for f in ("o", "h", "l", "c", "v", "q", "n"))
+# Bybit's interval names and candled's canonical ones
+BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m", "60": "1h", "120": "2h",
+                   "240": "4h", "360": "6h", "720": "12h", "D": "1d", "W": "1w", "M": "1M"}
+BYBIT_NAMES = {v: k for k, v in BYBIT_INTERVALS.items()}
 
 
-def expected(frames, market, closed_only=False, symbols=None):
+def binance_klines(d, market):
+    """The candles of one Binance frame, as the fields a quote shows."""
+    if "data" in d and isinstance(d["data"], dict):
+        d = d["data"]
+    if d.get("e") != "kline":
+        return []
+    k = d["k"]
+    volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
+    return [{"symbol": k["s"], "interval": k["i"], "t": int(k["t"]), "closed": k["x"] is True, "o": k["o"],
+             "h": k["h"], "l": k["l"], "c": k["c"], "volume": volume, "quote_volume": quote_volume,
+             "close_time": k["T"], "trades": k["n"]}]
+
+
+def bybit_klines(d, market):
+    """The candles of one Bybit push (the symbol is in the topic; inverse swaps the volumes)."""
+    topic = d.get("topic")
+    if not isinstance(topic, str) or not topic.startswith("kline.") or not isinstance(d.get("data"), list):
+        return []
+    symbol = topic.split(".", 2)[2]
+    out = []
+    for k in d["data"]:
+        volume, quote_volume = (k["turnover"], k["volume"]) if market == "inverse" else (k["volume"], k["turnover"])
+        out.append({"symbol": symbol, "interval": BYBIT_INTERVALS[k["interval"]], "t": int(k["start"]),
+                    "closed": k["confirm"] is True, "o": k["open"], "h": k["high"], "l": k["low"], "c": k["close"],
+                    "volume": volume, "quote_volume": quote_volume, "close_time": k["end"], "trades": None})
+    return out
+
+
+KLINES = {"binance": binance_klines, "bybit": bybit_klines}
+VALUES = ("o", "h", "l", "c", "volume", "quote_volume", "trades")
+
+
+def quote_line(exchange, market, symbol, k, closed):
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, symbol, k["interval"]),
+        ',"timestamp":%d' % k["t"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], k["volume"]),
+        ',"is_closed":%s' % ("true" if closed else "false"),
+        ',"close_time":%s' % k["close_time"],
+    ]
+    if k["quote_volume"] is not None:
+        parts.append(',"quote_volume":%s' % k["quote_volume"])
+    if k["trades"] is not None:
+        parts.append(',"trades":%s' % k["trades"])
+    return "".join(parts) + "}"
+
+
+class StreamRule:
+    """candled's per-stream rule: a closed candle once per open time; an open update only if its
+    period has not closed, it is not older than the last one sent and not a repeat of it."""
+
+    def __init__(self):
+        self.last_closed, self.last_open, self.last_vals = {}, {}, {}
+
+    def keep(self, sym, t, closed, vals):
+        if closed:
+            if t <= self.last_closed.get(sym, -1):
+                return False
+            self.last_closed[sym] = t
+            return True
+        if t <= self.last_closed.get(sym, -1) or t < self.last_open.get(sym, -1) or \
+                (t == self.last_open.get(sym) and vals == self.last_vals.get(sym)):
+            return False
+        self.last_open[sym], self.last_vals[sym] = t, vals
+        return True
+
+
+def expected(frames, market, closed_only=False, symbols=None, exchange="binance"):
     last_closed, last_open, last_k, out = {}, {}, {}, []
     for text in frames:
         try:
@@ -58,172 +128,84 @@ def expected(frames, market, closed_only=False, symbols=None):
             continue
         if not isinstance(d, dict):
             continue
-        if "data" in d and isinstance(d["data"], dict):
-            d = d["data"]
-        if d.get("e") != "kline":
-            continue
-        k = d["k"]
-        sym = k["s"]
-        if symbols is not None and sym not in symbols:
-            continue
-        t = int(k["t"])
-        closed = k["x"] is True
-        if closed:
-            if t <= last_closed.get(sym, -1):
+        for k in KLINES[exchange](d, market):
+            sym, t, closed = k["symbol"], k["t"], k["closed"]
+            if symbols is not None and sym not in symbols:
                 continue
-            last_closed[sym] = t
-        else:
-            if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
-                    (t == last_open.get(sym) and same(k, last_k.get(sym))):
-                continue
-            last_open[sym] = t
-            last_k[sym] = k
-            if closed_only:
-                continue
-        volume, quote_volume = (k["q"], None) if market == "coinm" else (k["v"], k["q"])
-        parts = [
-            '{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s"'
-            % (market, symbols.get(sym, sym) if symbols else sym, "1m" if k["i"] == "1m" else k["i"]),
-            ',"timestamp":%d' % t,
-            ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (k["o"], k["h"], k["l"], k["c"], volume),
-            ',"is_closed":%s' % ("true" if closed else "false"),
-            ',"close_time":%s' % k["T"],
-        ]
-        if quote_volume is not None:
-            parts.append(',"quote_volume":%s' % quote_volume)
-        parts.append(',"trades":%s}' % k["n"])
-        out.append("".join(parts))
+            if closed:
+                if t <= last_closed.get(sym, -1):
+                    continue
+                last_closed[sym] = t
+            else:
+                prev = last_k.get(sym)
+                if t <= last_closed.get(sym, -1) or t < last_open.get(sym, -1) or \
+                        (t == last_open.get(sym) and prev is not None and all(k[f] == prev[f] for f in VALUES)):
+                    continue
+                last_open[sym] = t
+                last_k[sym] = k
+                if closed_only:
+                    continue
+            out.append(quote_line(exchange, market, symbols.get(sym, sym) if symbols else sym, k, closed))
     return out
-
-
-def truth_quote(exchange, market, t, closed):
-    """The quote line of one --truth state, fields in candled's order."""
-    line = ('{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s","timestamp":%d,'
-            '"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":%s'
-            % (exchange, market, t["symbol"], t["interval"], t["timestamp"], t["open"], t["high"], t["low"],
-               t["close"], t["volume"], "true" if closed else "false"))
-    for f in ("close_time", "quote_volume", "trades"):
-        if f in t:
-            line += ',"%s":%s' % (f, t[f])
-    return line + "}"
-
-
-def truth_states(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
-
-
-def truth_expected(states, exchange, market, closed_only=False):
-    """What candled prints for the sent states in order: the per-stream rule of expected()."""
-    last_closed, last_open, last_t, out = {}, {}, {}, []
-    fields = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
-    for t in states:
-        if not t["sent"]:
-            continue
-        sym, ts = t["symbol"], t["timestamp"]
-        closed = t["flag"] and t["is_closed"]
-        if closed:
-            if ts <= last_closed.get(sym, -1):
-                continue
-            last_closed[sym] = ts
-        else:
-            prev = last_t.get(sym)
-            if ts <= last_closed.get(sym, -1) or ts < last_open.get(sym, -1) or \
-                    (ts == last_open.get(sym) and prev is not None and all(t.get(f) == prev.get(f) for f in fields)):
-                continue
-            last_open[sym] = ts
-            last_t[sym] = t
-            if closed_only:
-                continue
-        out.append(truth_quote(exchange, market, t, closed))
-    return out
-
-
-def truth_allowed(states, exchange, market, infer_closed):
-    """Every quote a single sent state could produce, without the per-stream rule."""
-    allowed = set()
-    for t in states:
-        if t["sent"]:
-            allowed.add(truth_quote(exchange, market, t, t["flag"] and t["is_closed"]))
-        if infer_closed and t["sent"] and not t["flag"] and t["is_closed"]:
-            allowed.add(truth_quote(exchange, market, t, True))
-    return allowed
 
 
 REST_PATH = {"spot": "/api/v3/klines", "usdm": "/fapi/v1/klines", "coinm": "/dapi/v1/klines"}
 
 
-def rest_get(base, cafile, path):
+PERIOD_MS = {"1m": 60000, "3m": 180000, "5m": 300000, "15m": 900000, "30m": 1800000, "1h": 3600000,
+             "2h": 7200000, "4h": 14400000, "6h": 21600000, "12h": 43200000, "1d": 86400000, "1w": 604800000}
+
+
+def fetch(url, cafile):
     import ssl
     import urllib.request
-    ctx = ssl.create_default_context(cafile=cafile) if base.startswith("https") else None
-    with urllib.request.urlopen(base + path, context=ctx, timeout=10) as r:
+    ctx = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
+    with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
         return json.loads(r.read().decode(), parse_float=str, parse_int=str)
 
 
-def gateio_rest_quote(base, cafile, market, q):
-    """The quote candled must print for a closed candle fetched from the simulator's Gate REST."""
-    sec = q["timestamp"] // 1000
-    if market == "spot":
-        rows = rest_get(base, cafile, "/api/v4/spot/candlesticks?currency_pair=%s&interval=%s&from=%d&to=%d"
-                        % (q["symbol"], q["interval"], sec, sec))
-        if not rows:
-            return None
-        r = rows[0]
-        t = {"symbol": q["symbol"], "interval": q["interval"], "timestamp": int(r[0]) * 1000, "open": r[5],
-             "high": r[3], "low": r[4], "close": r[2], "volume": r[6], "quote_volume": r[1]}
-    else:
-        rows = rest_get(base, cafile, "/api/v4/futures/%s/candlesticks?contract=%s&interval=%s&from=%d&to=%d"
-                        % (market, q["symbol"], q["interval"], sec, sec))
-        if not rows:
-            return None
-        r = rows[0]
-        t = {"symbol": q["symbol"], "interval": q["interval"], "timestamp": int(r["t"]) * 1000, "open": r["o"],
-             "high": r["h"], "low": r["l"], "close": r["c"], "volume": r["v"]}
-    return truth_quote("gateio", market, t, True)
-
-
-def rest_quote(base, cafile, market, q):
+def rest_quote(base, cafile, market, q, exchange="binance"):
     """The quote candled must print for a closed candle fetched from the simulator's REST."""
-    import ssl
-    import urllib.request
-    url = "%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
-        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"])
-    ctx = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
-    with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
-        rows = json.loads(r.read().decode(), parse_float=str, parse_int=str)
+    if exchange == "bybit":
+        page = fetch("%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%d&end=%d&limit=1" % (
+            base, market, q["symbol"], BYBIT_NAMES[q["interval"]], q["timestamp"], q["timestamp"]), cafile)
+        rows = page["result"]["list"]
+        if not rows:
+            return None
+        r = rows[0]
+        volume, quote_volume = (r[6], r[5]) if market == "inverse" else (r[5], r[6])
+        k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+             "quote_volume": quote_volume, "close_time": int(r[0]) + PERIOD_MS[q["interval"]] - 1, "trades": None}
+        return quote_line(exchange, market, q["symbol"], k, True)
+    rows = fetch("%s%s?symbol=%s&interval=%s&startTime=%d&endTime=%d&limit=1" % (
+        base, REST_PATH[market], q["symbol"], q["interval"], q["timestamp"], q["timestamp"]), cafile)
     if not rows:
         return None
     r = rows[0]
     volume, quote_volume = (r[7], None) if market == "coinm" else (r[5], r[7])
-    line = ('{"type":"quote","exchange":"binance","contract_type":"%s","symbol":"%s","interval":"%s",'
-            '"timestamp":%s,"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,"is_closed":true,"close_time":%s'
-            % (market, q["symbol"], q["interval"], r[0], r[1], r[2], r[3], r[4], volume, r[6]))
-    if quote_volume is not None:
-        line += ',"quote_volume":%s' % quote_volume
-    return line + ',"trades":%s}' % r[8]
+    k = {"interval": q["interval"], "t": int(r[0]), "o": r[1], "h": r[2], "l": r[3], "c": r[4], "volume": volume,
+         "quote_volume": quote_volume, "close_time": r[6], "trades": r[8]}
+    return quote_line(exchange, market, q["symbol"], k, True)
 
 
-def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, truth=None,
-              min_backfilled=0):
-    if truth:
-        exchange, infer_closed = truth
-        allowed = truth_allowed(truth_states(frames_path), exchange, market, infer_closed)
-        rest_quote_of = gateio_rest_quote if exchange == "gateio" else None
-    else:
-        # every quote any single frame could produce, without the per-stream rule
-        allowed = set()
-        for text in load_frames(frames_path):
-            allowed.update(expected([text], market))
-        rest_quote_of = rest_quote
+def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None, exchange="binance"):
+    frames = load_frames(frames_path)
+    # every quote any single frame could produce, without the per-stream rule
+    allowed = set()
+    for text in frames:
+        allowed.update(expected([text], market, exchange=exchange))
     with open(quotes_path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
     closed = {}
+    gaps = {}
     backfilled = 0
     for n, line in enumerate(got):
         q = json.loads(line)
+        if q["type"] == "gap":  # announced holes: the only jumps --no-holes accepts
+            gaps.setdefault(q["symbol"], set()).add((q["from"], q["to"]))
+            continue
         if line not in allowed:
-            want = rest_quote_of(rest, cafile, market, q) if rest and rest_quote_of and q["is_closed"] else None
+            want = rest_quote(rest, cafile, market, q, exchange) if rest and q["is_closed"] else None
             if want != line:
                 print("quote %d matches no frame the simulator sent%s:\n  %s" %
                       (n + 1, "" if want is None else " nor its REST row\n  " + want, line), file=sys.stderr)
@@ -237,55 +219,96 @@ def check_set(market, frames_path, quotes_path, no_holes, rest=None, cafile=None
             times.append(q["timestamp"])
     if no_holes:
         for sym, times in closed.items():
-            step = times[1] - times[0] if len(times) > 1 else 0
+            step = min(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else 0
             for a, b in zip(times, times[1:]):
-                if b - a != step:
+                if b - a != step and (a + step, b) not in gaps.get(sym, ()):
                     print("%s: closed candles jump from %d to %d" % (sym, a, b), file=sys.stderr)
                     return 1
-    if backfilled < min_backfilled:
-        print("only %d closed quotes came from REST, expected at least %d" % (backfilled, min_backfilled),
-              file=sys.stderr)
-        return 1
-    print("%d quotes, %d closed (%d only from REST), all exact and in order" %
-          (len(got), sum(len(t) for t in closed.values()), backfilled))
+    print("%d quotes, %d closed (%d only from REST), %d gap events, all exact and in order" %
+          (len(got) - sum(len(g) for g in gaps.values()), sum(len(t) for t in closed.values()), backfilled,
+           sum(len(g) for g in gaps.values())))
     return 0
 
 
-def main(argv):
-    args = [a for a in argv[1:] if not a.startswith("--")]
-    opts = {}
-    i = 1
-    while i < len(argv):
-        if argv[i].startswith("--"):
-            if argv[i] in ("--market", "--count", "--rest", "--cafile", "--exchange", "--min-backfilled"):
-                opts[argv[i]] = argv[i + 1]
-                args.remove(argv[i + 1])
-                i += 1
-            else:
-                opts[argv[i]] = True
+def load_truth(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l, parse_float=str) for l in f if l.strip()]
+
+
+def truth_quote(d, exchange, market, closed):
+    """The quote line candled prints for one --truth state, with is_closed as given."""
+    parts = [
+        '{"type":"quote","exchange":"%s","contract_type":"%s","symbol":"%s","interval":"%s"'
+        % (exchange, market, d["symbol"], d["interval"]),
+        ',"timestamp":%d' % d["timestamp"],
+        ',"open":%s,"high":%s,"low":%s,"close":%s,"volume":%s' % (d["open"], d["high"], d["low"], d["close"], d["volume"]),
+        ',"is_closed":%s' % ("true" if closed else "false"),
+    ]
+    if "close_time" in d:
+        parts.append(',"close_time":%d' % d["close_time"])
+    if "quote_volume" in d:
+        parts.append(',"quote_volume":%s' % d["quote_volume"])
+    if "trades" in d:
+        parts.append(',"trades":%d' % d["trades"])
+    return "".join(parts) + "}"
+
+
+def expected_from_truth(truth, exchange, market):
+    """The quotes of the sent states under candled's per-stream rule (flagless states open)."""
+    rule, out = StreamRule(), []
+    for d in truth:
+        if not d["sent"]:
+            continue
+        closed = d["is_closed"] and d["flag"]
+        vals = tuple(d.get(f) for f in ("open", "high", "low", "close", "volume", "quote_volume", "trades"))
+        if rule.keep(d["symbol"], d["timestamp"], closed, vals):
+            out.append(truth_quote(d, exchange, market, closed))
+    return out
+
+
+def check_subsequence(exp, got):
+    """got must appear in exp in order (frames may be missing between them)."""
+    i = 0
+    for n, line in enumerate(got):
+        while i < len(exp) and exp[i] != line:
+            i += 1
+        if i == len(exp):
+            print("open quote %d is not a sent state (or out of order):\n  %s" % (n + 1, line), file=sys.stderr)
+            return 1
         i += 1
-    cmd = args[0]
-    market = opts.get("--market", "spot")
-    truth = (opts.get("--exchange", "binance"), "--infer-closed" in opts) if "--truth" in opts else None
-    if cmd == "check-set":
-        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
-                         truth, int(opts.get("--min-backfilled", 0)))
-    if truth:
-        exp = truth_expected(truth_states(args[1]), truth[0], market, closed_only="--closed-only" in opts)
-    else:
-        exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts)
-    if cmd == "expect":
-        for line in exp:
-            print(line)
-        return 0
-    with open(args[2], encoding="utf-8") as f:
+    print("%d open quotes exact, in the order sent" % len(got))
+    return 0
+
+
+def load_quotes(path, count):
+    """The quote lines of a run; None (reported) if there are none or not `count` of them."""
+    with open(path, encoding="utf-8") as f:
         got = [l.rstrip("\n") for l in f if l.strip()]
-    if "--count" in opts and len(got) != int(opts["--count"]):
-        print("got %d quotes, expected %s" % (len(got), opts["--count"]), file=sys.stderr)
-        return 1
+    if count is not None and len(got) != int(count):
+        print("got %d quotes, expected %s" % (len(got), count), file=sys.stderr)
+        return None
     if not got:
         print("no quotes", file=sys.stderr)
+        return None
+    return got
+
+
+def check_truth(opts, truth_path, quotes_path):
+    exchange, market = opts["--exchange"], opts.get("--market", "spot")
+    truth = load_truth(truth_path)
+    got = load_quotes(quotes_path, opts.get("--count"))
+    if got is None:
         return 1
+    opens = [l for l in got if '"is_closed":false' in l]
+    if not opens:
+        print("no open quotes", file=sys.stderr)
+        return 1
+    exp = [q for q in expected_from_truth(truth, exchange, market) if '"is_closed":false' in q]
+    return (check_subsequence if "--gaps" in opts else check_run)(exp, opens)
+
+
+def check_run(exp, got):
+    """got must be a consecutive run of exp."""
     try:
         start = exp.index(got[0])
     except ValueError:
@@ -299,6 +322,38 @@ def main(argv):
     print("%d quotes match the frames byte for byte" % len(got))
     return 0
 
+
+def main(argv):
+    args = [a for a in argv[1:] if not a.startswith("--")]
+    opts = {}
+    i = 1
+    while i < len(argv):
+        if argv[i].startswith("--"):
+            if argv[i] in ("--exchange", "--market", "--count", "--rest", "--cafile"):
+                opts[argv[i]] = argv[i + 1]
+                args.remove(argv[i + 1])
+                i += 1
+            else:
+                opts[argv[i]] = True
+        i += 1
+    cmd = args[0]
+    market = opts.get("--market", "spot")
+    exchange = opts.get("--exchange", "binance")
+    if cmd == "check-truth":
+        return check_truth(opts, args[1], args[2])
+    if exchange not in KLINES:
+        print("unknown exchange %s" % exchange, file=sys.stderr)
+        return 2
+    if cmd == "check-set":
+        return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
+                         exchange)
+    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts, exchange=exchange)
+    if cmd == "expect":
+        for line in exp:
+            print(line)
+        return 0
+    got = load_quotes(args[2], opts.get("--count"))
+    return 1 if got is None else check_run(exp, got)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

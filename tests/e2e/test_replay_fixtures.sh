@@ -22,7 +22,7 @@ print(' '.join(seen))")
     start_sim --exchange binance --replay "$frames"
     rc=0
     # shellcheck disable=SC2086
-    timeout 60 "$CANDLED" stream binance $syms --market $market --limit "$n" \
+    CONNECTOR_SEQUENCER_CLOCK_RULES=false timeout 60 "$CANDLED" stream binance $syms --market $market --limit "$n" \
         --ws-url "ws://127.0.0.1:$SIM_PORT/ws" >"$T/got.$market" 2>"$T/err.$market" || rc=$?
     stop_sim
     [ $rc -eq 0 ] || { echo "FAIL: $market exited $rc"; cat "$T/err.$market"; exit 1; }

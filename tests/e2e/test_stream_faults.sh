@@ -34,28 +34,32 @@ n_logged=$(grep -c '"msg":"frame rejected"' "$T/err" || true)
 [ "$n_logged" -ge 1 ] && [ "$n_logged" -le 6 ] || { echo "FAIL: $n_logged 'frame rejected' log lines"; exit 1; }
 echo "ok: faults counted, stream exact: $summary" | cut -c1-400
 
-# REST errors during backfill: counted, the stream goes on (holes are issue #3's sequencer)
+# REST errors during backfill: counted, the stream goes on, and the holes that cannot be filled
+# (every third close is skipped) are announced as gap events once the hold deadline passes
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
-    --disconnect-after 20 --rest-fail-every 1 --rest-status 500
+    --disconnect-after 20 --rest-fail-every 1 --rest-status 500 --skip-close-every 3
 rc=0
+CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=2 \
 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out2" 2>"$T/err2" || rc=$?
 stop_sim || true
 [ $rc -eq 0 ] || { echo "FAIL: candled exited $rc with REST failures"; tail -20 "$T/err2"; exit 1; }
-$QUOTES check-set --market spot "$T/rec2" "$T/out2"
+$QUOTES check-set --market spot --no-holes "$T/rec2" "$T/out2"
+grep -q '"type":"gap".*"missing":1,"reason":"timeout"' "$T/out2" || { echo "FAIL: no gap event"; exit 1; }
 summary=$(grep '"msg":"stream finished"' "$T/err2")
-for want in 'connector_rest_requests_total:binance,spot,500=' 'connector_rest_backfills_total:binance,spot,failed='; do
+for want in 'connector_rest_requests_total:binance,spot,500=' 'connector_rest_backfills_total:binance,spot,failed=' \
+    'connector_gaps_detected_total:binance,spot=' 'connector_gaps_unfilled_total:binance,spot,timeout='; do
     echo "$summary" | grep -q "$want[1-9]" || { echo "FAIL: not counted: $want"; echo "$summary"; exit 1; }
 done
 grep -q '"msg":"backfill request failed".*"status":"500"' "$T/err2" || { echo "FAIL: REST failure not logged"; exit 1; }
-echo "ok: REST failures counted and logged, stream went on"
+echo "ok: REST failures counted and logged, unfillable holes announced as gaps, stream went on"
 
 # A silent (stalled) connection is detected by the idle timer, replaced, and the backfill fills
 # what closed meanwhile: no hole.
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec3" \
     --stall-after 12 --stall-ms 6000
 rc=0
-CONNECTOR_IDLE_TIMEOUT=1.5 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_INACTIVITY_TIMEOUT=0.3 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out3" 2>"$T/err3" || rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: candled exited $rc on a stalled upstream"; tail -20 "$T/err3"; exit 1; }
 $QUOTES check-set --market spot --no-holes --rest "http://127.0.0.1:$SIM_PORT" "$T/rec3" "$T/out3"

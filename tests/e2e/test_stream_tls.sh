@@ -18,9 +18,10 @@ printf 'subjectAltName=DNS:localhost\n' >ext
 openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext 2>/dev/null
 
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec" \
-    --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --disconnect-after 15
+    --tls-cert "$T/srv.pem" --tls-key "$T/srv.key" --disconnect-after 15 --skip-close-every 4
 rc=0
-CONNECTOR_TLS_CA_FILE="$T/ca.pem" timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
+CONNECTOR_TLS_CA_FILE="$T/ca.pem" CONNECTOR_INACTIVITY_TIMEOUT=0.3 \
+    timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "wss://localhost:$SIM_PORT/ws" --rest-url "https://localhost:$SIM_PORT" >"$T/out" 2>"$T/err" || rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: wss stream exited $rc"; tail -20 "$T/err"; exit 1; }
 $QUOTES check-set --market spot --no-holes --rest "https://localhost:$SIM_PORT" --cafile "$T/ca.pem" "$T/rec" "$T/out"

@@ -375,22 +375,6 @@ static void bn_rest_error(struct sim_http_reply *rep, int status, int code, cons
     sim_buf_printf(&rep->body, "{\"code\":%d,\"msg\":\"%s\"}", code, msg);
 }
 
-/* Parses an optional non-negative integer argument; 0 absent, 1 present, -1 malformed. */
-static int bn_int_arg(const struct sim_http_req *req, const char *name, long long *out)
-{
-    char buf[64];
-    const char *v = sim_http_arg(req, name, buf, sizeof buf);
-    if (!v)
-        return 0;
-    if (!*v || strlen(v) > 19)
-        return -1;
-    for (const char *p = v; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return -1;
-    *out = strtoll(v, NULL, 10);
-    return 1;
-}
-
 static int bn_weight(const struct bn_route *r, long long limit)
 {
     if (!r->futures_weight)
@@ -463,9 +447,9 @@ static void bn_klines(struct sim *sim, const struct bn_route *r, const struct si
         return bn_rest_error(rep, 400, -1121, "Invalid symbol.");
     if (bn_interval(ivname, &iv) < 0 || !sim_interval_served(sim, &iv))
         return bn_rest_error(rep, 400, -1120, "Invalid interval.");
-    int has_limit = bn_int_arg(req, "limit", &limit);
-    int has_start = bn_int_arg(req, "startTime", &start);
-    int has_end = bn_int_arg(req, "endTime", &end);
+    int has_limit = sim_http_int_arg(req, "limit", &limit);
+    int has_start = sim_http_int_arg(req, "startTime", &start);
+    int has_end = sim_http_int_arg(req, "endTime", &end);
     if (has_limit < 0)
         return bn_rest_error(rep, 400, -1100,
                              "Illegal characters found in parameter 'limit'; legal range is "

@@ -19,6 +19,8 @@ static char *opts_strdup(const char *s)
 
 static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_binance,
+    &sim_exchange_bybit,
+    &sim_exchange_hyperliquid,
     &sim_exchange_gateio,
 };
 
@@ -32,6 +34,7 @@ static void sim_usage(FILE *f)
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
+          "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N]\n"
           "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
           "Serves one exchange's WebSocket and REST kline API on 127.0.0.1 (see docs/simulator.md).\n"
           "Prints 'PORT <n>' on stdout once listening.\n",
@@ -44,7 +47,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS,
 };
 
 static const struct option sim_long_opts[] = {
@@ -74,9 +77,12 @@ static const struct option sim_long_opts[] = {
     {"duplicate-every", required_argument, NULL, OPT_DUP},
     {"reorder-every", required_argument, NULL, OPT_REORDER},
     {"skip-close-every", required_argument, NULL, OPT_SKIP_CLOSE},
+    {"revise-every", required_argument, NULL, OPT_REVISE},
+    {"rest-garbage-every", required_argument, NULL, OPT_REST_GARBAGE},
     {"garbage-every", required_argument, NULL, OPT_GARBAGE},
     {"rest-fail-every", required_argument, NULL, OPT_REST_FAIL},
     {"rest-status", required_argument, NULL, OPT_REST_STATUS},
+    {"refuse-ws", required_argument, NULL, OPT_REFUSE_WS},
     {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
     {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -133,7 +139,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
     int c;
     o->rate = 1.0;
     o->seed = 1;
-    o->ping_interval = 20;
+    o->ping_interval = -1;
     o->idle_disconnect = -1;
     o->queue_max = 10000;
     o->stall_ms = 5000;
@@ -226,6 +232,14 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             if (sim_parse_long("skip-close-every", optarg, 1, LONG_MAX, &o->skip_close_every))
                 return 2;
             break;
+        case OPT_REVISE:
+            if (sim_parse_long("revise-every", optarg, 1, LONG_MAX, &o->revise_every))
+                return 2;
+            break;
+        case OPT_REST_GARBAGE:
+            if (sim_parse_long("rest-garbage-every", optarg, 1, LONG_MAX, &o->rest_garbage_every))
+                return 2;
+            break;
         case OPT_GARBAGE:
             if (sim_parse_long("garbage-every", optarg, 1, LONG_MAX, &o->garbage_every))
                 return 2;
@@ -237,6 +251,9 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_REST_STATUS:
             if (sim_parse_long("rest-status", optarg, 400, 599, &v)) return 2;
             o->rest_status = (int)v;
+            break;
+        case OPT_REFUSE_WS:
+            if (sim_parse_long("refuse-ws", optarg, 0, LONG_MAX, &o->refuse_ws)) return 2;
             break;
         case OPT_OVERSIZE:
             if (sim_parse_long("oversize-every", optarg, 1, LONG_MAX, &o->oversize_every))

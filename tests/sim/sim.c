@@ -78,6 +78,8 @@ struct sim_stream {
     int64_t open;              /* open time of the current period, 0 = idle */
     int64_t next_k;            /* next update index in the period */
     struct sim_candle cur;     /* cache for incremental generation */
+    struct sim_candle revise;  /* --revise-every: a closed candle to correct at the next close */
+    int64_t revise_end;        /* its period's end (event time), 0 = none pending */
     struct sim_candle flood;   /* --flood: state of the flood frames */
     struct sim_flood_tpl tpl[SIM_STYLES];
     uint64_t flood_seq;        /* --flood: frames sent, patched into the trade count */
@@ -115,6 +117,8 @@ struct sim_pss {
     struct sim_client *client;
     struct sim_http_reply *http;
     size_t http_sent;
+    char *post_path;           /* a POST waiting for the rest of its body */
+    struct sim_buf post_body;
 };
 
 struct sim_core {
@@ -233,6 +237,12 @@ int64_t sim_now_ms(void)
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt)
 {
     sim->gen.fmt = *fmt;
+}
+
+/* --ping-interval, or the exchange's own rule. */
+static int sim_ping_interval(const struct sim *sim)
+{
+    return sim->opts.ping_interval >= 0 ? sim->opts.ping_interval : sim->default_ping_interval;
 }
 
 static void sim_add_symbol(struct sim *sim, const char *name)
@@ -618,20 +628,21 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
 
 /* --truth: one JSON line with what candled must print for this candle state, and whether its
  * frame was sent (a skipped close is not: only a backfill can deliver it). */
-static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, int sent)
+static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
+                            int sent, int revision)
 {
     struct sim *sim = &core->sim;
     struct sim_truth t;
     memset(&t, 0, sizeof t);
     t.close_time = t.trades = -1;
-    sim->ex->truth(sim, s, &s->cur, &t);
+    sim->ex->truth(sim, s, k, &t);
     fprintf(core->truth,
             "{\"symbol\":\"%s\",\"interval\":\"%s\",\"timestamp\":%lld,\"open\":\"%s\","
             "\"high\":\"%s\",\"low\":\"%s\",\"close\":\"%s\",\"volume\":\"%s\","
-            "\"is_closed\":%s,\"flag\":%s,\"sent\":%s",
-            t.symbol, s->iv.name, (long long)s->cur.open_time, t.open, t.high, t.low, t.close,
-            t.volume, s->cur.closed ? "true" : "false", t.flag ? "true" : "false",
-            sent ? "true" : "false");
+            "\"is_closed\":%s,\"flag\":%s,\"sent\":%s,\"revision\":%s",
+            t.symbol, s->iv.name, (long long)k->open_time, t.open, t.high, t.low, t.close,
+            t.volume, k->closed ? "true" : "false", t.flag ? "true" : "false",
+            sent ? "true" : "false", revision ? "true" : "false");
     if (t.close_time >= 0)
         fprintf(core->truth, ",\"close_time\":%lld", (long long)t.close_time);
     if (t.quote_volume[0])
@@ -641,32 +652,57 @@ static void sim_truth_write(struct sim_core *core, const struct sim_stream *s, i
     fputs("}\n", core->truth);
 }
 
+/* Renders candle k of stream s and queues it on every subscriber. */
+static void sim_push_event(struct sim_core *core, struct sim_stream *s, const struct sim_candle *k,
+                           int64_t event_ms, struct sim_buf *b)
+{
+    struct sim_frame *frames[SIM_STYLES] = {0};
+    struct sim *sim = &core->sim;
+    for (int i = 0; i < s->nsubs; i++) {
+        struct sim_client *c = s->subs[i];
+        int st = c->style >= 0 && c->style < SIM_STYLES ? c->style : 0;
+        if (!frames[st]) {
+            b->len = 0;
+            sim->ex->render(sim, s, k, event_ms, st, b);
+            frames[st] = sim_frame_new(b->data, b->len, SIM_FRAME_DATA);
+        }
+        sim_client_push_data(c, frames[st]);
+    }
+    for (int i = 0; i < SIM_STYLES; i++)
+        sim_frame_unref(frames[i]);
+}
+
+/* --revise-every: one period after sending a close, the exchange "corrects" it (other
+ * volumes).  Not recorded; in the truth as a revision: candled keeps whichever of the two it got
+ * first (the original, unless a disconnect lost it).  A period later, so that no reorder fault
+ * can put the correction first. */
+static void sim_emit_revision(struct sim_core *core, struct sim_stream *s)
+{
+    struct sim_buf b = {0};
+    s->revise.v += 1;
+    s->revise.q += 1;
+    core->sim.counters.revisions++;
+    if (core->truth)
+        sim_truth_write(core, s, &s->revise, 1, 1);
+    sim_push_event(core, s, &s->revise, s->revise_end, &b);
+    sim_buf_free(&b);
+    s->revise_end = 0;
+}
+
 /* Renders one event and queues it on every subscriber; records style 0. */
 static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_ms)
 {
-    struct sim_frame *frames[SIM_STYLES] = {0};
     struct sim_buf b = {0};
     struct sim *sim = &core->sim;
     if (core->truth)
-        sim_truth_write(core, s, 1);
+        sim_truth_write(core, s, &s->cur, 1, 0);
     if (core->record) {
         sim->ex->render(sim, s, &s->cur, event_ms, 0, &b);
         fwrite(b.data, 1, b.len, core->record);
         fputc('\n', core->record);
         sim->counters.recorded++;
     }
-    for (int i = 0; i < s->nsubs; i++) {
-        struct sim_client *c = s->subs[i];
-        int st = c->style >= 0 && c->style < SIM_STYLES ? c->style : 0;
-        if (!frames[st]) {
-            b.len = 0;
-            sim->ex->render(sim, s, &s->cur, event_ms, st, &b);
-            frames[st] = sim_frame_new(b.data, b.len, SIM_FRAME_DATA);
-        }
-        sim_client_push_data(c, frames[st]);
-    }
-    for (int i = 0; i < SIM_STYLES; i++)
-        sim_frame_unref(frames[i]);
+    sim_push_event(core, s, &s->cur, event_ms, &b);
     sim_buf_free(&b);
 }
 
@@ -702,9 +738,16 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
             if (sim->opts.skip_close_every && period % sim->opts.skip_close_every == 0) {
                 sim->counters.skipped_closes++;
                 if (core->truth)
-                    sim_truth_write(core, s, 0);
-            } else
+                    sim_truth_write(core, s, &s->cur, 0, 0);
+            } else {
+                if (s->revise_end)
+                    sim_emit_revision(core, s);
                 sim_emit(core, s, end);
+                if (sim->opts.revise_every && period % sim->opts.revise_every == 0) {
+                    s->revise = s->cur;
+                    s->revise_end = end;
+                }
+            }
             s->open = end;
             sim_gen_start(&sim->gen, s->sym_key, &s->iv, s->open, &s->cur);
             s->next_k = 0;
@@ -821,7 +864,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->core = core;
     c->wsi = wsi;
     c->id = ++core->next_client_id;
-    c->next_ping_ms = sim_now_ms() + (int64_t)core->sim.opts.ping_interval * 1000;
+    c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
     c->last_rx_ms = sim_now_ms();
     c->next = core->clients;
     if (core->clients)
@@ -1015,17 +1058,38 @@ static void sim_ws_request(struct lws *wsi, char *path, int plen, char *query, i
 
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len)
 {
+    /* lws copies every argument before the wanted one into the buffer and gives up at the first
+     * that does not fit, so a short caller buffer would hide later arguments: use a large one */
+    static char frag[SIM_MAX_HEADER];
     char key[64];
     snprintf(key, sizeof key, "%s=", name);
-    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, buf, len);
-    if (!v)
+    const char *v = lws_get_urlarg_by_name((struct lws *)req->wsi, key, frag, (int)sizeof frag);
+    if (!v || strlen(v) >= (size_t)len)
         return NULL;
-    memmove(buf, v, strlen(v) + 1); /* lws leaves "name=" in front of the value */
+    memcpy(buf, v, strlen(v) + 1); /* lws leaves "name=" in front of the value */
     return buf;
+}
+
+int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out)
+{
+    char buf[64];
+    const char *v = sim_http_arg(req, name, buf, sizeof buf);
+    if (!v)
+        return 0;
+    if (!*v || strlen(v) > 19)
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    *out = strtoll(v, NULL, 10);
+    return 1;
 }
 
 static void sim_http_free(struct sim_pss *pss)
 {
+    free(pss->post_path);
+    pss->post_path = NULL;
+    sim_buf_free(&pss->post_body);
     if (pss->http) {
         sim_buf_free(&pss->http->body);
         free(pss->http);
@@ -1046,14 +1110,13 @@ static int sim_weight_add(struct sim_core *core, int weight)
 }
 
 static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
-                            const char *path)
+                            struct sim_http_req req)
 {
     struct sim *sim = &core->sim;
-    struct sim_http_req req = {.path = path, .wsi = wsi};
+    const char *path = req.path;
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof hdr - 1;
     char val[32];
-    sim_http_free(pss);
     pss->http = calloc(1, sizeof *pss->http);
     if (!pss->http)
         abort();
@@ -1066,12 +1129,19 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
         rep->status = sim->opts.rest_status;
         rep->weight = 1;
         sim->ex->rest_fault_body(sim, rep->status, &rep->body);
+    } else if (req.body_len > SIM_RX_MAX) {
+        rep->status = 413;
+        sim_buf_str(&rep->body, "{\"error\":\"candled-sim: request body over 64 KiB\"}");
     } else if (sim->ex->rest(sim, &req, rep) < 0) {
         rep->status = 404;
         sim_buf_str(&rep->body, "{\"code\":-1,\"msg\":\"candled-sim: no such endpoint\"}");
+    } else if (sim->opts.rest_garbage_every && rep->status == 200 &&
+               core->rest_seq % (uint64_t)sim->opts.rest_garbage_every == 0) {
+        sim->counters.rest_garbage++; /* a body that does not parse: cut in half */
+        rep->body.len /= 2;
     }
     if (sim->opts.verbose)
-        fprintf(stderr, "candled-sim: GET %s -> %d\n", path, rep->status);
+        fprintf(stderr, "candled-sim: %s %s -> %d\n", req.method, path, rep->status);
     snprintf(val, sizeof val, "%d", sim_weight_add(core, rep->weight));
     if (lws_add_http_common_headers(wsi, (unsigned int)rep->status, "application/json",
                                     rep->body.len, &p, end) ||
@@ -1085,6 +1155,36 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;
     lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* A complete POST body: answered like a GET, with the body (413 if it was over 64 KiB). */
+static int sim_http_post_done(struct sim_core *core, struct lws *wsi, struct sim_pss *pss)
+{
+    struct sim_http_req req = {.path = pss->post_path, .method = "POST", .wsi = wsi,
+                               .body = pss->post_body.data ? pss->post_body.data : "",
+                               .body_len = pss->post_body.len};
+    int rc = sim_http_request(core, wsi, pss, req);
+    free(pss->post_path);
+    pss->post_path = NULL;
+    sim_buf_free(&pss->post_body);
+    return rc;
+}
+
+/* A request's headers are in: a GET is answered now, a POST once its body has arrived. */
+static int sim_http_begin(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
+                          const char *path)
+{
+    char clen[24];
+    sim_http_free(pss);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+        return sim_http_request(core, wsi, pss,
+                                (struct sim_http_req){.path = path, .method = "GET", .wsi = wsi,
+                                                      .body = "", .body_len = 0});
+    pss->post_path = sim_xstrdup(path);
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        !strcmp(clen, "0"))
+        return sim_http_post_done(core, wsi, pss); /* no body will come */
     return 0;
 }
 
@@ -1122,7 +1222,16 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP:
         if (core->draining)
             return -1;
-        return sim_http_request(core, wsi, pss, in ? (const char *)in : "/");
+        return sim_http_begin(core, wsi, pss, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->post_path && pss->post_body.len + len <= SIM_RX_MAX)
+            sim_buf_add(&pss->post_body, in, len);
+        else if (pss->post_path)
+            pss->post_body.len = SIM_RX_MAX + 1; /* too big: 413 on completion */
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* lws reports a completion for an empty body too: it was answered already */
+        return pss->post_path ? sim_http_post_done(core, wsi, pss) : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return sim_http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -1134,6 +1243,12 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             return 1;
         if (core->draining || !core->sim.ex->ws_path_ok(&core->sim, path)) {
             fprintf(stderr, "candled-sim: refusing WebSocket on %s\n", path);
+            return 1;
+        }
+        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws) {
+            core->sim.counters.ws_refused++; /* --refuse-ws: the connection is dropped, no 101 */
+            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws)\n",
+                    (unsigned long long)core->sim.counters.ws_upgrades);
             return 1;
         }
         return 0;
@@ -1192,7 +1307,7 @@ static void sim_house_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
     int64_t now = sim_now_ms();
-    int pi = core->sim.opts.ping_interval;
+    int pi = sim_ping_interval(&core->sim);
     int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
                                                    : core->sim.default_idle_disconnect;
     for (struct sim_client *c = core->clients; c; c = c->next) {
@@ -1371,21 +1486,25 @@ static void sim_print_counters(const struct sim_core *core)
     fprintf(stderr,
             "{\"candled_sim\":{\"exchange\":\"%s\",\"market\":\"%s\",\"clients\":%llu,"
             "\"data_frames\":%llu,\"control_frames\":%llu,\"pings\":%llu,\"pongs\":%llu,"
-            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu},"
+            "\"rx_msgs\":%llu,\"rest_requests\":%llu,\"recorded\":%llu,\"ws_upgrades\":%llu},"
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
-            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,\"idle_drops\":%llu}}\n",
+            "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
+            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
             (unsigned long long)k->pongs, (unsigned long long)k->rx_msgs,
             (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
+            (unsigned long long)k->ws_upgrades,
             (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,
             (unsigned long long)k->stalls, (unsigned long long)k->duplicates,
             (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
             (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops, (unsigned long long)k->idle_drops);
+            (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
+            (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
+            (unsigned long long)k->idle_drops);
 }
 
 static void sim_core_free(struct sim_core *core)
@@ -1410,6 +1529,7 @@ static void sim_core_free(struct sim_core *core)
 static int sim_run(struct sim_core *core)
 {
     struct sim_opts *o = &core->sim.opts;
+    core->sim.default_ping_interval = 20; /* unless the exchange says otherwise */
     if (core->sim.ex->init(&core->sim) < 0)
         return 2;
     if (o->record) {

@@ -46,7 +46,7 @@ struct sim_opts {
     int flood;
     int enforce_rate;        /* disconnect clients over max_msg_rate */
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
-    int ping_interval;       /* seconds between server pings; 0 = none */
+    int ping_interval;       /* seconds between server pings; -1 = exchange default, 0 = none */
     int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
@@ -59,15 +59,19 @@ struct sim_opts {
     long duplicate_every, reorder_every, skip_close_every, garbage_every;
     long rest_fail_every;
     int rest_status;
+    long refuse_ws;          /* refuse the first N WebSocket upgrades */
     long oversize_every, oversize_bytes;
+    long revise_every;       /* after the close of every Nth period, a second close with other values */
+    long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
 };
 
 /* Fault and traffic counters, printed as one JSON line on exit. */
 struct sim_counters {
-    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests;
+    uint64_t clients, data_frames, control_frames, pings, pongs, rx_msgs, rest_requests, ws_upgrades;
     uint64_t recorded;
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
-    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops;
+    uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
+    uint64_t revisions, rest_garbage;
 };
 
 /* What candled must print for one generated candle state (--truth). */
@@ -90,11 +94,17 @@ struct sim_http_reply {
 /* A REST request as the exchange sees it. */
 struct sim_http_req {
     const char *path;        /* without the query string */
+    const char *method;      /* "GET" or "POST" */
+    const char *body;        /* a POST's body (NUL-terminated, up to 64 KiB); "" for a GET */
+    size_t body_len;
     void *wsi;               /* for sim_http_arg() */
 };
 /* Copies the value of query argument `name` (without '=') to the start of buf and returns buf;
- * NULL if absent. */
+ * NULL if absent or longer than len - 1. */
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len);
+/* Reads query argument `name` as a non-negative decimal integer (at most 19 digits): 0 absent,
+ * 1 present (*out set), -1 malformed. */
+int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out);
 
 /* One simulated exchange.  Every callback gets the sim; `state` in struct sim is the
  * exchange's own (allocated in init, freed in destroy). */
@@ -118,7 +128,7 @@ struct sim_exchange {
     /* Fills what candled's quote must show for this candle state (--truth); optional. */
     void (*truth)(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                   struct sim_truth *t);
-    /* Answers a GET; return 0 if handled, -1 for 404. */
+    /* Answers a GET or POST; return 0 if handled, -1 for 404. */
     int (*rest)(struct sim *sim, const struct sim_http_req *req, struct sim_http_reply *rep);
     /* Body of an injected REST failure with this status. */
     void (*rest_fault_body)(struct sim *sim, int status, struct sim_buf *body);
@@ -134,6 +144,7 @@ struct sim {
     int default_max_msg_rate;  /* set by the exchange in init */
     int default_max_streams;
     int default_idle_disconnect; /* seconds; the exchange's rule for silent clients (0 = none) */
+    int default_ping_interval; /* seconds between server WebSocket pings (20 unless init changes it) */
     int styles;                /* number of render styles the exchange uses (<= 4) */
 };
 
@@ -184,6 +195,8 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
 
 /* Exchanges linked into the simulator (ex_*.c). */
 extern const struct sim_exchange sim_exchange_binance;
+extern const struct sim_exchange sim_exchange_bybit;
+extern const struct sim_exchange sim_exchange_hyperliquid;
 extern const struct sim_exchange sim_exchange_gateio;
 
 #endif

@@ -14,7 +14,7 @@ static struct cdl_candle sample(void)
     return c;
 }
 
-static const struct cdl_quote_meta meta = { "binance", "spot", "NKNUSDT", "1m" };
+static const struct cdl_quote_meta meta = { .exchange = "binance", .contract_type = "spot", .symbol = "NKNUSDT", .interval = "1m" };
 
 static void test_decimal_valid(void)
 {
@@ -49,7 +49,7 @@ static void test_quote_json_optional_fields(void)
     c.trades = 30;
     strcpy(c.quote_volume, "9116.04600000");
     char buf[512];
-    struct cdl_quote_meta m = { "binance", "spot", "we\"ird", "1m" };
+    struct cdl_quote_meta m = { .exchange = "binance", .contract_type = "spot", .symbol = "we\"ird", .interval = "1m" };
     ASSERT(cdl_quote_json(buf, sizeof buf, &m, &c) > 0);
     ASSERT(strstr(buf, "\"symbol\":\"we\\\"ird\"") != NULL);
     ASSERT(strstr(buf, ",\"is_closed\":true,\"close_time\":1633998539999,\"quote_volume\":9116.04600000,"
@@ -79,7 +79,7 @@ static void test_quote_csv(void)
     c.trades = 7;
     c.close_time = 5;
     strcpy(c.quote_volume, "1.5");
-    struct cdl_quote_meta m = { "binance", "spot", "A,B", "1m" };
+    struct cdl_quote_meta m = { .exchange = "binance", .contract_type = "spot", .symbol = "A,B", .interval = "1m" };
     ASSERT(cdl_quote_csv(buf, sizeof buf, &m, &c) > 0);
     ASSERT_STR_EQ(buf, "binance,spot,\"A,B\",1m,1633998480000,0.35270000,0.35280000,0.35220000,0.35280000,"
                        "25877.00000000,true,5,1.5,7");

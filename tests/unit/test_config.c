@@ -115,6 +115,34 @@ static void test_errors_name_the_path(void)
     cdl_config_free(&c);
 }
 
+/* The breaker keys: fractional recovery timeouts (fast tests), the 300 s cap, the environment. */
+static void test_circuit_breaker_keys(void)
+{
+    struct cdl_config c;
+    char err[512];
+    ASSERT_EQ(load_text("return { circuit_breaker = { failure_threshold = 2, recovery_timeout = 0.25,\n"
+                        "  half_open_calls = 3 } }", &c, err, sizeof err), 0);
+    ASSERT_EQ(c.cb_failure_threshold, 2);
+    ASSERT(c.cb_recovery_timeout == 0.25);
+    ASSERT_EQ(c.cb_half_open_calls, 3);
+    cdl_config_free(&c);
+    setenv("CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "0.05", 1);
+    setenv("CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD", "7", 1);
+    int rc = cdl_config_load(NULL, &c, err, sizeof err);
+    unsetenv("CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT");
+    unsetenv("CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD");
+    ASSERT_EQ(rc, 0);
+    ASSERT(c.cb_recovery_timeout == 0.05);
+    ASSERT_EQ(c.cb_failure_threshold, 7);
+    cdl_config_free(&c);
+    expect_error("return { circuit_breaker = { recovery_timeout = 301 } }",
+                 "circuit_breaker.recovery_timeout: expected a number in [0.01, 300], got '301'");
+    expect_error("return { circuit_breaker = { recovery_timeout = 0.001 } }",
+                 "circuit_breaker.recovery_timeout: expected a number in [0.01, 300], got '0.001'");
+    expect_error("return { circuit_breaker = { half_open_calls = 0 } }",
+                 "circuit_breaker.half_open_calls: expected an integer number in [1, 100], got '0'");
+}
+
 static void test_shipped_config(void)
 {
     struct cdl_config c;
@@ -131,6 +159,7 @@ int main(void)
     TEST_RUN(test_defaults);
     TEST_RUN(test_file_and_env);
     TEST_RUN(test_errors_name_the_path);
+    TEST_RUN(test_circuit_breaker_keys);
     TEST_RUN(test_shipped_config);
     unlink(path);
     return TEST_DONE();

@@ -47,7 +47,7 @@ static void test_spot_quote_is_the_interfaces_example(void)
     ASSERT_EQ(n, 2);
     ASSERT_EQ(bad, 0);
     ASSERT_STR_EQ(c.symbol, "NKNUSDT");
-    struct cdl_quote_meta meta = { "binance", "spot", "NKNUSDT", "1m" };
+    struct cdl_quote_meta meta = { .exchange = "binance", .contract_type = "spot", .symbol = "NKNUSDT", .interval = "1m" };
     char buf[512];
     ASSERT(cdl_quote_json(buf, sizeof buf, &meta, &c.c) > 0);
     ASSERT_STR_EQ(buf, "{\"type\":\"quote\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"NKNUSDT\","

@@ -47,7 +47,7 @@ static void test_futures_recording(void)
     ASSERT_STR_EQ(t.first.symbol, "FRONT_USDT");
     ASSERT_STR_EQ(t.first.interval, "1m");
     ASSERT_EQ(t.first.c.closed, -1); /* no flag on futures: the core decides */
-    struct cdl_quote_meta meta = { "gateio", "usdt", "FRONT_USDT", "1m" };
+    struct cdl_quote_meta meta = { .exchange = "gateio", .contract_type = "usdt", .symbol = "FRONT_USDT", .interval = "1m" };
     char buf[512];
     ASSERT(cdl_quote_json(buf, sizeof buf, &meta, &t.first.c) > 0);
     ASSERT_STR_EQ(buf, "{\"type\":\"quote\",\"exchange\":\"gateio\",\"contract_type\":\"usdt\",\"symbol\":\"FRONT_USDT\","

@@ -1,16 +1,20 @@
 /* Unit tests for rest.c against a tiny HTTP/1.1 server run by the test on the same uv loop
  * (127.0.0.1, port 0): statuses, Retry-After, the body cap, timeouts, cancel, the in-flight
- * bound, connection reuse, POST bodies, refused connections and destroy with requests pending. */
+ * bound, connection reuse, POST bodies, refused connections, destroy with requests pending, and
+ * the per-host circuit breaker (requests wait for it, or fail unsent with CDL_EOPEN). */
+#include "circuit.h"
 #include "err.h"
+#include "log.h"
 #include "rest.h"
 #include "test.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static uv_loop_t loop;
 static uv_tcp_t server;
 static int port;
-static int connections, concurrent, max_concurrent;
+static int connections, concurrent, max_concurrent, served;
 static char last_body[256];
 
 struct client {
@@ -57,6 +61,7 @@ static void handle(struct client *c)
     snprintf(last_body, sizeof last_body, "%.*s", (int)clen, c->buf + hdr);
     char path[128] = "";
     sscanf(c->buf, "%*s %127s", path);
+    served++;
     size_t used = hdr + clen;
     memmove(c->buf, c->buf + used, c->len - used);
     c->len -= used;
@@ -65,6 +70,10 @@ static void handle(struct client *c)
         reply(c, "200 OK", "", "[1,2,3]");
     else if (!strcmp(path, "/limited"))
         reply(c, "429 Too Many Requests", "Retry-After: 2\r\n", "{\"code\":-1003}");
+    else if (!strcmp(path, "/err500"))
+        reply(c, "500 Internal Server Error", "", "{}");
+    else if (!strcmp(path, "/banned"))
+        reply(c, "418 I'm a teapot", "Retry-After: 1\r\n", "{}");
     else if (!strcmp(path, "/big"))
         reply(c, "200 OK", "", big);
     else if (!strcmp(path, "/post"))
@@ -228,6 +237,148 @@ static void test_in_flight_bound_cancel_destroy(void)
     uv_run(&loop, UV_RUN_NOWAIT);
 }
 
+static struct cdl_circuits *make_circuits(uint32_t recovery_ms)
+{
+    struct cdl_breaker_policy p = { .failure_threshold = 2, .half_open_calls = 1, .recovery_ms = recovery_ms,
+                                    .max_ms = 300000, .jitter_pct = 0 };
+    return cdl_circuits_create(&p, NULL, 1);
+}
+
+static struct cdl_rest *make_rest(struct cdl_circuits *cs, long max_wait_ms)
+{
+    struct cdl_rest_opts o;
+    cdl_rest_opts_default(&o);
+    o.circuits = cs;
+    o.breaker_max_wait_ms = max_wait_ms;
+    return cdl_rest_create(&loop, &o);
+}
+
+static void spin(int n)
+{
+    for (int i = 0; i < n; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* Like run_until, but never blocks in poll: a breaker's wake-up is a timer alone. */
+static void wait_for(int *flag, int want)
+{
+    for (int i = 0; i < 20000 && *flag < want; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* A 429 with Retry-After: 2 holds the host for 2 s: the next request waits, unsent, then goes. */
+static void test_breaker_retry_after_waits(void)
+{
+    struct cdl_circuits *cs = make_circuits(300);
+    struct cdl_rest *r = make_rest(cs, 5000);
+    struct result a = { 0 }, b = { 0 };
+    cdl_rest_request(r, "GET", u("/limited"), NULL, NULL, cb, &a, NULL);
+    wait_for(&a.calls, 1);
+    ASSERT_EQ(a.status, 429);
+    struct cdl_circuit *host = cdl_circuits_rest(cs, u("/"));
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_OPEN);
+    uv_update_time(&loop);
+    uint64_t t0 = uv_now(&loop);
+    int before = served;
+    cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &b, NULL);
+    spin(50);
+    ASSERT_EQ(b.calls, 0);
+    ASSERT_EQ(served, before); /* not sent while open */
+    ASSERT_EQ(cdl_rest_queued(r), 1);
+    wait_for(&b.calls, 1);
+    uv_update_time(&loop);
+    ASSERT_EQ(b.status, 200);
+    ASSERT_EQ(served, before + 1);
+    ASSERT(uv_now(&loop) - t0 >= 1900); /* the 2 s less the time the 429 took to arrive */
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_CLOSED);
+    struct cdl_rest_stats st;
+    cdl_rest_stats(r, &st);
+    ASSERT_EQ(st.breaker_waits, 1);
+    ASSERT_EQ(st.breaker_refused, 0);
+    cdl_rest_destroy(r);
+    spin(2);
+    cdl_circuits_destroy(cs);
+}
+
+/* Open longer than breaker_max_wait_ms: requests fail at once, unsent, with CDL_EOPEN. */
+static void test_breaker_refuses(void)
+{
+    struct cdl_circuits *cs = make_circuits(300);
+    struct cdl_rest *r = make_rest(cs, 500);
+    struct result a = { 0 }, b = { 0 }, c = { 0 };
+    cdl_rest_request(r, "GET", u("/limited"), NULL, NULL, cb, &a, NULL);
+    wait_for(&a.calls, 1);
+    int before = served;
+    ASSERT_EQ(cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &b, NULL), 0);
+    ASSERT_EQ(b.calls, 0); /* never from inside request() */
+    wait_for(&b.calls, 1);
+    ASSERT_EQ(b.error, CDL_EOPEN);
+    ASSERT_EQ(b.status, 0);
+    ASSERT_EQ(served, before);
+    /* another host is not affected */
+    cdl_rest_request(r, "GET", "http://localhost:1/x", NULL, NULL, cb, &c, NULL);
+    wait_for(&c.calls, 1);
+    ASSERT_EQ(c.error, CDL_EIO);
+    struct cdl_rest_stats st;
+    cdl_rest_stats(r, &st);
+    ASSERT_EQ(st.breaker_refused, 1);
+    cdl_rest_destroy(r);
+    spin(2);
+    cdl_circuits_destroy(cs);
+}
+
+/* 5xx twice opens it; half-open lets one trial go while the others wait for its verdict; 418
+ * with Retry-After counts too; a cancelled trial gives its slot back. */
+static void test_breaker_5xx_trials_cancel(void)
+{
+    struct cdl_circuits *cs = make_circuits(200);
+    struct cdl_rest *r = make_rest(cs, 5000);
+    struct cdl_circuit *host = cdl_circuits_rest(cs, u("/"));
+    struct result e[2] = { { 0 } }, ok[3] = { { 0 } }, t = { 0 }, s = { 0 }, w = { 0 };
+    for (int i = 0; i < 2; i++) {
+        cdl_rest_request(r, "GET", u("/err500"), NULL, NULL, cb, &e[i], NULL);
+        wait_for(&e[i].calls, 1);
+        ASSERT_EQ(e[i].status, 500);
+    }
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_OPEN);
+    int before = served;
+    for (int i = 0; i < 3; i++)
+        cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &ok[i], NULL);
+    wait_for(&ok[0].calls, 1);
+    ASSERT_EQ(ok[0].status, 200); /* the trial */
+    wait_for(&ok[2].calls, 1);
+    ASSERT_EQ(ok[1].status, 200);
+    ASSERT_EQ(ok[2].status, 200);
+    ASSERT(ok[0].order < ok[1].order);
+    ASSERT_EQ(served, before + 3);
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_CLOSED);
+
+    cdl_rest_request(r, "GET", u("/banned"), NULL, NULL, cb, &t, NULL);
+    wait_for(&t.calls, 1);
+    ASSERT_EQ(t.status, 418);
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_OPEN); /* at once: it had Retry-After */
+    uint64_t id;
+    cdl_rest_request(r, "GET", u("/slow3"), NULL, NULL, cb, &s, &id);
+    cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &w, NULL);
+    for (int i = 0; i < 20000 && cdl_rest_in_flight(r) == 0; i++) { /* the slow one goes as the trial after 1 s */
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_HALF_OPEN);
+    spin(50);
+    ASSERT_EQ(w.calls, 0); /* waits for the trial's verdict */
+    ASSERT_EQ(cdl_rest_cancel(r, id), 0);
+    wait_for(&w.calls, 1); /* the cancelled trial's slot went to it */
+    ASSERT_EQ(w.status, 200);
+    ASSERT_EQ(s.error, CDL_ECLOSED);
+    ASSERT_EQ(cdl_circuit_state(host), CDL_BREAKER_CLOSED);
+    cdl_rest_destroy(r);
+    spin(2);
+    cdl_circuits_destroy(cs);
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     if (!uv_is_closing(h))
@@ -250,6 +401,10 @@ int main(void)
     TEST_RUN(test_statuses_and_reuse);
     TEST_RUN(test_cap_timeout_refused);
     TEST_RUN(test_in_flight_bound_cancel_destroy);
+    cdl_log_setup(CDL_LOG_OFF, CDL_LOG_JSON, NULL);
+    TEST_RUN(test_breaker_retry_after_waits);
+    TEST_RUN(test_breaker_refuses);
+    TEST_RUN(test_breaker_5xx_trials_cancel);
     uv_close((uv_handle_t *)&server, NULL);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

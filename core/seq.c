@@ -1,0 +1,440 @@
+/* seq.c - see seq.h. */
+#include "seq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup.h"
+
+struct held {
+    struct cdl_candle c;
+    uint64_t recv_us;
+};
+
+struct sstream {
+    uint64_t key;
+    int64_t next;            /* open time of the next closed candle expected, -1 before the first */
+    int64_t last_closed;     /* open time of the last closed candle emitted, -1 none */
+    uint64_t last_closed_hash;
+    int64_t last_open;       /* open time of the last open update emitted, -1 none */
+    uint64_t last_open_hash;
+    int has_pending;         /* closed == -1 streams: the latest value of the newest period */
+    struct cdl_candle pending;
+    uint64_t pending_recv;
+    /* a hole: closed candles from `next` up to hole_to (or the first held one) are missing */
+    int hole, hole_gapped, inflight;
+    int64_t hole_to, hole_since, retry_at, page_to;
+    int64_t gap_from, gap_to; /* the last gap announced, to recognise late candles */
+    int n_held, cap_held;
+    struct held *held;       /* sorted by open time, allocated while a hole lasts */
+};
+
+struct cdl_seq {
+    struct cdl_seq_opts o;
+    struct cdl_seq_cbs cbs;
+    struct sstream *st;
+    int n, cap;
+    int64_t n_held;
+    struct cdl_seq_stats stats;
+};
+
+const char *cdl_seq_gap_reason_name(enum cdl_seq_gap_reason r)
+{
+    static const char *const names[CDL_GAP_REASONS] = {
+        [CDL_GAP_NOT_FOUND] = "not_found", [CDL_GAP_TIMEOUT] = "timeout", [CDL_GAP_OVERFLOW] = "hold_overflow",
+    };
+    return (unsigned)r < CDL_GAP_REASONS ? names[r] : "unknown";
+}
+
+uint64_t cdl_candle_values_hash(const struct cdl_candle *c)
+{
+    const char *parts[] = { c->open, c->high, c->low, c->close, c->volume, c->quote_volume };
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)c->trades;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        for (const char *p = parts[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
+struct cdl_seq *cdl_seq_create(const struct cdl_seq_opts *o, const struct cdl_seq_cbs *cbs)
+{
+    struct cdl_seq *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->o = *o;
+    if (s->o.hold_max < 1)
+        s->o.hold_max = 1;
+    s->cbs = *cbs;
+    return s;
+}
+
+void cdl_seq_destroy(struct cdl_seq *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        free(s->st[i].held);
+    free(s->st);
+    free(s);
+}
+
+int cdl_seq_add(struct cdl_seq *s, uint64_t key)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->st = realloc(s->st, (size_t)s->cap * sizeof *s->st);
+        if (!s->st)
+            abort();
+    }
+    struct sstream *st = &s->st[s->n];
+    memset(st, 0, sizeof *st);
+    st->key = key;
+    st->next = st->last_closed = st->last_open = -1;
+    st->gap_from = st->gap_to = -1;
+    return s->n++;
+}
+
+int cdl_seq_count(const struct cdl_seq *s) { return s->n; }
+
+/* ---- emitting ------------------------------------------------------------------------------------- */
+
+static void emit_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c, uint64_t recv_us,
+                        int64_t now)
+{
+    st->last_closed = c->open_time;
+    st->last_closed_hash = cdl_candle_values_hash(c);
+    st->next = cdl_interval_next(&s->o.iv, c->open_time);
+    if (st->has_pending && st->pending.open_time < st->next)
+        st->has_pending = 0;
+    if (s->o.dedup)
+        cdl_dedup_put(s->o.dedup, st->key, c->open_time, st->last_closed_hash, now);
+    s->cbs.emit(s->cbs.user, (int)(st - s->st), c, recv_us);
+}
+
+static int64_t periods_between(const struct cdl_seq *s, int64_t from, int64_t to)
+{
+    if (s->o.iv.ms > 0)
+        return (to - from + s->o.iv.ms - 1) / s->o.iv.ms;
+    int64_t n = 0;
+    for (int64_t t = from; t < to; t = cdl_interval_next(&s->o.iv, t))
+        n++;
+    return n;
+}
+
+/* The periods [next, to) are lost: announce them and move on. */
+static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why)
+{
+    if (to <= st->next)
+        return;
+    int64_t missing = periods_between(s, st->next, to);
+    s->stats.gaps[why]++;
+    s->stats.periods_lost += (uint64_t)missing;
+    st->gap_from = st->next;
+    st->gap_to = to;
+    st->hole_gapped = 1;
+    int64_t from = st->next;
+    st->next = to;
+    if (st->has_pending && st->pending.open_time < to)
+        st->has_pending = 0;
+    s->cbs.gap(s->cbs.user, (int)(st - s->st), from, to, missing, why);
+}
+
+/* Emits the held candles that are now next in line; drops those that became duplicates. */
+static void drain_held(struct cdl_seq *s, struct sstream *st, int64_t now)
+{
+    int k = 0;
+    while (k < st->n_held && st->held[k].c.open_time <= st->next) {
+        if (st->held[k].c.open_time == st->next)
+            emit_closed(s, st, &st->held[k].c, st->held[k].recv_us, now);
+        else
+            s->stats.verdicts[CDL_SEQ_DUPLICATE]++;
+        k++;
+    }
+    if (k) {
+        memmove(st->held, st->held + k, (size_t)(st->n_held - k) * sizeof *st->held);
+        st->n_held -= k;
+        s->n_held -= k;
+    }
+}
+
+/* Ends the hole once nothing is missing any more. */
+static void hole_check(struct cdl_seq *s, struct sstream *st)
+{
+    if (!st->hole || st->n_held || st->next < st->hole_to)
+        return;
+    if (!st->hole_gapped)
+        s->stats.holes_filled++;
+    st->hole = st->hole_gapped = 0;
+    free(st->held);
+    st->held = NULL;
+    st->cap_held = 0;
+}
+
+static void open_hole(struct cdl_seq *s, struct sstream *st, int64_t to, int64_t now, int64_t wait)
+{
+    if (st->hole) {
+        if (to > st->hole_to)
+            st->hole_to = to;
+        return;
+    }
+    s->stats.holes++;
+    st->hole = 1;
+    st->hole_gapped = 0;
+    st->hole_to = to;
+    st->hole_since = now;
+    st->retry_at = now + wait;
+}
+
+/* ---- closed candles ----------------------------------------------------------------------------- */
+
+static enum cdl_seq_verdict seen_before(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c, int64_t now)
+{
+    uint64_t h = cdl_candle_values_hash(c), old;
+    if (c->open_time == st->last_closed)
+        return h == st->last_closed_hash ? CDL_SEQ_DUPLICATE : CDL_SEQ_REVISION;
+    if (s->o.dedup && cdl_dedup_get(s->o.dedup, st->key, c->open_time, &old, now))
+        return h == old ? CDL_SEQ_DUPLICATE : CDL_SEQ_REVISION;
+    if (c->open_time >= st->gap_from && c->open_time < st->gap_to) {
+        s->stats.late++;
+        return CDL_SEQ_STALE;
+    }
+    return CDL_SEQ_DUPLICATE;
+}
+
+/* Holds c (ahead of `next`) in open-time order. */
+static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c, uint64_t recv_us,
+                                 int64_t now)
+{
+    int i = st->n_held;
+    while (i > 0 && st->held[i - 1].c.open_time > c->open_time)
+        i--;
+    if (i > 0 && st->held[i - 1].c.open_time == c->open_time)
+        return cdl_candle_values_hash(&st->held[i - 1].c) == cdl_candle_values_hash(c) ? CDL_SEQ_DUPLICATE
+                                                                                        : CDL_SEQ_REVISION;
+    if (st->n_held == s->o.hold_max) {
+        /* no more room: give up on the oldest hole, let what can go out go out */
+        announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_OVERFLOW);
+        drain_held(s, st, now);
+        if (c->open_time < st->next)
+            return seen_before(s, st, c, now);
+        if (c->open_time == st->next) {
+            emit_closed(s, st, c, recv_us, now);
+            drain_held(s, st, now);
+            return CDL_SEQ_NEW;
+        }
+        i = st->n_held; /* the drain emitted held[0] at least, so there is room now */
+        while (i > 0 && st->held[i - 1].c.open_time > c->open_time)
+            i--;
+    }
+    if (st->n_held == st->cap_held) {
+        st->cap_held = st->cap_held ? st->cap_held * 2 : 8;
+        if (st->cap_held > s->o.hold_max)
+            st->cap_held = s->o.hold_max;
+        st->held = realloc(st->held, (size_t)st->cap_held * sizeof *st->held);
+        if (!st->held)
+            abort();
+    }
+    memmove(st->held + i + 1, st->held + i, (size_t)(st->n_held - i) * sizeof *st->held);
+    st->held[i].c = *c;
+    st->held[i].recv_us = recv_us;
+    st->n_held++;
+    s->n_held++;
+    return CDL_SEQ_HELD;
+}
+
+static enum cdl_seq_verdict push_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
+                                        uint64_t recv_us, int64_t now)
+{
+    if (st->next >= 0 && c->open_time < st->next)
+        return seen_before(s, st, c, now);
+    if (st->next < 0 || c->open_time == st->next) {
+        emit_closed(s, st, c, recv_us, now);
+        drain_held(s, st, now);
+        hole_check(s, st);
+        return CDL_SEQ_NEW;
+    }
+    enum cdl_seq_verdict v = hold(s, st, c, recv_us, now);
+    if (v == CDL_SEQ_HELD)
+        open_hole(s, st, c->open_time, now, s->o.reorder_wait_ms);
+    hole_check(s, st);
+    return v;
+}
+
+/* ---- open updates and inference ------------------------------------------------------------------- */
+
+static enum cdl_seq_verdict push_open(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
+                                      uint64_t recv_us)
+{
+    if ((st->next >= 0 && c->open_time < st->next) || c->open_time < st->last_open)
+        return CDL_SEQ_STALE;
+    uint64_t h = cdl_candle_values_hash(c);
+    if (c->open_time == st->last_open && h == st->last_open_hash)
+        return CDL_SEQ_DUPLICATE;
+    st->last_open = c->open_time;
+    st->last_open_hash = h;
+    s->cbs.emit(s->cbs.user, (int)(st - s->st), c, recv_us);
+    return CDL_SEQ_UPDATE;
+}
+
+/* The pending value of a flag-less stream is final: push it as the period's closed candle. */
+static void close_pending(struct cdl_seq *s, struct sstream *st, int64_t now)
+{
+    struct cdl_candle c = st->pending;
+    st->has_pending = 0;
+    c.closed = 1;
+    s->stats.inferred++;
+    enum cdl_seq_verdict v = push_closed(s, st, &c, st->pending_recv, now);
+    s->stats.verdicts[v]++;
+}
+
+static enum cdl_seq_verdict push_unflagged(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
+                                           uint64_t recv_us, int64_t now)
+{
+    if ((st->next >= 0 && c->open_time < st->next) || (st->has_pending && c->open_time < st->pending.open_time))
+        return CDL_SEQ_STALE;
+    if (st->has_pending && c->open_time > st->pending.open_time)
+        close_pending(s, st, now);
+    if (st->next >= 0 && c->open_time < st->next) /* closing the pending one cannot pass c, but be safe */
+        return CDL_SEQ_STALE;
+    st->pending = *c;
+    st->pending.closed = 0;
+    st->pending_recv = recv_us;
+    st->has_pending = 1;
+    return push_open(s, st, &st->pending, recv_us);
+}
+
+enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest,
+                                  int64_t now_ms, uint64_t recv_us)
+{
+    struct sstream *st = &s->st[id];
+    enum cdl_seq_verdict v;
+    if (from_rest && c->closed != 1) {
+        /* a REST row is final once its period is over (+ grace); the newest row is in progress */
+        if (c->closed == 0 || cdl_interval_next(&s->o.iv, c->open_time) + s->o.grace_ms > now_ms) {
+            v = CDL_SEQ_PENDING;
+        } else {
+            struct cdl_candle k = *c;
+            k.closed = 1;
+            v = push_closed(s, st, &k, recv_us, now_ms);
+        }
+    } else if (c->closed == 1) {
+        v = push_closed(s, st, c, recv_us, now_ms);
+    } else if (c->closed == 0) {
+        v = push_open(s, st, c, recv_us);
+    } else {
+        v = push_unflagged(s, st, c, recv_us, now_ms);
+    }
+    s->stats.verdicts[v]++;
+    return v;
+}
+
+/* ---- backfill and the clock --------------------------------------------------------------------- */
+
+/* Open time `rows` periods after t. */
+static int64_t advance(const struct cdl_seq *s, int64_t t, int rows)
+{
+    if (s->o.iv.ms > 0)
+        return t + (int64_t)rows * s->o.iv.ms;
+    for (int i = 0; i < rows; i++)
+        t = cdl_interval_next(&s->o.iv, t);
+    return t;
+}
+
+static int64_t hole_target(const struct sstream *st)
+{
+    return st->n_held ? st->held[0].c.open_time : st->hole_to;
+}
+
+void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms)
+{
+    struct sstream *st = &s->st[id];
+    if (!st->inflight)
+        return;
+    st->inflight = 0;
+    if (!ok)
+        s->stats.backfills_failed++;
+    if (!st->hole)
+        return;
+    if (!ok) {
+        st->retry_at = now_ms + s->o.retry_ms;
+        return;
+    }
+    if (st->next < st->page_to) {
+        /* answered, yet the exchange has nothing for [next, ...): those periods do not exist */
+        int64_t t = hole_target(st);
+        announce_gap(s, st, t < st->page_to ? t : st->page_to, CDL_GAP_NOT_FOUND);
+        drain_held(s, st, now_ms);
+    }
+    st->retry_at = now_ms; /* the next page, if any, on the next tick */
+    hole_check(s, st);
+}
+
+void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms)
+{
+    struct sstream *st = &s->st[id];
+    int64_t cur = cdl_interval_floor(&s->o.iv, now_ms);
+    if (s->o.no_clock || st->next < 0 || st->next >= cur)
+        return;
+    open_hole(s, st, cur, now_ms, 0);
+    if (st->retry_at > now_ms && !st->inflight)
+        st->retry_at = now_ms;
+}
+
+static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
+{
+    if (now >= st->hole_since + s->o.hold_ms) {
+        /* deadline: every period still missing is announced, everything held goes out */
+        while (st->n_held) {
+            announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_TIMEOUT);
+            drain_held(s, st, now);
+        }
+        announce_gap(s, st, st->hole_to, CDL_GAP_TIMEOUT);
+        hole_check(s, st);
+        return;
+    }
+    if (st->inflight || now < st->retry_at || s->o.page_rows <= 0)
+        return;
+    /* only periods over for at least the grace: the exchange's rows for them are final */
+    int64_t to = hole_target(st), end = advance(s, st->next, s->o.page_rows);
+    int64_t ripe = s->o.no_clock ? to : cdl_interval_floor(&s->o.iv, now - s->o.grace_ms);
+    if (end < to)
+        to = end;
+    if (ripe < to)
+        to = ripe;
+    if (to <= st->next)
+        return;
+    s->stats.backfills++;
+    if (s->cbs.backfill(s->cbs.user, (int)(st - s->st), st->next, to, s->o.page_rows) == 0) {
+        st->inflight = 1;
+        st->page_to = to;
+    } else {
+        s->stats.backfills_failed++;
+        st->retry_at = now + s->o.retry_ms;
+    }
+}
+
+void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms)
+{
+    for (int i = 0; i < s->n; i++) {
+        struct sstream *st = &s->st[i];
+        if (s->o.no_clock) {
+            if (st->hole)
+                hole_tick(s, st, now_ms);
+            continue;
+        }
+        if (st->has_pending && cdl_interval_next(&s->o.iv, st->pending.open_time) + s->o.grace_ms <= now_ms)
+            close_pending(s, st, now_ms);
+        /* the expected period is over (+ grace) and its close never came */
+        if (st->next >= 0 && !st->hole && cdl_interval_next(&s->o.iv, st->next) + s->o.grace_ms <= now_ms)
+            open_hole(s, st, cdl_interval_floor(&s->o.iv, now_ms - s->o.grace_ms), now_ms, 0);
+        if (st->hole)
+            hole_tick(s, st, now_ms);
+    }
+}
+
+int cdl_seq_in_hole(const struct cdl_seq *s, int id) { return s->st[id].hole; }
+int64_t cdl_seq_expected(const struct cdl_seq *s, int id) { return s->st[id].next; }
+int64_t cdl_seq_held(const struct cdl_seq *s) { return s->n_held; }
+const struct cdl_seq_stats *cdl_seq_stats(const struct cdl_seq *s) { return &s->stats; }
