@@ -50,7 +50,7 @@ e2e_cleanup() {
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "e2e: stopped by a signal (INT or TERM)" >&2; exit 130' INT TERM
 
 fail() {
     echo "FAIL: $*" >&2

@@ -16,26 +16,19 @@
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --rate 4 --seed 7 --ping-interval 1 \
     --record "$E2E_TMP/record.jsonl"
 "$PYTHON" - "$SIM_PORT" "$SIM_PID" "$E2E_TMP/record.jsonl" <<'EOF' || fail "live protocol checks"
-import json, os, re, signal, sys, time, urllib.request, urllib.error
+import json, os, re, signal, sys, time
 sys.path.insert(0, os.path.join(os.environ["CDL_SOURCE_DIR"], "tests", "e2e"))
 import wsclient
+from simcheck import check
+import simcheck
 
 port, pid, record = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 base = "http://127.0.0.1:%d" % port
 K_ORDER = ["t", "T", "s", "i", "f", "L", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q", "B"]
 DEC8 = re.compile(r"^[0-9]+\.[0-9]{8}$")
 
-def check(cond, what):
-    if not cond:
-        print("check failed: " + what, file=sys.stderr)
-        sys.exit(1)
-
 def rest(path):
-    try:
-        with urllib.request.urlopen(base + path, timeout=5) as r:
-            return r.status, dict(r.headers), json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), json.loads(e.read())
+    return simcheck.rest(base, path)
 
 def check_event(ev, symbol, interval):
     check(list(ev) == ["e", "E", "s", "k"], "event field order %r" % list(ev))

@@ -4,18 +4,8 @@
 local json = require("candled.json")
 local binance = dofile("adapters/binance.lua")
 
-local function lines(path)
-  local t = {}
-  for l in io.lines(path) do t[#t + 1] = l end
-  return t
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local fx = dofile("tests/lua/fixtures.lua")
+local lines, read = fx.lines, fx.read
 
 local function compact(path) -- a pretty-printed JSON fixture as one frame
   return json.encode(json.decode(read(path)))

@@ -91,6 +91,12 @@ static void bn_destroy(struct sim *sim)
     sim->state = NULL;
 }
 
+/* Binance has every interval the generator knows except 10s. */
+static int bn_interval(const char *name, struct sim_interval *iv)
+{
+    return strcmp(name, "10s") ? sim_interval_parse(name, iv) : -1;
+}
+
 /* --- WebSocket ----------------------------------------------------------------------------- */
 
 /* Strips the USD-M "/market" route prefix. */
@@ -112,7 +118,7 @@ static int bn_subscribe_name(struct sim_client *c, const char *name)
     struct sim_interval iv = {0};
     const char *at = strstr(name, "@kline_");
     size_t n = at ? (size_t)(at - name) : 0;
-    if (!at || n == 0 || n >= sizeof symbol || sim_interval_parse(at + 7, &iv) < 0) {
+    if (!at || n == 0 || n >= sizeof symbol || bn_interval(at + 7, &iv) < 0) {
         symbol[0] = '\0'; /* not a kline stream: acknowledged, never fed */
     } else {
         for (size_t i = 0; i < n; i++)
@@ -440,7 +446,7 @@ static void bn_klines(struct sim *sim, const struct bn_route *r, const struct si
                              "malformed.");
     if (!sim_symbol_known(sim, symbol))
         return bn_rest_error(rep, 400, -1121, "Invalid symbol.");
-    if (sim_interval_parse(ivname, &iv) < 0 || !sim_interval_served(sim, &iv))
+    if (bn_interval(ivname, &iv) < 0 || !sim_interval_served(sim, &iv))
         return bn_rest_error(rep, 400, -1120, "Invalid interval.");
     int has_limit = sim_http_int_arg(req, "limit", &limit);
     int has_start = sim_http_int_arg(req, "startTime", &start);

@@ -15,6 +15,7 @@
 
 static const struct sim_interval sim_intervals[] = {
     {"1s", 1000LL, 0},
+    {"10s", 10000LL, 0},
     {"1m", 60000LL, 0},
     {"3m", 180000LL, 0},
     {"5m", 300000LL, 0},

@@ -25,7 +25,7 @@ struct sim_interval {
     int months;       /* 1 for "1M", else 0 */
 };
 
-/* Looks up a canonical interval name (Binance spelling); 0 or -1 if unknown. */
+/* Looks up a canonical interval name (1s 10s 1m ... 1w 1M); 0 or -1 if unknown. */
 int sim_interval_parse(const char *name, struct sim_interval *out);
 /* Number of known intervals and the i-th one, shortest first. */
 int sim_interval_count(void);

@@ -22,6 +22,7 @@ static const struct sim_exchange *const sim_exchanges[] = {
     &sim_exchange_bybit,
     &sim_exchange_hyperliquid,
     &sim_exchange_okx,
+    &sim_exchange_gateio,
 };
 
 static void sim_usage(FILE *f)

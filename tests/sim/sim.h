@@ -204,5 +204,6 @@ extern const struct sim_exchange sim_exchange_binance;
 extern const struct sim_exchange sim_exchange_bybit;
 extern const struct sim_exchange sim_exchange_hyperliquid;
 extern const struct sim_exchange sim_exchange_okx;
+extern const struct sim_exchange sim_exchange_gateio;
 
 #endif
