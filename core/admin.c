@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "circuit.h"
 #include "log.h"
 
 #define CHUNK 16384
@@ -62,6 +63,13 @@ static void iso_time(uint64_t ms, char *buf, size_t cap)
     snprintf(buf + n, cap - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
+/* The state of the market's connect breaker (the one its upstreams ask), by name. */
+static const char *circuit_state(const struct cdl_admin_opts *o, const struct cdl_hub_status *st)
+{
+    struct cdl_circuit *c = o->circuits ? cdl_circuits_ws(o->circuits, st->exchange, st->contract_type) : NULL;
+    return c ? cdl_breaker_state_name(cdl_circuit_state(c)) : "closed";
+}
+
 char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
 {
     struct cdl_hub_status st[MAX_MARKETS];
@@ -83,10 +91,10 @@ char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
         tput(&t,
              "%s{\"exchange\":\"%s\",\"contract_type\":\"%s\",\"streams\":%d,\"active_connections\":%d,"
              "\"last_message_time\":%s,\"total_quotes\":%llu,\"total_errors\":%llu,\"consecutive_failures\":%d,"
-             "\"circuit_state\":\"closed\",\"healthy\":%s}",
+             "\"circuit_state\":\"%s\",\"healthy\":%s}",
              i ? "," : "", st[i].exchange, st[i].contract_type, st[i].streams, st[i].active_connections, last,
              (unsigned long long)st[i].total_quotes, (unsigned long long)st[i].total_errors,
-             st[i].consecutive_failures, st[i].healthy ? "true" : "false");
+             st[i].consecutive_failures, circuit_state(o, &st[i]), st[i].healthy ? "true" : "false");
     }
     tput(&t, "]}\n");
     *status = ready ? 200 : 503;

@@ -20,10 +20,12 @@ struct cdl_admin_opts {
     struct cdl_hub *hub;
     struct cdl_server *server;
     struct cdl_metrics *metrics;
+    struct cdl_circuits *circuits; /* borrowed, may be NULL: /ready's circuit_state */
     const int *draining;
 };
 
 struct cdl_admin;
+struct cdl_circuits;
 
 /* Listens; NULL if it cannot (logged).  *bound: the port it got. */
 struct cdl_admin *cdl_admin_create(struct cdl_net *net, const struct cdl_admin_opts *o, int *bound);

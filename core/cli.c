@@ -511,10 +511,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
         goto out;
     }
     struct cdl_breaker_policy bp;
-    cdl_breaker_policy_default(&bp);
-    bp.failure_threshold = (unsigned)cfg->cb_failure_threshold;
-    bp.half_open_calls = (unsigned)cfg->cb_half_open_calls;
-    bp.recovery_ms = (uint32_t)(cfg->cb_recovery_timeout * 1000.0 + 0.5);
+    cdl_config_breaker_policy(cfg, &bp);
     r.circuits = cdl_circuits_create(&bp, r.metrics, uv_hrtime());
     cdl_net_set_circuits(r.net, r.circuits);
     struct cdl_rest_opts ro;

@@ -503,3 +503,11 @@ void cdl_config_reference(FILE *out)
           "`candled stream --from-config` streams them; `candled check` validates them against the adapters.\n",
           out);
 }
+
+void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p)
+{
+    cdl_breaker_policy_default(p);
+    p->failure_threshold = (unsigned)cfg->cb_failure_threshold;
+    p->half_open_calls = (unsigned)cfg->cb_half_open_calls;
+    p->recovery_ms = (uint32_t)(cfg->cb_recovery_timeout * 1000.0 + 0.5);
+}

@@ -9,6 +9,7 @@
 #ifndef CDL_CONFIG_H
 #define CDL_CONFIG_H
 
+#include "breaker.h"
 #include <stddef.h>
 #include <stdio.h>
 
@@ -86,5 +87,8 @@ const struct cdl_exchange_override *cdl_config_override(const struct cdl_config 
                                                         const char *market);
 /* Writes the configuration reference (Markdown) generated from the schema table. */
 void cdl_config_reference(FILE *out);
+
+/* The circuit breaker policy of the circuit_breaker.* keys. */
+void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p);
 
 #endif

@@ -18,6 +18,7 @@
 #include "net.h"
 #include "rest.h"
 #include "server.h"
+#include "circuit.h"
 #include "upstream.h"
 
 enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
@@ -29,6 +30,7 @@ struct serve {
     const struct cdl_config *cfg;
     struct cdl_net *net;
     struct cdl_rest *rest;
+    struct cdl_circuits *circuits;
     struct cdl_metrics *metrics;
     struct cdl_lua_host *host;
     struct cdl_hub *hub;
@@ -153,11 +155,16 @@ static int start(struct serve *s, const char *port_file)
     const struct cdl_config *cfg = s->cfg;
     if (!(s->net = cdl_net_create(&s->loop, cfg->ca_file)))
         return CDL_EXIT_FAILURE;
+    struct cdl_breaker_policy bp;
+    cdl_config_breaker_policy(cfg, &bp);
+    s->circuits = cdl_circuits_create(&bp, s->metrics, uv_hrtime());
+    cdl_net_set_circuits(s->net, s->circuits);
     struct cdl_rest_opts ro;
     cdl_rest_opts_default(&ro);
     ro.pool_connections = cfg->rest_pool_connections;
     ro.pool_maxsize = cfg->rest_pool_maxsize;
     ro.ca_file = cfg->ca_file;
+    ro.circuits = s->circuits;
     s->rest = cdl_rest_create(&s->loop, &ro);
     struct cdl_hub_opts ho = { .loop = &s->loop, .net = s->net, .rest = s->rest, .metrics = s->metrics,
                                .host = s->host, .cfg = cfg, .linger_s = cfg->linger_seconds };
@@ -175,6 +182,7 @@ static int start(struct serve *s, const char *port_file)
         return CDL_EXIT_FAILURE;
     if (cfg->health_enabled) {
         struct cdl_admin_opts ao = { .host = cfg->server_host, .port = cfg->health_port, .hub = s->hub,
+                                     .circuits = s->circuits,
                                      .server = s->srv, .metrics = s->metrics, .draining = &s->draining };
         if (!(s->admin = cdl_admin_create(s->net, &ao, &health_port)))
             return CDL_EXIT_FAILURE;
@@ -228,6 +236,7 @@ int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
     cdl_admin_destroy(s->admin);
     cdl_hub_destroy(s->hub);
     cdl_rest_destroy(s->rest);
+    cdl_circuits_destroy(s->circuits);
     cdl_lua_host_destroy(s->host);
     cdl_metrics_destroy(s->metrics);
     uv_run(&s->loop, UV_RUN_NOWAIT);

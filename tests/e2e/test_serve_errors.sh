@@ -57,7 +57,9 @@ return {
   subscriptions = { { exchange = "binance", symbols = { "BTCUSDT" } } },
 }
 EOF
+export CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=3
 start_serve --config "$T/down.lua"
+unset CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD
 n=0
 until http /ready >"$T/ready" && grep -q '"consecutive_failures":[1-9]' "$T/ready"; do
     n=$((n + 1)); [ $n -lt 300 ] || fail "no failed connection reported: $(cat "$T/ready")"; sleep 0.05
@@ -65,5 +67,10 @@ done
 tail -1 "$T/ready" | grep -qx 'HTTP 503' || fail "/ready with no upstream: $(cat "$T/ready")"
 grep -q '^{"status":"not_ready",.*"streams":1,"active_connections":0,.*"healthy":false}\]}$' "$T/ready" \
     || fail "/ready body: $(cat "$T/ready")"
+# after 3 failed connects the market's circuit breaker is open, and /ready says so
+n=0
+until http /ready >"$T/ready" && grep -q '"circuit_state":"open"' "$T/ready"; do
+    n=$((n + 1)); [ $n -lt 300 ] || fail "circuit not open in /ready: $(cat "$T/ready")"; sleep 0.05
+done
 stop_serve || fail "serve exited $SERVE_EXIT"
 echo "ok: every bad request answered with its error, connection and server kept; max_clients; /ready 503 without upstream"
