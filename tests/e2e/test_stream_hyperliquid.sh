@@ -94,7 +94,7 @@ grep -q '"idle_drops":[1-9]' "$SIM_LOG" || fail "the simulator's idle rule did n
 start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --truth "$T/truth.keep"
 stream keep perp 70 1 "" BTC
 grep -q 'connector_closes_inferred_total:hyperliquid,perp=[1-9]' "$T/err.keep" || fail "no inferred close"
-grep -q '"clients":1,.*"pings":0,"pongs":0,"rx_msgs":[3-9]' "$SIM_LOG" || fail "not one connection kept by client pings"
+grep -q '"clients":1,.*"pings":0,"pongs":0,.*"rx_msgs":[3-9]' "$SIM_LOG" || fail "not one connection kept by client pings"
 grep -q '"idle_drops":0[,}]' "$SIM_LOG" || fail "the keepalive connection was dropped"
 # the period that closed meanwhile: POST /info candleSnapshot (what a backfill asks) answers its
 # final state byte for byte (REST is a pure function of the seed: a fresh simulator serves it)
