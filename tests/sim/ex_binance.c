@@ -53,29 +53,13 @@ static const struct bn_route bn_routes[] = {
 
 /* --- init ---------------------------------------------------------------------------------- */
 
-static const struct bn_market *bn_market_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof bn_markets / sizeof bn_markets[0]; i++) {
-        const struct bn_market *m = &bn_markets[i];
-        if (!strcmp(name, m->name))
-            return m;
-        for (int a = 0; m->aliases[a]; a++)
-            if (!strcmp(name, m->aliases[a]))
-                return m;
-    }
-    return NULL;
-}
-
 static int bn_init(struct sim *sim)
 {
-    const struct bn_market *m = bn_market_find(sim->opts.market ? sim->opts.market : "spot");
-    if (!m) {
-        fprintf(stderr, "candled-sim: binance has no market '%s' (spot, usdm, coinm)\n",
-                sim->opts.market);
+    const struct bn_market *m = sim_market_pick(sim, bn_markets, sizeof bn_markets / sizeof bn_markets[0],
+                                                sizeof bn_markets[0], 1, "spot, usdm, coinm");
+    if (!m)
         return -1;
-    }
     sim->state = (void *)m;
-    sim->opts.market = m->name;
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = m->max_msg_rate;
     sim->default_max_streams = 1024;

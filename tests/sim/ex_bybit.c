@@ -74,7 +74,7 @@ static const char *bb_interval_name(const struct sim_interval *iv)
 static int bb_init(struct sim *sim)
 {
     const struct bb_market *m = sim_market_pick(sim, bb_markets, sizeof bb_markets / sizeof bb_markets[0],
-                                                sizeof bb_markets[0], "spot, linear, inverse");
+                                                sizeof bb_markets[0], 0, "spot, linear, inverse");
     if (!m)
         return -1;
     sim->state = (void *)m;

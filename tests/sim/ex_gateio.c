@@ -70,21 +70,11 @@ static int gt_interval(const char *name, struct sim_interval *iv)
 
 static int gt_init(struct sim *sim)
 {
-    const char *want = sim->opts.market ? sim->opts.market : "spot";
-    const struct gt_market *m = NULL;
-    for (size_t i = 0; i < sizeof gt_markets / sizeof gt_markets[0] && !m; i++) {
-        if (!strcmp(want, gt_markets[i].name))
-            m = &gt_markets[i];
-        for (int a = 0; !m && gt_markets[i].aliases[a]; a++)
-            if (!strcmp(want, gt_markets[i].aliases[a]))
-                m = &gt_markets[i];
-    }
-    if (!m) {
-        fprintf(stderr, "candled-sim: gateio has no market '%s' (spot, usdt, btc)\n", want);
+    const struct gt_market *m = sim_market_pick(sim, gt_markets, sizeof gt_markets / sizeof gt_markets[0],
+                                                sizeof gt_markets[0], 1, "spot, usdt, btc");
+    if (!m)
         return -1;
-    }
     sim->state = (void *)m;
-    sim->opts.market = m->name;
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 50;       /* Gate publishes no WS message limit: generous */
     sim->default_max_streams = 1000;

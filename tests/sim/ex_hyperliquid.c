@@ -55,21 +55,11 @@ static int hl_interval(const char *name, struct sim_interval *iv)
 
 static int hl_init(struct sim *sim)
 {
-    const char *want = sim->opts.market ? sim->opts.market : "perp";
-    const struct hl_market *m = NULL;
-    for (size_t i = 0; i < sizeof hl_markets / sizeof hl_markets[0] && !m; i++) {
-        if (!strcmp(want, hl_markets[i].name))
-            m = &hl_markets[i];
-        for (int a = 0; !m && hl_markets[i].aliases[a]; a++)
-            if (!strcmp(want, hl_markets[i].aliases[a]))
-                m = &hl_markets[i];
-    }
-    if (!m) {
-        fprintf(stderr, "candled-sim: hyperliquid has no market '%s' (perp, spot)\n", want);
+    const struct hl_market *m = sim_market_pick(sim, hl_markets, sizeof hl_markets / sizeof hl_markets[0],
+                                                sizeof hl_markets[0], 1, "perp, spot");
+    if (!m)
         return -1;
-    }
     sim->state = (void *)m;
-    sim->opts.market = m->name;
     sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 33; /* 2000 messages per minute */
     sim->default_max_streams = HL_MAX_SUBSCRIPTIONS;

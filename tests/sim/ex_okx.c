@@ -85,7 +85,7 @@ static int ok_bar_silent(const char *bar)
 static int ok_init(struct sim *sim)
 {
     const struct ok_market *m = sim_market_pick(sim, ok_markets, sizeof ok_markets / sizeof ok_markets[0],
-                                                sizeof ok_markets[0], "spot, swap, futures");
+                                                sizeof ok_markets[0], 0, "spot, swap, futures");
     if (!m)
         return -1;
     sim->state = (void *)m;

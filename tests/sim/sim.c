@@ -1073,12 +1073,16 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
     return buf;
 }
 
-const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices)
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, int aliased,
+                            const char *choices)
 {
     const char *want = sim->opts.market ? sim->opts.market : *(const char *const *)table;
     for (size_t i = 0; i < n; i++) {
         const void *m = (const char *)table + i * size;
-        if (!strcmp(want, *(const char *const *)m)) {
+        int hit = !strcmp(want, *(const char *const *)m);
+        for (int a = 0; aliased && !hit && a < 3 && ((const struct sim_market_names *)m)->aliases[a]; a++)
+            hit = !strcmp(want, ((const struct sim_market_names *)m)->aliases[a]);
+        if (hit) {
             sim->opts.market = *(const char *const *)m;
             return m;
         }

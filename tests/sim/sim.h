@@ -152,10 +152,17 @@ struct sim {
 
 /* Wall clock in ms since the epoch. */
 int64_t sim_now_ms(void);
+/* How a market table entry with aliases begins (its first members, in this order). */
+struct sim_market_names {
+    const char *name;
+    const char *aliases[3]; /* NULL-terminated */
+};
 /* The entry of an exchange's market table named by --market (default: the first entry), for
- * tables of `n` entries of `size` bytes whose first member is the name (const char *); sets
+ * tables of `n` entries of `size` bytes whose first member is the name (const char *) or, with
+ * `aliased`, which begin as struct sim_market_names (an alias names the entry too); sets
  * opts.market to its name.  NULL after a message naming the `choices`. */
-const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, const char *choices);
+const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, int aliased,
+                            const char *choices);
 /* Sets the market's number formats (call from init). */
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt);
 /* Fills the symbol universe if --symbols was not given: --symbol-count names printed with
