@@ -17,15 +17,22 @@
 #define CHUNK 16384
 #define MAX_MARKETS 64
 
+struct pss;
+
 struct cdl_admin {
     struct cdl_admin_opts o;
     char host[64];
     struct lws_vhost *vh;
+    struct pss *waiters; /* POST /-/reload requests waiting for the reload */
 };
 
 struct pss {
     char *body; /* malloc'd response body */
     size_t len, sent;
+    struct lws *wsi;
+    struct pss *wnext, *wprev; /* in the waiters list while waiting */
+    int waiting;
+    unsigned deferred_status; /* headers still to write at WRITEABLE (a deferred answer), 0 none */
 };
 
 /* Growable text. */
@@ -96,7 +103,13 @@ char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
              (unsigned long long)st[i].total_quotes, (unsigned long long)st[i].total_errors,
              st[i].consecutive_failures, circuit_state(o, &st[i]), st[i].healthy ? "true" : "false");
     }
-    tput(&t, "]}\n");
+    tput(&t, "]");
+    if (o->reload && o->reload->at_ms) {
+        char *r = cdl_reload_json(o->reload);
+        tput(&t, ",\"reload\":%s", r);
+        free(r);
+    }
+    tput(&t, "}\n");
     *status = ready ? 200 : 503;
     return t.p;
 }
@@ -127,33 +140,97 @@ void cdl_admin_process_metrics(struct cdl_metrics *m)
     cdl_series_set(cdl_metrics_series(m, CDL_M_PROCESS_FDS), fds);
 }
 
-/* Starts a response: headers now, the body at HTTP_WRITEABLE.  Takes ownership of body. */
-static int respond(struct lws *wsi, struct pss *pss, unsigned status, const char *type, char *body, size_t len)
+static int write_headers(struct lws *wsi, unsigned status, const char *type, size_t len)
 {
     unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    pss->body = body;
-    pss->len = len;
-    pss->sent = 0;
     if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store", 8,
                                     &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
+    return 0;
+}
+
+/* Starts a response: headers now, the body at HTTP_WRITEABLE.  Takes ownership of body. */
+static int respond(struct lws *wsi, struct pss *pss, unsigned status, const char *type, char *body, size_t len)
+{
+    pss->body = body;
+    pss->len = len;
+    pss->sent = 0;
+    if (write_headers(wsi, status, type, len))
+        return -1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static void waiter_unlink(struct cdl_admin *a, struct pss *pss)
+{
+    if (!pss->waiting)
+        return;
+    if (pss->wprev)
+        pss->wprev->wnext = pss->wnext;
+    else
+        a->waiters = pss->wnext;
+    if (pss->wnext)
+        pss->wnext->wprev = pss->wprev;
+    pss->wnext = pss->wprev = NULL;
+    pss->waiting = 0;
+}
+
+/* POST /-/reload: the answer is written once the reload has run (cdl_admin_reload_done). */
+static int on_reload(struct cdl_admin *a, struct lws *wsi, struct pss *pss)
+{
+    struct text t = { 0 };
+    if (*a->o.draining) {
+        tput(&t, "{\"error\":\"the server is draining\"}\n");
+        return respond(wsi, pss, 503, "application/json", t.p, t.n);
+    }
+    pss->wsi = wsi;
+    pss->waiting = 1;
+    pss->wprev = NULL;
+    pss->wnext = a->waiters;
+    if (a->waiters)
+        a->waiters->wprev = pss;
+    a->waiters = pss;
+    a->o.request_reload(a->o.user);
+    return 0;
+}
+
+void cdl_admin_reload_done(struct cdl_admin *a, const struct cdl_reload_result *res)
+{
+    while (a && a->waiters) {
+        struct pss *pss = a->waiters;
+        waiter_unlink(a, pss);
+        struct text t = { 0 };
+        char *r = cdl_reload_json(res);
+        tput(&t, "%s\n", r);
+        free(r);
+        pss->body = t.p;
+        pss->len = t.n;
+        pss->sent = 0;
+        pss->deferred_status = res->ok ? 200 : 422;
+        lws_callback_on_writable(pss->wsi);
+    }
 }
 
 static int on_request(struct cdl_admin *a, struct lws *wsi, struct pss *pss, const char *path)
 {
     int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     struct text t = { 0 };
+    if (!strcmp(path, "/-/reload") && a->o.request_reload) {
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0)
+            return on_reload(a, wsi, pss);
+        tput(&t, "{\"error\":\"method not allowed: POST /-/reload\"}\n");
+        return respond(wsi, pss, 405, "application/json", t.p, t.n);
+    }
     if (!strcmp(path, "/health") || !strcmp(path, "/ready") || !strcmp(path, "/metrics")) {
         if (!get) {
             tput(&t, "{\"error\":\"method not allowed\"}\n");
             return respond(wsi, pss, 405, "application/json", t.p, t.n);
         }
     } else {
-        tput(&t, "{\"error\":\"not found\",\"paths\":[\"/health\",\"/ready\",\"/metrics\"]}\n");
+        tput(&t, "{\"error\":\"not found\",\"paths\":[\"/health\",\"/ready\",\"/metrics\"%s]}\n",
+             a->o.request_reload ? ",\"/-/reload\"" : "");
         return respond(wsi, pss, 404, "application/json", t.p, t.n);
     }
     if (!strcmp(path, "/health")) {
@@ -178,6 +255,14 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
     static unsigned char buf[LWS_PRE + CHUNK];
     if (!pss->body)
         return 0;
+    if (pss->deferred_status) {
+        unsigned status = pss->deferred_status;
+        pss->deferred_status = 0;
+        if (write_headers(wsi, status, "application/json", pss->len))
+            return -1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     size_t n = pss->len - pss->sent < CHUNK ? pss->len - pss->sent : CHUNK;
     int final = pss->sent + n == pss->len;
     memcpy(buf + LWS_PRE, pss->body + pss->sent, n);
@@ -207,6 +292,8 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return on_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss && a)
+            waiter_unlink(a, pss);
         if (pss) {
             free(pss->body);
             pss->body = NULL;

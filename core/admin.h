@@ -4,12 +4,15 @@
  *   GET /ready   200 {"status":"ready",...,"exchanges":[...]} or 503 "not_ready" while draining
  *                or while an exchange market with streams has no established connection
  *   GET /metrics Prometheus text exposition (metrics.h), with the process figures refreshed
+ *   POST /-/reload  asks for a reload (reload.h) and answers when it has run: 200 with the
+ *                result ({"result":"ok",...}), 422 with it when it was refused, 503 while draining
  * One lws HTTP vhost on the shared context.  The hub, server and metrics are borrowed;
  * `draining` is read at every request.  Loop thread only. */
 #ifndef CDL_ADMIN_H
 #define CDL_ADMIN_H
 
 #include "hub.h"
+#include "reload.h"
 #include "metrics.h"
 #include "net.h"
 #include "server.h"
@@ -22,6 +25,9 @@ struct cdl_admin_opts {
     struct cdl_metrics *metrics;
     struct cdl_circuits *circuits; /* borrowed, may be NULL: /ready's circuit_state */
     const int *draining;
+    const struct cdl_reload_result *reload; /* the last reload, for /ready; may be NULL */
+    void (*request_reload)(void *user);     /* POST /-/reload; NULL = not offered (404) */
+    void *user;
 };
 
 struct cdl_admin;
@@ -31,6 +37,9 @@ struct cdl_circuits;
 struct cdl_admin *cdl_admin_create(struct cdl_net *net, const struct cdl_admin_opts *o, int *bound);
 /* Frees; after the lws context is gone.  NULL is a no-op. */
 void cdl_admin_destroy(struct cdl_admin *a);
+
+/* Answers every POST /-/reload waiting for the reload that has just run. */
+void cdl_admin_reload_done(struct cdl_admin *a, const struct cdl_reload_result *res);
 
 /* The /ready document and its status (200 or 503), malloc'd (exposed for tests). */
 char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status);

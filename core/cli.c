@@ -843,11 +843,41 @@ static int cmd_check(int argc, char **argv)
     return CDL_EXIT_OK;
 }
 
+/* serve's command line: what every (re)load of the configuration applies on top of config.lua and
+ * the environment. */
+struct serve_args {
+    const char *config_path, *host;
+    long port, health_port; /* -1 = not given */
+};
+
+static int serve_load(void *user, struct cdl_config **out, char *err, size_t errlen)
+{
+    const struct serve_args *sa = user;
+    struct cdl_config *cfg = xcalloc_config();
+    int rc = cdl_config_load(sa->config_path, cfg, err, errlen);
+    if (!rc && sa->host && strlen(sa->host) >= sizeof cfg->server_host) {
+        snprintf(err, errlen, "--host: too long: '%s'", sa->host);
+        rc = CDL_EINVAL;
+    }
+    if (rc) {
+        free_config(cfg);
+        return rc;
+    }
+    if (sa->host)
+        snprintf(cfg->server_host, sizeof cfg->server_host, "%s", sa->host);
+    if (sa->port >= 0)
+        cfg->server_port = (int)sa->port;
+    if (sa->health_port >= 0)
+        cfg->health_port = (int)sa->health_port;
+    *out = cfg;
+    return 0;
+}
+
 /* serve: flags override config.lua and the environment. */
 static int cmd_serve(int argc, char **argv)
 {
-    const char *config_path = NULL, *host = NULL, *port_file = NULL;
-    long port = -1, health_port = -1;
+    struct serve_args sa = { .port = -1, .health_port = -1 };
+    const char *port_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '=');
         size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -865,9 +895,9 @@ static int cmd_serve(int argc, char **argv)
         if (!val)
             return usage_error("option '%s' needs a value", arg);
         if (k == 0)
-            config_path = val;
+            sa.config_path = val;
         else if (k == 1)
-            host = val;
+            sa.host = val;
         else if (k == 4)
             port_file = val;
         else {
@@ -875,23 +905,19 @@ static int cmd_serve(int argc, char **argv)
             long v = strtol(val, &end, 10);
             if (end == val || *end || v < 0 || v > 65535)
                 return usage_error("expected a port number 0..65535, got '%s'", val);
-            *(k == 2 ? &port : &health_port) = v;
+            *(k == 2 ? &sa.port : &sa.health_port) = v;
         }
     }
     struct cdl_config *cfg;
-    int rc = load_config(config_path, &cfg);
-    if (rc)
-        return rc;
-    if (host && strlen(host) >= sizeof cfg->server_host)
-        rc = usage_error("--host: too long: '%s'", host);
+    char err[1024];
+    if (serve_load(&sa, &cfg, err, sizeof err)) {
+        fprintf(stderr, "candled: %s\n", err);
+        return CDL_EXIT_USAGE;
+    }
+    int rc = setup_logging(cfg);
     if (!rc) {
-        if (host)
-            snprintf(cfg->server_host, sizeof cfg->server_host, "%s", host);
-        if (port >= 0)
-            cfg->server_port = (int)port;
-        if (health_port >= 0)
-            cfg->health_port = (int)health_port;
-        rc = cdl_serve_run(cfg, port_file);
+        struct cdl_reload_loader loader = { serve_load, &sa };
+        rc = cdl_serve_run(cfg, port_file, &loader);
     }
     free_config(cfg);
     return rc;

@@ -116,6 +116,10 @@ static const struct key schema[] = {
 static const char *const sections[] = { "server", "connection", "circuit_breaker", "queues", "dedup",
                                         "sequencer", "rest", "log", "lua", NULL };
 
+/* The scalar keys a reload applies to a running server; every other key needs a restart. */
+static const char *const reloadable[] = { "server.linger_seconds", "log.level", "log.format", "lua.adapters_dir",
+                                          "lua.sdk_dir", "lua.memory_limit_mb", "lua.instruction_budget", NULL };
+
 static int set_value(struct cdl_config *cfg, const struct key *k, const char *text, char *err, size_t errlen,
                      const char *origin)
 {
@@ -500,8 +504,76 @@ void cdl_config_reference(FILE *out)
           "An array of always-on streams: `{ exchange = \"binance\", market = \"spot\", symbols = { \"BTCUSDT\" },\n"
           "interval = \"1m\" }` (`market` defaults to the one the symbols name when the adapter can tell, as\n"
           "OKX's instrument ids do, else to the exchange's first market; `interval` to `1m`).\n"
-          "`candled stream --from-config` streams them; `candled check` validates them against the adapters.\n",
+          "`candled stream --from-config` streams them; `candled check` validates them against the adapters.\n\n"
+          "## Reload\n\n"
+          "`candled serve` reloads `config.lua` and the adapters on SIGHUP and `POST /-/reload` (docs/server.md).\n"
+          "A reload applies `subscriptions` (only the streams that changed), `exchanges` (connections whose\n"
+          "endpoint changed reconnect)",
           out);
+    for (int i = 0; reloadable[i]; i++)
+        fprintf(out, ", `%s`", reloadable[i]);
+    fputs(".  Any other key that changed keeps its running value until a restart; the reload says which\n"
+          "(`restart_required` in its result, and a warning in the log).\n",
+          out);
+}
+
+/* ---- reload ---------------------------------------------------------------------------------------- */
+
+static int is_reloadable(const struct key *k)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s.%s", k->section, k->name);
+    for (int i = 0; reloadable[i]; i++)
+        if (!strcmp(reloadable[i], path))
+            return 1;
+    return 0;
+}
+
+static int key_differs(const struct cdl_config *a, const struct cdl_config *b, const struct key *k)
+{
+    const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
+    switch (k->type) {
+    case K_STR:
+        return strcmp(pa, pb) != 0;
+    case K_NUM:
+        return *(const double *)pa != *(const double *)pb;
+    case K_INT:
+        if (k->offset == OFF(lua_instruction_budget) || k->offset == OFF(max_frame_bytes))
+            return *(const long *)pa != *(const long *)pb;
+        return *(const int *)pa != *(const int *)pb;
+    case K_BOOL:
+        return *(const int *)pa != *(const int *)pb;
+    }
+    return 0;
+}
+
+int cdl_config_restart_keys(const struct cdl_config *a, const struct cdl_config *b, char out[][48], int max)
+{
+    int n = 0;
+    for (int i = 0; i < N_KEYS && n < max; i++)
+        if (!is_reloadable(&schema[i]) && key_differs(a, b, &schema[i]))
+            snprintf(out[n++], 48, "%s.%s", schema[i].section, schema[i].name);
+    return n;
+}
+
+void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src)
+{
+    for (int i = 0; i < N_KEYS; i++)
+        if (is_reloadable(&schema[i])) {
+            size_t len = schema[i].type == K_STR ? schema[i].size
+                         : schema[i].type == K_NUM ? sizeof(double)
+                         : (schema[i].offset == OFF(lua_instruction_budget) || schema[i].offset == OFF(max_frame_bytes))
+                             ? sizeof(long)
+                             : sizeof(int);
+            memcpy((char *)dst + schema[i].offset, (const char *)src + schema[i].offset, len);
+        }
+    memcpy(dst->overrides, src->overrides, sizeof dst->overrides);
+    dst->n_overrides = src->n_overrides;
+    cdl_config_free(dst); /* the old subscriptions go; src's move over */
+    memcpy(dst->subs, src->subs, sizeof dst->subs);
+    dst->n_subs = src->n_subs;
+    memset(src->subs, 0, sizeof src->subs);
+    src->n_subs = 0;
 }
 
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p)

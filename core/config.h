@@ -88,6 +88,14 @@ const struct cdl_exchange_override *cdl_config_override(const struct cdl_config 
 /* Writes the configuration reference (Markdown) generated from the schema table. */
 void cdl_config_reference(FILE *out);
 
+/* Reload (candled serve).  cdl_config_restart_keys: the key paths ("server.port") whose values
+ * differ between a and b and that a reload does not apply; returns how many (at most max).
+ * cdl_config_apply_reload: copies what a reload applies from src into dst: the reloadable keys
+ * (server.linger_seconds, log.*, lua.*), the endpoint overrides, and the subscriptions (moved:
+ * src is left without any; dst's old ones are freed). */
+int cdl_config_restart_keys(const struct cdl_config *a, const struct cdl_config *b, char out[][48], int max);
+void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src);
+
 /* The circuit breaker policy of the circuit_breaker.* keys. */
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p);
 

@@ -34,7 +34,9 @@ struct conn {
     int *streams;
     int count, cap;
     int fails; /* consecutive failures since the last established connection */
+    int restarted; /* a new upstream replaced the old one (reload): its first open is a reconnect */
     int64_t last_frame_ms; /* wall clock of its last frame, 0 none */
+    char url[CDL_URL_MAX]; /* what connect_url gave when it was started */
     char name[96];
 };
 
@@ -43,6 +45,7 @@ struct backfill {
     int stream;
     struct cdl_rest_query q;
     char symbol[CDL_SYMBOL_MAX];
+    char interval[CDL_IVNAME_MAX]; /* a copy: a reload may swap the adapter meanwhile */
 };
 
 struct cdl_feed {
@@ -309,7 +312,8 @@ static void on_open(void *user)
     if (!n) /* everything was removed while connecting: let the flush close it */
         arm_flush(f);
     /* After a reconnect, what closed while we were away is a hole: backfill it now. */
-    if (cdl_upstream_generation(c->up) > 1) {
+    if (cdl_upstream_generation(c->up) > 1 || c->restarted) {
+        c->restarted = 0;
         int64_t now = (int64_t)cdl_now_ms();
         for (int i = 0; i < c->count; i++)
             if (f->streams[c->streams[i]].live)
@@ -488,8 +492,9 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     b->feed = f;
     b->stream = s;
     snprintf(b->symbol, sizeof b->symbol, "%s", f->streams[s].symbol);
+    snprintf(b->interval, sizeof b->interval, "%s", f->exch_interval);
     b->q.symbol = b->symbol;
-    b->q.interval = f->exch_interval;
+    b->q.interval = b->interval;
     b->q.start_ms = from;
     b->q.end_ms = to - 1;
     b->q.limit = rows;
@@ -576,12 +581,9 @@ static int new_stream(struct cdl_feed *f, const char *sym)
     return s;
 }
 
-static int conn_start(struct cdl_feed *f, struct conn *c)
+/* The URL c connects to: connect_url of its live streams on a throwaway session. */
+static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t cap)
 {
-    static const struct cdl_upstream_cbs cbs = {
-        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
-    };
-    char url[CDL_URL_MAX];
     struct cdl_stream_ref *refs = refs_alloc(c);
     int n = 0;
     for (int i = 0; i < c->count; i++)
@@ -590,11 +592,22 @@ static int conn_start(struct cdl_feed *f, struct conn *c)
             refs[n++].interval = f->exch_interval;
         }
     int session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
-    int rc = cdl_adapter_connect_url(f->a, session, refs, n, url, sizeof url);
+    int rc = cdl_adapter_connect_url(f->a, session, refs, n, url, cap);
     cdl_adapter_session_free(f->a, session);
     free(refs);
+    return rc;
+}
+
+static int conn_start(struct cdl_feed *f, struct conn *c)
+{
+    static const struct cdl_upstream_cbs cbs = {
+        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
+    };
+    char url[CDL_URL_MAX];
+    int rc = conn_url(f, c, url, sizeof url);
     if (rc)
         return rc;
+    snprintf(c->url, sizeof c->url, "%s", url);
     struct cdl_upstream_opts uo = {
         .url = url,
         .name = c->name,
@@ -783,6 +796,131 @@ void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out)
     out->last_frame_ms = f->last_frame_ms;
     out->frames = f->n_frames;
     out->errors = f->n_errors;
+}
+
+/* ---- reload: another copy of the adapter takes over ---------------------------------------------- */
+
+static void discard_frame(void *user, const char *frame, size_t len)
+{
+    (void)frame;
+    (void)len;
+    ++*(int *)user;
+}
+
+int cdl_feed_check_adapter(const struct cdl_feed *f, struct cdl_adapter *a, const struct cdl_market *m, char *err,
+                           size_t errlen)
+{
+    const char *exch_iv = cdl_adapter_interval(a, m, f->iv.name);
+    if (!exch_iv) {
+        snprintf(err, errlen, "%s %s no longer has interval %s", cdl_adapter_name(a), m->name, f->iv.name);
+        return CDL_EINVAL;
+    }
+    struct cdl_stream_ref ref = { NULL, exch_iv };
+    for (int i = 0; i < f->n_streams; i++) {
+        const struct stream *st = &f->streams[i];
+        char sym[CDL_SYMBOL_MAX], why[200] = "";
+        if (!st->live)
+            continue;
+        if (cdl_adapter_symbol(a, m, st->user_symbol, sym, sizeof sym, why, sizeof why)) {
+            snprintf(err, errlen, "%s %s refuses symbol '%s' that is streaming%s%s", cdl_adapter_name(a), m->name,
+                     st->user_symbol, why[0] ? ": " : "", why);
+            return CDL_EINVAL;
+        }
+        if (strcmp(sym, st->symbol)) {
+            snprintf(err, errlen, "%s %s now names '%s' '%s' (was '%s'): the stream would change; restart to apply",
+                     cdl_adapter_name(a), m->name, st->user_symbol, sym, st->symbol);
+            return CDL_EINVAL;
+        }
+        if (!ref.symbol)
+            ref.symbol = st->symbol;
+    }
+    if (!ref.symbol)
+        return 0;
+    /* A self-check of the hooks every connection uses, on a throwaway session. */
+    int session = cdl_adapter_session_new(a, m, m->ws_url, 0), frames = 0, rc;
+    char url[CDL_URL_MAX];
+    if ((rc = cdl_adapter_connect_url(a, session, &ref, 1, url, sizeof url)))
+        snprintf(err, errlen, "%s: connect_url fails (see the adapter error logged)", cdl_adapter_name(a));
+    else if ((rc = cdl_adapter_subscribe(a, session, &ref, 1, 0, discard_frame, &frames)))
+        snprintf(err, errlen, "%s: subscribe fails (see the adapter error logged)", cdl_adapter_name(a));
+    else if (m->ping_interval > 0 && (rc = cdl_adapter_ping(a, session, discard_frame, &frames)))
+        snprintf(err, errlen, "%s: ping fails (see the adapter error logged)", cdl_adapter_name(a));
+    cdl_adapter_session_free(a, session);
+    return rc ? CDL_EINVAL : 0;
+}
+
+/* A new upstream for c, with the feed's current adapter and URL; its first open is a reconnect
+ * (the sequencer backfills what closed meanwhile). */
+static void conn_restart(struct cdl_feed *f, struct conn *c)
+{
+    char url[CDL_URL_MAX];
+    if (conn_url(f, c, url, sizeof url)) { /* the new adapter cannot name it: keep the old one */
+        cdl_log(CDL_LOG_ERROR, "reload: connect_url fails; the connection stays as it was", "conn", c->name, NULL);
+        return;
+    }
+    if (c->session > 0) {
+        cdl_adapter_session_free(f->a, c->session);
+        c->session = 0;
+        if (f->s_active)
+            cdl_series_add(f->s_active, -1);
+    }
+    for (int i = 0; i < c->count; i++)
+        f->streams[c->streams[i]].sent = 0;
+    cdl_upstream_destroy(c->up);
+    c->up = NULL;
+    c->restarted = 1;
+    if (conn_start(f, c))
+        cdl_log(CDL_LOG_ERROR, "reload: cannot restart the connection", "conn", c->name, NULL);
+}
+
+int cdl_feed_swap_adapter(struct cdl_feed *f, struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url,
+                          const char *rest_url)
+{
+    const struct cdl_market *om = f->m;
+    struct cdl_adapter *oa = f->a;
+    const char *exch_iv = cdl_adapter_interval(a, m, f->iv.name);
+    if (!exch_iv)
+        return CDL_EINVAL; /* cdl_feed_check_adapter said so */
+    const char *new_ws = ws_url ? ws_url : m->ws_url;
+    int all = strcmp(new_ws, f->ws_url) || strcmp(exch_iv, f->exch_interval) ||
+              om->ping_interval != m->ping_interval || om->idle_timeout != m->idle_timeout ||
+              om->max_sends_per_sec != m->max_sends_per_sec;
+    for (int i = 0; i < f->n_conns; i++) { /* the sessions move to the new state */
+        struct conn *c = f->conns[i];
+        if (c->session <= 0)
+            continue;
+        int fresh = cdl_adapter_session_migrate(oa, c->session, a, m, new_ws, (uint64_t)c->index + 1);
+        cdl_adapter_session_free(oa, c->session);
+        c->session = fresh > 0 ? fresh : 0;
+        if (c->session <= 0) {
+            if (f->s_active)
+                cdl_series_add(f->s_active, -1);
+            c->restarted = -1; /* no session: it must reconnect */
+        }
+    }
+    f->a = a;
+    f->m = m;
+    f->exch_interval = exch_iv;
+    snprintf(f->ws_url, sizeof f->ws_url, "%s", new_ws);
+    snprintf(f->rest_url, sizeof f->rest_url, "%s", rest_url ? rest_url : m->rest_url);
+    f->meta.exchange = cdl_adapter_name(a);
+    f->meta.contract_type = m->name;
+    int restarted = 0;
+    for (int i = 0; i < f->n_conns; i++) {
+        struct conn *c = f->conns[i];
+        char url[CDL_URL_MAX];
+        if (!c->up)
+            continue;
+        int redo = all || c->restarted < 0;
+        if (!redo)
+            redo = !conn_url(f, c, url, sizeof url) && strcmp(url, c->url) != 0;
+        c->restarted = 0;
+        if (redo && f->started) {
+            conn_restart(f, c);
+            restarted++;
+        }
+    }
+    return restarted;
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------------- */

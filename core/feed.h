@@ -84,6 +84,21 @@ int cdl_feed_add(struct cdl_feed *f, const char *symbol, char *err, size_t errle
 /* Removes the stream of `symbol`: 0, or CDL_ENOTFOUND if it is not there. */
 int cdl_feed_remove(struct cdl_feed *f, const char *symbol);
 
+/* Reload.  cdl_feed_check_adapter: can adapter a (a reloaded copy of the feed's) with market m
+ * take over?  The interval must still exist, every live stream's symbol must map to the same
+ * exchange symbol, and connect_url/subscribe/ping must work on a throwaway session.  0, or
+ * CDL_EINVAL with a one-line message.  Changes nothing.
+ * cdl_feed_swap_adapter: the feed goes on with a and m (the old adapter must still be alive for
+ * the call).  Sessions are migrated (cdl_adapter_session_migrate) and connections stay up, so the
+ * next frames are mapped by the new code; a connection is restarted (and what it missed
+ * backfilled) only where its parameters changed: URL (ws_url override NULL = the market's),
+ * exchange interval name, ping interval, idle timeout or send pace.  Returns the number of
+ * connections restarted, or CDL_EINVAL if m lacks the interval. */
+int cdl_feed_check_adapter(const struct cdl_feed *f, struct cdl_adapter *a, const struct cdl_market *m, char *err,
+                           size_t errlen);
+int cdl_feed_swap_adapter(struct cdl_feed *f, struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url,
+                          const char *rest_url);
+
 struct cdl_feed_status {
     int streams;              /* live streams */
     int connections;          /* upstream connections (connecting or open) */

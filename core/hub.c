@@ -380,6 +380,81 @@ int cdl_hub_pin(struct cdl_hub_feed *hf, const char *symbol, char *msg, size_t m
     return 0;
 }
 
+int cdl_hub_unpin(struct cdl_hub_feed *hf, const char *exch_symbol)
+{
+    struct hub_stream *st = find(hf, exch_symbol);
+    if (!st || !st->pins)
+        return CDL_ENOTFOUND;
+    st->pins--;
+    maybe_linger(hf->hub, st);
+    return 0;
+}
+
+/* ---- reload ------------------------------------------------------------------------------------------ */
+
+/* The adapter and market of nh that would take over hf; NULL with a message if there is none. */
+static struct cdl_adapter *successor(const struct cdl_hub_feed *hf, struct cdl_lua_host *nh,
+                                     const struct cdl_market **m, char *msg, size_t msglen)
+{
+    struct cdl_adapter *a;
+    char err[512];
+    if (cdl_lua_host_load(nh, cdl_adapter_name(hf->a), &a, err, sizeof err)) {
+        snprintf(msg, msglen, "%s", err);
+        return NULL;
+    }
+    if (!(*m = cdl_adapter_market(a, hf->m->name))) {
+        snprintf(msg, msglen, "%s no longer has market '%s', which is streaming", cdl_adapter_name(a), hf->m->name);
+        return NULL;
+    }
+    return a;
+}
+
+int cdl_hub_check_host(struct cdl_hub *h, struct cdl_lua_host *nh, char *msg, size_t msglen)
+{
+    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next) {
+        const struct cdl_market *m;
+        struct cdl_adapter *a = successor(hf, nh, &m, msg, msglen);
+        if (!a || (hf->feed && cdl_feed_check_adapter(hf->feed, a, m, msg, msglen)))
+            return CDL_EINVAL;
+        for (int i = 0; i < hf->n_buckets; i++) /* every client's spelling still names its stream */
+            for (struct hub_stream *st = hf->buckets[i]; st; st = st->hnext)
+                for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+                    char sym[CDL_SYMBOL_MAX], why[200] = "";
+                    if (cdl_adapter_symbol(a, m, s->symbol, sym, sizeof sym, why, sizeof why) ||
+                        strcmp(sym, st->symbol)) {
+                        snprintf(msg, msglen, "%s %s: a client's symbol '%s' would no longer name stream '%s'",
+                                 cdl_adapter_name(a), m->name, s->symbol, st->symbol);
+                        return CDL_EINVAL;
+                    }
+                }
+    }
+    return 0;
+}
+
+int cdl_hub_swap_host(struct cdl_hub *h, struct cdl_lua_host *nh)
+{
+    int restarted = 0;
+    for (struct cdl_hub_feed *hf = h->feeds; hf; hf = hf->next) {
+        const struct cdl_market *m;
+        char msg[512];
+        struct cdl_adapter *a = successor(hf, nh, &m, msg, sizeof msg);
+        if (!a) /* not after a passed cdl_hub_check_host */
+            continue;
+        if (hf->feed) {
+            const struct cdl_exchange_override *ov = cdl_config_override(h->o.cfg, cdl_adapter_name(a), m->name);
+            int n = cdl_feed_swap_adapter(hf->feed, a, m, ov && ov->ws_url[0] ? ov->ws_url : NULL,
+                                          ov && ov->rest_url[0] ? ov->rest_url : NULL);
+            restarted += n > 0 ? n : 0;
+        }
+        hf->a = a;
+        hf->m = m;
+    }
+    h->o.host = nh;
+    return restarted;
+}
+
+void cdl_hub_set_linger(struct cdl_hub *h, double seconds) { h->o.linger_s = seconds; }
+
 int cdl_hub_n_streams(const struct cdl_hub *h) { return h->n_streams; }
 
 int cdl_hub_status(const struct cdl_hub *h, struct cdl_hub_status *out, int max)

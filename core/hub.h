@@ -70,6 +70,22 @@ void cdl_hub_unsubscribe(struct cdl_hub_sub *s);
 /* An always-on reference (config.lua): 0, or CDL_EINVAL and a message. */
 int cdl_hub_pin(struct cdl_hub_feed *hf, const char *symbol, char *msg, size_t msglen);
 
+/* Drops one always-on reference of the stream named `exch_symbol` (the exchange's name): it
+ * lingers if nothing else wants it.  0, or CDL_ENOTFOUND if it has no pin. */
+int cdl_hub_unpin(struct cdl_hub_feed *hf, const char *exch_symbol);
+
+/* Reload.  cdl_hub_check_host: can the adapters of host nh (freshly loaded) take over every
+ * running feed?  Same markets and intervals, every stream and every client's spelling naming the
+ * same exchange symbol, hooks working (cdl_feed_check_adapter).  0 or CDL_EINVAL with a message;
+ * changes nothing in the hub (nh loads the adapters it needs).
+ * cdl_hub_swap_host: after a successful check, every feed goes on with nh's adapters (endpoint
+ * overrides read from the hub's config again) and nh serves the feeds created from now on; the
+ * old host must stay alive until this returns.  Returns the connections restarted because their
+ * parameters changed. */
+int cdl_hub_check_host(struct cdl_hub *h, struct cdl_lua_host *nh, char *msg, size_t msglen);
+int cdl_hub_swap_host(struct cdl_hub *h, struct cdl_lua_host *nh);
+void cdl_hub_set_linger(struct cdl_hub *h, double seconds);
+
 /* Streams subscribed upstream (lingering ones included). */
 int cdl_hub_n_streams(const struct cdl_hub *h);
 

@@ -738,6 +738,92 @@ void cdl_adapter_session_free(struct cdl_adapter *a, int session)
         luaL_unref(a->host->L, LUA_REGISTRYINDEX, session);
 }
 
+/* Copies the plain value at the top of `from` (string, number, boolean, or a table of those, at
+ * most `depth` levels) onto `to`'s stack; 0, or -1 (nothing pushed) for anything else or when
+ * *budget (entries) runs out. */
+static int copy_plain(lua_State *from, lua_State *to, int depth, int *budget)
+{
+    if (--*budget < 0 || !lua_checkstack(to, 4) || !lua_checkstack(from, 4))
+        return -1;
+    switch (lua_type(from, -1)) {
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(from, -1, &n);
+        lua_pushlstring(to, s, n);
+        return 0;
+    }
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, -1))
+            lua_pushinteger(to, lua_tointeger(from, -1));
+        else
+            lua_pushnumber(to, lua_tonumber(from, -1));
+        return 0;
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, -1));
+        return 0;
+    case LUA_TTABLE:
+        break;
+    default:
+        return -1;
+    }
+    if (depth <= 0)
+        return -1;
+    lua_newtable(to);
+    lua_pushnil(from);
+    while (lua_next(from, -2)) { /* from: [t, k, v] */
+        lua_pushvalue(from, -2);  /* [t, k, v, k] */
+        int t = lua_type(from, -1);
+        int ok = (t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN) && !copy_plain(from, to, 0, budget);
+        lua_pop(from, 1); /* [t, k, v] */
+        if (ok && copy_plain(from, to, depth - 1, budget)) {
+            lua_pop(to, 1); /* the key */
+            ok = 0;
+        }
+        if (ok)
+            lua_rawset(to, -3);
+        lua_pop(from, 1); /* [t, k] */
+    }
+    return 0;
+}
+
+int cdl_adapter_session_migrate(struct cdl_adapter *from, int session, struct cdl_adapter *to,
+                                const struct cdl_market *m, const char *ws_url, uint64_t conn_id)
+{
+    int fresh = cdl_adapter_session_new(to, m, ws_url, conn_id);
+    if (session <= 0 || fresh <= 0)
+        return fresh;
+    lua_State *F = from->host->L, *T = to->host->L;
+    int budget = 4096, skipped = 0;
+    lua_rawgeti(F, LUA_REGISTRYINDEX, session);
+    lua_rawgeti(T, LUA_REGISTRYINDEX, fresh);
+    lua_pushnil(F);
+    while (lua_next(F, -2)) { /* F: [old, k, v]; T: [new] */
+        const char *k = lua_type(F, -2) == LUA_TSTRING ? lua_tostring(F, -2) : NULL;
+        if (k && (!strcmp(k, "exchange") || !strcmp(k, "market") || !strcmp(k, "ws_url") || !strcmp(k, "conn_id"))) {
+            lua_pop(F, 1);
+            continue; /* the core's fields: set for the new session already */
+        }
+        lua_pushvalue(F, -2);
+        int ok = k && !copy_plain(F, T, 0, &budget);
+        lua_pop(F, 1);
+        if (ok && copy_plain(F, T, 8, &budget)) {
+            lua_pop(T, 1);
+            ok = 0;
+        }
+        if (ok)
+            lua_rawset(T, -3);
+        else
+            skipped++;
+        lua_pop(F, 1);
+    }
+    lua_pop(F, 1);
+    lua_pop(T, 1);
+    if (skipped)
+        cdl_log(CDL_LOG_WARN, "reload: session fields that are not plain data were not carried over", "exchange",
+                to->name, NULL);
+    return fresh;
+}
+
 static void push_streams(lua_State *L, const struct cdl_stream_ref *streams, int n)
 {
     lua_createtable(L, n, 0);

@@ -131,6 +131,14 @@ int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, c
                             uint64_t conn_id);
 void cdl_adapter_session_free(struct cdl_adapter *a, int session);
 
+/* A session of adapter `to` (a reloaded copy of `from`, possibly in another host) for the same
+ * connection: the core's fields are set anew and the adapter's own fields of `session` (plain
+ * data: strings, numbers, booleans, tables of them) are copied over, so per-connection state such
+ * as a request counter survives a reload.  Returns the new reference or a negative error; the old
+ * session is left to the caller. */
+int cdl_adapter_session_migrate(struct cdl_adapter *from, int session, struct cdl_adapter *to,
+                                const struct cdl_market *m, const char *ws_url, uint64_t conn_id);
+
 int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
                             char *out, size_t outlen);
 

@@ -95,6 +95,12 @@ static const struct cdl_metric_def defs[CDL_M__COUNT] = {
     [CDL_M_PROCESS_CPU] = { "process_cpu_seconds_total", CDL_COUNTER, "User and system CPU time in seconds.",
                             { NULL } },
     [CDL_M_PROCESS_FDS] = { "process_open_fds", CDL_GAUGE, "Open file descriptors.", { NULL } },
+    [CDL_M_RELOADS] = { "connector_reloads_total", CDL_COUNTER,
+                        "Configuration and adapter reloads (SIGHUP, POST /-/reload), by result.", { "result" } },
+    [CDL_M_RELOAD_SUCCESS] = { "connector_config_last_reload_successful", CDL_GAUGE,
+                               "1 if the last reload was applied (or none was tried), 0 if it was refused.", { NULL } },
+    [CDL_M_RELOAD_DURATION] = { "connector_reload_duration_seconds", CDL_GAUGE,
+                                "Time the event loop spent in the last reload (the reload pause).", { NULL } },
 };
 
 /* Upper bounds of the latency histogram, seconds. */

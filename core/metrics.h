@@ -51,6 +51,9 @@ enum cdl_metric_id {
     CDL_M_PROCESS_RSS,        /* gauge: resident memory, bytes */
     CDL_M_PROCESS_CPU,        /* counter: user + system CPU seconds */
     CDL_M_PROCESS_FDS,        /* gauge: open file descriptors */
+    CDL_M_RELOADS,            /* counter {result}: reloads, "ok" or "failed" */
+    CDL_M_RELOAD_SUCCESS,     /* gauge: 1 if the last reload was applied (1 before any) */
+    CDL_M_RELOAD_DURATION,    /* gauge: seconds the loop spent in the last reload */
     CDL_M__COUNT
 };
 

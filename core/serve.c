@@ -26,8 +26,12 @@ enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
 struct serve {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm, sighup;
-    uv_timer_t drain_timer;
-    const struct cdl_config *cfg;
+    uv_timer_t drain_timer, reload_timer;
+    struct cdl_config *cfg;
+    struct cdl_reload_loader loader;
+    struct cdl_reload_result reload; /* the last one */
+    int reload_pending;
+    uint64_t reload_requests;
     struct cdl_net *net;
     struct cdl_rest *rest;
     struct cdl_circuits *circuits;
@@ -52,6 +56,7 @@ static void finish(struct serve *s)
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
+    uv_close((uv_handle_t *)&s->reload_timer, NULL);
     cdl_net_shutdown(s->net);
 }
 
@@ -93,12 +98,40 @@ static void on_signal(uv_signal_t *h, int signum)
     drain_step(&s->drain_timer);
 }
 
-/* SIGHUP would otherwise end the process: until hot reload lands it is logged and ignored. */
+static void reload_cb(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    s->reload_pending = 0;
+    s->reload.requests = s->reload_requests;
+    s->reload_requests = 0;
+    if (s->draining) {
+        snprintf(s->reload.message, sizeof s->reload.message, "the server is draining");
+        s->reload.ok = 0;
+    } else {
+        struct cdl_reload_ctx ctx = { .cfg = s->cfg, .host = &s->host, .hub = s->hub, .metrics = s->metrics,
+                                      .loader = s->loader };
+        cdl_reload_run(&ctx, &s->reload);
+    }
+    if (s->admin)
+        cdl_admin_reload_done(s->admin, &s->reload);
+}
+
+/* A reload runs on the next loop turn; the requests that arrive before it join it. */
+static void request_reload(void *user)
+{
+    struct serve *s = user;
+    s->reload_requests++;
+    if (s->reload_pending)
+        return;
+    s->reload_pending = 1;
+    uv_timer_start(&s->reload_timer, reload_cb, 0, 0);
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
-    (void)h;
     (void)signum;
-    cdl_log(CDL_LOG_WARN, "SIGHUP: hot reload is not built yet; the running configuration stays", NULL);
+    cdl_log(CDL_LOG_INFO, "SIGHUP: reloading", NULL);
+    request_reload(h->data);
 }
 
 static int write_port_file(const char *path, int ws_port, int health_port)
@@ -182,8 +215,9 @@ static int start(struct serve *s, const char *port_file)
         return CDL_EXIT_FAILURE;
     if (cfg->health_enabled) {
         struct cdl_admin_opts ao = { .host = cfg->server_host, .port = cfg->health_port, .hub = s->hub,
-                                     .circuits = s->circuits,
-                                     .server = s->srv, .metrics = s->metrics, .draining = &s->draining };
+                                     .circuits = s->circuits, .server = s->srv, .metrics = s->metrics,
+                                     .draining = &s->draining, .reload = &s->reload,
+                                     .request_reload = request_reload, .user = s };
         if (!(s->admin = cdl_admin_create(s->net, &ao, &health_port)))
             return CDL_EXIT_FAILURE;
     }
@@ -200,12 +234,13 @@ static int start(struct serve *s, const char *port_file)
     return 0;
 }
 
-int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
+int cdl_serve_run(struct cdl_config *cfg, const char *port_file, const struct cdl_reload_loader *loader)
 {
     struct serve *s = calloc(1, sizeof *s);
     if (!s)
         abort();
     s->cfg = cfg;
+    s->loader = *loader;
     uv_loop_init(&s->loop);
     s->metrics = cdl_metrics_create(0);
     struct cdl_lua_opts lo = { .adapters_dir = cfg->adapters_dir, .lua_dir = cfg->lua_dir,
@@ -216,7 +251,9 @@ int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
     uv_signal_init(&s->loop, &s->sigterm);
     uv_signal_init(&s->loop, &s->sighup);
     uv_timer_init(&s->loop, &s->drain_timer);
-    s->sigint.data = s->sigterm.data = s->sighup.data = s->drain_timer.data = s;
+    uv_timer_init(&s->loop, &s->reload_timer);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s->drain_timer.data = s->reload_timer.data = s;
+    cdl_series_set(cdl_metrics_series(s->metrics, CDL_M_RELOAD_SUCCESS), 1);
     int code = start(s, port_file);
     if (code == 0) {
         uv_signal_start(&s->sigint, on_signal, SIGINT);
@@ -229,6 +266,7 @@ int cdl_serve_run(const struct cdl_config *cfg, const char *port_file)
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sighup, NULL);
         uv_close((uv_handle_t *)&s->drain_timer, NULL);
+        uv_close((uv_handle_t *)&s->reload_timer, NULL);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);
     cdl_net_destroy(s->net);

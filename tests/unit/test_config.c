@@ -153,6 +153,41 @@ static void test_shipped_config(void)
     cdl_config_free(&c);
 }
 
+/* A reload applies some keys and reports the others. */
+static void test_reload_keys(void)
+{
+    struct cdl_config *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    char err[256], keys[8][48];
+    ASSERT_EQ(load_text("return { server = { port = 1, linger_seconds = 2 }, log = { level = 'info' },\n"
+                        "  subscriptions = { { exchange = 'binance', symbols = { 'BTCUSDT' } } } }",
+                        a, err, sizeof err), 0);
+    ASSERT_EQ(load_text("return { server = { port = 2, linger_seconds = 9, max_clients = 7 }, log = { level = 'warn' },\n"
+                        "  exchanges = { binance = { spot = { ws_url = 'ws://x/ws' } } },\n"
+                        "  subscriptions = { { exchange = 'okx', symbols = { 'A-B', 'C-D' } } } }",
+                        b, err, sizeof err), 0);
+    ASSERT_EQ(cdl_config_restart_keys(a, a, keys, 8), 0);
+    ASSERT_EQ(cdl_config_restart_keys(a, b, keys, 8), 2);
+    ASSERT_STR_EQ(keys[0], "server.port");
+    ASSERT_STR_EQ(keys[1], "server.max_clients");
+    ASSERT_EQ(cdl_config_restart_keys(a, b, keys, 1), 1); /* at most max */
+    cdl_config_apply_reload(a, b);
+    ASSERT_EQ(a->server_port, 1); /* needs a restart: the running value stays */
+    ASSERT_EQ(a->max_clients, 10000);
+    ASSERT(a->linger_seconds == 9.0);
+    ASSERT_STR_EQ(a->log_level, "warn");
+    ASSERT_EQ(a->n_overrides, 1);
+    ASSERT_STR_EQ(a->overrides[0].ws_url, "ws://x/ws");
+    ASSERT_EQ(a->n_subs, 1);
+    ASSERT_STR_EQ(a->subs[0].exchange, "okx");
+    ASSERT_EQ(a->subs[0].n_symbols, 2);
+    ASSERT_STR_EQ(a->subs[0].symbols[1], "C-D");
+    ASSERT_EQ(b->n_subs, 0); /* moved, not copied */
+    cdl_config_free(a);
+    cdl_config_free(b);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/cdl_config_%d.lua", (int)getpid());
@@ -161,6 +196,7 @@ int main(void)
     TEST_RUN(test_errors_name_the_path);
     TEST_RUN(test_circuit_breaker_keys);
     TEST_RUN(test_shipped_config);
+    TEST_RUN(test_reload_keys);
     unlink(path);
     return TEST_DONE();
 }

@@ -37,6 +37,10 @@ static const char good_adapter[] =
     "   if frame == 'count' then return { { symbol = 'X', interval = 'M1', open_time = sess.n * 60000 + 1700000000000,"
     "     open = '1', high = '1', low = '1', close = '1', volume = '0' } } end"
     "   if frame == 'ack' then return { event = 'ack' } end"
+    "   if frame == 'keep' then sess.fn = print sess.t = { x = 'y', deep = { 1, 2, 3 } } return {} end"
+    "   if frame == 'kept' then return { { symbol = 'X', interval = 'M1', open_time = 1700000040000, open = '1',"
+    "     high = '1', low = '1', close = '1', volume = tostring(#sess.t.deep) .. sess.t.x:len(),"
+    "     closed = sess.fn == nil } } end"
     "   if frame == 'err' then return { event = 'error', message = 'no such symbol' } end"
     "   if frame == 'bogus_event' then return { event = 'bogus' } end"
     "   if frame == 'garbage' then return nil, 'bad json!' end"
@@ -289,6 +293,36 @@ static void test_frames_and_rest(void)
     cdl_lua_host_destroy(h);
 }
 
+/* A reload moves a session to another host: the adapter's plain fields come along. */
+static void test_session_migrate(void)
+{
+    struct cdl_lua_host *h1 = host(0, 0), *h2 = host(0, 0);
+    struct cdl_adapter *a1 = load_good(h1), *a2 = load_good(h2);
+    ASSERT(a1 && a2);
+    const struct cdl_market *m1 = cdl_adapter_market(a1, NULL), *m2 = cdl_adapter_market(a2, "perp");
+    int s1 = cdl_adapter_session_new(a1, m1, m1->ws_url, 7);
+    struct cdl_parse_result r;
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(cdl_adapter_parse(a1, s1, "count", 5, &r), 0);
+    ASSERT_EQ(r.items[0].c.open_time, 3 * 60000 + 1700000000000LL);
+    ASSERT_EQ(cdl_adapter_parse(a1, s1, "keep", 4, &r), 0);
+    int s2 = cdl_adapter_session_migrate(a1, s1, a2, m2, "wss://moved.test/ws", 7);
+    ASSERT(s2 > 0);
+    cdl_adapter_session_free(a1, s1);
+    cdl_lua_host_destroy(h1); /* nothing of the old state is needed any more */
+    ASSERT_EQ(cdl_adapter_parse(a2, s2, "count", 5, &r), 0); /* sess.n went on from 4 */
+    ASSERT_EQ(r.items[0].c.open_time, 5 * 60000 + 1700000000000LL);
+    ASSERT_EQ(cdl_adapter_parse(a2, s2, "kept", 4, &r), 0); /* nested tables copied, the function not */
+    ASSERT_EQ(r.n, 1);
+    ASSERT_STR_EQ(r.items[0].c.volume, "31");
+    ASSERT_EQ(r.items[0].c.closed, 1);
+    char url[256];
+    ASSERT_EQ(cdl_adapter_connect_url(a2, s2, NULL, 0, url, sizeof url), 0); /* the core's fields are new */
+    ASSERT_STR_EQ(url, "wss://moved.test/ws");
+    cdl_adapter_session_free(a2, s2);
+    cdl_lua_host_destroy(h2);
+}
+
 /* market_of: the market a symbol names, NULL when the adapter cannot tell or breaks the contract. */
 static void test_market_of(void)
 {
@@ -340,6 +374,7 @@ int main(void)
     TEST_RUN(test_faults_are_contained);
     TEST_RUN(test_frames_and_rest);
     TEST_RUN(test_market_of);
+    TEST_RUN(test_session_migrate);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) {
