@@ -1,19 +1,20 @@
 #!/bin/bash
-# REST backfill end to end, one case per market (Gate spot is in test_stream_gateio.sh, Bybit in
-# test_stream_bybit.sh, the Hyperliquid perp stall in test_stream_hyperliquid_backfill.sh): the
-# simulator keeps back the closes of some periods, `candled stream --closed-only` must print every
-# period's closed candle once, in order, with the simulator's exact values (truth.py against
-# --truth), no gap event, and at least the stated number of them must be closes the WebSocket
-# never carried, which only REST has; the simulator must have answered REST requests and candled
-# must count successful backfills.  The cases run side by side (Hyperliquid's shortest period is
-# a minute: its case waits for the next minute boundary, which bounds the run time).
+# REST backfill end to end, one case per market (Bybit's are in test_stream_bybit.sh, the
+# Hyperliquid perp stall in test_stream_hyperliquid_backfill.sh): the simulator keeps back the
+# closes of some periods, `candled stream --closed-only` must print every period's closed candle
+# once, in order, with the simulator's exact values (truth.py against --truth), no gap event, and
+# at least the stated number of them must be closes the WebSocket never carried, which only REST
+# has; the simulator must have answered REST requests and candled must count successful
+# backfills.  The cases run side by side (Hyperliquid's shortest period is a minute: its case
+# waits for the next minute boundary, which bounds the run time at about a minute).
 #
-# OKX has a closed flag: a close that is not sent is a hole the sequencer sees (plus a disconnect
-# every 40 frames).  Gate.io futures and Hyperliquid have none, and a close that merely goes
-# missing is invisible there (the last update looks final); what a client can see is a connection
-# lost at a period's end, so --drop-on-skip closes the connection instead of sending the close:
-# after the reconnect the period's last value is stale, the core does not close it from that, and
-# the backfill brings the final one.  The other Gate periods' closes are inferred (--min-sent).
+# OKX and Gate spot have a closed flag: a close that is not sent is a hole the sequencer sees
+# (plus a disconnect every 40 or 16 frames).  Gate.io futures and Hyperliquid have none, and a
+# close that merely goes missing is invisible there (the last update looks final); what a client
+# can see is a connection lost at a period's end, so --drop-on-skip closes the connection instead
+# of sending the close: after the reconnect the period's last value is stale, the core does not
+# close it from that, and the backfill brings the final one.  The other Gate futures periods'
+# closes are inferred (--min-sent).
 #
 # BACKFILL_DEAD_REST=1 points --rest-url at a closed port: the test must then fail.
 set -eu
@@ -25,6 +26,7 @@ trap 'for p in $(cat "$T/pids" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || t
 CASES=$(cat <<'EOF'
 okx.swap|okx|swap|BTC-USDT-SWAP ETH-USDT-SWAP|/ws/v5/business|1s|24|0.3|--min-unsent 1 --min-sent 1|--rate 2 --skip-close-every 3 --disconnect-after 40
 okx.futures|okx|futures|BTC-USD-261225 ETH-USD-261225|/ws/v5/business|1s|24|0.3|--min-unsent 1 --min-sent 1|--rate 2 --skip-close-every 3 --disconnect-after 40
+gateio.spot|gateio|spot|BTC_USDT ETH_USDT|/ws/v4/|10s|6|1|--min-unsent 2 --min-sent 2|--rate 2 --skip-close-every 2 --disconnect-after 16
 gateio.usdt|gateio|usdt|BTC_USDT ETH_USDT|/v4/ws/usdt|10s|6|1|--min-unsent 2 --min-sent 2|--rate 2 --skip-close-every 2 --drop-on-skip
 gateio.btc|gateio|btc|BTC_USD ETH_USD|/v4/ws/btc|10s|6|1|--min-unsent 2 --min-sent 2|--rate 2 --skip-close-every 2 --drop-on-skip
 hyperliquid.spot|hyperliquid|spot|PURR/USDC @107|/ws|1m|2|1|--min-unsent 2|--rate 2 --skip-close-every 1 --drop-on-skip
@@ -94,4 +96,4 @@ done <<EOF
 $CASES
 EOF
 [ $bad -eq 0 ] || { echo "FAIL: REST backfill" >&2; exit 1; }
-echo "ok: okx swap and futures, gateio usdt and btc, hyperliquid spot: holes filled from REST, exact"
+echo "ok: okx swap and futures, gateio spot, usdt and btc, hyperliquid spot: holes filled from REST, exact"
