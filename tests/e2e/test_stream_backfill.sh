@@ -51,12 +51,15 @@ EOF
     echo "$SIM_PID" >>"$T/pids"
     rest="http://127.0.0.1:$SIM_PORT"
     [ "${BACKFILL_DEAD_REST:-0}" = 1 ] && rest="http://127.0.0.1:$(dead_port)"
-    rc=0
     # shellcheck disable=SC2086
     CONNECTOR_INACTIVITY_TIMEOUT=$grace CONNECTOR_SEQUENCER_HOLD_SECONDS=10 timeout 110 \
         "$CDL_BUILD_DIR/candled" stream "$ex" $syms --market "$market" --interval "$iv" --closed-only \
         --limit "$limit" --ws-url "ws://127.0.0.1:$SIM_PORT$path" --rest-url "$rest" \
-        >"$T/$name.out" 2>"$T/$name.err" || rc=$?
+        >"$T/$name.out" 2>"$T/$name.err" &
+    cpid=$!
+    echo "$cpid" >>"$T/pids"
+    rc=0
+    wait $cpid || rc=$?
     stop_sim || true
     [ $rc -eq 0 ] || fail "candled exited $rc: $(tail -3 "$T/$name.err")"
     # shellcheck disable=SC2086
