@@ -19,7 +19,7 @@
 --    answers rows {"T","c","h","i","l","n","o","s","t","v"} oldest first; only the most recent
 --    5000 candles exist; a time-range answer holds at most 500 elements (page by startTime).
 --  * Coins: perps by name ("BTC", "kPEPE": case matters), HIP-3 "dex:COIN"; spot "PURR/USDC"
---    or "@<index in spotMeta.universe>" ("@107").
+--    (index 0, the only pair called by name) or "@<index in spotMeta.universe>" ("@107").
 local adapter = require("candled.adapter")
 local json = require("candled.json")
 
@@ -150,7 +150,9 @@ end
 local function symbol(market, text)
   if #text == 0 or #text > 40 then return nil, "symbol must be 1 to 40 characters" end
   if market == "spot" then
-    if text:find("^@%d+$") or text == "PURR/USDC" then return text end
+    -- the pair at index 0 is the one spot pair Hyperliquid calls by name; no zero-padded indexes
+    if text == "@0" then return nil, "the spot pair @0 is called PURR/USDC" end
+    if text:find("^@[1-9]%d*$") or text == "PURR/USDC" then return text end
     return nil, "spot pairs are '@<index>' (spotMeta universe, e.g. @107) or PURR/USDC"
   end
   if text:find("^[A-Za-z0-9]+$") or text:find("^[a-z0-9]+:[A-Za-z0-9]+$") then return text end

@@ -6,7 +6,9 @@
 # is started on port 0 and reports the port it got.
 #
 #   start_sim ARGS...   starts candled-sim ARGS... --port 0 in the background, waits for its
-#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file)
+#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file).
+#                       Subshells running simulators side by side set SIM_TAG (a distinct word)
+#                       first, so that their files do not collide
 #   stop_sim            SIGTERM, waits (SIGKILL after 30 s, reported); sets SIM_EXIT to its exit
 #                       status; returns it
 #   fail MSG            prints MSG (and the simulator log) and exits 1
@@ -68,8 +70,8 @@ fail() {
 start_sim() {
     [ -x "$SIM_BIN" ] || fail "candled-sim not built: $SIM_BIN"
     _sim_seq=$((_sim_seq + 1))
-    _out="$E2E_TMP/sim$_sim_seq.out"
-    SIM_LOG="$E2E_TMP/sim$_sim_seq.err"
+    _out="$E2E_TMP/sim${SIM_TAG:-}$_sim_seq.out"
+    SIM_LOG="$E2E_TMP/sim${SIM_TAG:-}$_sim_seq.err"
     "$SIM_BIN" "$@" --port 0 >"$_out" 2>"$SIM_LOG" &
     SIM_PID=$!
     SIM_PORT=

@@ -204,5 +204,8 @@ stop_sim || fail "flood sim exit $SIM_EXIT"
 [ $? -eq 2 ] || fail "unknown market should exit 2"
 "$SIM_BIN" --exchange binance --rate fast --port 0 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "bad --rate should exit 2"
+"$SIM_BIN" --exchange binance --drop-on-skip --port 0 >/dev/null 2>"$E2E_TMP/usage"
+[ $? -eq 2 ] && grep -qx "candled-sim: --drop-on-skip needs --skip-close-every" "$E2E_TMP/usage" \
+    || fail "--drop-on-skip alone should exit 2: $(cat "$E2E_TMP/usage")"
 
 echo "PASS test_sim_binance"

@@ -135,7 +135,7 @@ grep -q '"flag":true' "$E2E_TMP/truth" || fail "spot truth lines must say the fr
 for market in usdt btc; do
     sym=BTC_USDT path=/v4/ws/usdt
     [ $market = btc ] && sym=BTC_USD path=/v4/ws
-    start_sim --exchange gateio --market $market --symbols $sym --interval 10s --rate 4 --truth "$E2E_TMP/truth.$market"
+    start_sim --exchange gateio --market $market --symbols $sym --interval 10s,5m --rate 4 --truth "$E2E_TMP/truth.$market"
     "$PYTHON" - "$SIM_PORT" "$market" "$sym" "$path" <<'EOF' || fail "$market protocol checks"
 import json, os, sys, time
 sys.path.insert(0, os.path.join(os.environ["CDL_SOURCE_DIR"], "tests", "e2e"))
@@ -182,6 +182,14 @@ st, rows = rest("/api/v4/futures/%s/candlesticks?contract=%s&interval=10s&limit=
 check(st == 200 and len(rows) == 2000 and list(rows[0]) == ["t", "v", "c", "h", "l", "o", "sum"], "2000 object rows")
 check(all(rows[i]["t"] + 10 == rows[i + 1]["t"] for i in range(1999)), "oldest first, consecutive")
 check(all(rows[i]["c"] == rows[i + 1]["o"] for i in range(1999)), "open == previous close")
+t = rows[-10]["t"]
+st, win = rest("/api/v4/futures/%s/candlesticks?contract=%s&interval=10s&from=%d&to=%d" % (market, sym, t, t + 20))
+check(st == 200 and win == rows[-10:-7], "from/to in seconds, both inclusive %r" % win)
+st, body = rest("/api/v4/futures/%s/candlesticks?contract=%s&interval=10s&from=%d&to=%d" % (market, sym, t - 20000, t))
+check(st == 400 and "Maximum 2000 data points" in body["message"], "a range over 2000 points %r" % body)
+st, rows5 = rest("/api/v4/futures/%s/candlesticks?contract=%s&limit=3" % (market, sym))
+check(st == 200 and [r["t"] % 300 for r in rows5] == [0, 0, 0] and rows5[1]["t"] - rows5[0]["t"] == 300,
+      "no interval: Gate's futures default, 5m %r" % rows5)
 st, body = rest("/api/v4/futures/%s/candlesticks?contract=%s&interval=10s&limit=2001" % (market, sym))
 check(st == 400 and body["label"] == "INVALID_PARAM_VALUE", "limit 2001 %r" % body)
 st, body = rest("/api/v4/futures/%s/candlesticks?contract=NOPE&interval=10s" % market)

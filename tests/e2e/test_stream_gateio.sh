@@ -1,8 +1,8 @@
 #!/bin/sh
 # End to end: candled-sim (Gate.io protocol) -> `candled stream gateio` -> exact quotes for spot,
-# usdt and btc, checked byte for byte against the simulator's --truth file; on spot, closed
-# candles come once per period and a REST backfill fills the hole a disconnect leaves; the
-# adapter's spot.ping keeps a connection open past the simulator's idle rule.
+# usdt and btc, checked byte for byte against the simulator's --truth file; the adapter's
+# spot.ping keeps a connection open past the simulator's idle rule.  REST backfill on every
+# market is tests/e2e/test_stream_backfill.sh.
 #
 # Futures carry no closed flag: the core infers their closes (section 4, GATEIO_FUTURES_CLOSED=0
 # skips it).  Open quotes are checked with quotes.py check-truth, closed ones with truth.py.
@@ -95,24 +95,7 @@ for want in connector_duplicates_filtered_total connector_reconnections_total; d
 done
 echo "ok: garbage, duplicates, reordering, oversize frames and disconnects on Gate frames"
 
-# 2. spot: closed candles once per period, in order, no hole.  Every second close is never sent,
-# and each connection is dropped after 8 frames (4 s), so a reconnect follows every skipped close
-# before the next close: the REST backfill after it must fill the hole.
-start_sim --exchange gateio --symbols BTC_USDT --interval 10s --rate 2 --truth "$T/truth.bf" \
-    --skip-close-every 2 --disconnect-after 8
-rc=0
-timeout 150 "$CANDLED" stream gateio BTC_USDT --interval 10s --closed-only --limit 4 \
-    --ws-url "ws://127.0.0.1:$SIM_PORT/ws/v4/" --rest-url "http://127.0.0.1:$SIM_PORT" \
-    >"$T/out.bf" 2>"$T/err.bf" || rc=$?
-[ $rc -eq 0 ] || fail "closed-only stream exited $rc: $(tail -3 "$T/err.bf")"
-[ "$(grep -c '"is_closed":true' "$T/out.bf")" = 4 ] || fail "expected 4 closed quotes: $(cat "$T/out.bf")"
-$TRUTH "$T/truth.bf" "$T/out.bf" --exchange gateio --market spot --min-closed 4 --max-gaps 0 \
-    || fail "closed spot candles"
-stop_sim || fail "candled-sim exited $SIM_EXIT"
-grep '"msg":"stream finished"' "$T/err.bf" | grep -q 'connector_rest_backfills_total:gateio,spot,ok=[1-9]' \
-    || fail "no REST backfill: $(grep '"msg":"stream finished"' "$T/err.bf")"
-grep -q '"skipped_closes":[1-9]' "$SIM_LOG" || fail "the simulator skipped no close"
-echo "ok: spot closed candles once per period, the holes filled from REST"
+# 2. spot closes once per period with the holes filled from REST: tests/e2e/test_stream_backfill.sh
 
 # 3. keepalive: no protocol pings and a 12 s idle rule.  candled's spot.ping (every 10 s) keeps
 # its connection for 26 s; a client that subscribes and then says nothing is dropped meanwhile.

@@ -2,6 +2,7 @@
 """truth.py - checks what candled printed against the simulator's ground truth (--truth).
 
     truth.py TRUTH.jsonl QUOTES.jsonl [--exchange E] [--market M] [--min-closed N] [--max-gaps N]
+             [--min-symbols N] [--min-unsent N] [--min-sent N]
 
 TRUTH is candled-sim's --truth file: one line per generated candle state, with the exact text
 candled must print and whether the frame was sent at all (a skipped close is only in REST).
@@ -12,8 +13,11 @@ there exactly once, in order, with exactly the simulator's values (open, high, l
 volume, close_time, quote_volume, trades as text; for a close the simulator later revised, the
 original or the revision, whichever came first) - or be covered by a gap event that says so
 exactly; and no closed quote may be one the simulator never made.  Open quotes, if any, must be
-values the simulator generated for that period.  Prints one summary line of figures (JSON) on
-success; exit status 1 with the first discrepancy otherwise.
+values the simulator generated for that period.  A closed candle whose close the simulator never
+sent (--skip-close-every) can only have come from REST: --min-unsent N asks for at least N of
+those among the closed quotes checked, --min-sent N for at least N whose close was sent on the
+WebSocket.  Prints one summary line of figures (JSON) on success; exit status 1 with the first
+discrepancy otherwise.
 Standard library only.
 """
 import json
@@ -43,7 +47,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     truth, quotes = load(args[0]), load(args[1])
-    closed_truth, revised, open_truth, unsent = {}, {}, {}, 0
+    closed_truth, revised, open_truth, unsent, unsent_keys = {}, {}, {}, 0, set()
     for t in truth:
         key = (t["symbol"], int(t["timestamp"]))
         if t.get("revision") is True:  # the exchange corrected a close: either value may be first
@@ -51,6 +55,8 @@ def main(argv):
         elif t["is_closed"] is True:
             closed_truth[key] = text_fields(t)
             unsent += t["sent"] is False
+            if t["sent"] is False:
+                unsent_keys.add(key)
             if t.get("flag") is False and t["sent"] is True:
                 # no closed flag on the wire (Hyperliquid): the final state went out as an update
                 open_truth.setdefault(key, set()).add(text_fields(t))
@@ -94,6 +100,7 @@ def main(argv):
             return 1
         times.append(ts)
     checked = lost = 0
+    from_rest = sum(1 for sym, times in got.items() for ts in times if (sym, ts) in unsent_keys)
     for sym, times in got.items():
         expected = sorted(ts for (s, ts) in closed_truth if s == sym and times[0] <= ts <= times[-1])
         have = set(times)
@@ -113,7 +120,8 @@ def main(argv):
         lost += len(covered)
     n_gaps = sum(len(g) for g in gaps.values())
     summary = {"symbols": len(got), "closed_checked": checked, "open_checked": opens, "gap_events": n_gaps,
-               "periods_in_gaps": lost, "closes_never_sent": unsent, "revisions_sent": len(revised),
+               "periods_in_gaps": lost, "closes_never_sent": unsent,
+               "closed_checked_never_sent": from_rest, "revisions_sent": len(revised),
                "revisions_kept": took_revision}
     print("truth: " + json.dumps(summary))
     if len(got) < int(opts.get("--min-symbols") or 1):
@@ -121,6 +129,14 @@ def main(argv):
         return 1
     if checked < int(opts.get("--min-closed") or 1):
         print("only %d closed candles checked" % checked, file=sys.stderr)
+        return 1
+    if from_rest < int(opts.get("--min-unsent") or 0):
+        print("only %d closed candles whose close was never sent (from REST), %s wanted" % (from_rest, opts["--min-unsent"]),
+              file=sys.stderr)
+        return 1
+    if checked - from_rest < int(opts.get("--min-sent") or 0):
+        print("only %d closed candles whose close was sent, %s wanted" % (checked - from_rest, opts["--min-sent"]),
+              file=sys.stderr)
         return 1
     if opts.get("--max-gaps") is not None and n_gaps > int(opts["--max-gaps"]):
         print("%d gap events, at most %s allowed" % (n_gaps, opts["--max-gaps"]), file=sys.stderr)

@@ -32,16 +32,17 @@ struct gt_market {
     const char *ws_paths[3];
     struct sim_gen_format fmt;
     int max_points;           /* REST points per request */
+    const char *default_interval; /* REST interval when none is given */
     const char *default_symbols;
     const char *generated_fmt;
 };
 
 static const struct gt_market gt_markets[] = {
-    {"spot", {NULL}, "spot", {"/ws/v4/", "/ws/v4", NULL}, {4, 6, 8, 0, 0}, 1000,
+    {"spot", {NULL}, "spot", {"/ws/v4/", "/ws/v4", NULL}, {4, 6, 8, 0, 0}, 1000, "30m",
      "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-    {"usdt", {"futures", "linear", NULL}, "futures", {"/v4/ws/usdt", NULL}, {1, 0, 4, 0, 0}, 2000,
+    {"usdt", {"futures", "linear", NULL}, "futures", {"/v4/ws/usdt", NULL}, {1, 0, 4, 0, 0}, 2000, "5m",
      "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-    {"btc", {"inverse", NULL}, "futures", {"/v4/ws/btc", "/v4/ws", NULL}, {1, 0, 8, 1, 1}, 2000,
+    {"btc", {"inverse", NULL}, "futures", {"/v4/ws/btc", "/v4/ws", NULL}, {1, 0, 8, 1, 1}, 2000, "5m",
      "BTC_USD,ETH_USD", "SYM%04d_USD"},
 };
 
@@ -370,7 +371,7 @@ static void gt_candles(struct sim *sim, const struct sim_http_req *req, const ch
         return gt_spot(sim) ? gt_rest_error(rep, 400, "INVALID_CURRENCY_PAIR", "Invalid currency pair")
                             : gt_rest_error(rep, 400, "CONTRACT_NOT_FOUND", "Contract not found");
     if (!sim_http_arg(req, "interval", ivname, sizeof ivname))
-        snprintf(ivname, sizeof ivname, "30m"); /* Gate's default */
+        snprintf(ivname, sizeof ivname, "%s", gt_m(sim)->default_interval); /* Gate's: spot 30m, futures 5m */
     if (gt_interval(ivname, &iv) < 0 || !sim_interval_served(sim, &iv))
         return gt_rest_error(rep, 400, "INVALID_PARAM_VALUE", "Invalid interval");
     int has_limit = gt_int_arg(req, "limit", &limit);

@@ -33,7 +33,7 @@ static void sim_usage(FILE *f)
           "         [--idle-disconnect SEC]\n"
           "         [--enforce-rate] [--max-msg-rate N] [--max-streams N] [--queue-max N]\n"
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
-          "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
+          "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N [--drop-on-skip]]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
           "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N]\n"
           "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
@@ -48,7 +48,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_DROP_ON_SKIP,
 };
 
 static const struct option sim_long_opts[] = {
@@ -78,6 +78,7 @@ static const struct option sim_long_opts[] = {
     {"duplicate-every", required_argument, NULL, OPT_DUP},
     {"reorder-every", required_argument, NULL, OPT_REORDER},
     {"skip-close-every", required_argument, NULL, OPT_SKIP_CLOSE},
+    {"drop-on-skip", no_argument, NULL, OPT_DROP_ON_SKIP},
     {"revise-every", required_argument, NULL, OPT_REVISE},
     {"rest-garbage-every", required_argument, NULL, OPT_REST_GARBAGE},
     {"garbage-every", required_argument, NULL, OPT_GARBAGE},
@@ -233,6 +234,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             if (sim_parse_long("skip-close-every", optarg, 1, LONG_MAX, &o->skip_close_every))
                 return 2;
             break;
+        case OPT_DROP_ON_SKIP: o->drop_on_skip = 1; break;
         case OPT_REVISE:
             if (sim_parse_long("revise-every", optarg, 1, LONG_MAX, &o->revise_every))
                 return 2;
@@ -289,6 +291,10 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         return 2;
     if (!o->tls_cert != !o->tls_key) {
         fprintf(stderr, "candled-sim: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (o->drop_on_skip && !o->skip_close_every) {
+        fprintf(stderr, "candled-sim: --drop-on-skip needs --skip-close-every\n");
         return 2;
     }
     sim->gen.seed = o->seed;

@@ -709,6 +709,17 @@ static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_
     sim_buf_free(&b);
 }
 
+/* --drop-on-skip: the connections that would have carried a skipped close are closed (1001)
+ * instead, so the close is lost with them, as a connection drop loses whatever was in flight. */
+static void sim_stream_drop_clients(struct sim_core *core, struct sim_stream *s)
+{
+    for (int i = 0; i < s->nsubs; i++)
+        if (!s->subs[i]->closing) {
+            core->sim.counters.disconnects++;
+            sim_client_close(s->subs[i], 1001, "candled-sim: drop-on-skip");
+        }
+}
+
 /* Wall time of update k of the period opening at `open`. */
 static int64_t sim_update_time(const struct sim_core *core, int64_t open, int64_t k)
 {
@@ -742,6 +753,8 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
                 sim->counters.skipped_closes++;
                 if (core->truth)
                     sim_truth_write(core, s, &s->cur, 0, 0);
+                if (sim->opts.drop_on_skip)
+                    sim_stream_drop_clients(core, s);
             } else {
                 if (s->revise_end)
                     sim_emit_revision(core, s);

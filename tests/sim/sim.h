@@ -57,6 +57,7 @@ struct sim_opts {
     int disconnect_abrupt;
     long stall_after, stall_ms;
     long duplicate_every, reorder_every, skip_close_every, garbage_every;
+    int drop_on_skip;        /* a skipped close also closes its stream's connections (lost with them) */
     long rest_fail_every;
     int rest_status;
     long refuse_ws;          /* refuse the first N WebSocket upgrades */
