@@ -57,6 +57,7 @@ struct cdl_feed_opts {
     int max_streams_per_conn;    /* 0 = the market's max_streams */
     size_t max_message;          /* reassembly cap, 0 = 1 MiB */
     double idle_timeout;         /* seconds, 0 = the market's */
+    double max_connection_age;   /* seconds, 0 = the market's (0 there too: never rotated) */
     struct cdl_dedup *dedup;     /* borrowed, may be NULL: tells revisions of older closes */
     /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;

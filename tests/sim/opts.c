@@ -30,7 +30,7 @@ static void sim_usage(FILE *f)
     fputs("usage: candled-sim --exchange NAME [--market M] [--port P] [--port-file FILE]\n"
           "         [--symbols A,B | --symbol-count N] [--interval LIST] [--rate R] [--seed S]\n"
           "         [--record FILE] [--truth FILE] [--replay FILE.jsonl] [--flood] [--ping-interval SEC]\n"
-          "         [--idle-disconnect SEC]\n"
+          "         [--idle-disconnect SEC] [--max-conn-age SEC]\n"
           "         [--enforce-rate] [--max-msg-rate N] [--max-streams N] [--queue-max N]\n"
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
@@ -48,7 +48,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE,
 };
 
 static const struct option sim_long_opts[] = {
@@ -67,6 +67,7 @@ static const struct option sim_long_opts[] = {
     {"flood", no_argument, NULL, OPT_FLOOD},
     {"ping-interval", required_argument, NULL, OPT_PING},
     {"idle-disconnect", required_argument, NULL, OPT_IDLE},
+    {"max-conn-age", required_argument, NULL, OPT_MAX_AGE},
     {"enforce-rate", no_argument, NULL, OPT_ENFORCE},
     {"max-msg-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
@@ -197,6 +198,15 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             if (sim_parse_long("idle-disconnect", optarg, 0, 86400, &v)) return 2;
             o->idle_disconnect = (int)v;
             break;
+        case OPT_MAX_AGE: {
+            char *end;
+            o->max_conn_age = strtod(optarg, &end);
+            if (end == optarg || *end || !(o->max_conn_age >= 0.1 && o->max_conn_age <= 604800)) {
+                fprintf(stderr, "candled-sim: --max-conn-age wants seconds in [0.1, 604800], got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case OPT_ENFORCE: o->enforce_rate = 1; break;
         case OPT_MAX_RATE:
             if (sim_parse_long("max-msg-rate", optarg, 1, 1000000, &v)) return 2;

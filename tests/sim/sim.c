@@ -104,6 +104,7 @@ struct sim_client {
     int64_t next_ping_ms;
     int ping_due;
     int64_t last_rx_ms;        /* last message (text or pong) from the client */
+    int64_t opened_ms;         /* when the upgrade was accepted (--max-conn-age) */
     int64_t stall_until;
     int stalled;
     int closing, close_code, abrupt;
@@ -611,8 +612,10 @@ static void sim_stream_drop_sub(struct sim_stream *s, struct sim_client *c)
             s->nsubs--;
             break;
         }
-    if (s->nsubs == 0)
-        s->open = 0; /* idle: restarts from the wall clock when someone subscribes again */
+    /* idle: restarts from the wall clock when someone subscribes again; with --max-conn-age it
+     * goes on (sim_stream_runs) */
+    if (s->nsubs == 0 && c->core->sim.opts.max_conn_age <= 0)
+        s->open = 0;
 }
 
 int sim_client_unsubscribe(struct sim_client *c, const char *key)
@@ -698,7 +701,7 @@ static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_
     struct sim_buf b = {0};
     struct sim *sim = &core->sim;
     if (core->truth)
-        sim_truth_write(core, s, &s->cur, 1, 0);
+        sim_truth_write(core, s, &s->cur, s->nsubs > 0, 0);
     if (core->record) {
         sim->ex->render(sim, s, &s->cur, event_ms, 0, &b);
         fwrite(b.data, 1, b.len, core->record);
@@ -771,6 +774,14 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
     }
 }
 
+/* Whether stream s is generated now.  With --max-conn-age, a stream goes on while its only
+ * subscriber, cut at the age, reconnects (an exchange's market does not stop for a connection),
+ * so --truth holds every period's close, and the REST backfill has to bring it. */
+static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s)
+{
+    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0);
+}
+
 static void sim_gen_timer_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
@@ -779,7 +790,7 @@ static void sim_gen_timer_cb(uv_timer_t *t)
         return;
     for (int i = 0; i < core->nstreams; i++) {
         struct sim_stream *s = core->streams[i];
-        if (!s->live || !s->nsubs)
+        if (!sim_stream_runs(core, s))
             continue;
         int64_t due = sim_stream_run(core, s, now);
         if (due < next)
@@ -869,6 +880,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->id = ++core->next_client_id;
     c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
     c->last_rx_ms = sim_now_ms();
+    c->opened_ms = c->last_rx_ms;
     c->next = core->clients;
     if (core->clients)
         core->clients->prev = c;
@@ -1346,6 +1358,16 @@ static void sim_house_cb(uv_timer_t *t)
             sim_client_close(c, 1001, "idle timeout");
             continue;
         }
+        /* an exchange's connection lifetime (Binance: 24 h): cut at the mark, whatever it carries */
+        if (core->sim.opts.max_conn_age > 0 && !c->closing &&
+            now - c->opened_ms >= (int64_t)(core->sim.opts.max_conn_age * 1000)) {
+            if (core->sim.opts.verbose)
+                fprintf(stderr, "candled-sim: client %llu reached the connection lifetime, disconnecting\n",
+                        (unsigned long long)c->id);
+            core->sim.counters.age_drops++;
+            sim_client_close(c, 1001, "max connection age");
+            continue;
+        }
         if (pi > 0 && now >= c->next_ping_ms) {
             c->next_ping_ms = now + (int64_t)pi * 1000;
             c->ping_due = 1;
@@ -1518,7 +1540,7 @@ static void sim_print_counters(const struct sim_core *core)
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
             "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
-            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu}}\n",
+            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu,\"age_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1532,7 +1554,7 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
             (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
             (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
-            (unsigned long long)k->idle_drops);
+            (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops);
 }
 
 static void sim_core_free(struct sim_core *core)

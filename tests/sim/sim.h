@@ -48,6 +48,7 @@ struct sim_opts {
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
     int ping_interval;       /* seconds between server pings; -1 = exchange default, 0 = none */
     int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
+    double max_conn_age;     /* close every connection this many seconds after it opened; 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
     int verbose;
@@ -74,6 +75,7 @@ struct sim_counters {
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
     uint64_t revisions, rest_garbage;
+    uint64_t age_drops;      /* connections closed at --max-conn-age */
 };
 
 /* What candled must print for one generated candle state (--truth). */
