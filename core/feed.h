@@ -17,7 +17,13 @@
  * batched and sent once the connection's send queue is empty, at the exchange's pace; a
  * connection left without streams is closed.  A removed stream is inactive in the sequencer (no
  * backfill) but remembers its last close until its slot is reused, so removing and re-adding a
- * stream never repeats a closed candle. */
+ * stream never repeats a closed candle.
+ *
+ * A market with a connection lifetime (max_connection_age, or the option) gets each connection
+ * replaced make-before-break before the exchange cuts it (rotate.h): a second upstream with the
+ * same streams, swapped in once its subscriptions are acknowledged, the old one closed a moment
+ * later; the overlap's candles go through the sequencer, so nothing is lost, repeated or
+ * backfilled.  A failed replacement leaves the old connection running and is tried again. */
 #ifndef CDL_FEED_H
 #define CDL_FEED_H
 

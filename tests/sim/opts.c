@@ -35,7 +35,7 @@ static void sim_usage(FILE *f)
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
-          "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N]\n"
+          "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N] [--refuse-ws-every N]\n"
           "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
           "Serves one exchange's WebSocket and REST kline API on 127.0.0.1 (see docs/simulator.md).\n"
           "Prints 'PORT <n>' on stdout once listening.\n",
@@ -48,7 +48,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE, OPT_REFUSE_EVERY,
 };
 
 static const struct option sim_long_opts[] = {
@@ -85,6 +85,7 @@ static const struct option sim_long_opts[] = {
     {"rest-fail-every", required_argument, NULL, OPT_REST_FAIL},
     {"rest-status", required_argument, NULL, OPT_REST_STATUS},
     {"refuse-ws", required_argument, NULL, OPT_REFUSE_WS},
+    {"refuse-ws-every", required_argument, NULL, OPT_REFUSE_EVERY},
     {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
     {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -265,6 +266,9 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             break;
         case OPT_REFUSE_WS:
             if (sim_parse_long("refuse-ws", optarg, 0, LONG_MAX, &o->refuse_ws)) return 2;
+            break;
+        case OPT_REFUSE_EVERY:
+            if (sim_parse_long("refuse-ws-every", optarg, 1, LONG_MAX, &o->refuse_ws_every)) return 2;
             break;
         case OPT_OVERSIZE:
             if (sim_parse_long("oversize-every", optarg, 1, LONG_MAX, &o->oversize_every))

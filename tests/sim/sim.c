@@ -1278,10 +1278,11 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             fprintf(stderr, "candled-sim: refusing WebSocket on %s\n", path);
             return 1;
         }
-        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws) {
-            core->sim.counters.ws_refused++; /* --refuse-ws: the connection is dropped, no 101 */
-            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws)\n",
-                    (unsigned long long)core->sim.counters.ws_upgrades);
+        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws ||
+            (core->sim.opts.refuse_ws_every && core->sim.counters.ws_upgrades % (uint64_t)core->sim.opts.refuse_ws_every == 0)) {
+            core->sim.counters.ws_refused++; /* --refuse-ws(-every): the connection is dropped, no 101 */
+            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws%s)\n",
+                    (unsigned long long)core->sim.counters.ws_upgrades, core->sim.opts.refuse_ws_every ? "-every" : "");
             return 1;
         }
         return 0;

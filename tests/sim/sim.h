@@ -61,6 +61,7 @@ struct sim_opts {
     long rest_fail_every;
     int rest_status;
     long refuse_ws;          /* refuse the first N WebSocket upgrades */
+    long refuse_ws_every;    /* refuse every Nth WebSocket upgrade */
     long oversize_every, oversize_bytes;
     long revise_every;       /* after the close of every Nth period, a second close with other values */
     long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
