@@ -36,7 +36,9 @@ static void sim_usage(FILE *f)
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
           "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N] [--refuse-ws-every N]\n"
+          "         [--subscribe-delay-ms MS]\n"
           "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
+          "         [--log-subs]\n"
           "Serves one exchange's WebSocket and REST kline API on 127.0.0.1 (see docs/simulator.md).\n"
           "Prints 'PORT <n>' on stdout once listening.\n",
           f);
@@ -48,7 +50,7 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE, OPT_REFUSE_EVERY,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE, OPT_REFUSE_EVERY, OPT_LOG_SUBS, OPT_SUB_DELAY,
 };
 
 static const struct option sim_long_opts[] = {
@@ -86,9 +88,11 @@ static const struct option sim_long_opts[] = {
     {"rest-status", required_argument, NULL, OPT_REST_STATUS},
     {"refuse-ws", required_argument, NULL, OPT_REFUSE_WS},
     {"refuse-ws-every", required_argument, NULL, OPT_REFUSE_EVERY},
+    {"subscribe-delay-ms", required_argument, NULL, OPT_SUB_DELAY},
     {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
     {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"log-subs", no_argument, NULL, OPT_LOG_SUBS},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, OPT_HELP},
@@ -270,6 +274,9 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_REFUSE_EVERY:
             if (sim_parse_long("refuse-ws-every", optarg, 1, LONG_MAX, &o->refuse_ws_every)) return 2;
             break;
+        case OPT_SUB_DELAY:
+            if (sim_parse_long("subscribe-delay-ms", optarg, 1, 600000, &o->subscribe_delay_ms)) return 2;
+            break;
         case OPT_OVERSIZE:
             if (sim_parse_long("oversize-every", optarg, 1, LONG_MAX, &o->oversize_every))
                 return 2;
@@ -279,6 +286,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
                 return 2;
             break;
         case OPT_VERBOSE: o->verbose = 1; break;
+        case OPT_LOG_SUBS: o->log_subs = 1; break;
         case OPT_HELP: sim_usage(stdout); return 1;
         default: sim_usage(stderr); return 2;
         }

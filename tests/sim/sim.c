@@ -571,6 +571,13 @@ static void sim_stream_free(struct sim_stream *s)
     free(s);
 }
 
+/* --log-subs: one line per change of who holds which stream. */
+static void sim_log_sub(const struct sim_client *c, char op, const char *key)
+{
+    if (c->core->sim.opts.log_subs)
+        fprintf(stderr, "SUBS %lld %llu %c %s\n", (long long)sim_now_ms(), (unsigned long long)c->id, op, key);
+}
+
 static void sim_gen_timer_arm(struct sim_core *core);
 
 int sim_client_subscribe(struct sim_client *c, const char *key, const char *symbol,
@@ -598,6 +605,9 @@ int sim_client_subscribe(struct sim_client *c, const char *key, const char *symb
     }
     s->subs[s->nsubs++] = c;
     core->sim.counters.subscribes++;
+    sim_log_sub(c, '+', key);
+    if (core->sim.opts.subscribe_delay_ms) /* a slow exchange: the reply and the data wait */
+        c->stall_until = sim_now_ms() + core->sim.opts.subscribe_delay_ms;
     sim_gen_timer_arm(core);
     if (core->sim.opts.flood)
         sim_client_wake(c);
@@ -624,6 +634,7 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
         if (!strcmp(c->streams[i]->key, key)) {
             sim_stream_drop_sub(c->streams[i], c);
             c->core->sim.counters.unsubscribes++;
+            sim_log_sub(c, '-', key);
             memmove(&c->streams[i], &c->streams[i + 1],
                     (size_t)(c->nstreams - i - 1) * sizeof *c->streams);
             c->nstreams--;
@@ -893,6 +904,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
 static void sim_client_free(struct sim_client *c)
 {
     struct sim_core *core = c->core;
+    sim_log_sub(c, 'x', "-");
     for (int i = 0; i < c->nstreams; i++)
         sim_stream_drop_sub(c->streams[i], c);
     sim_queue_clear(c);

@@ -52,6 +52,7 @@ struct sim_opts {
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
     int verbose;
+    int log_subs;            /* --log-subs: "SUBS <ms> <client> +|-|x <stream>" lines on stderr */
     const char *tls_cert, *tls_key; /* PEM files: serve wss:// and https:// instead */
     /* faults (0 = off) */
     long disconnect_after;
@@ -62,6 +63,7 @@ struct sim_opts {
     int rest_status;
     long refuse_ws;          /* refuse the first N WebSocket upgrades */
     long refuse_ws_every;    /* refuse every Nth WebSocket upgrade */
+    long subscribe_delay_ms; /* after a subscribe, nothing is sent to that client for this long */
     long oversize_every, oversize_bytes;
     long revise_every;       /* after the close of every Nth period, a second close with other values */
     long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
