@@ -8,7 +8,10 @@
 #      simulator.
 #   2. as 1, but the simulator refuses every 4th WebSocket upgrade: a refused replacement leaves
 #      the old connection running and is tried again shortly; still no hole and no REST.
-#   3. candled's lifetime is the adapter's (24 h), longer than the simulator's: the cut is a
+#   3. as 1, but the simulator answers subscribes 2.5 s late, past the 2 s a replacement has to
+#      become live: every try times out and leaves the old connection running, until the
+#      simulator cuts it; the cut is handled by reconnect + backfill, and the output is exact.
+#   4. candled's lifetime is the adapter's (24 h), longer than the simulator's: the cut is a
 #      plain disconnect, handled by reconnect + REST backfill, and the output is still exact.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
@@ -86,7 +89,16 @@ failed=$(counter 'connector_ws_rotations_total:binance,spot,failed' "$COUNTERS")
 no_loss "connector_ws_rotations_total:binance,spot,failed connector_connection_errors_total"
 echo "refuse: $rot rotations, $failed refused and tried again, exact, no REST: $COUNTERS"
 
-# 3. the cut comes first (the adapter's 24 h is longer than the simulator's 3 s): reconnect + backfill
+# 3. replacements too slow: timeouts, then the cut (a try under way then is aborted)
+run slow 8 4 "--subscribe-delay-ms 2500"
+timeouts=$(counter 'connector_ws_rotations_total:binance,spot,timeout' "$COUNTERS")
+[ "$timeouts" -ge 3 ] || fail "slow replacements not given up: $COUNTERS"
+[ "$(counter 'connector_ws_rotations_total:binance,spot,ok' "$COUNTERS")" = 0 ] || fail "a replacement slower than its timeout went live: $COUNTERS"
+[ "$(sim_field age_drops)" -ge 3 ] || fail "the simulator never had to cut: $SIMLINE"
+[ "$(counter 'connector_rest_backfills_total:binance,spot,ok' "$COUNTERS")" -ge 1 ] || fail "no backfill after the cuts: $COUNTERS"
+echo "slow: $timeouts tries timed out, $(sim_field age_drops) cuts handled by reconnect + backfill, exact: $COUNTERS"
+
+# 4. the cut comes first (the adapter's 24 h is longer than the simulator's 3 s): reconnect + backfill
 run cut 3
 cuts=$(sim_field age_drops)
 [ "$cuts" -ge 9 ] || fail "too few cuts: $SIMLINE"
