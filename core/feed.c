@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -12,7 +13,6 @@
 #include "rotate.h"
 #include "seq.h"
 #include "upstream.h"
-#include "backoff.h"
 
 struct conn;
 
