@@ -44,6 +44,7 @@ struct rotation {
     unsigned failed;         /* tries failed since the connection was established */
     uint64_t due_ms;         /* loop time of the next try, 0 = none planned */
     uint64_t until_ms;       /* STARTING: when the try is given up; DRAINING: when the old closes */
+    uint64_t started_ms;     /* when the try started */
     char name[104];
 };
 
@@ -922,7 +923,8 @@ static void rot_begin(struct cdl_feed *f, struct conn *c)
     r->due_ms = 0;
     r->frames = r->acks = 0;
     r->state = ROT_STARTING;
-    r->until_ms = uv_now(f->loop) + cdl_rotate_timeout_ms(conn_lifetime_ms(f));
+    r->started_ms = uv_now(f->loop);
+    r->until_ms = r->started_ms + cdl_rotate_timeout_ms(conn_lifetime_ms(f));
     /* "exchange/market#n~r": the same market breaker as the connection (upstream.h) */
     snprintf(r->name, sizeof r->name, "%s~r", c->name);
     if (conn_url(f, c, url, sizeof url)) {
@@ -1026,8 +1028,10 @@ static void rot_end(struct cdl_feed *f, struct conn *c, const char *result)
     if (f->s_rot[i])
         cdl_series_add(f->s_rot[i], 1);
     if (i == 0) {
+        char took[24];
+        snprintf(took, sizeof took, "%llu", (unsigned long long)(uv_now(f->loop) - r->started_ms));
         rot_swap(f, c);
-        cdl_log(CDL_LOG_INFO, "connection rotated", "conn", c->name, NULL);
+        cdl_log(CDL_LOG_INFO, "connection rotated", "conn", c->name, "took_ms", took, NULL);
     } else {
         rot_drop(f, c);
         r->failed++;
