@@ -13,6 +13,8 @@
 --  * Limits: 1024 streams per connection; incoming messages (pings and pongs included) 5/s on
 --    spot, 10/s on futures; spot pings every 20 s, futures every 3 min (answered by the core).
 --    Klines are pushed every 1-2 s per stream, so 60 s of silence means a dead connection.
+--  * A connection is valid 24 h; the server disconnects at the mark (all three markets): the core
+--    rotates it before (max_connection_age).
 --  * REST: /api/v3/klines (max 1000), /fapi/v1/klines and /dapi/v1/klines (max 1500), rows
 --    [open time, o, h, l, c, volume, close time, quote volume (COIN-M: base volume), trades, ...]
 --    oldest first; COIN-M needs both startTime and endTime (it anchors on endTime otherwise).
@@ -24,6 +26,7 @@ for _, iv in ipairs({ "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6
                       "1w", "1M" }) do
   SPOT_INTERVALS[iv] = iv -- Binance uses the canonical names themselves
 end
+local DAY = 24 * 3600 -- seconds: every connection is cut at 24 h
 local FUTURES_INTERVALS = {}
 for iv, name in pairs(SPOT_INTERVALS) do
   if iv ~= "1s" then FUTURES_INTERVALS[iv] = name end -- 1s is spot only
@@ -139,13 +142,13 @@ return adapter.define{
   markets = {
     { name = "spot", ws_url = "wss://stream.binance.com:9443/ws", rest_url = "https://api.binance.com",
       max_streams = 1024, max_sends_per_sec = 4, idle_timeout = 60, rest_max_rows = 1000,
-      intervals = SPOT_INTERVALS },
+      max_connection_age = DAY, intervals = SPOT_INTERVALS },
     { name = "usdm", aliases = { "futures", "linear" }, ws_url = "wss://fstream.binance.com/market/ws",
       rest_url = "https://fapi.binance.com", max_streams = 1024, max_sends_per_sec = 8, idle_timeout = 60,
-      rest_max_rows = 1500, intervals = FUTURES_INTERVALS },
+      rest_max_rows = 1500, max_connection_age = DAY, intervals = FUTURES_INTERVALS },
     { name = "coinm", aliases = { "delivery", "inverse" }, ws_url = "wss://dstream.binance.com/ws",
       rest_url = "https://dapi.binance.com", max_streams = 1024, max_sends_per_sec = 8, idle_timeout = 60,
-      rest_max_rows = 1500, intervals = FUTURES_INTERVALS },
+      rest_max_rows = 1500, max_connection_age = DAY, intervals = FUTURES_INTERVALS },
   },
   symbol = function(market, text)
     local s = text:upper()

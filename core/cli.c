@@ -496,6 +496,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .max_streams_per_conn = cfg->max_symbol_per_ws,
             .max_message = cfg->max_frame_bytes,
             .idle_timeout = cfg->idle_timeout,
+            .max_connection_age = cfg->max_connection_age,
             .dedup = r.dedup,
             .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
             .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),

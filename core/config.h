@@ -48,6 +48,7 @@ struct cdl_config {
     double drain_timeout;
     double inactivity_timeout;
     double idle_timeout;
+    double max_connection_age;
     int max_symbol_per_ws;
     int cb_failure_threshold;
     double cb_recovery_timeout;

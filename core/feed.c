@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
 #include "rest.h"
+#include "rotate.h"
 #include "seq.h"
 #include "upstream.h"
 
@@ -23,9 +25,32 @@ struct stream {
     int backfills;         /* REST pages in flight for it (its slot is not reused meanwhile) */
 };                         /* its sequencer id is its index */
 
+/* What an upstream's callbacks get as their user pointer: they tell a connection's current
+ * upstream (link[cur]) from a rotation's (the other link). */
+struct link {
+    struct conn *conn;
+};
+
+/* Make-before-break rotation of one connection ahead of the exchange's lifetime (rotate.h):
+ * STARTING while the replacement connects and subscribes (the connection's live (un)subscribes
+ * wait), DRAINING for CDL_ROTATE_DRAIN_MS after the swap while the old upstream is still read. */
+enum rot_state { ROT_IDLE, ROT_STARTING, ROT_DRAINING };
+struct rotation {
+    enum rot_state state;
+    struct cdl_upstream *up; /* STARTING: the replacement; DRAINING: the old upstream */
+    int session;             /* its adapter session, 0 none */
+    int *subs, n_subs;       /* STARTING: the streams subscribed on the replacement */
+    int frames, acks;        /* subscribe frames queued on the replacement, acks it delivered */
+    unsigned failed;         /* tries failed since the connection was established */
+    uint64_t due_ms;         /* loop time of the next try, 0 = none planned */
+    uint64_t until_ms;       /* STARTING: when the try is given up; DRAINING: when the old closes */
+    uint64_t started_ms;     /* when the try started */
+    char name[104];
+};
+
 /* One upstream connection and the streams packed onto it (indices into feed->streams; removed
  * streams stay listed until their unsubscribe is sent).  Allocated one by one: the upstream
- * callbacks hold the pointer. */
+ * callbacks hold pointers into it. */
 struct conn {
     struct cdl_feed *feed;
     int index;
@@ -38,6 +63,9 @@ struct conn {
     int64_t last_frame_ms; /* wall clock of its last frame, 0 none */
     char url[CDL_URL_MAX]; /* what connect_url gave when it was started */
     char name[96];
+    struct link link[2];   /* link[cur] is up's */
+    int cur;
+    struct rotation rot;
 };
 
 struct backfill {
@@ -69,6 +97,8 @@ struct cdl_feed {
     int next_conn_id;
     int per; /* streams per connection */
     int started;
+    int paused;           /* backpressure: upstream reads stopped */
+    uint64_t rng;         /* rotation jitter */
     int changes;          /* streams added or removed since the last flush */
     uv_timer_t flush_timer; /* sends live (un)subscribes in batches, at the upstream's pace */
     int timer_inited, freeing;
@@ -80,7 +110,7 @@ struct cdl_feed {
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
     struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
-        *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
+        *s_inferred, *s_holes, *s_filled, *s_held, *s_late, *s_rot[4];
     struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
 };
 
@@ -175,11 +205,14 @@ static void sync_stats(struct cdl_feed *f)
 
 static void free_handle(uv_handle_t *h) { free(h); }
 
+static void rot_tick(struct cdl_feed *f);
+
 static void on_tick(uv_timer_t *t)
 {
     struct cdl_feed *f = t->data;
     cdl_seq_tick(f->seq, (int64_t)cdl_now_ms());
     sync_stats(f);
+    rot_tick(f);
 }
 
 /* Runs one checked candle through the sequencer. */
@@ -291,11 +324,28 @@ static struct cdl_stream_ref *refs_alloc(const struct conn *c)
 }
 
 static void arm_flush(struct cdl_feed *f);
+static void rot_plan(struct cdl_feed *f, struct conn *c);
+static void rot_open(struct cdl_feed *f, struct conn *c);
+static void rot_down(struct cdl_feed *f, struct conn *c);
+static void rot_end(struct cdl_feed *f, struct conn *c, const char *result);
+static void rot_frame(struct cdl_feed *f, struct conn *c, const struct cdl_parse_result *res);
+
+static struct conn *conn_of(void *user) { return ((struct link *)user)->conn; }
+/* 1 for the connection's current upstream, 0 for a rotation's. */
+static int is_current(void *user)
+{
+    struct link *l = user;
+    return l == &l->conn->link[l->conn->cur];
+}
 
 static void on_open(void *user)
 {
-    struct conn *c = user;
+    struct conn *c = conn_of(user);
     struct cdl_feed *f = c->feed;
+    if (!is_current(user)) {
+        rot_open(f, c);
+        return;
+    }
     if (c->session <= 0)
         c->session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
     c->fails = 0;
@@ -320,12 +370,19 @@ static void on_open(void *user)
                 cdl_seq_reconnected(f->seq, c->streams[i], now);
         cdl_seq_tick(f->seq, now);
     }
+    rot_plan(f, c);
 }
 
 static void on_down(void *user, const char *why)
 {
-    struct conn *c = user;
+    struct conn *c = conn_of(user);
     struct cdl_feed *f = c->feed;
+    if (!is_current(user)) {
+        rot_down(f, c);
+        return;
+    }
+    if (c->rot.state == ROT_STARTING) /* the old one went first (the hard limit): reconnect + backfill */
+        rot_end(f, c, "aborted");
     if (c->session > 0) {
         cdl_adapter_session_free(f->a, c->session);
         c->session = 0;
@@ -345,16 +402,22 @@ static void on_down(void *user, const char *why)
         cdl_series_add(f->s_reconn, 1);
 }
 
+static void rot_send_frame(void *user, const char *frame, size_t len);
+
 static void on_ping(void *user)
 {
-    struct conn *c = user;
-    if (c->session > 0)
+    struct conn *c = conn_of(user);
+    if (!is_current(user)) {
+        if (c->rot.session > 0)
+            cdl_adapter_ping(c->feed->a, c->rot.session, rot_send_frame, c);
+    } else if (c->session > 0) {
         cdl_adapter_ping(c->feed->a, c->session, send_frame, c);
+    }
 }
 
 static void on_oversize(void *user, size_t len)
 {
-    struct conn *c = user;
+    struct conn *c = conn_of(user);
     struct cdl_feed *f = c->feed;
     char n[24];
     snprintf(n, sizeof n, "%zu", len);
@@ -365,17 +428,18 @@ static void on_oversize(void *user, size_t len)
 
 static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
 {
-    struct conn *c = user;
+    struct conn *c = conn_of(user);
     struct cdl_feed *f = c->feed;
     struct cdl_parse_result *res = &f->res;
+    int cur = is_current(user), session = cur ? c->session : c->rot.session;
     if (f->s_frames)
         cdl_series_add(f->s_frames, 1);
     f->n_frames++;
     f->last_frame_ms = cdl_now_ms();
     c->last_frame_ms = (int64_t)f->last_frame_ms;
-    if (c->session <= 0)
+    if (session <= 0)
         return;
-    int rc = cdl_adapter_parse(f->a, c->session, data, len, res);
+    int rc = cdl_adapter_parse(f->a, session, data, len, res);
     if (rc) {
         count(f, CDL_M_FRAMES_REJECTED, "adapter_error");
         return; /* counted and logged by the host */
@@ -400,12 +464,17 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
     case CDL_EV_RECONNECT:
         cdl_log(CDL_LOG_INFO, "exchange announced a shutdown", "conn", c->name, "message", res->message, NULL);
         handle_candles(f, res, recv_us, c->name);
-        cdl_upstream_reconnect(c->up, "server shutdown announced");
+        if (cur)
+            cdl_upstream_reconnect(c->up, "server shutdown announced");
+        else
+            rot_down(f, c); /* a replacement about to go is no replacement */
         return;
     default:
         break;
     }
     handle_candles(f, res, recv_us, c->name);
+    if (!cur)
+        rot_frame(f, c, res);
 }
 
 /* ---- REST backfill of the sequencer's holes ---------------------------------------------------------- */
@@ -581,8 +650,8 @@ static int new_stream(struct cdl_feed *f, const char *sym)
     return s;
 }
 
-/* The URL c connects to: connect_url of its live streams on a throwaway session. */
-static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t cap)
+/* The URL of connection c, for its live streams (the adapter's connect_url). */
+static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t urllen)
 {
     struct cdl_stream_ref *refs = refs_alloc(c);
     int n = 0;
@@ -592,31 +661,37 @@ static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t cap)
             refs[n++].interval = f->exch_interval;
         }
     int session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
-    int rc = cdl_adapter_connect_url(f->a, session, refs, n, url, cap);
+    int rc = cdl_adapter_connect_url(f->a, session, refs, n, url, urllen);
     cdl_adapter_session_free(f->a, session);
     free(refs);
     return rc;
 }
 
-static int conn_start(struct cdl_feed *f, struct conn *c)
+/* An upstream to url whose callbacks get link (not started). */
+static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, const char *name, struct link *link)
 {
     static const struct cdl_upstream_cbs cbs = {
         .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
     };
-    char url[CDL_URL_MAX];
-    int rc = conn_url(f, c, url, sizeof url);
-    if (rc)
-        return rc;
-    snprintf(c->url, sizeof c->url, "%s", url);
     struct cdl_upstream_opts uo = {
         .url = url,
-        .name = c->name,
+        .name = name,
         .idle_timeout_s = f->o.idle_timeout > 0 ? f->o.idle_timeout : f->m->idle_timeout,
         .ping_interval_s = f->m->ping_interval,
         .max_sends_per_sec = f->m->max_sends_per_sec,
         .max_message = f->o.max_message,
     };
-    c->up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, c);
+    return cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
+}
+
+static int conn_start(struct cdl_feed *f, struct conn *c)
+{
+    char url[CDL_URL_MAX];
+    int rc = conn_url(f, c, url, sizeof url);
+    if (rc)
+        return rc;
+    snprintf(c->url, sizeof c->url, "%s", url);
+    c->up = conn_upstream(f, url, c->name, &c->link[c->cur]);
     if ((rc = cdl_upstream_start(c->up))) {
         cdl_log(CDL_LOG_ERROR, "invalid WebSocket URL", "url", url, NULL);
         return rc;
@@ -643,6 +718,7 @@ static int place(struct cdl_feed *f, int s)
         if (!c)
             abort();
         c->feed = f;
+        c->link[0].conn = c->link[1].conn = c;
         c->index = f->next_conn_id++;
         snprintf(c->name, sizeof c->name, "%s/%s#%d", cdl_adapter_name(f->a), f->m->name, c->index + 1);
         f->conns[f->n_conns++] = c;
@@ -658,10 +734,14 @@ static int place(struct cdl_feed *f, int s)
     return fresh && f->started ? conn_start(f, c) : 0;
 }
 
+static void rot_drop(struct cdl_feed *f, struct conn *c);
+
 /* Closes connection i (a close frame, 1001) and forgets it. */
 static void conn_close(struct cdl_feed *f, int i)
 {
     struct conn *c = f->conns[i];
+    if (c->rot.up)
+        rot_drop(f, c);
     if (c->session > 0) {
         cdl_adapter_session_free(f->a, c->session);
         if (f->s_active)
@@ -684,8 +764,8 @@ static int flush_conn(struct cdl_feed *f, struct conn *c)
 {
     if (c->session <= 0 || !cdl_upstream_is_open(c->up))
         return 0; /* on_open subscribes what is live then */
-    if (cdl_upstream_queued(c->up) > 0)
-        return 1;
+    if (cdl_upstream_queued(c->up) > 0 || c->rot.state == ROT_STARTING)
+        return 1; /* a replacement takes what was subscribed when it opened; the rest after the swap */
     struct cdl_stream_ref *refs = refs_alloc(c);
     int n = collect(f, c, 0, 1, 0, refs);
     if (n)
@@ -798,6 +878,194 @@ void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out)
     out->errors = f->n_errors;
 }
 
+/* ---- make-before-break rotation ahead of the exchange's connection lifetime (rotate.h) ----------- */
+
+static const char *const rot_results[4] = { "ok", "failed", "timeout", "aborted" };
+
+static uint64_t conn_lifetime_ms(const struct cdl_feed *f)
+{
+    double s = f->o.max_connection_age > 0 ? f->o.max_connection_age : f->m->max_connection_age;
+    return (uint64_t)(s * 1000);
+}
+
+/* c's current upstream is established: its replacement is due before the exchange cuts it. */
+static void rot_plan(struct cdl_feed *f, struct conn *c)
+{
+    c->rot.failed = 0;
+    c->rot.due_ms = cdl_rotate_due_ms(uv_now(f->loop), conn_lifetime_ms(f), cdl_rand_next(&f->rng));
+}
+
+/* Closes the rotation's upstream (a close frame, 1001) and frees its session. */
+static void rot_drop(struct cdl_feed *f, struct conn *c)
+{
+    struct rotation *r = &c->rot;
+    if (r->session > 0) {
+        cdl_adapter_session_free(f->a, r->session);
+        if (f->s_active)
+            cdl_series_add(f->s_active, -1);
+    }
+    cdl_upstream_destroy(r->up);
+    free(r->subs);
+    r->up = NULL;
+    r->subs = NULL;
+    r->session = r->n_subs = 0;
+    r->state = ROT_IDLE;
+}
+
+static void rot_send_frame(void *user, const char *frame, size_t len)
+{
+    struct conn *c = user;
+    int rc = cdl_upstream_send(c->rot.up, frame, len);
+    if (rc)
+        cdl_log(CDL_LOG_WARN, "cannot queue frame", "conn", c->rot.name, "error", cdl_strerror(rc), NULL);
+    else
+        c->rot.frames++;
+}
+
+static void rot_begin(struct cdl_feed *f, struct conn *c)
+{
+    struct rotation *r = &c->rot;
+    char url[CDL_URL_MAX];
+    r->due_ms = 0;
+    r->frames = r->acks = 0;
+    r->state = ROT_STARTING;
+    r->started_ms = uv_now(f->loop);
+    r->until_ms = r->started_ms + cdl_rotate_timeout_ms(conn_lifetime_ms(f));
+    /* "exchange/market#n~r": the same market breaker as the connection (upstream.h) */
+    snprintf(r->name, sizeof r->name, "%s~r", c->name);
+    if (conn_url(f, c, url, sizeof url)) {
+        rot_end(f, c, "failed");
+        return;
+    }
+    r->up = conn_upstream(f, url, r->name, &c->link[!c->cur]);
+    if (f->paused)
+        cdl_upstream_pause(r->up, 1);
+    cdl_log(CDL_LOG_INFO, "connection rotation started", "conn", c->name, NULL);
+    if (cdl_upstream_start(r->up))
+        rot_end(f, c, "failed");
+}
+
+/* The replacement is established: it subscribes what the connection has subscribed now (the
+ * connection's changes wait for the swap, flush_conn). */
+static void rot_open(struct cdl_feed *f, struct conn *c)
+{
+    struct rotation *r = &c->rot;
+    if (r->state != ROT_STARTING)
+        return;
+    r->session = cdl_adapter_session_new(f->a, f->m, f->ws_url, (uint64_t)c->index + 1);
+    if (f->s_active)
+        cdl_series_add(f->s_active, 1);
+    struct cdl_stream_ref *refs = refs_alloc(c);
+    r->subs = malloc(((size_t)c->count + 1) * sizeof *r->subs);
+    if (!r->subs)
+        abort();
+    for (int i = 0; i < c->count; i++) {
+        struct stream *st = &f->streams[c->streams[i]];
+        if (st->live && st->sent) {
+            refs[r->n_subs].symbol = st->symbol;
+            refs[r->n_subs].interval = f->exch_interval;
+            r->subs[r->n_subs++] = c->streams[i];
+        }
+    }
+    if (r->n_subs)
+        cdl_adapter_subscribe(f->a, r->session, refs, r->n_subs, 0, rot_send_frame, c);
+    free(refs);
+    if (!r->n_subs) /* nothing to wait for */
+        rot_end(f, c, "ok");
+}
+
+/* A frame of the rotation's upstream was handled: the replacement is live once every subscribe
+ * frame is acknowledged (or, for an exchange that subscribes by URL, once candles come). */
+static void rot_frame(struct cdl_feed *f, struct conn *c, const struct cdl_parse_result *res)
+{
+    struct rotation *r = &c->rot;
+    if (r->state != ROT_STARTING)
+        return;
+    if (res->event == CDL_EV_ACK)
+        r->acks++;
+    if (r->frames ? r->acks >= r->frames && !cdl_upstream_queued(r->up) : res->n > 0)
+        rot_end(f, c, "ok");
+}
+
+/* The rotation's upstream went down (or announced its shutdown). */
+static void rot_down(struct cdl_feed *f, struct conn *c)
+{
+    if (c->rot.state == ROT_STARTING)
+        rot_end(f, c, "failed");
+    else if (c->rot.state == ROT_DRAINING)
+        rot_drop(f, c);
+}
+
+/* The replacement is live: it becomes the connection's upstream, and the old one drains. */
+static void rot_swap(struct cdl_feed *f, struct conn *c)
+{
+    struct rotation *r = &c->rot;
+    for (int i = 0; i < c->count; i++) {
+        struct stream *st = &f->streams[c->streams[i]];
+        st->sent = 0;
+        for (int k = 0; k < r->n_subs && !st->sent; k++)
+            st->sent = r->subs[k] == c->streams[i];
+    }
+    free(r->subs);
+    r->subs = NULL;
+    r->n_subs = 0;
+    struct cdl_upstream *old = c->up;
+    int old_session = c->session;
+    c->up = r->up;
+    c->session = r->session;
+    c->cur = !c->cur;
+    c->fails = 0;
+    r->up = old;
+    r->session = old_session;
+    r->state = ROT_DRAINING;
+    r->until_ms = uv_now(f->loop) + CDL_ROTATE_DRAIN_MS;
+    conn_drop_removed(f, c); /* removed while rotating and not subscribed on the replacement */
+    rot_plan(f, c);
+}
+
+/* Ends a try: "ok" swaps; anything else closes the replacement (the old connection goes on)
+ * and plans the next try. */
+static void rot_end(struct cdl_feed *f, struct conn *c, const char *result)
+{
+    struct rotation *r = &c->rot;
+    int i = 0;
+    while (i < 3 && strcmp(rot_results[i], result))
+        i++;
+    if (f->s_rot[i])
+        cdl_series_add(f->s_rot[i], 1);
+    if (i == 0) {
+        char took[24];
+        snprintf(took, sizeof took, "%llu", (unsigned long long)(uv_now(f->loop) - r->started_ms));
+        rot_swap(f, c);
+        cdl_log(CDL_LOG_INFO, "connection rotated", "conn", c->name, "took_ms", took, NULL);
+    } else {
+        rot_drop(f, c);
+        r->failed++;
+        uint64_t now = uv_now(f->loop);
+        r->due_ms = i == 3 ? 0 : cdl_rotate_retry_ms(now, r->failed, cdl_rand_next(&f->rng));
+        char d[24];
+        snprintf(d, sizeof d, "%llu", (unsigned long long)(r->due_ms ? r->due_ms - now : 0));
+        cdl_log(CDL_LOG_WARN, "connection rotation failed; the connection goes on", "conn", c->name, "result",
+                result, "retry_ms", d, NULL);
+    }
+    arm_flush(f);
+}
+
+static void rot_tick(struct cdl_feed *f)
+{
+    uint64_t now = uv_now(f->loop);
+    for (int i = 0; i < f->n_conns; i++) {
+        struct conn *c = f->conns[i];
+        struct rotation *r = &c->rot;
+        if (r->state == ROT_STARTING && now >= r->until_ms)
+            rot_end(f, c, "timeout");
+        else if (r->state == ROT_DRAINING && now >= r->until_ms)
+            rot_drop(f, c);
+        else if (r->state == ROT_IDLE && r->due_ms && now >= r->due_ms && c->session > 0 && !f->paused)
+            rot_begin(f, c);
+    }
+}
+
 /* ---- reload: another copy of the adapter takes over ---------------------------------------------- */
 
 static void discard_frame(void *user, const char *frame, size_t len)
@@ -887,6 +1155,12 @@ int cdl_feed_swap_adapter(struct cdl_feed *f, struct cdl_adapter *a, const struc
               om->max_sends_per_sec != m->max_sends_per_sec;
     for (int i = 0; i < f->n_conns; i++) { /* the sessions move to the new state */
         struct conn *c = f->conns[i];
+        if (c->rot.up) { /* a rotation under way is dropped (its session is the old state's) and tried again soon */
+            int starting = c->rot.state == ROT_STARTING;
+            rot_drop(f, c);
+            if (starting)
+                c->rot.due_ms = cdl_rotate_retry_ms(uv_now(f->loop), 1, cdl_rand_next(&f->rng));
+        }
         if (c->session <= 0)
             continue;
         int fresh = cdl_adapter_session_migrate(oa, c->session, a, m, new_ws, (uint64_t)c->index + 1);
@@ -963,6 +1237,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
     f->a = o->adapter;
     f->m = o->market;
     f->iv = iv;
+    f->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)f;
     f->exch_interval = exch_iv;
     snprintf(f->ws_url, sizeof f->ws_url, "%s", o->ws_url ? o->ws_url : f->m->ws_url);
     snprintf(f->rest_url, sizeof f->rest_url, "%s", o->rest_url ? o->rest_url : f->m->rest_url);
@@ -1014,6 +1289,8 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         f->s_filled = cdl_metrics_series(metrics, CDL_M_GAPS_FILLED, ex, mk);
         f->s_late = cdl_metrics_series(metrics, CDL_M_LATE_CANDLES, ex, mk);
         f->s_held = cdl_metrics_series(metrics, CDL_M_CANDLES_HELD, ex, mk);
+        for (int i = 0; i < 4; i++)
+            f->s_rot[i] = cdl_metrics_series(metrics, CDL_M_WS_ROTATIONS, ex, mk, rot_results[i]);
     }
     *rc = 0;
     return f;
@@ -1023,9 +1300,15 @@ int cdl_feed_n_connections(const struct cdl_feed *f) { return f->n_conns; }
 
 void cdl_feed_pause(struct cdl_feed *f, int paused)
 {
-    for (int i = 0; f && i < f->n_conns; i++)
+    if (!f)
+        return;
+    f->paused = paused; /* no rotation starts while paused */
+    for (int i = 0; i < f->n_conns; i++) {
         if (f->conns[i]->up)
             cdl_upstream_pause(f->conns[i]->up, paused);
+        if (f->conns[i]->rot.up)
+            cdl_upstream_pause(f->conns[i]->rot.up, paused);
+    }
 }
 
 int cdl_feed_start(struct cdl_feed *f)
@@ -1057,6 +1340,10 @@ void cdl_feed_destroy(struct cdl_feed *f)
         if (c->session > 0)
             cdl_adapter_session_free(f->a, c->session);
         cdl_upstream_destroy(c->up);
+        if (c->rot.session > 0)
+            cdl_adapter_session_free(f->a, c->rot.session);
+        cdl_upstream_destroy(c->rot.up);
+        free(c->rot.subs);
         free(c->streams);
         free(c);
     }

@@ -17,7 +17,13 @@
  * batched and sent once the connection's send queue is empty, at the exchange's pace; a
  * connection left without streams is closed.  A removed stream is inactive in the sequencer (no
  * backfill) but remembers its last close until its slot is reused, so removing and re-adding a
- * stream never repeats a closed candle. */
+ * stream never repeats a closed candle.
+ *
+ * A market with a connection lifetime (max_connection_age, or the option) gets each connection
+ * replaced make-before-break before the exchange cuts it (rotate.h): a second upstream with the
+ * same streams, swapped in once its subscriptions are acknowledged, the old one closed a moment
+ * later; the overlap's candles go through the sequencer, so nothing is lost, repeated or
+ * backfilled.  A failed replacement leaves the old connection running and is tried again. */
 #ifndef CDL_FEED_H
 #define CDL_FEED_H
 
@@ -57,6 +63,7 @@ struct cdl_feed_opts {
     int max_streams_per_conn;    /* 0 = the market's max_streams */
     size_t max_message;          /* reassembly cap, 0 = 1 MiB */
     double idle_timeout;         /* seconds, 0 = the market's */
+    double max_connection_age;   /* seconds, 0 = the market's (0 there too: never rotated) */
     struct cdl_dedup *dedup;     /* borrowed, may be NULL: tells revisions of older closes */
     /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;

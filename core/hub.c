@@ -245,6 +245,7 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         .max_streams_per_conn = cfg->max_symbol_per_ws,
         .max_message = (size_t)cfg->max_frame_bytes,
         .idle_timeout = cfg->idle_timeout,
+        .max_connection_age = cfg->max_connection_age,
         .dedup = h->dedup,
         .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
         .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),

@@ -471,6 +471,8 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
                 bad = 1, field = "ping_interval";
             else if (get_num(L, mt, "idle_timeout", 1, 86400, 60, &m->idle_timeout))
                 bad = 1, field = "idle_timeout";
+            else if (get_num(L, mt, "max_connection_age", 0, 604800, 0, &m->max_connection_age))
+                bad = 1, field = "max_connection_age";
             else if (get_num(L, mt, "rest_max_rows", 1, 100000, 500, &v))
                 bad = 1, field = "rest_max_rows";
             else

@@ -43,6 +43,7 @@ struct cdl_market {
     double max_sends_per_sec;
     double ping_interval; /* seconds, 0 = none */
     double idle_timeout;  /* seconds */
+    double max_connection_age; /* seconds the exchange keeps a connection open, 0 = no limit */
     int rest_max_rows;
     int index; /* position in the adapter's markets, 0 = default */
 };

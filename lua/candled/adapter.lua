@@ -15,10 +15,11 @@ M.canonical_intervals = CANONICAL
 
 local DEFAULTS = {
   max_streams = 200, max_sends_per_sec = 5, ping_interval = 0, idle_timeout = 60, rest_max_rows = 500,
+  max_connection_age = 0,
 }
 local LIMITS = {
   max_streams = { 1, 100000 }, max_sends_per_sec = { 0.1, 1000 }, ping_interval = { 0, 3600 },
-  idle_timeout = { 1, 86400 }, rest_max_rows = { 1, 100000 },
+  idle_timeout = { 1, 86400 }, rest_max_rows = { 1, 100000 }, max_connection_age = { 0, 604800 },
 }
 local HOOKS = { "symbol", "market_of", "connect_url", "subscribe", "unsubscribe", "ping", "parse" }
 local REQUIRED = { subscribe = true, parse = true }

@@ -169,7 +169,7 @@ stop_sim || true
 [ "$body" = '{"code":"50011","msg":"Too Many Requests","data":[]} 429' ] || fail "REST fault body: $body"
 echo "$out" | grep -q '"instId":"BTC-USDT-SWAP"},"data":\[\["[0-9]*","[0-9.]*","[0-9.]*","[0-9.]*","[0-9.]*","[0-9.]*","[0-9.]*","[0-9.]*","[01]"\]\]}$' \
     || fail "no swap push: $out"
-grep -q '"idle_drops":0}' "$SIM_LOG" || fail "counters"
+grep -q '"idle_drops":0,' "$SIM_LOG" || fail "counters"
 grep -q '"duplicates":[1-9]' "$SIM_LOG" && grep -q '"garbage":[1-9]' "$SIM_LOG" || fail "faults not injected: $(tail -1 "$SIM_LOG")"
 
 # usage: unknown market

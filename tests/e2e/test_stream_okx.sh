@@ -139,7 +139,7 @@ timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 3
 stop_sim || fail "candled-sim exited $SIM_EXIT"
 [ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
 $QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
-grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0}' "$SIM_LOG" \
+grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0,' "$SIM_LOG" \
     || fail "keepalive: connection not kept by pings: $(tail -1 "$SIM_LOG")"
 # the rule itself: a client that subscribes and then says nothing is dropped (here after 2 s)
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
@@ -147,6 +147,6 @@ $PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
     --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
 stop_sim || fail "candled-sim exited $SIM_EXIT"
 grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
-grep -q '"idle_drops":1}' "$SIM_LOG" || fail "idle drop not counted"
+grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
 
 echo "ok: okx spot, swap, futures exact (market given and inferred), closed once per period, backfill after disconnect and stall, keepalive"

@@ -26,6 +26,7 @@ describe("adapter.define", function()
     assert.are.equal(0, m.ping_interval)
     assert.are.equal(60, m.idle_timeout)
     assert.are.equal(500, m.rest_max_rows)
+    assert.are.equal(0, m.max_connection_age)
     assert.are.same({}, m.aliases)
     assert.are.equal("1min", m.intervals["1m"])
   end)
@@ -35,6 +36,8 @@ describe("adapter.define", function()
     assert.are.equal("adapter 'x': markets[1].ws_url must be a ws:// or wss:// URL string", err_of(t))
     t = base(); t.markets[2] = { name = "perp", ws_url = "wss://y", max_streams = 0 }
     assert.are.equal("adapter 'x': markets[2].max_streams must be a number in [1, 100000]", err_of(t))
+    t = base(); t.markets[1].max_connection_age = -5
+    assert.are.equal("adapter 'x': markets[1].max_connection_age must be a number in [0, 604800]", err_of(t))
     t = base(); t.intervals = { ["1min"] = "1" }
     assert.are.equal("adapter 'x': adapter.intervals: '1min' is not a canonical interval", err_of(t))
     t = base(); t.parse = nil

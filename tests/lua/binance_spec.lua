@@ -31,6 +31,7 @@ describe("binance markets", function()
     assert.are.same({ "delivery", "inverse" }, m[3].aliases)
     assert.are.equal("wss://dstream.binance.com/ws", m[3].ws_url)
     for _, mk in ipairs(m) do assert.are.equal(1024, mk.max_streams) end
+    for _, mk in ipairs(m) do assert.are.equal(24 * 3600, mk.max_connection_age) end -- cut at 24 h
     assert.are.equal(1000, m[1].rest_max_rows)
     assert.are.equal(1500, m[2].rest_max_rows)
     assert.is_true(m[1].max_sends_per_sec < 5) -- under Binance's 5 incoming messages/s on spot

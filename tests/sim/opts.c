@@ -30,13 +30,15 @@ static void sim_usage(FILE *f)
     fputs("usage: candled-sim --exchange NAME [--market M] [--port P] [--port-file FILE]\n"
           "         [--symbols A,B | --symbol-count N] [--interval LIST] [--rate R] [--seed S]\n"
           "         [--record FILE] [--truth FILE] [--replay FILE.jsonl] [--flood] [--ping-interval SEC]\n"
-          "         [--idle-disconnect SEC]\n"
+          "         [--idle-disconnect SEC] [--max-conn-age SEC]\n"
           "         [--enforce-rate] [--max-msg-rate N] [--max-streams N] [--queue-max N]\n"
           "         [--disconnect-after N [--disconnect-abrupt]] [--stall-after N --stall-ms MS]\n"
           "         [--duplicate-every N] [--reorder-every N] [--skip-close-every N [--drop-on-skip]]\n"
           "         [--garbage-every N] [--rest-fail-every N --rest-status 429|500|503]\n"
-          "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N]\n"
+          "         [--revise-every N] [--rest-garbage-every N] [--refuse-ws N] [--refuse-ws-every N]\n"
+          "         [--subscribe-delay-ms MS]\n"
           "         [--oversize-every N --oversize-bytes B] [--tls-cert PEM --tls-key PEM] [--verbose]\n"
+          "         [--log-subs]\n"
           "Serves one exchange's WebSocket and REST kline API on 127.0.0.1 (see docs/simulator.md).\n"
           "Prints 'PORT <n>' on stdout once listening.\n",
           f);
@@ -48,7 +50,8 @@ enum {
     OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
     OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
     OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_DROP_ON_SKIP,
+    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE, OPT_REFUSE_EVERY, OPT_LOG_SUBS, OPT_SUB_DELAY,
+    OPT_DROP_ON_SKIP,
 };
 
 static const struct option sim_long_opts[] = {
@@ -67,6 +70,7 @@ static const struct option sim_long_opts[] = {
     {"flood", no_argument, NULL, OPT_FLOOD},
     {"ping-interval", required_argument, NULL, OPT_PING},
     {"idle-disconnect", required_argument, NULL, OPT_IDLE},
+    {"max-conn-age", required_argument, NULL, OPT_MAX_AGE},
     {"enforce-rate", no_argument, NULL, OPT_ENFORCE},
     {"max-msg-rate", required_argument, NULL, OPT_MAX_RATE},
     {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
@@ -85,9 +89,12 @@ static const struct option sim_long_opts[] = {
     {"rest-fail-every", required_argument, NULL, OPT_REST_FAIL},
     {"rest-status", required_argument, NULL, OPT_REST_STATUS},
     {"refuse-ws", required_argument, NULL, OPT_REFUSE_WS},
+    {"refuse-ws-every", required_argument, NULL, OPT_REFUSE_EVERY},
+    {"subscribe-delay-ms", required_argument, NULL, OPT_SUB_DELAY},
     {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
     {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"log-subs", no_argument, NULL, OPT_LOG_SUBS},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"help", no_argument, NULL, OPT_HELP},
@@ -198,6 +205,15 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             if (sim_parse_long("idle-disconnect", optarg, 0, 86400, &v)) return 2;
             o->idle_disconnect = (int)v;
             break;
+        case OPT_MAX_AGE: {
+            char *end;
+            o->max_conn_age = strtod(optarg, &end);
+            if (end == optarg || *end || !(o->max_conn_age >= 0.1 && o->max_conn_age <= 604800)) {
+                fprintf(stderr, "candled-sim: --max-conn-age wants seconds in [0.1, 604800], got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case OPT_ENFORCE: o->enforce_rate = 1; break;
         case OPT_MAX_RATE:
             if (sim_parse_long("max-msg-rate", optarg, 1, 1000000, &v)) return 2;
@@ -258,6 +274,12 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_REFUSE_WS:
             if (sim_parse_long("refuse-ws", optarg, 0, LONG_MAX, &o->refuse_ws)) return 2;
             break;
+        case OPT_REFUSE_EVERY:
+            if (sim_parse_long("refuse-ws-every", optarg, 1, LONG_MAX, &o->refuse_ws_every)) return 2;
+            break;
+        case OPT_SUB_DELAY:
+            if (sim_parse_long("subscribe-delay-ms", optarg, 1, 600000, &o->subscribe_delay_ms)) return 2;
+            break;
         case OPT_OVERSIZE:
             if (sim_parse_long("oversize-every", optarg, 1, LONG_MAX, &o->oversize_every))
                 return 2;
@@ -267,6 +289,7 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
                 return 2;
             break;
         case OPT_VERBOSE: o->verbose = 1; break;
+        case OPT_LOG_SUBS: o->log_subs = 1; break;
         case OPT_HELP: sim_usage(stdout); return 1;
         default: sim_usage(stderr); return 2;
         }

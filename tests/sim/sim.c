@@ -104,6 +104,7 @@ struct sim_client {
     int64_t next_ping_ms;
     int ping_due;
     int64_t last_rx_ms;        /* last message (text or pong) from the client */
+    int64_t opened_ms;         /* when the upgrade was accepted (--max-conn-age) */
     int64_t stall_until;
     int stalled;
     int closing, close_code, abrupt;
@@ -570,6 +571,13 @@ static void sim_stream_free(struct sim_stream *s)
     free(s);
 }
 
+/* --log-subs: one line per change of who holds which stream. */
+static void sim_log_sub(const struct sim_client *c, char op, const char *key)
+{
+    if (c->core->sim.opts.log_subs)
+        fprintf(stderr, "SUBS %lld %llu %c %s\n", (long long)sim_now_ms(), (unsigned long long)c->id, op, key);
+}
+
 static void sim_gen_timer_arm(struct sim_core *core);
 
 int sim_client_subscribe(struct sim_client *c, const char *key, const char *symbol,
@@ -597,6 +605,9 @@ int sim_client_subscribe(struct sim_client *c, const char *key, const char *symb
     }
     s->subs[s->nsubs++] = c;
     core->sim.counters.subscribes++;
+    sim_log_sub(c, '+', key);
+    if (core->sim.opts.subscribe_delay_ms) /* a slow exchange: the reply and the data wait */
+        c->stall_until = sim_now_ms() + core->sim.opts.subscribe_delay_ms;
     sim_gen_timer_arm(core);
     if (core->sim.opts.flood)
         sim_client_wake(c);
@@ -611,8 +622,10 @@ static void sim_stream_drop_sub(struct sim_stream *s, struct sim_client *c)
             s->nsubs--;
             break;
         }
-    if (s->nsubs == 0)
-        s->open = 0; /* idle: restarts from the wall clock when someone subscribes again */
+    /* idle: restarts from the wall clock when someone subscribes again; with --max-conn-age it
+     * goes on (sim_stream_runs) */
+    if (s->nsubs == 0 && c->core->sim.opts.max_conn_age <= 0)
+        s->open = 0;
 }
 
 int sim_client_unsubscribe(struct sim_client *c, const char *key)
@@ -621,6 +634,7 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
         if (!strcmp(c->streams[i]->key, key)) {
             sim_stream_drop_sub(c->streams[i], c);
             c->core->sim.counters.unsubscribes++;
+            sim_log_sub(c, '-', key);
             memmove(&c->streams[i], &c->streams[i + 1],
                     (size_t)(c->nstreams - i - 1) * sizeof *c->streams);
             c->nstreams--;
@@ -698,7 +712,7 @@ static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_
     struct sim_buf b = {0};
     struct sim *sim = &core->sim;
     if (core->truth)
-        sim_truth_write(core, s, &s->cur, 1, 0);
+        sim_truth_write(core, s, &s->cur, s->nsubs > 0, 0);
     if (core->record) {
         sim->ex->render(sim, s, &s->cur, event_ms, 0, &b);
         fwrite(b.data, 1, b.len, core->record);
@@ -784,6 +798,14 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
     }
 }
 
+/* Whether stream s is generated now.  With --max-conn-age, a stream goes on while its only
+ * subscriber, cut at the age, reconnects (an exchange's market does not stop for a connection),
+ * so --truth holds every period's close, and the REST backfill has to bring it. */
+static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s)
+{
+    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0);
+}
+
 static void sim_gen_timer_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
@@ -792,7 +814,7 @@ static void sim_gen_timer_cb(uv_timer_t *t)
         return;
     for (int i = 0; i < core->nstreams; i++) {
         struct sim_stream *s = core->streams[i];
-        if (!s->live || !s->nsubs)
+        if (!sim_stream_runs(core, s))
             continue;
         int64_t due = sim_stream_run(core, s, now);
         if (due < next)
@@ -882,6 +904,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->id = ++core->next_client_id;
     c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
     c->last_rx_ms = sim_now_ms();
+    c->opened_ms = c->last_rx_ms;
     c->next = core->clients;
     if (core->clients)
         core->clients->prev = c;
@@ -894,6 +917,7 @@ static struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
 static void sim_client_free(struct sim_client *c)
 {
     struct sim_core *core = c->core;
+    sim_log_sub(c, 'x', "-");
     for (int i = 0; i < c->nstreams; i++)
         sim_stream_drop_sub(c->streams[i], c);
     sim_queue_clear(c);
@@ -1279,10 +1303,11 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             fprintf(stderr, "candled-sim: refusing WebSocket on %s\n", path);
             return 1;
         }
-        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws) {
-            core->sim.counters.ws_refused++; /* --refuse-ws: the connection is dropped, no 101 */
-            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws)\n",
-                    (unsigned long long)core->sim.counters.ws_upgrades);
+        if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws ||
+            (core->sim.opts.refuse_ws_every && core->sim.counters.ws_upgrades % (uint64_t)core->sim.opts.refuse_ws_every == 0)) {
+            core->sim.counters.ws_refused++; /* --refuse-ws(-every): the connection is dropped, no 101 */
+            fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws%s)\n",
+                    (unsigned long long)core->sim.counters.ws_upgrades, core->sim.opts.refuse_ws_every ? "-every" : "");
             return 1;
         }
         return 0;
@@ -1357,6 +1382,16 @@ static void sim_house_cb(uv_timer_t *t)
                     (unsigned long long)c->id, idle);
             core->sim.counters.idle_drops++;
             sim_client_close(c, 1001, "idle timeout");
+            continue;
+        }
+        /* an exchange's connection lifetime (Binance: 24 h): cut at the mark, whatever it carries */
+        if (core->sim.opts.max_conn_age > 0 && !c->closing &&
+            now - c->opened_ms >= (int64_t)(core->sim.opts.max_conn_age * 1000)) {
+            if (core->sim.opts.verbose)
+                fprintf(stderr, "candled-sim: client %llu reached the connection lifetime, disconnecting\n",
+                        (unsigned long long)c->id);
+            core->sim.counters.age_drops++;
+            sim_client_close(c, 1001, "max connection age");
             continue;
         }
         if (pi > 0 && now >= c->next_ping_ms) {
@@ -1531,7 +1566,7 @@ static void sim_print_counters(const struct sim_core *core)
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
             "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
-            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu}}\n",
+            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu,\"age_drops\":%llu}}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1545,7 +1580,7 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
             (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
             (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
-            (unsigned long long)k->idle_drops);
+            (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops);
 }
 
 static void sim_core_free(struct sim_core *core)

@@ -48,9 +48,11 @@ struct sim_opts {
     int max_msg_rate;        /* incoming messages per second; 0 = the exchange's limit */
     int ping_interval;       /* seconds between server pings; -1 = exchange default, 0 = none */
     int idle_disconnect;     /* close a client silent this many seconds; -1 = exchange default, 0 = never */
+    double max_conn_age;     /* close every connection this many seconds after it opened; 0 = never */
     int queue_max;           /* frames queued per client before it is dropped (1008) */
     int max_streams;         /* streams per connection; 0 = the exchange's limit */
     int verbose;
+    int log_subs;            /* --log-subs: "SUBS <ms> <client> +|-|x <stream>" lines on stderr */
     const char *tls_cert, *tls_key; /* PEM files: serve wss:// and https:// instead */
     /* faults (0 = off) */
     long disconnect_after;
@@ -61,6 +63,8 @@ struct sim_opts {
     long rest_fail_every;
     int rest_status;
     long refuse_ws;          /* refuse the first N WebSocket upgrades */
+    long refuse_ws_every;    /* refuse every Nth WebSocket upgrade */
+    long subscribe_delay_ms; /* after a subscribe, nothing is sent to that client for this long */
     long oversize_every, oversize_bytes;
     long revise_every;       /* after the close of every Nth period, a second close with other values */
     long rest_garbage_every; /* every Nth REST answer: 200 with its body cut in half */
@@ -75,6 +79,7 @@ struct sim_counters {
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
     uint64_t revisions, rest_garbage;
+    uint64_t age_drops;      /* connections closed at --max-conn-age */
 };
 
 /* What candled must print for one generated candle state (--truth). */

@@ -99,6 +99,7 @@ static void test_load_and_markets(void)
     ASSERT(cdl_adapter_market(a, "nope") == NULL);
     ASSERT_EQ(spot->max_streams, 3);
     ASSERT_EQ(spot->idle_timeout, 60);
+    ASSERT_EQ(spot->max_connection_age, 0); /* no limit unless the adapter says */
     ASSERT_STR_EQ(cdl_adapter_interval(a, spot, "1m"), "M1");
     ASSERT(cdl_adapter_interval(a, spot, "5m") == NULL);
     const struct cdl_market *perp = cdl_adapter_market(a, "perp");
@@ -134,6 +135,8 @@ static void test_load_errors(void)
     ASSERT_STR_EQ(err, "adapter 'badiv': markets[1].intervals has a key that is not a canonical interval: 1min");
     ASSERT_EQ(cdl_lua_host_load(h, "nomarket", &a, err, sizeof err), CDL_EINVAL);
     ASSERT_STR_EQ(err, "adapter 'nomarket': markets[1].ws_url is missing or invalid");
+    ASSERT_EQ(cdl_lua_host_load(h, "badage", &a, err, sizeof err), CDL_EINVAL);
+    ASSERT_STR_EQ(err, "adapter 'badage': markets[1].max_connection_age is missing or invalid");
     ASSERT_EQ(cdl_lua_host_load(h, "noparse", &a, err, sizeof err), CDL_EINVAL);
     ASSERT_STR_EQ(err, "adapter 'noparse': parse must be a function");
     ASSERT_EQ(cdl_lua_host_load(h, "norequire", &a, err, sizeof err), CDL_ELUA);
@@ -358,6 +361,9 @@ int main(void)
                            " intervals = { ['1min'] = '1' }, subscribe = function() end, parse = function() end }");
     write_adapter("nomarket", "return { name = 'nomarket', markets = { { name = 'spot' } }, intervals = {['1m']='1'},"
                               " subscribe = function() end, parse = function() end }");
+    write_adapter("badage", "return { name = 'badage', markets = { { name = 'spot', ws_url = 'wss://x',"
+                            " max_connection_age = -1 } }, intervals = {['1m']='1'},"
+                            " subscribe = function() end, parse = function() end }");
     write_adapter("noparse", "return { name = 'noparse', " MARKETS " subscribe = function() end }");
     write_adapter("norequire", "local os = require('os')\nreturn {}");
     write_adapter("inferred", "return { name = 'inferred', " MARKETS " subscribe = function() end, parse = function() end,"
