@@ -449,7 +449,8 @@ static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
     if (to <= st->next)
         return;
     s->stats.backfills++;
-    if (s->cbs.backfill(s->cbs.user, (int)(st - s->st), st->next, to, s->o.page_rows) == 0) {
+    int rows = (int)periods_between(s, st->next, to);
+    if (s->cbs.backfill(s->cbs.user, (int)(st - s->st), st->next, to, rows) == 0) {
         st->inflight = 1;
         st->page_to = to;
     } else {

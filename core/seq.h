@@ -59,7 +59,8 @@ struct cdl_seq_cbs {
     /* The periods opening in [from, to) are missing for good (to = the next open time that is
      * there); `missing` = how many periods. */
     void (*gap)(void *user, int stream, int64_t from, int64_t to, int64_t missing, enum cdl_seq_gap_reason why);
-    /* Asks for the closed candles opening in [from, to) (at most `rows`).  Returns 0 if the
+    /* Asks for the closed candles opening in [from, to): `rows` periods, at most page_rows (a
+     * page of the exchange's full size when the hole is that big).  Returns 0 if the
      * request was issued (the caller then pushes the rows and calls cdl_seq_backfill_done), or
      * a negative value if it cannot be (no REST, breaker open): the hole then waits for late
      * frames until its deadline. */
