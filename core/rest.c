@@ -294,8 +294,6 @@ static void report(struct req *q, long status, int error)
     if (error == CDL_EIO) {
         cdl_circuit_failure(q->circuit, now, "transport error");
     } else if (status == 429 || status == 418 || status >= 500) {
-        if (q->budget && (status == 429 || status == 418)) /* the host counted more than we did */
-            cdl_bucket_drain(&q->budget->b, now);
         snprintf(why, sizeof why, "HTTP %ld", status);
         if (q->retry_after > 0)
             cdl_circuit_retry_after(q->circuit, now, (uint64_t)(q->retry_after * 1000.0), why);
@@ -334,6 +332,8 @@ static void check_done(struct cdl_rest *r)
         long status = 0;
         curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
         report(q, status, q->over_cap ? 0 : code != CURLE_OK ? CDL_EIO : 0);
+        if (q->budget && (status == 429 || status == 418)) /* the host counted more than we did */
+            cdl_bucket_drain(&q->budget->b, uv_now(r->loop));
         if (q->over_cap)
             finish(q, status, CDL_ERANGE, "body too large");
         else if (code != CURLE_OK)
