@@ -20,7 +20,7 @@ local DEFAULTS = {
 local LIMITS = {
   max_streams = { 1, 100000 }, max_sends_per_sec = { 0.1, 1000 }, ping_interval = { 0, 3600 },
   idle_timeout = { 1, 86400 }, rest_max_rows = { 1, 10000 },
-  rest_weight_per_minute = { 0, 1e7 }, rest_weight_burst = { 0, 1e7 },
+  rest_weight_per_minute = { 0, 10000000 }, rest_weight_burst = { 0, 10000000 },
 }
 local HOOKS = { "symbol", "market_of", "connect_url", "subscribe", "unsubscribe", "ping", "parse" }
 local REQUIRED = { subscribe = true, parse = true }
