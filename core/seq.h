@@ -17,7 +17,9 @@
  *     reconnect open a hole too, so every hole, however it happened, is backfilled.
  * Backfills are asked for through a callback in pages of at most `page_rows` periods, one in
  * flight per stream; their rows are pushed back with from_rest set and the page is finished
- * with cdl_seq_backfill_done.
+ * with cdl_seq_backfill_done.  A page answered with rows for only the start of its range (the
+ * exchange's own page limit for that range) is followed by one for the rest; periods are
+ * announced as not found only when a page brings nothing at its start.
  *
  * Pure: time is an argument (ms since the epoch), no I/O, no clock; the caller drives
  * cdl_seq_tick.  The sequencer owns its per-stream state; candles are copied.  Callbacks may
