@@ -74,6 +74,7 @@ struct sim_counters {
     uint64_t disconnects, abrupt_disconnects, stalls, duplicates, reorders, skipped_closes;
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
     uint64_t revisions, rest_garbage;
+    uint64_t rest_peak_per_sec; /* most REST requests received within one wall-clock second */
 };
 
 /* What candled must print for one generated candle state (--truth). */
