@@ -137,18 +137,25 @@ local function rest_parse(market, q, body)
   return candles
 end
 
+-- REST weight: spot klines 2 whatever the limit, of 6000 a minute per IP; fapi/dapi klines by
+-- limit ([1,100) 1, [100,500) 2, [500,1000] 5, more 10) of 2400 a minute.
+local FUTURES_WEIGHTS = { { 99, 1 }, { 499, 2 }, { 1000, 5 }, { 1500, 10 } }
+
 return adapter.define{
   name = "binance",
   markets = {
     { name = "spot", ws_url = "wss://stream.binance.com:9443/ws", rest_url = "https://api.binance.com",
       max_streams = 1024, max_sends_per_sec = 4, idle_timeout = 60, rest_max_rows = 1000,
-      max_connection_age = DAY, intervals = SPOT_INTERVALS },
+      rest_weight_per_minute = 6000, rest_weight = 2, max_connection_age = DAY,
+      intervals = SPOT_INTERVALS },
     { name = "usdm", aliases = { "futures", "linear" }, ws_url = "wss://fstream.binance.com/market/ws",
       rest_url = "https://fapi.binance.com", max_streams = 1024, max_sends_per_sec = 8, idle_timeout = 60,
-      rest_max_rows = 1500, max_connection_age = DAY, intervals = FUTURES_INTERVALS },
+      rest_max_rows = 1500, rest_weight_per_minute = 2400, rest_weight = FUTURES_WEIGHTS,
+      max_connection_age = DAY, intervals = FUTURES_INTERVALS },
     { name = "coinm", aliases = { "delivery", "inverse" }, ws_url = "wss://dstream.binance.com/ws",
       rest_url = "https://dapi.binance.com", max_streams = 1024, max_sends_per_sec = 8, idle_timeout = 60,
-      rest_max_rows = 1500, max_connection_age = DAY, intervals = FUTURES_INTERVALS },
+      rest_max_rows = 1500, rest_weight_per_minute = 2400, rest_weight = FUTURES_WEIGHTS,
+      max_connection_age = DAY, intervals = FUTURES_INTERVALS },
   },
   symbol = function(market, text)
     local s = text:upper()

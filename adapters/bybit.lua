@@ -203,6 +203,7 @@ local function market(name, rest)
   return {
     name = name, ws_url = "wss://stream.bybit.com/v5/public/" .. name, rest_url = rest, max_streams = 350,
     max_sends_per_sec = 10, ping_interval = 20, idle_timeout = 60, rest_max_rows = 1000,
+    rest_weight_per_minute = 7200, rest_weight = 1, -- 600 requests / 5 s per IP
   }
 end
 

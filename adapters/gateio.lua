@@ -223,7 +223,8 @@ end
 local function market(name, aliases, ws_url, rows)
   return { name = name, aliases = aliases, ws_url = ws_url, rest_url = "https://api.gateio.ws",
            max_streams = 200, max_sends_per_sec = 10, ping_interval = 10, idle_timeout = 30,
-           rest_max_rows = rows, intervals = INTERVALS }
+           rest_max_rows = rows, intervals = INTERVALS,
+           rest_weight_per_minute = 1200, rest_weight = 1 } -- 200 requests / 10 s per endpoint per IP
 end
 
 return adapter.define{

@@ -200,15 +200,21 @@ local function rest_parse(market, q, body)
   return candles
 end
 
+-- REST weight of candleSnapshot: 20, plus 1 per 60 candles returned (counted per started 60),
+-- of 1200 a minute per IP.
+local WEIGHTS = {}
+for k = 1, 9 do WEIGHTS[k] = { math.min(60 * k, 500), 20 + k } end
+
 return adapter.define{
   name = "hyperliquid",
   intervals = INTERVALS,
   markets = {
     { name = "perp", aliases = { "perps", "swap" }, ws_url = "wss://api.hyperliquid.xyz/ws",
       rest_url = "https://api.hyperliquid.xyz", max_streams = 1000, max_sends_per_sec = 10, ping_interval = 30,
-      idle_timeout = 75, rest_max_rows = 500 },
+      idle_timeout = 75, rest_max_rows = 500, rest_weight_per_minute = 1200, rest_weight = WEIGHTS },
     { name = "spot", ws_url = "wss://api.hyperliquid.xyz/ws", rest_url = "https://api.hyperliquid.xyz",
-      max_streams = 1000, max_sends_per_sec = 10, ping_interval = 30, idle_timeout = 75, rest_max_rows = 500 },
+      max_streams = 1000, max_sends_per_sec = 10, ping_interval = 30, idle_timeout = 75, rest_max_rows = 500,
+      rest_weight_per_minute = 1200, rest_weight = WEIGHTS },
   },
   symbol = symbol,
   subscribe = function(session, streams) return control("subscribe", streams) end,

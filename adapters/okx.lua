@@ -205,6 +205,9 @@ local function market(name)
     name = name, ws_url = "wss://ws.okx.com:8443/ws/v5/business", rest_url = "https://www.okx.com",
     max_streams = 200, max_sends_per_sec = 2, ping_interval = 20, idle_timeout = 45,
     rest_max_rows = CANDLES_ROWS, intervals = INTERVALS,
+    -- 40 requests / 2 s on candles, 20 / 2 s on history-candles (per IP, www.okx.com for all
+    -- markets): the smaller, as either may be asked
+    rest_weight_per_minute = 600, rest_weight = 1,
   }
 end
 

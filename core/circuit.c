@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -108,11 +109,11 @@ struct cdl_circuit *cdl_circuits_ws(struct cdl_circuits *cs, const char *exchang
     return c;
 }
 
-struct cdl_circuit *cdl_circuits_rest(struct cdl_circuits *cs, const char *url)
+int cdl_rest_host_key(const char *url, char *out, size_t len)
 {
     int tls = !strncmp(url, "https://", 8);
     if (!tls && strncmp(url, "http://", 7))
-        return NULL;
+        return CDL_EINVAL;
     const char *h = url + (tls ? 8 : 7);
     size_t n = strcspn(h, "/?#");
     const char *at = memchr(h, '@', n); /* userinfo is not part of the host */
@@ -120,17 +121,24 @@ struct cdl_circuit *cdl_circuits_rest(struct cdl_circuits *cs, const char *url)
         n -= (size_t)(at + 1 - h);
         h = at + 1;
     }
-    if (n == 0 || n > 255)
-        return NULL;
-    char name[300];
+    if (n == 0 || n > 255 || n + 7 > len)
+        return CDL_EINVAL;
     size_t k;
     for (k = 0; k < n; k++)
-        name[k] = (char)tolower((unsigned char)h[k]);
-    name[k] = '\0';
+        out[k] = (char)tolower((unsigned char)h[k]);
+    out[k] = '\0';
     /* "host" and "host:443" are one host; a bracketed IPv6 address has colons of its own */
-    const char *close = strrchr(name, ']'), *colon = strrchr(name, ':');
+    const char *close = strrchr(out, ']'), *colon = strrchr(out, ':');
     if (!colon || (close && colon < close))
-        snprintf(name + k, sizeof name - k, ":%d", tls ? 443 : 80);
+        snprintf(out + k, len - k, ":%d", tls ? 443 : 80);
+    return 0;
+}
+
+struct cdl_circuit *cdl_circuits_rest(struct cdl_circuits *cs, const char *url)
+{
+    char name[300];
+    if (cdl_rest_host_key(url, name, sizeof name))
+        return NULL;
     struct cdl_circuit *c = find(cs, 1, name);
     if (c || !(c = add(cs, 1, name)))
         return c;

@@ -9,6 +9,7 @@
 #ifndef CDL_CIRCUIT_H
 #define CDL_CIRCUIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "breaker.h"
@@ -26,6 +27,9 @@ void cdl_circuits_destroy(struct cdl_circuits *cs); /* NULL is a no-op */
 
 /* Finds or creates the breaker of WebSocket connects to (exchange, market). */
 struct cdl_circuit *cdl_circuits_ws(struct cdl_circuits *cs, const char *exchange, const char *market);
+/* The REST host of url (http[s]://host[:port]/...) as "host:port", lower case, the default port
+ * filled in: 0, or CDL_EINVAL (-) for a URL without a host.  The name of its breaker and budget. */
+int cdl_rest_host_key(const char *url, char *out, size_t len);
 /* Finds or creates the breaker of the REST host of url (http[s]://host[:port]/...); NULL for a
  * URL without a host. */
 struct cdl_circuit *cdl_circuits_rest(struct cdl_circuits *cs, const char *url);

@@ -516,11 +516,9 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
     r.circuits = cdl_circuits_create(&bp, r.metrics, uv_hrtime());
     cdl_net_set_circuits(r.net, r.circuits);
     struct cdl_rest_opts ro;
-    cdl_rest_opts_default(&ro);
-    ro.pool_connections = cfg->rest_pool_connections;
-    ro.pool_maxsize = cfg->rest_pool_maxsize;
-    ro.ca_file = cfg->ca_file;
+    cdl_config_rest_opts(cfg, &ro);
     ro.circuits = r.circuits;
+    ro.metrics = r.metrics;
     r.rest = cdl_rest_create(&r.loop, &ro);
     int base = 0;
     for (int i = 0; i < n_subs; i++) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "err.h"
+#include "rest.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
 
@@ -101,6 +102,8 @@ static const struct key schema[] = {
       "CONNECTOR_REST_POOL_CONNECTIONS", "REST connections per host." },
     { "rest", "pool_maxsize", K_INT, "20", 1, 10000, OFF(rest_pool_maxsize), 0, "CONNECTOR_REST_POOL_MAXSIZE",
       "REST connections in total." },
+    { "rest", "budget_fraction", K_NUM, "1.0", 0.001, 1, OFF(rest_budget_fraction), 0, NULL,
+      "Share of each exchange's REST weight budget (the adapters' rest_weight_per_minute) candled uses; lower it when other clients share the IP. Requests over it wait in order (docs/reliability.md)." },
     { "log", "level", K_STR, "info", 0, 7, OFF(log_level), SZ(log_level), "CONNECTOR_LOG_LEVEL",
       "debug, info, warn, error or off." },
     { "log", "format", K_STR, "json", 0, 7, OFF(log_format), SZ(log_format), "CONNECTOR_LOG_FORMAT",
@@ -577,6 +580,15 @@ void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src)
     dst->n_subs = src->n_subs;
     memset(src->subs, 0, sizeof src->subs);
     src->n_subs = 0;
+}
+
+void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)
+{
+    cdl_rest_opts_default(o);
+    o->pool_connections = cfg->rest_pool_connections;
+    o->pool_maxsize = cfg->rest_pool_maxsize;
+    o->ca_file = cfg->ca_file;
+    o->budget_fraction = cfg->rest_budget_fraction;
 }
 
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p)

@@ -64,6 +64,7 @@ struct cdl_config {
     int seq_clock_rules;
     int rest_pool_connections;
     int rest_pool_maxsize;
+    double rest_budget_fraction;
     char log_level[8];
     char log_format[8];
     char adapters_dir[1024];
@@ -99,5 +100,8 @@ void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src);
 
 /* The circuit breaker policy of the circuit_breaker.* keys. */
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p);
+/* The REST client's options from the rest.* keys (rest.h's defaults for the rest). */
+struct cdl_rest_opts;
+void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o);
 
 #endif

@@ -251,8 +251,10 @@ static int check_candle(struct cdl_feed *f, struct cdl_parsed_candle *pc, int *s
     return 0;
 }
 
-static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint64_t recv_us, const char *conn)
+/* Runs a frame's candles through the checks and the sequencer; returns how many passed. */
+static int handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint64_t recv_us, const char *conn)
 {
+    int passed = 0;
     if (res->n_bad) {
         for (int i = 0; i < res->n_bad; i++)
             count(f, CDL_M_CANDLES_REJECTED, res->bad_reason);
@@ -270,8 +272,10 @@ static void handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uin
             continue;
         }
         deliver(f, s, &res->items[i].c, 0, recv_us);
+        passed++;
     }
     sync_stats(f);
+    return passed;
 }
 
 /* ---- upstream callbacks ---------------------------------------------------------------------------- */
@@ -472,22 +476,30 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
     default:
         break;
     }
-    handle_candles(f, res, recv_us, c->name);
+    /* the exchange speaks the protocol: what the connect breaker counts as a success */
+    if (handle_candles(f, res, recv_us, c->name) > 0 || res->event == CDL_EV_ACK)
+        cdl_upstream_accepted(cur ? c->up : c->rot.up);
     if (!cur)
         rot_frame(f, c, res);
 }
 
 /* ---- REST backfill of the sequencer's holes ---------------------------------------------------------- */
 
-/* Puts a page's rows in open-time order (pages come newest or oldest first). */
+static int by_open_time(const void *a, const void *b)
+{
+    int64_t x = ((const struct cdl_parsed_candle *)a)->c.open_time, y = ((const struct cdl_parsed_candle *)b)->c.open_time;
+    return x < y ? -1 : x > y;
+}
+
+/* Puts a page's rows in open-time order (pages come newest or oldest first, up to
+ * rest_max_rows of them). */
 static void sort_rows(struct cdl_parse_result *res)
 {
-    for (int i = 1; i < res->n; i++)
-        for (int k = i; k > 0 && res->items[k].c.open_time < res->items[k - 1].c.open_time; k--) {
-            struct cdl_parsed_candle t = res->items[k];
-            res->items[k] = res->items[k - 1];
-            res->items[k - 1] = t;
-        }
+    int sorted = 1;
+    for (int i = 1; i < res->n && sorted; i++)
+        sorted = res->items[i - 1].c.open_time <= res->items[i].c.open_time;
+    if (!sorted)
+        qsort(res->items, (size_t)res->n, sizeof *res->items, by_open_time);
 }
 
 /* Parses a page and pushes its rows; 0 if it was usable. */
@@ -571,8 +583,8 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     struct cdl_rest_req req;
     int rc = cdl_adapter_rest_request(f->a, f->m, &b->q, &req);
     if (!rc) {
-        rc = cdl_rest_request(f->rest, req.method, req.url, (const char *const *)req.headers, req.body, on_backfill, b,
-                              NULL);
+        rc = cdl_rest_request_weighted(f->rest, req.method, req.url, (const char *const *)req.headers, req.body,
+                                       cdl_market_rest_weight(f->m, rows), on_backfill, b, NULL);
         cdl_rest_req_clear(&req);
     }
     if (rc) {
@@ -1258,7 +1270,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .hold_ms = o->hold_ms > 0 ? o->hold_ms : 30000,
         .retry_ms = o->retry_ms > 0 ? o->retry_ms : 2000,
         .hold_max = o->hold_max > 0 ? o->hold_max : 1024,
-        .page_rows = can_backfill ? (f->m->rest_max_rows < CDL_PARSE_MAX ? f->m->rest_max_rows : CDL_PARSE_MAX) : 0,
+        .page_rows = can_backfill ? f->m->rest_max_rows : 0, /* full exchange pages (lua_host.h) */
         .no_clock = o->no_clock,
         .dedup = o->dedup,
     };
@@ -1266,6 +1278,8 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .alive = seq_alive, .user = f,
     };
     f->seq = cdl_seq_create(&so, &scb);
+    if (can_backfill) /* the host's budget (the first market declaring a host sets it, the smaller holds) */
+        cdl_rest_set_budget(rest, f->rest_url, f->m->rest_weight_per_minute, f->m->rest_weight_burst);
     reindex(f);
     for (int i = 0; i < o->n_symbols; i++) {
         int s = cdl_feed_add(f, o->symbols[i], err, errlen);

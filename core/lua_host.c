@@ -52,6 +52,8 @@ struct cdl_lua_host {
     long budget_steps, steps_left;
     struct cdl_adapter *adapters[MAX_ADAPTERS];
     int n_adapters;
+    struct cdl_parsed_candle *rows; /* the scratch of REST pages over CDL_PARSE_MAX rows */
+    int rows_cap;
 };
 
 /* ---- allocator with a cap --------------------------------------------------------------------- */
@@ -275,6 +277,7 @@ void cdl_lua_host_destroy(struct cdl_lua_host *h)
     if (!h)
         return;
     lua_close(h->L);
+    free(h->rows);
     for (int i = 0; i < h->n_adapters; i++) {
         free(h->adapters[i]->markets);
         free(h->adapters[i]);
@@ -346,6 +349,58 @@ static int get_num(lua_State *L, int t, const char *k, double lo, double hi, dou
         *out = lua_tonumber(L, -1);
     lua_pop(L, 1);
     return rc;
+}
+
+/* rest_weight of the market table at mt: absent, a number > 0, or an array of at most
+ * CDL_REST_WEIGHTS_MAX {max_limit, weight} pairs with growing max_limit.  0 or -1. */
+static int get_weights(lua_State *L, int mt, struct cdl_market *m)
+{
+    int ty = lua_getfield(L, mt, "rest_weight"), rc = 0;
+    m->n_rest_weights = 0;
+    if (ty == LUA_TNUMBER) {
+        double w = lua_tonumber(L, -1);
+        if (!(w > 0 && w <= 1e6))
+            rc = -1;
+        m->rest_weights[0].max_limit = CDL_REST_ROWS_MAX;
+        m->rest_weights[0].weight = w;
+        m->n_rest_weights = 1;
+    } else if (ty == LUA_TTABLE) {
+        int n = (int)lua_rawlen(L, -1);
+        if (n < 1 || n > CDL_REST_WEIGHTS_MAX)
+            rc = -1;
+        for (int i = 0; i < n && !rc; i++) {
+            int ok = lua_rawgeti(L, -1, i + 1) == LUA_TTABLE && lua_rawlen(L, -1) == 2;
+            if (ok) {
+                ok = lua_rawgeti(L, -1, 1) == LUA_TNUMBER && lua_isinteger(L, -1);
+                ok &= lua_rawgeti(L, -2, 2) == LUA_TNUMBER;
+                lua_Integer lim = lua_tointeger(L, -2);
+                double w = lua_tonumber(L, -1);
+                ok &= lim >= 1 && lim <= CDL_REST_ROWS_MAX && w > 0 && w <= 1e6 &&
+                      (i == 0 || lim > m->rest_weights[i - 1].max_limit);
+                m->rest_weights[i].max_limit = (int)lim;
+                m->rest_weights[i].weight = w;
+                lua_pop(L, 2);
+            }
+            lua_pop(L, 1);
+            if (!ok)
+                rc = -1;
+        }
+        m->n_rest_weights = rc ? 0 : n;
+    } else if (ty != LUA_TNIL) {
+        rc = -1;
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+double cdl_market_rest_weight(const struct cdl_market *m, int limit)
+{
+    if (!m->n_rest_weights)
+        return 1;
+    for (int i = 0; i < m->n_rest_weights; i++)
+        if (limit <= m->rest_weights[i].max_limit)
+            return m->rest_weights[i].weight;
+    return m->rest_weights[m->n_rest_weights - 1].weight;
 }
 
 /* Reads an interval map (canonical -> exchange name) at the top of the stack into rec. */
@@ -473,10 +528,18 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
                 bad = 1, field = "idle_timeout";
             else if (get_num(L, mt, "max_connection_age", 0, 604800, 0, &m->max_connection_age))
                 bad = 1, field = "max_connection_age";
-            else if (get_num(L, mt, "rest_max_rows", 1, 100000, 500, &v))
+            else if (get_num(L, mt, "rest_max_rows", 1, CDL_REST_ROWS_MAX, 500, &v))
                 bad = 1, field = "rest_max_rows";
             else
                 m->rest_max_rows = (int)v;
+        }
+        if (!bad) {
+            if (get_num(L, mt, "rest_weight_per_minute", 0, 1e7, 0, &m->rest_weight_per_minute))
+                bad = 1, field = "rest_weight_per_minute";
+            else if (get_num(L, mt, "rest_weight_burst", 0, 1e7, 0, &m->rest_weight_burst))
+                bad = 1, field = "rest_weight_burst";
+            else if (get_weights(L, mt, m))
+                bad = 1, field = "rest_weight";
         }
         if (bad) {
             snprintf(err, errlen, "%s.%s is missing or invalid", where, field);
@@ -1026,6 +1089,29 @@ static void copy_token(char *dst, size_t cap, const char *s)
         snprintf(dst, cap, "unspecified");
 }
 
+/* More room in res (a REST page): the candles move to the host's scratch array, which grows by
+ * doubling up to the result's limit (`want` rows are announced). */
+static void grow_rows(struct cdl_lua_host *h, struct cdl_parse_result *res, lua_Unsigned want)
+{
+    int need = want < (lua_Unsigned)res->limit ? (int)want : res->limit;
+    if (need <= res->cap)
+        need = res->cap + 1;
+    if (h->rows_cap < need) {
+        int cap = h->rows_cap ? h->rows_cap : 2 * CDL_PARSE_MAX;
+        while (cap < need)
+            cap *= 2;
+        struct cdl_parsed_candle *rows = realloc(h->rows, (size_t)cap * sizeof *rows);
+        if (!rows)
+            abort();
+        h->rows = rows;
+        h->rows_cap = cap;
+    }
+    if (res->items != h->rows)
+        memcpy(h->rows, res->items, (size_t)res->n * sizeof *res->items);
+    res->items = h->rows;
+    res->cap = h->rows_cap < res->limit ? h->rows_cap : res->limit;
+}
+
 /* Converts the hook results [r1, r2] into res.  Runs inside a protected call (convert_results). */
 struct convert_ctx {
     struct cdl_adapter *a;
@@ -1073,12 +1159,14 @@ static int convert_results(lua_State *L)
     lua_pop(L, 1);
     lua_Unsigned n = lua_rawlen(L, 2);
     for (lua_Unsigned i = 1; i <= n; i++) {
-        if (res->n >= CDL_PARSE_MAX) {
+        if (res->n >= res->limit) {
             res->n_bad += (int)(n - i + 1);
             if (!res->bad_reason[0])
                 snprintf(res->bad_reason, sizeof res->bad_reason, "too_many_candles");
             break;
         }
+        if (res->n == res->cap)
+            grow_rows(cx->a->host, res, n);
         const char *bad;
         if (lua_rawgeti(L, 2, (lua_Integer)i) != LUA_TTABLE)
             bad = "not_a_table";
@@ -1096,8 +1184,11 @@ static int convert_results(lua_State *L)
     return 0;
 }
 
-static void reset_result(struct cdl_parse_result *res)
+static void reset_result(struct cdl_parse_result *res, int limit)
 {
+    res->items = res->fixed;
+    res->cap = CDL_PARSE_MAX < limit ? CDL_PARSE_MAX : limit;
+    res->limit = limit;
     res->n = res->n_bad = res->rejected = 0;
     res->event = CDL_EV_NONE;
     res->bad_reason[0] = res->reason[0] = res->message[0] = '\0';
@@ -1125,7 +1216,7 @@ int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, siz
                       struct cdl_parse_result *res)
 {
     lua_State *L = a->host->L;
-    reset_result(res);
+    reset_result(res, CDL_PARSE_MAX);
     if (!push_hook(a, NULL, "parse"))
         return CDL_ENOTFOUND;
     lua_rawgeti(L, LUA_REGISTRYINDEX, session);
@@ -1233,7 +1324,7 @@ int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, co
                            const char *body, size_t len, struct cdl_parse_result *res)
 {
     lua_State *L = a->host->L;
-    reset_result(res);
+    reset_result(res, m->rest_max_rows);
     if (!push_hook(a, "rest", "parse"))
         return CDL_ENOTFOUND;
     lua_pushstring(L, m->name);

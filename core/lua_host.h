@@ -24,7 +24,9 @@
 #define CDL_URL_MAX 1024
 #define CDL_SYMBOL_MAX 64
 #define CDL_IVNAME_MAX 16
-#define CDL_PARSE_MAX 64 /* candles one frame may carry */
+#define CDL_PARSE_MAX 64 /* candles one WebSocket frame may carry */
+#define CDL_REST_ROWS_MAX 10000 /* rows one REST page may carry: the cap of every rest_max_rows */
+#define CDL_REST_WEIGHTS_MAX 16 /* steps of a market's rest_weight table */
 
 struct cdl_lua_opts {
     const char *adapters_dir; /* where <name>.lua live */
@@ -45,6 +47,16 @@ struct cdl_market {
     double idle_timeout;  /* seconds */
     double max_connection_age; /* seconds the exchange keeps a connection open, 0 = no limit */
     int rest_max_rows;
+    /* REST budget of the market's host (docs/adapters.md): weight per minute (0 = none), the
+     * burst (0 = a second's worth), and the weight of one request by its limit: the first step
+     * whose max_limit >= limit (the last step beyond it); no step = 1 */
+    double rest_weight_per_minute;
+    double rest_weight_burst;
+    int n_rest_weights;
+    struct {
+        int max_limit;
+        double weight;
+    } rest_weights[CDL_REST_WEIGHTS_MAX];
     int index; /* position in the adapter's markets, 0 = default */
 };
 
@@ -62,9 +74,14 @@ struct cdl_parsed_candle {
     struct cdl_candle c;
 };
 
+/* WebSocket frames fill fixed[] (at most CDL_PARSE_MAX candles, no allocation on the hot path);
+ * a REST page of more rows spills into a scratch array owned by the host (at most the market's
+ * rest_max_rows), valid until the next cdl_adapter_rest_parse.  Read the candles through items. */
 struct cdl_parse_result {
     int n; /* valid candles in items[] */
-    struct cdl_parsed_candle items[CDL_PARSE_MAX];
+    struct cdl_parsed_candle *items; /* fixed, or the host's scratch array */
+    int cap, limit;                  /* room in items; most candles taken (the rest is refused) */
+    struct cdl_parsed_candle fixed[CDL_PARSE_MAX];
     int n_bad;               /* candles refused at the boundary */
     char bad_reason[32];     /* reason of the first refused candle */
     enum cdl_parse_event event;
@@ -158,6 +175,9 @@ int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, 
                              struct cdl_rest_req *out);
 int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
                            const char *body, size_t len, struct cdl_parse_result *res);
+
+/* Weight of one REST request for `limit` rows in market m (its rest_weight table). */
+double cdl_market_rest_weight(const struct cdl_market *m, int limit);
 
 /* Checks one candle table-converted candle's fields (exposed for tests). */
 int cdl_candle_check_time(int64_t open_time);

@@ -33,6 +33,8 @@ enum cdl_metric_id {
     CDL_M_REST_CIRCUIT_STATE, /* gauge {host} 0 closed 1 open 2 half-open */
     CDL_M_REST_CIRCUIT_TRANSITIONS, /* counter {host,to} */
     CDL_M_REST_CIRCUIT_REFUSED, /* counter {host}: requests failed at once, the host's breaker open */
+    CDL_M_REST_BUDGET_WAITING, /* gauge {host}: requests queued for the host's weight budget */
+    CDL_M_REST_BUDGET_WAITS,   /* counter {host}: requests that waited for it */
     CDL_M_SERIES_DROPPED,     /* counter */
     CDL_M_GAPS_DETECTED,      /* counter {exchange,contract_type}: holes in the closed candles */
     CDL_M_GAPS_FILLED,        /* counter {exchange,contract_type}: holes filled completely */

@@ -6,9 +6,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bucket.h"
 #include "circuit.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
+
+/* A host's weight budget. */
+struct budget {
+    struct budget *next;
+    char host[300];
+    struct cdl_bucket b;
+    double per_minute, burst;
+    uint64_t blocked_pass; /* the start_queued pass in which one of its requests had to wait */
+    struct cdl_series *s_waiting, *s_waits;
+};
 
 struct req {
     struct req *next, *prev; /* in the queue or the in-flight list */
@@ -29,6 +41,10 @@ struct req {
     int verdict_due;             /* let through by it: owes it a verdict */
     int waited;                  /* counted in breaker_waits */
     uint64_t deadline_ms;        /* fails with CDL_EOPEN if its breaker stays open past this */
+    struct budget *budget;       /* its host's, NULL = none */
+    double weight;
+    int budget_waiting;          /* waiting for the budget now (counted in the gauge) */
+    int budget_waited;           /* counted in budget_waits */
 };
 
 struct sock {
@@ -52,6 +68,8 @@ struct cdl_rest {
     uint64_t next_id;
     struct cdl_rest_stats stats;
     int closing;
+    struct budget *budgets;
+    uint64_t pass; /* start_queued passes */
 };
 
 static int curl_ready;
@@ -68,9 +86,12 @@ void cdl_rest_opts_default(struct cdl_rest_opts *o)
     o->ca_file = NULL;
     o->circuits = NULL;
     o->breaker_max_wait_ms = 10000;
+    o->budget_fraction = 1.0;
+    o->metrics = NULL;
 }
 
 static void check_done(struct cdl_rest *r);
+static void rest_free(struct cdl_rest *r);
 static void start_queued(struct cdl_rest *r);
 
 static void poll_cb(uv_poll_t *p, int status, int events)
@@ -180,8 +201,32 @@ static size_t header_fn(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
+/* q waits (1) or no longer waits (0) for its host's budget. */
+static void budget_waiting(struct req *q, int waiting)
+{
+    if (q->budget_waiting == waiting)
+        return;
+    q->budget_waiting = waiting;
+    if (waiting)
+        q->r->stats.budget_waiting++;
+    else
+        q->r->stats.budget_waiting--;
+    if (q->budget->s_waiting)
+        cdl_series_add(q->budget->s_waiting, waiting ? 1 : -1);
+    if (waiting && !q->budget_waited) {
+        q->budget_waited = 1;
+        q->r->stats.budget_waits++;
+        if (q->budget->s_waits)
+            cdl_series_add(q->budget->s_waits, 1);
+        cdl_log(CDL_LOG_DEBUG, "REST request waits for the host's budget", "url", q->url, "host", q->budget->host,
+                NULL);
+    }
+}
+
 static void req_free(struct req *q)
 {
+    if (q->budget_waiting)
+        budget_waiting(q, 0);
     if (q->verdict_due) /* ended without one (cancelled, shut down): give the trial slot back */
         cdl_circuit_release(q->circuit);
     if (q->easy)
@@ -287,6 +332,8 @@ static void check_done(struct cdl_rest *r)
         long status = 0;
         curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
         report(q, status, q->over_cap ? 0 : code != CURLE_OK ? CDL_EIO : 0);
+        if (q->budget && (status == 429 || status == 418)) /* the host counted more than we did */
+            cdl_bucket_drain(&q->budget->b, uv_now(r->loop));
         if (q->over_cap)
             finish(q, status, CDL_ERANGE, "body too large");
         else if (code != CURLE_OK)
@@ -342,16 +389,36 @@ static int start_one(struct cdl_rest *r, struct req *q)
     return 0;
 }
 
-/* May q go now?  1 = start it, 0 = it waits for its host's breaker (*wake_at: the earliest time
- * a waiting request may go), -1 = its breaker stays open past its deadline. */
+static int breaker_wait(struct cdl_rest *r, struct req *q, uint64_t now, uint64_t *wake_at);
+
+/* May q go now?  1 = start it, 0 = it waits for its host's budget or breaker (*wake_at: the
+ * earliest time a waiting request may go), -1 = its breaker stays open past its deadline. */
 static int gate(struct cdl_rest *r, struct req *q, uint64_t now, uint64_t *wake_at)
 {
-    if (!q->circuit)
-        return 1;
-    if (cdl_circuit_allow(q->circuit, now)) {
-        q->verdict_due = 1;
-        return 1;
+    struct budget *b = q->budget;
+    if (b) { /* in order: once one request of the host waits, the later ones wait too */
+        uint64_t w = b->blocked_pass == r->pass ? UINT64_MAX : cdl_bucket_wait(&b->b, q->weight, now);
+        if (w) {
+            b->blocked_pass = r->pass;
+            budget_waiting(q, 1);
+            if (w != UINT64_MAX && now + w < *wake_at)
+                *wake_at = now + w;
+            return 0;
+        }
     }
+    if (q->circuit && !cdl_circuit_allow(q->circuit, now))
+        return breaker_wait(r, q, now, wake_at);
+    q->verdict_due = q->circuit != NULL;
+    if (b) {
+        cdl_bucket_take(&b->b, q->weight, now);
+        budget_waiting(q, 0);
+    }
+    return 1;
+}
+
+/* q's breaker said no: 0 (it waits), or -1 when the breaker stays open past its deadline. */
+static int breaker_wait(struct cdl_rest *r, struct req *q, uint64_t now, uint64_t *wake_at)
+{
     uint64_t at = cdl_circuit_next_allowed(q->circuit, now);
     if (at != CDL_BREAKER_AFTER_TRIALS && at > q->deadline_ms)
         return -1;
@@ -377,6 +444,7 @@ static void start_queued(struct cdl_rest *r)
 {
     uint64_t now = uv_now(r->loop), wake_at = UINT64_MAX;
     struct req *prev = NULL, *q = r->q_head;
+    r->pass++;
     while (q && (long)r->n_active < r->o.max_in_flight) {
         int go = gate(r, q, now, &wake_at);
         if (go == 0) {
@@ -470,7 +538,7 @@ static void deferred_cb(uv_timer_t *t)
     if (!r->closing)
         start_queued(r);
     else if (!r->handles && !r->n_deferred)
-        free(r);
+        rest_free(r);
     d->t.data = d;
     uv_close((uv_handle_t *)&d->t, deferred_closed);
 }
@@ -487,8 +555,60 @@ static void defer_cancel(struct cdl_rest *r, struct req *q)
     uv_timer_start(&d->t, deferred_cb, 0, 0);
 }
 
+static struct budget *find_budget(struct cdl_rest *r, const char *host)
+{
+    for (struct budget *b = r->budgets; b; b = b->next)
+        if (!strcmp(b->host, host))
+            return b;
+    return NULL;
+}
+
+int cdl_rest_set_budget(struct cdl_rest *r, const char *url, double weight_per_minute, double burst)
+{
+    char host[300];
+    if (cdl_rest_host_key(url, host, sizeof host))
+        return CDL_EINVAL;
+    double frac = r->o.budget_fraction > 0 && r->o.budget_fraction <= 1 ? r->o.budget_fraction : 1;
+    if (weight_per_minute <= 0)
+        return 0;
+    double rate = weight_per_minute * frac, fill = burst > 0 ? burst * frac : rate / 60.0;
+    struct budget *b = find_budget(r, host);
+    if (b) { /* declared again (another market on the same host): the smaller one holds */
+        if (rate > b->per_minute)
+            rate = b->per_minute;
+        if (fill > b->burst)
+            fill = b->burst;
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            abort();
+        snprintf(b->host, sizeof b->host, "%s", host);
+        b->next = r->budgets;
+        r->budgets = b;
+        if (r->o.metrics) {
+            b->s_waiting = cdl_metrics_series(r->o.metrics, CDL_M_REST_BUDGET_WAITING, host);
+            b->s_waits = cdl_metrics_series(r->o.metrics, CDL_M_REST_BUDGET_WAITS, host);
+        }
+    }
+    if (b->per_minute == rate && b->burst == fill)
+        return 0;
+    uint64_t now = uv_now(r->loop);
+    double level = b->per_minute > 0 ? cdl_bucket_level(&b->b, now) : fill;
+    b->per_minute = rate;
+    b->burst = fill;
+    cdl_bucket_init(&b->b, rate, fill, now);
+    b->b.tokens = level < fill ? level : fill; /* a change keeps what was spent */
+    return 0;
+}
+
 int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
                      const char *body, cdl_rest_cb cb, void *user, uint64_t *id_out)
+{
+    return cdl_rest_request_weighted(r, method, url, headers, body, 1, cb, user, id_out);
+}
+
+int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
+                              const char *body, double weight, cdl_rest_cb cb, void *user, uint64_t *id_out)
 {
     if (r->closing)
         return CDL_ECLOSED;
@@ -509,6 +629,9 @@ int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, co
     q->user = user;
     q->retry_after = -1;
     q->circuit = r->o.circuits ? cdl_circuits_rest(r->o.circuits, url) : NULL;
+    char host[300];
+    q->budget = r->budgets && !cdl_rest_host_key(url, host, sizeof host) ? find_budget(r, host) : NULL;
+    q->weight = weight > 0 ? weight : 1;
     q->deadline_ms = uv_now(r->loop) + (uint64_t)(r->o.breaker_max_wait_ms > 0 ? r->o.breaker_max_wait_ms : 0);
     for (int i = 0; headers && headers[i]; i++) {
         struct curl_slist *l = curl_slist_append(q->headers, headers[i]);
@@ -553,11 +676,21 @@ size_t cdl_rest_in_flight(const struct cdl_rest *r) { return r->n_active; }
 size_t cdl_rest_queued(const struct cdl_rest *r) { return r->n_queued; }
 void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out) { *out = r->stats; }
 
+static void rest_free(struct cdl_rest *r)
+{
+    while (r->budgets) {
+        struct budget *b = r->budgets;
+        r->budgets = b->next;
+        free(b);
+    }
+    free(r);
+}
+
 static void rest_closed(uv_handle_t *h)
 {
     struct cdl_rest *r = h->data;
     if (--r->handles == 0 && !r->n_deferred)
-        free(r);
+        rest_free(r);
 }
 
 void cdl_rest_destroy(struct cdl_rest *r)

@@ -10,7 +10,13 @@
  * transport error, HTTP 5xx, 429 or 418 is a failure, and a Retry-After keeps the host closed
  * for at least that long.  A request to a host whose breaker is open waits in the queue until it
  * half-opens (only the trial requests go then), at most breaker_max_wait_ms from the call; if the
- * breaker stays open longer, the request fails at once, unsent, with CDL_EOPEN. */
+ * breaker stays open longer, the request fails at once, unsent, with CDL_EOPEN.
+ *
+ * A host may also have a weight budget (cdl_rest_set_budget: a token bucket, bucket.h): each
+ * request carries a weight, and one over the budget waits in the queue until the bucket has its
+ * weight, behind the earlier requests to the same host (in order; requests to other hosts pass
+ * it), rather than being sent to earn a 429.  A 429 or 418 from the host empties its bucket.
+ * The queue is bounded by max_queued either way. */
 #ifndef CDL_REST_H
 #define CDL_REST_H
 
@@ -19,6 +25,7 @@
 #include <uv.h>
 
 struct cdl_circuits;
+struct cdl_metrics;
 
 struct cdl_rest;
 
@@ -33,9 +40,11 @@ struct cdl_rest_opts {
     const char *ca_file;   /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
     struct cdl_circuits *circuits; /* per-host breakers, borrowed for the client's life; NULL = none */
     long breaker_max_wait_ms;      /* longest wait for an open host's breaker */
+    double budget_fraction;        /* share of every declared budget used, (0, 1] */
+    struct cdl_metrics *metrics;   /* borrowed, may be NULL: the budget gauges */
 };
 /* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>", OS CA store, no
- * breakers, 10 s */
+ * breakers, 10 s, the whole budgets, no metrics */
 void cdl_rest_opts_default(struct cdl_rest_opts *o);
 
 struct cdl_rest_response {
@@ -58,6 +67,13 @@ struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *op
  * 0, CDL_EBUSY (queue full), CDL_EINVAL, CDL_ECLOSED (destroyed). */
 int cdl_rest_request(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
                      const char *body, cdl_rest_cb cb, void *user, uint64_t *id_out);
+/* The same, with the request's weight against its host's budget (cdl_rest_request: 1). */
+int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char *url, const char *const *headers,
+                              const char *body, double weight, cdl_rest_cb cb, void *user, uint64_t *id_out);
+/* Gives the host of url a budget of weight_per_minute (times budget_fraction) with a burst of
+ * `burst` (0 = a second's worth).  A host declared twice keeps the smaller rate and burst.
+ * weight_per_minute 0 = nothing.  0, or CDL_EINVAL for a URL without a host. */
+int cdl_rest_set_budget(struct cdl_rest *r, const char *url, double weight_per_minute, double burst);
 int cdl_rest_cancel(struct cdl_rest *r, uint64_t id);
 size_t cdl_rest_in_flight(const struct cdl_rest *r);
 size_t cdl_rest_queued(const struct cdl_rest *r);
@@ -66,6 +82,8 @@ struct cdl_rest_stats {
     uint64_t requests, ok, failed, new_connections, h2;
     uint64_t breaker_waits;   /* requests that waited for a host's breaker */
     uint64_t breaker_refused; /* requests failed with CDL_EOPEN */
+    uint64_t budget_waits;    /* requests that waited for their host's budget */
+    uint64_t budget_waiting;  /* requests waiting for it now */
 };
 void cdl_rest_stats(const struct cdl_rest *r, struct cdl_rest_stats *out);
 

@@ -24,7 +24,7 @@ struct sstream {
     uint64_t pending_recv;
     /* a hole: closed candles from `next` up to hole_to (or the first held one) are missing */
     int hole, hole_gapped, inflight;
-    int64_t hole_to, hole_since, retry_at, page_to;
+    int64_t hole_to, hole_since, retry_at, page_from, page_to;
     int64_t gap_from, gap_to; /* the last gap announced, to recognise late candles */
     int inactive;
     int n_held, cap_held;
@@ -402,7 +402,10 @@ void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms)
         st->retry_at = now_ms + s->o.retry_ms;
         return;
     }
-    if (st->next < st->page_to) {
+    if (st->next < st->page_to && st->next > st->page_from) {
+        /* rows up to next came: the exchange's page may be shorter than asked (its own limit
+         * for that range); the rest is asked for on the next tick */
+    } else if (st->next < st->page_to) {
         /* answered, yet the exchange has nothing for [next, ...): those periods do not exist */
         int64_t t = hole_target(st);
         announce_gap(s, st, t < st->page_to ? t : st->page_to, CDL_GAP_NOT_FOUND);
@@ -449,8 +452,10 @@ static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
     if (to <= st->next)
         return;
     s->stats.backfills++;
-    if (s->cbs.backfill(s->cbs.user, (int)(st - s->st), st->next, to, s->o.page_rows) == 0) {
+    int rows = (int)periods_between(s, st->next, to);
+    if (s->cbs.backfill(s->cbs.user, (int)(st - s->st), st->next, to, rows) == 0) {
         st->inflight = 1;
+        st->page_from = st->next;
         st->page_to = to;
     } else {
         s->stats.backfills_failed++;

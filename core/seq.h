@@ -17,7 +17,9 @@
  *     reconnect open a hole too, so every hole, however it happened, is backfilled.
  * Backfills are asked for through a callback in pages of at most `page_rows` periods, one in
  * flight per stream; their rows are pushed back with from_rest set and the page is finished
- * with cdl_seq_backfill_done.
+ * with cdl_seq_backfill_done.  A page answered with rows for only the start of its range (the
+ * exchange's own page limit for that range) is followed by one for the rest; periods are
+ * announced as not found only when a page brings nothing at its start.
  *
  * Pure: time is an argument (ms since the epoch), no I/O, no clock; the caller drives
  * cdl_seq_tick.  The sequencer owns its per-stream state; candles are copied.  Callbacks may
@@ -59,7 +61,8 @@ struct cdl_seq_cbs {
     /* The periods opening in [from, to) are missing for good (to = the next open time that is
      * there); `missing` = how many periods. */
     void (*gap)(void *user, int stream, int64_t from, int64_t to, int64_t missing, enum cdl_seq_gap_reason why);
-    /* Asks for the closed candles opening in [from, to) (at most `rows`).  Returns 0 if the
+    /* Asks for the closed candles opening in [from, to): `rows` periods, at most page_rows (a
+     * page of the exchange's full size when the hole is that big).  Returns 0 if the
      * request was issued (the caller then pushes the rows and calls cdl_seq_backfill_done), or
      * a negative value if it cannot be (no REST, breaker open): the hole then waits for late
      * frames until its deadline. */

@@ -193,11 +193,9 @@ static int start(struct serve *s, const char *port_file)
     s->circuits = cdl_circuits_create(&bp, s->metrics, uv_hrtime());
     cdl_net_set_circuits(s->net, s->circuits);
     struct cdl_rest_opts ro;
-    cdl_rest_opts_default(&ro);
-    ro.pool_connections = cfg->rest_pool_connections;
-    ro.pool_maxsize = cfg->rest_pool_maxsize;
-    ro.ca_file = cfg->ca_file;
+    cdl_config_rest_opts(cfg, &ro);
     ro.circuits = s->circuits;
+    ro.metrics = s->metrics;
     s->rest = cdl_rest_create(&s->loop, &ro);
     struct cdl_hub_opts ho = { .loop = &s->loop, .net = s->net, .rest = s->rest, .metrics = s->metrics,
                                .host = s->host, .cfg = cfg, .linger_s = cfg->linger_seconds };

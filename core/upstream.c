@@ -186,7 +186,7 @@ static void schedule_retry(struct cdl_upstream *u, const char *why)
     u->attempt++;
     if (u->circuit) {
         uint64_t now = now_ms(u);
-        if (u->verdict_due) { /* ended before the exchange said anything: a failed attempt */
+        if (u->verdict_due) { /* ended before the exchange said anything that made sense: failed */
             u->verdict_due = 0;
             if (u->retry_after_ms)
                 cdl_circuit_retry_after(u->circuit, now, u->retry_after_ms, why);
@@ -380,6 +380,14 @@ void cdl_upstream_pause(struct cdl_upstream *u, int paused)
 size_t cdl_upstream_queued(const struct cdl_upstream *u) { return u->q_len; }
 unsigned cdl_upstream_generation(const struct cdl_upstream *u) { return u->generation; }
 
+void cdl_upstream_accepted(struct cdl_upstream *u)
+{
+    if (!u || u->dead || u->state != UP_OPEN || !u->verdict_due)
+        return;
+    u->verdict_due = 0;
+    cdl_circuit_success(u->circuit, now_ms(u));
+}
+
 int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
 {
     if (u->state != UP_OPEN || !u->wsi)
@@ -512,11 +520,7 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (!u || u->dead || u->state != UP_OPEN)
             return 0;
-        if (u->verdict_due) { /* the exchange speaks after the upgrade: the attempt worked */
-            u->verdict_due = 0;
-            cdl_circuit_success(u->circuit, now_ms(u));
-        }
-        on_receive(u, wsi, in, len);
+        on_receive(u, wsi, in, len); /* the owner says (cdl_upstream_accepted) if it made sense */
         return 0;
 
     case LWS_CALLBACK_CLIENT_WRITEABLE:

@@ -8,9 +8,11 @@
  *   - reconnect with jittered exponential backoff (backoff.h), attempts reset once established;
  *   - a circuit breaker (circuit.h) shared with the other connections to the same market: no
  *     connect while it is open, only its trial connects while half-open; an attempt succeeds
- *     when a message arrives on the established connection, and fails when it ends before one
- *     (DNS, connect or handshake error, a close or idle timeout right after the upgrade); an
- *     upgrade answered 429/418 with Retry-After keeps the breaker open that long;
+ *     when the owner accepts a message of the established connection (cdl_upstream_accepted:
+ *     a candle or an ack, so a server that upgrades and then sends garbage keeps failing), and
+ *     fails when it ends before one (DNS, connect or handshake error, a close or idle timeout
+ *     after the upgrade); an upgrade answered 429/418 with Retry-After keeps the breaker open
+ *     that long;
  *   - closing with a real close frame (lws 4.1.6 under libuv drops it otherwise, lws #3569).
  * The owner gets callbacks; it owns the struct and destroys it (freed once lws and uv are done
  * with it, so destroy is safe from inside a callback). */
@@ -71,6 +73,9 @@ int cdl_upstream_is_open(const struct cdl_upstream *u);
 void cdl_upstream_pause(struct cdl_upstream *u, int paused);
 /* Frames queued and not yet written. */
 size_t cdl_upstream_queued(const struct cdl_upstream *u);
+/* The owner understood a message of the current connection (a candle, an ack): the connect
+ * attempt worked, which its breaker learns (once per connection). */
+void cdl_upstream_accepted(struct cdl_upstream *u);
 /* Connections established so far (1 after the first, 2 after a reconnect...). */
 unsigned cdl_upstream_generation(const struct cdl_upstream *u);
 /* Closes with a close frame (1001) and frees once everything is released; no more callbacks. */

@@ -15,17 +15,39 @@ M.canonical_intervals = CANONICAL
 
 local DEFAULTS = {
   max_streams = 200, max_sends_per_sec = 5, ping_interval = 0, idle_timeout = 60, rest_max_rows = 500,
-  max_connection_age = 0,
+  max_connection_age = 0, rest_weight_per_minute = 0, rest_weight_burst = 0,
 }
 local LIMITS = {
   max_streams = { 1, 100000 }, max_sends_per_sec = { 0.1, 1000 }, ping_interval = { 0, 3600 },
-  idle_timeout = { 1, 86400 }, rest_max_rows = { 1, 100000 }, max_connection_age = { 0, 604800 },
+  idle_timeout = { 1, 86400 }, rest_max_rows = { 1, 10000 }, max_connection_age = { 0, 604800 },
+  rest_weight_per_minute = { 0, 10000000 }, rest_weight_burst = { 0, 10000000 },
 }
 local HOOKS = { "symbol", "market_of", "connect_url", "subscribe", "unsubscribe", "ping", "parse" }
 local REQUIRED = { subscribe = true, parse = true }
 
 local function fail(name, fmt, ...)
   error(string.format("adapter '%s': " .. fmt, name, ...), 3)
+end
+
+-- rest_weight: nil (1), a number > 0, or { {max_limit, weight}, ... } with growing max_limit.
+local function check_weights(name, where, w)
+  if w == nil then return end
+  if type(w) == "number" then
+    if w > 0 and w <= 1e6 then return end
+  elseif type(w) == "table" and #w >= 1 and #w <= 16 then
+    local last = 0
+    for k, step in ipairs(w) do
+      local ok = type(step) == "table" and #step == 2 and math.type(step[1]) == "integer" and
+        step[1] > last and step[1] <= 10000 and type(step[2]) == "number" and step[2] > 0 and step[2] <= 1e6
+      if not ok then
+        fail(name, "%s.rest_weight[%d] must be {max_limit, weight} (max_limit growing, in [1, 10000]; weight > 0)",
+             where, k)
+      end
+      last = step[1]
+    end
+    return
+  end
+  fail(name, "%s.rest_weight must be a number > 0 or an array of {max_limit, weight}", where)
 end
 
 local function check_intervals(name, where, map)
@@ -77,6 +99,7 @@ function M.define(t)
         fail(name, "%s.%s must be a number in [%s, %s]", where, field, LIMITS[field][1], LIMITS[field][2])
       end
     end
+    check_weights(name, where, m.rest_weight)
     if m.intervals == nil then
       if t.intervals == nil then fail(name, "%s has no intervals (set markets[].intervals or intervals)", where) end
       m.intervals = t.intervals

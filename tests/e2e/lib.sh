@@ -40,7 +40,13 @@ SERVE_EXIT=
 WS_PORT=
 HEALTH_PORT=
 
+# The script's own shell: bash runs these traps in a subshell too when it gets a signal before
+# it has reset them (a watchdog killed right after it was forked), and a subshell must not
+# remove the test's directory.
+E2E_MAIN_PID=${BASHPID:-$$}
+
 e2e_cleanup() {
+    [ "${BASHPID:-$$}" = "$E2E_MAIN_PID" ] || return 0
     if [ -n "$SERVE_PID" ]; then
         kill -KILL "$SERVE_PID" 2>/dev/null
         wait "$SERVE_PID" 2>/dev/null
@@ -52,7 +58,7 @@ e2e_cleanup() {
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
-trap 'echo "e2e: stopped by a signal (INT or TERM)" >&2; exit 130' INT TERM
+trap '[ "${BASHPID:-$$}" = "$E2E_MAIN_PID" ] || exit 143; echo "e2e: stopped by a signal (INT or TERM)" >&2; exit 130' INT TERM
 
 fail() {
     echo "FAIL: $*" >&2
@@ -101,7 +107,7 @@ stop_sim() {
     kill -TERM "$SIM_PID" 2>/dev/null
     # a simulator that does not exit is killed after 30 s and reported (exit 137), instead of
     # hanging the test until its CTest timeout
-    ( sleep 30; kill -KILL "$SIM_PID" 2>/dev/null && echo "candled-sim $SIM_PID did not exit 30 s after SIGTERM: killed" >&2 ) \
+    ( trap - EXIT INT TERM; sleep 30; kill -KILL "$SIM_PID" 2>/dev/null && echo "candled-sim $SIM_PID did not exit 30 s after SIGTERM: killed" >&2 ) \
         >/dev/null 2>"$E2E_TMP/watchdog.$SIM_PID" &
     _wd=$!
     SIM_EXIT=0

@@ -13,6 +13,9 @@
 #    are skipped (--skip-close-every 2), so backfill pages keep coming.  The host's breaker must open
 #    for exactly the 1000 ms asked, send no request while open, and one trial when half-open.
 # 3. An upgrade answered 429 with Retry-After: 2 opens the connect breaker at once for 2000 ms.
+# 4. A server that accepts every upgrade, then sends only garbage and closes: a connect counts
+#    as a success only once a candle or an ack is accepted, so the breaker keeps failing and
+#    opening (it would close at every upgrade if any message counted).
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
@@ -114,34 +117,74 @@ echo "ok: REST breaker $seq: $sent requests for $opens openings of 1000 ms"
 # A plain TCP server that answers every upgrade "429 Too Many Requests, Retry-After: 2" (what an
 # exchange does past its connection limit).  With the default threshold (5), the breaker must
 # open at the first such answer, for exactly 2000 ms, every time.
-cat >"$T/limit429.py" <<'PY'
-import socket, sys
+# upgrades.py MODE: a plain TCP server on a free port (printed first) answering every upgrade
+# with "429 Too Many Requests, Retry-After: 2" (MODE 429) or with a real 101, two garbage text
+# frames and a close (MODE garbage); one "upgrade N" line per upgrade served.
+cat >"$T/upgrades.py" <<'PY'
+import base64, hashlib, socket, sys
+mode = sys.argv[1]
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(16)
 print(s.getsockname()[1], flush=True)
+def serve(c, n):
+    if mode == "429":
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        print("upgrade", n, flush=True)
+        return
+    req = b""
+    while b"\r\n\r\n" not in req:
+        got = c.recv(65536)
+        if not got:
+            return
+        req += got
+    key = [l.split(b":", 1)[1].strip() for l in req.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")]
+    if not key:
+        return
+    acc = base64.b64encode(hashlib.sha1(key[0] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+    for msg in (b"not json at all", b'{"stream":"nothing","data":[1,2]}'):
+        c.sendall(bytes([0x81, len(msg)]) + msg)
+    c.sendall(b"\x88\x02\x03\xe8")  # close 1000
+    print("upgrade", n, flush=True)
 n = 0
 while True:
     c, _ = s.accept()
     n += 1
-    c.recv(65536)
-    c.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    try:
+        serve(c, n)
+    except OSError as e:  # the client went away first
+        print("client gone", n, e, flush=True)
     c.close()
-    print("upgrade", n, flush=True)
 PY
-$PYTHON "$T/limit429.py" >"$T/limit429.out" 2>&1 &
-LIMIT_PID=$!
-port=
-for _ in $(seq 100); do port=$(head -1 "$T/limit429.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
-[ -n "$port" ] || { kill "$LIMIT_PID"; fail "the 429 server did not start"; }
-"$CANDLED" stream binance BTCUSDT --ws-url "ws://127.0.0.1:$port/ws" >"$T/out3" 2>"$T/err3" &
-CANDLED_PID=$!
-sleep 5
-kill -INT "$CANDLED_PID"
-rc=0
-wait "$CANDLED_PID" || rc=$?
-kill "$LIMIT_PID" 2>/dev/null; wait "$LIMIT_PID" 2>/dev/null || true
-[ $rc -eq 0 ] || { tail -20 "$T/err3"; fail "candled exited $rc after SIGINT"; }
+# py_server MODE: starts upgrades.py MODE; sets SRV_PID, SRV_OUT and port.
+py_server() {
+    SRV_OUT="$T/upgrades.$1.out"
+    $PYTHON "$T/upgrades.py" "$1" >"$SRV_OUT" 2>&1 &
+    SRV_PID=$!
+    port=
+    for _ in $(seq 100); do port=$(head -1 "$SRV_OUT" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
+    [ -n "$port" ] || { kill "$SRV_PID"; fail "the $1 server did not start"; }
+}
+# against SECONDS N [VAR=value...]: candled stream binance BTCUSDT against the server on $port for
+# SECONDS (with those variables), stopped with SIGINT (it must exit 0), then the server;
+# output in $T/outN, log in $T/errN.
+against() {
+    _s=$1 _n=$2
+    shift 2
+    env "$@" "$CANDLED" stream binance BTCUSDT --ws-url "ws://127.0.0.1:$port/ws" >"$T/out$_n" 2>"$T/err$_n" &
+    CANDLED_PID=$!
+    sleep "$_s"
+    kill -INT "$CANDLED_PID"
+    rc=0
+    wait "$CANDLED_PID" || rc=$?
+    kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true
+    [ $rc -eq 0 ] || { tail -20 "$T/err$_n"; fail "candled exited $rc after SIGINT"; }
+}
+py_server 429
+against 5 3
 seq=$(tokens "$T/err3" connect)
 echo "$seq" | grep -Eq '^CO(HCO)+(HC?)?$' || { grep -E 'connecting|circuit' "$T/err3" | cut -c1-200; fail "429 upgrade sequence $seq"; }
 grep '"msg":"circuit breaker open"' "$T/err3" | head -1 | grep -q '"from":"closed","failures":"1","wait_ms":"2000"' \
@@ -149,9 +192,25 @@ grep '"msg":"circuit breaker open"' "$T/err3" | head -1 | grep -q '"from":"close
 bad=$(grep '"msg":"circuit breaker open"' "$T/err3" | grep -vc '"wait_ms":"2000","reason":"connect error: HS: ws upgrade response not 101"' || true)
 [ "$bad" = 0 ] || fail "$bad openings not for 2000 ms after a refused upgrade"
 n_conn=$(printf '%s' "$seq" | tr -cd C | wc -c)
-served=$(grep -c '^upgrade' "$T/limit429.out" || true)
+served=$(grep -c '^upgrade' "$SRV_OUT" || true)
 # 5 s with 2 s waits: at most 4 connects however slow the machine (without Retry-After the
 # backoff alone would make 5 in under 4 s); the server saw them (the last may be cut by SIGINT)
 [ "$n_conn" -le 4 ] && [ "$served" -le "$n_conn" ] && [ "$served" -ge $((n_conn - 1)) ] \
     || fail "$n_conn connects logged, $served served"
 echo "ok: upgrade 429 Retry-After: 2 -> $seq ($n_conn connects in 5 s, each opening 2000 ms)"
+
+# ---- 4. upgraded, then garbage only ------------------------------------------------------------------
+py_server garbage
+against 6 4 CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT=0.4
+seq=$(tokens "$T/err4" connect)
+# two upgraded-but-garbage connects open it; each trial fails again; it never closes
+echo "$seq" | grep -Eq '^CCO(HCO)+(HC?)?$' || { grep -E 'connecting|circuit' "$T/err4" | cut -c1-200; fail "garbage sequence $seq"; }
+served=$(grep -c '^upgrade' "$SRV_OUT" || true)
+n_conn=$(printf '%s' "$seq" | tr -cd C | wc -c)
+[ "$served" -ge 3 ] && [ "$served" -le "$n_conn" ] || fail "$served upgrades served, $n_conn connects logged"
+summary=$(grep '"msg":"stream finished"' "$T/err4")
+echo "$summary" | grep -q 'connector_frames_rejected_total:binance,spot,' || { echo "$summary"; fail "the garbage was not counted"; }
+if echo "$summary" | grep -q 'connector_circuit_breaker_transitions_total:binance,spot,closed='; then
+    echo "$summary"; fail "the breaker closed on a connection that only sent garbage"
+fi
+echo "ok: upgraded then garbage -> $seq ($served upgrades served), the breaker never closed"

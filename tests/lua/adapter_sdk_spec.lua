@@ -54,6 +54,27 @@ describe("adapter.define", function()
     assert.are.equal("adapter 'x': markets must be a non-empty array", err_of(t))
   end)
 
+  it("checks the REST budget fields", function()
+    local m = adapter.define(base()).markets[1]
+    assert.are.equal(0, m.rest_weight_per_minute)
+    assert.are.equal(0, m.rest_weight_burst)
+    assert.is_nil(m.rest_weight)
+    local t = base(); t.markets[1].rest_weight = { { 99, 1 }, { 1500, 10 } }; t.markets[1].rest_weight_per_minute = 2400
+    assert.are.equal(2400, adapter.define(t).markets[1].rest_weight_per_minute)
+    t = base(); t.markets[1].rest_weight_per_minute = -1
+    assert.are.equal("adapter 'x': markets[1].rest_weight_per_minute must be a number in [0, 10000000]", err_of(t))
+    t = base(); t.markets[1].rest_weight = { { 100, 1 }, { 100, 2 } }
+    assert.are.equal("adapter 'x': markets[1].rest_weight[2] must be {max_limit, weight} (max_limit growing, in [1, 10000]; weight > 0)",
+      err_of(t))
+    t = base(); t.markets[1].rest_weight = { { 1.5, 1 } }
+    assert.are.equal("adapter 'x': markets[1].rest_weight[1] must be {max_limit, weight} (max_limit growing, in [1, 10000]; weight > 0)",
+      err_of(t))
+    t = base(); t.markets[1].rest_weight = 0
+    assert.are.equal("adapter 'x': markets[1].rest_weight must be a number > 0 or an array of {max_limit, weight}", err_of(t))
+    t = base(); t.markets[1].rest_max_rows = 10001
+    assert.are.equal("adapter 'x': markets[1].rest_max_rows must be a number in [1, 10000]", err_of(t))
+  end)
+
   it("recognises decimal text", function()
     for _, s in ipairs({ "0", "0.35270000", "-1.5", "1e-8", "25877" }) do assert.is_true(adapter.is_decimal(s)) end
     for _, s in ipairs({ "", ".5", "5.", "01", "1e", "abc", "1,5" }) do assert.is_false(adapter.is_decimal(s)) end

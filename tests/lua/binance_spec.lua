@@ -34,6 +34,13 @@ describe("binance markets", function()
     for _, mk in ipairs(m) do assert.are.equal(24 * 3600, mk.max_connection_age) end -- cut at 24 h
     assert.are.equal(1000, m[1].rest_max_rows)
     assert.are.equal(1500, m[2].rest_max_rows)
+    -- REST budgets: spot klines weight 2 of 6000 a minute; fapi/dapi by limit of 2400
+    assert.are.equal(6000, m[1].rest_weight_per_minute)
+    assert.are.equal(2, m[1].rest_weight)
+    for k = 2, 3 do
+      assert.are.equal(2400, m[k].rest_weight_per_minute)
+      assert.are.same({ { 99, 1 }, { 499, 2 }, { 1000, 5 }, { 1500, 10 } }, m[k].rest_weight)
+    end
     assert.is_true(m[1].max_sends_per_sec < 5) -- under Binance's 5 incoming messages/s on spot
   end)
 

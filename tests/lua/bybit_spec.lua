@@ -33,6 +33,7 @@ describe("bybit markets", function()
       assert.are.equal("wss://stream.bybit.com/v5/public/" .. mk.name, mk.ws_url)
       assert.are.equal("https://api.bybit.com", mk.rest_url)
       assert.are.equal(1000, mk.rest_max_rows)
+      assert.are.equal(7200, mk.rest_weight_per_minute) -- 600 requests / 5 s per IP
       assert.are.equal(20, mk.ping_interval) -- Bybit's recommended heartbeat
       assert.is_true(mk.idle_timeout > mk.ping_interval)
       assert.are.same({}, mk.aliases)

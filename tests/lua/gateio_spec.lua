@@ -41,6 +41,7 @@ describe("gateio markets", function()
     assert.are.equal(1000, m[1].rest_max_rows)
     assert.are.equal(2000, m[2].rest_max_rows)
     assert.are.equal(2000, m[3].rest_max_rows)
+    for k = 1, 3 do assert.are.equal(1200, m[k].rest_weight_per_minute) end -- 200 / 10 s per endpoint
     for _, mk in ipairs(m) do
       assert.are.equal("https://api.gateio.ws", mk.rest_url)
       assert.are.equal(10, mk.ping_interval) -- as Gate's own SDK

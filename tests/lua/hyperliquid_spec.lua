@@ -46,6 +46,11 @@ describe("hyperliquid markets", function()
       assert.is_true(mk.ping_interval > 0 and mk.ping_interval < 60) -- the server's 60 s rule
       assert.is_true(mk.idle_timeout > mk.ping_interval) -- a pong comes back every ping_interval
       assert.are.equal(500, mk.rest_max_rows)           -- the info endpoint's 500 per time range
+      assert.are.equal(1200, mk.rest_weight_per_minute) -- REST weight per IP per minute
+      -- candleSnapshot: 20, plus 1 per started 60 candles returned
+      assert.are.same({ 60, 21 }, mk.rest_weight[1])
+      assert.are.same({ 480, 28 }, mk.rest_weight[8])
+      assert.are.same({ 500, 29 }, mk.rest_weight[#mk.rest_weight])
     end
   end)
 

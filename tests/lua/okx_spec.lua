@@ -38,6 +38,8 @@ describe("okx markets", function()
       assert.are.equal(20, m.ping_interval) -- under the 30 s after which OKX drops a silent client
       assert.is_true(m.idle_timeout > m.ping_interval)
       assert.are.equal(300, m.rest_max_rows)
+      assert.are.equal(600, m.rest_weight_per_minute) -- history-candles: 20 requests / 2 s
+      assert.are.equal(1, m.rest_weight)
     end
     assert.are.same({ "spot", "swap", "futures" }, names)
   end)

@@ -146,6 +146,8 @@ struct sim_core {
     int64_t flood_window_ms;
     uint64_t flood_in_window;
     int64_t weight_minute;
+    int64_t rest_second;     /* the wall-clock second of the last REST request */
+    uint64_t rest_in_second; /* requests received in it */
     int weight_used;
     uint64_t rest_seq;
 };
@@ -1182,6 +1184,12 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     struct sim_http_reply *rep = pss->http;
     sim->counters.rest_requests++;
     core->rest_seq++;
+    if (sim_now_ms() / 1000 != core->rest_second) {
+        core->rest_second = sim_now_ms() / 1000;
+        core->rest_in_second = 0;
+    }
+    if (++core->rest_in_second > sim->counters.rest_peak_per_sec)
+        sim->counters.rest_peak_per_sec = core->rest_in_second;
     if (sim->opts.rest_fail_every && core->rest_seq % (uint64_t)sim->opts.rest_fail_every == 0) {
         sim->counters.rest_failures++;
         rep->status = sim->opts.rest_status;
@@ -1566,7 +1574,8 @@ static void sim_print_counters(const struct sim_core *core)
             "\"faults\":{\"disconnects\":%llu,\"abrupt_disconnects\":%llu,\"stalls\":%llu,"
             "\"duplicates\":%llu,\"reorders\":%llu,\"skipped_closes\":%llu,\"garbage\":%llu,"
             "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
-            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu,\"age_drops\":%llu}}\n",
+            "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu,\"age_drops\":%llu},"
+            "\"rest_peak_per_sec\":%llu}\n",
             core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
             (unsigned long long)k->clients, (unsigned long long)k->data_frames,
             (unsigned long long)k->control_frames, (unsigned long long)k->pings,
@@ -1580,7 +1589,8 @@ static void sim_print_counters(const struct sim_core *core)
             (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
             (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
             (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
-            (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops);
+            (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops,
+            (unsigned long long)k->rest_peak_per_sec);
 }
 
 static void sim_core_free(struct sim_core *core)

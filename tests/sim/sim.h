@@ -80,6 +80,7 @@ struct sim_counters {
     uint64_t garbage, rest_failures, oversize, slow_drops, rate_drops, idle_drops, ws_refused;
     uint64_t revisions, rest_garbage;
     uint64_t age_drops;      /* connections closed at --max-conn-age */
+    uint64_t rest_peak_per_sec; /* most REST requests received within one wall-clock second */
 };
 
 /* What candled must print for one generated candle state (--truth). */

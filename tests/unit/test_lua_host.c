@@ -110,8 +110,8 @@ static void test_load_and_markets(void)
     struct cdl_adapter *again;
     ASSERT_EQ(cdl_lua_host_load(h, "good", &again, err, sizeof err), 0);
     ASSERT(again == a);
-    char names[8][CDL_NAME_MAX];
-    int n = cdl_lua_host_list(h, names, 8);
+    char names[32][CDL_NAME_MAX];
+    int n = cdl_lua_host_list(h, names, 32);
     ASSERT(n >= 2);
     ASSERT_STR_EQ(names[0], "bad_name");
     cdl_lua_host_destroy(h);
@@ -141,6 +141,19 @@ static void test_load_errors(void)
     ASSERT_STR_EQ(err, "adapter 'noparse': parse must be a function");
     ASSERT_EQ(cdl_lua_host_load(h, "norequire", &a, err, sizeof err), CDL_ELUA);
     ASSERT(strstr(err, "module 'os' is not available to adapters") != NULL);
+    static const char *const budget_bad[][2] = {
+        { "w_rows", "rest_max_rows" },          { "w_rate", "rest_weight_per_minute" },
+        { "w_burst", "rest_weight_burst" },     { "w_order", "rest_weight" },
+        { "w_zero", "rest_weight" },            { "w_shape", "rest_weight" },
+        { "w_type", "rest_weight" },
+    };
+    for (int i = 0; i < 7; i++) {
+        char want[160];
+        ASSERT_EQ(cdl_lua_host_load(h, budget_bad[i][0], &a, err, sizeof err), CDL_EINVAL);
+        snprintf(want, sizeof want, "adapter '%s': markets[1].%s is missing or invalid", budget_bad[i][0],
+                 budget_bad[i][1]);
+        ASSERT_STR_EQ(err, want);
+    }
     cdl_lua_host_destroy(h);
 }
 
@@ -326,6 +339,27 @@ static void test_session_migrate(void)
     cdl_lua_host_destroy(h2);
 }
 
+/* The REST budget fields: defaults (no budget, weight 1), a number, a table by limit. */
+static void test_rest_budget_fields(void)
+{
+    struct cdl_lua_host *h = host(0, 0);
+    struct cdl_adapter *a = load_good(h);
+    ASSERT(a);
+    const struct cdl_market *m = cdl_adapter_market(a, NULL);
+    ASSERT(m->rest_weight_per_minute == 0 && m->rest_weight_burst == 0);
+    ASSERT(cdl_market_rest_weight(m, 500) == 1);
+    char err[512] = "";
+    ASSERT_EQ(cdl_lua_host_load(h, "w_table", &a, err, sizeof err), 0);
+    m = cdl_adapter_market(a, NULL);
+    ASSERT(m->rest_weight_per_minute == 1200 && m->rest_weight_burst == 40);
+    ASSERT_EQ(m->n_rest_weights, 2);
+    ASSERT(cdl_market_rest_weight(m, 1) == 1.5 && cdl_market_rest_weight(m, 10) == 1.5);
+    ASSERT(cdl_market_rest_weight(m, 11) == 3 && cdl_market_rest_weight(m, 9999) == 3);
+    ASSERT_EQ(cdl_lua_host_load(h, "w_number", &a, err, sizeof err), 0);
+    ASSERT(cdl_market_rest_weight(cdl_adapter_market(a, NULL), 10000) == 20);
+    cdl_lua_host_destroy(h);
+}
+
 /* market_of: the market a symbol names, NULL when the adapter cannot tell or breaks the contract. */
 static void test_market_of(void)
 {
@@ -372,6 +406,24 @@ int main(void)
                               "   return k and k:lower() end }");
     write_adapter("badhook", "return { name = 'badhook', " MARKETS " subscribe = function() end, parse = function() end,"
                              " market_of = 'spot' }");
+    static const char *const budget[][2] = {
+        { "w_rows", "rest_max_rows = 10001" },
+        { "w_rate", "rest_weight_per_minute = -1" },
+        { "w_burst", "rest_weight_burst = 'x'" },
+        { "w_order", "rest_weight = { { 100, 1 }, { 50, 2 } }" },
+        { "w_zero", "rest_weight = 0" },
+        { "w_shape", "rest_weight = { { 100 } }" },
+        { "w_type", "rest_weight = 'heavy'" },
+        { "w_table", "rest_weight_per_minute = 1200, rest_weight_burst = 40, rest_weight = { { 10, 1.5 }, { 100, 3 } }" },
+        { "w_number", "rest_weight = 20" },
+    };
+    for (int i = 0; i < 9; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "return { name = '%s', markets = { { name = 'spot', ws_url = 'wss://x', %s } },"
+                 " intervals = { ['1m'] = '1' }, subscribe = function() end, parse = function() end }",
+                 budget[i][0], budget[i][1]);
+        write_adapter(budget[i][0], text);
+    }
     metrics = NULL;
     TEST_RUN(test_load_and_markets);
     TEST_RUN(test_load_errors);
@@ -381,6 +433,7 @@ int main(void)
     TEST_RUN(test_frames_and_rest);
     TEST_RUN(test_market_of);
     TEST_RUN(test_session_migrate);
+    TEST_RUN(test_rest_budget_fields);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) {

@@ -1,10 +1,12 @@
 /* Unit tests for rest.c against a tiny HTTP/1.1 server run by the test on the same uv loop
  * (127.0.0.1, port 0): statuses, Retry-After, the body cap, timeouts, cancel, the in-flight
  * bound, connection reuse, POST bodies, refused connections, destroy with requests pending, and
- * the per-host circuit breaker (requests wait for it, or fail unsent with CDL_EOPEN). */
+ * the per-host circuit breaker (requests wait for it, or fail unsent with CDL_EOPEN), and the
+ * per-host weight budget (requests spread to it, in order, other hosts pass, a 429 drains it). */
 #include "circuit.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "rest.h"
 #include "test.h"
 
@@ -16,6 +18,8 @@ static uv_tcp_t server;
 static int port;
 static int connections, concurrent, max_concurrent, served;
 static char last_body[256];
+static uint64_t ok_at[16]; /* when the server got each GET /ok (loop ms) */
+static int n_ok;
 
 struct client {
     uv_tcp_t tcp;
@@ -66,8 +70,11 @@ static void handle(struct client *c)
     memmove(c->buf, c->buf + used, c->len - used);
     c->len -= used;
     c->buf[c->len] = '\0';
-    if (!strcmp(path, "/ok"))
+    if (!strcmp(path, "/ok")) {
+        if (n_ok < 16)
+            ok_at[n_ok++] = uv_now(&loop);
         reply(c, "200 OK", "", "[1,2,3]");
+    }
     else if (!strcmp(path, "/limited"))
         reply(c, "429 Too Many Requests", "Retry-After: 2\r\n", "{\"code\":-1003}");
     else if (!strcmp(path, "/err500"))
@@ -379,6 +386,74 @@ static void test_breaker_5xx_trials_cancel(void)
     cdl_circuits_destroy(cs);
 }
 
+/* 240 a minute at a fraction of 0.5, burst 2 -> 1: 120 a minute, one request of weight 1 every
+ * 500 ms.  Five queued at once reach the server in order, one every 500 ms (no upper bound: the
+ * machine may be slow); a request to another host (localhost) is not held behind them; a 429
+ * empties the bucket, so the next one waits for a refill. */
+static void test_budget_spreads(void)
+{
+    struct cdl_metrics *m = cdl_metrics_create(0);
+    struct cdl_rest_opts o;
+    cdl_rest_opts_default(&o);
+    o.metrics = m;
+    o.budget_fraction = 0.5;
+    struct cdl_rest *r = cdl_rest_create(&loop, &o);
+    ASSERT_EQ(cdl_rest_set_budget(r, u("/"), 240, 2), 0);
+    ASSERT_EQ(cdl_rest_set_budget(r, "ftp://x/", 240, 2), CDL_EINVAL);
+    ASSERT_EQ(cdl_rest_set_budget(r, u("/"), 480, 4), 0); /* declared again, larger: the smaller holds */
+    char host[64], other[128];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    snprintf(other, sizeof other, "http://localhost:%d/post", port);
+    struct cdl_series *waiting = cdl_metrics_series(m, CDL_M_REST_BUDGET_WAITING, host);
+    struct cdl_series *waits = cdl_metrics_series(m, CDL_M_REST_BUDGET_WAITS, host);
+    struct result res[5] = { { 0 } }, o2 = { 0 }, lim = { 0 }, after = { 0 };
+    n_ok = 0;
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(cdl_rest_request_weighted(r, "GET", u("/ok"), NULL, NULL, 1, cb, &res[i], NULL), 0);
+    ASSERT_EQ(cdl_rest_request(r, "GET", other, NULL, NULL, cb, &o2, NULL), 0);
+    wait_for(&o2.calls, 1);
+    ASSERT_EQ(o2.status, 200);
+    ASSERT_EQ(res[4].calls, 0); /* the other host went while these wait */
+    struct cdl_rest_stats st;
+    cdl_rest_stats(r, &st);
+    ASSERT(st.budget_waiting >= 1);
+    ASSERT_EQ(cdl_series_value(waiting), st.budget_waiting);
+    wait_for(&res[4].calls, 1);
+    ASSERT_EQ(n_ok, 5);
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(res[i].status, 200);
+        if (i > 0) {
+            ASSERT(res[i].order > res[i - 1].order);
+            ASSERT(ok_at[i] - ok_at[i - 1] >= 450); /* 500 ms apart when sent */
+        }
+    }
+    ASSERT(ok_at[4] - ok_at[0] >= 1950);
+    cdl_rest_stats(r, &st);
+    ASSERT_EQ(st.budget_waits, 4); /* the first went at once */
+    ASSERT_EQ(st.budget_waiting, 0);
+    ASSERT_EQ(cdl_series_value(waiting), 0);
+    ASSERT_EQ(cdl_series_value(waits), 4);
+
+    cdl_rest_destroy(r);
+    spin(2);
+
+    /* burst 3 (full): a 429 takes 1 of the 3 and drains the other 2, so the next waits 500 ms */
+    r = cdl_rest_create(&loop, &o);
+    ASSERT_EQ(cdl_rest_set_budget(r, u("/"), 240, 6), 0);
+    ASSERT_EQ(cdl_rest_request(r, "GET", u("/limited"), NULL, NULL, cb, &lim, NULL), 0);
+    wait_for(&lim.calls, 1);
+    ASSERT_EQ(lim.status, 429);
+    uv_update_time(&loop);
+    uint64_t t429 = uv_now(&loop);
+    ASSERT_EQ(cdl_rest_request(r, "GET", u("/ok"), NULL, NULL, cb, &after, NULL), 0);
+    wait_for(&after.calls, 1);
+    ASSERT_EQ(after.status, 200);
+    ASSERT(ok_at[5] - t429 >= 450);
+    cdl_rest_destroy(r);
+    spin(2);
+    cdl_metrics_destroy(m);
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     if (!uv_is_closing(h))
@@ -405,6 +480,7 @@ int main(void)
     TEST_RUN(test_breaker_retry_after_waits);
     TEST_RUN(test_breaker_refuses);
     TEST_RUN(test_breaker_5xx_trials_cancel);
+    TEST_RUN(test_budget_spreads);
     uv_close((uv_handle_t *)&server, NULL);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -23,6 +23,7 @@ struct rec {
     enum cdl_seq_gap_reason gap_why[8];
     int n_bf;
     int64_t bf_from[16], bf_to[16];
+    int bf_rows[16];
     int bf_rc; /* what backfill() answers */
 };
 
@@ -50,6 +51,7 @@ static int r_backfill(void *u, int stream, int64_t from, int64_t to, int rows)
     struct rec *r = u;
     r->bf_from[r->n_bf] = from;
     r->bf_to[r->n_bf] = to;
+    r->bf_rows[r->n_bf] = rows;
     r->n_bf++;
     return r->bf_rc;
 }
@@ -193,6 +195,45 @@ static void test_not_found_gap(void)
     ASSERT(!cdl_seq_in_hole(S, 0));
     ASSERT_EQ(cdl_seq_stats(S)->holes_filled, 0);
     ASSERT_EQ(cdl_seq_stats(S)->periods_lost, 1);
+}
+
+/* Pages ask for the periods they cover (at most page_rows); a page the exchange answers with
+ * fewer rows than asked (its own limit) is followed by one for the rest, with no gap; a page
+ * bringing nothing at its start is a not-found gap as before. */
+static void test_short_pages_continue(void)
+{
+    mk("1m", 16, 10, NULL);
+    push(P(0), 1, "a", 0, P(1));
+    cdl_seq_reconnected(S, 0, P(25) + 30000); /* back at 25:30: periods 1..24 are a hole */
+    cdl_seq_tick(S, P(25) + 30000);
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(1));
+    ASSERT_EQ(R.bf_to[0], P(11));
+    ASSERT_EQ(R.bf_rows[0], 10);
+    for (int i = 1; i <= 4; i++) /* the exchange sent 4 of the 10 */
+        push(P(i), 1, "r", 1, P(25) + 30100);
+    cdl_seq_backfill_done(S, 0, 1, P(25) + 30100);
+    ASSERT_EQ(R.n_gap, 0);
+    cdl_seq_tick(S, P(25) + 30200);
+    ASSERT_EQ(R.n_bf, 2);
+    ASSERT_EQ(R.bf_from[1], P(5));
+    ASSERT_EQ(R.bf_to[1], P(15));
+    for (int i = 5; i <= 14; i++)
+        push(P(i), 1, "r", 1, P(25) + 30300);
+    cdl_seq_backfill_done(S, 0, 1, P(25) + 30300);
+    cdl_seq_tick(S, P(25) + 30400);
+    ASSERT_EQ(R.n_bf, 3);
+    ASSERT_EQ(R.bf_from[2], P(15));
+    ASSERT_EQ(R.bf_to[2], P(25)); /* the hole ends where the reconnect found the clock */
+    ASSERT_EQ(R.bf_rows[2], 10);
+    cdl_seq_backfill_done(S, 0, 1, P(25) + 30500); /* nothing at all: not found */
+    ASSERT_EQ(R.n_gap, 1);
+    ASSERT_EQ(R.gap_from[0], P(15));
+    ASSERT_EQ(R.gap_to[0], P(25));
+    ASSERT_EQ(R.gap_why[0], CDL_GAP_NOT_FOUND);
+    ASSERT_EQ(R.n_emit, 15);
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(25));
+    ASSERT(!cdl_seq_in_hole(S, 0));
 }
 
 static void test_deadline_gap_and_retries(void)
@@ -530,6 +571,7 @@ int main(void)
     TEST_RUN(test_hole_held_then_filled);
     TEST_RUN(test_reorder_fills_itself);
     TEST_RUN(test_not_found_gap);
+    TEST_RUN(test_short_pages_continue);
     TEST_RUN(test_deadline_gap_and_retries);
     TEST_RUN(test_overflow);
     TEST_RUN(test_missing_close_and_pages);

@@ -1,0 +1,8 @@
+#!/bin/bash
+# A hole of more than 64 periods (the old page cap) on Binance spot is filled with one full-size
+# REST page (1000 rows), exact against the simulator's truth: see bighole.sh.  The simulator pings
+# every second and drops a connection silent for 5 s; candled is stopped for 110 s.
+set -eu
+. "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
+. "$CDL_SOURCE_DIR/tests/e2e/bighole.sh"
+big_hole binance spot BTCUSDT /ws 110 1000 64 90 --ping-interval 1 --idle-disconnect 5
