@@ -14,6 +14,9 @@
 
 #define CTL_MAX 4096     /* replies queued for one client before it counts as not reading */
 #define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
+#define LOG_WINDOW_MS 10000 /* rate limit window of the client log lines */
+#define LOG_BURST 5         /* lines of one kind per window */
+#define WRITE_BATCH 64   /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
 
 struct client;
 struct csub;
@@ -84,7 +87,9 @@ struct cdl_server {
     uint64_t next_id;
     int draining;
     struct cdl_series *s_clients, *s_streams, *s_accepted, *s_slow, *s_quotes;
-    struct cdl_log_limit lim_slow;
+    struct cdl_series *s_depth_closed, *s_depth_open;
+    long depth_closed, depth_open; /* closed candles queued / open candles waiting, all clients */
+    struct cdl_log_limit lim_slow, lim_refused;
 };
 
 static struct msg *msg_new(const char *text, size_t len)
@@ -108,10 +113,25 @@ static void msgs_free(struct msg *m)
     }
 }
 
+/* The queue depth gauges are sums over the clients, kept current at every change. */
+static void depth_closed_add(struct client *cl, int d)
+{
+    cl->n_q += d;
+    cl->srv->depth_closed += d;
+    cdl_series_set(cl->srv->s_depth_closed, (double)cl->srv->depth_closed);
+}
+
+static void depth_open_add(struct cdl_server *srv, int d)
+{
+    srv->depth_open += d;
+    cdl_series_set(srv->s_depth_open, (double)srv->depth_open);
+}
+
 static void dirty_unlink(struct client *cl, struct symsub *ss)
 {
     if (!ss->dirty)
         return;
+    depth_open_add(cl->srv, -1);
     if (ss->dprev)
         ss->dprev->dnext = ss->dnext;
     else
@@ -133,7 +153,7 @@ static void purge(struct client *cl, struct csub *sub, struct symsub *only)
         if (m->ss && m->ss->sub == sub && (!only || m->ss == only)) {
             *pp = m->next;
             free(m);
-            cl->n_q--;
+            depth_closed_add(cl, -1);
         } else {
             cl->q_tail = m;
             pp = &m->next;
@@ -196,7 +216,8 @@ static void client_close(struct client *cl, int code, const char *reason)
     msgs_free(cl->ctl_head);
     msgs_free(cl->q_head);
     cl->ctl_head = cl->ctl_tail = cl->q_head = cl->q_tail = NULL;
-    cl->n_ctl = cl->n_q = 0;
+    cl->n_ctl = 0;
+    depth_closed_add(cl, -cl->n_q);
     for (struct csub *s = cl->subs; s; s = s->next)
         purge(cl, s, NULL);
     wake(cl);
@@ -211,7 +232,7 @@ static void slow_client(struct client *cl, const char *what, int n)
     snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
     snprintf(q, sizeof q, "%d", n);
     cdl_series_add(cl->srv->s_slow, 1);
-    cdl_log_limited(&cl->srv->lim_slow, 10000, CDL_LOG_WARN, "client too slow, closing (1008)", "client", id,
+    cdl_log_limited(&cl->srv->lim_slow, LOG_WINDOW_MS, CDL_LOG_WARN, "client too slow, closing (1008)", "client", id,
                     "queued", q, "what", what, NULL);
     client_close(cl, LWS_CLOSE_STATUS_POLICY_VIOLATION, reason);
 }
@@ -243,6 +264,10 @@ static void send_error(struct client *cl, const char *code, const char *message)
     buf[n++] = '}';
     send_ctl(cl, buf, n);
     cdl_series_add(cdl_metrics_series(cl->srv->metrics, CDL_M_CLIENT_ERRORS, code), 1);
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
+    cdl_log_limited(&cl->srv->lim_refused, LOG_WINDOW_MS, CDL_LOG_WARN, "client request refused", "client", id,
+                    "code", code, "message", message, NULL);
 }
 
 /* ---- quotes from the hub ------------------------------------------------------------------------------ */
@@ -274,7 +299,8 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
         else
             cl->q_head = m;
         cl->q_tail = m;
-        if (++cl->n_q > cl->srv->o.queue_max) {
+        depth_closed_add(cl, 1);
+        if (cl->n_q > cl->srv->o.queue_max) {
             slow_client(cl, "closed candles", cl->srv->o.queue_max);
             return;
         }
@@ -284,6 +310,7 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
         ss->open_time = c->open_time;
         if (!ss->dirty) {
             ss->dirty = 1;
+            depth_open_add(cl->srv, 1);
             ss->dprev = cl->dirty_tail;
             if (cl->dirty_tail)
                 cl->dirty_tail->dnext = ss;
@@ -505,7 +532,7 @@ static struct msg *next_msg(struct client *cl)
     if ((m = cl->q_head)) {
         if (!(cl->q_head = m->next))
             cl->q_tail = NULL;
-        cl->n_q--;
+        depth_closed_add(cl, -1);
         return m;
     }
     struct symsub *ss = cl->dirty_head;
@@ -518,25 +545,9 @@ static struct msg *next_msg(struct client *cl)
     return NULL;
 }
 
-static int on_writeable(struct client *cl, struct lws *wsi)
+/* Writes one message as one WebSocket message; -1 if the connection failed. */
+static int write_msg(struct client *cl, struct lws *wsi, struct msg *m)
 {
-    cl->write_asked = 0;
-    if (cl->close_code) {
-        cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
-        return -1;
-    }
-    if (lws_send_pipe_choked(wsi)) {
-        wake(cl);
-        return 0;
-    }
-    struct msg *m = next_msg(cl);
-    if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
-        if (!cl->subs && cl->n_done) {
-            cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
-            return -1;
-        }
-        return 0;
-    }
     int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
     struct symsub *ss = m->ss;
     int gap = m->gap;
@@ -549,7 +560,38 @@ static int on_writeable(struct client *cl, struct lws *wsi)
         if (sub->limit > 0 && ++sub->sent >= sub->limit)
             sub_done(cl, sub);
     }
-    if (cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done))
+    return 0;
+}
+
+static int has_output(const struct client *cl)
+{
+    return cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done);
+}
+
+/* Writes queued messages, each its own WebSocket message, in order (replies, closed candles,
+ * open candles), while the socket takes them, at most WRITE_BATCH.  lws_send_pipe_choked() is
+ * checked before every write: it is also true while lws holds the unsent rest of a partial
+ * write, which it sends before the next WRITEABLE, so a message is never interleaved. */
+static int on_writeable(struct client *cl, struct lws *wsi)
+{
+    cl->write_asked = 0;
+    if (cl->close_code) {
+        cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
+        return -1;
+    }
+    for (int i = 0; i < WRITE_BATCH && !lws_send_pipe_choked(wsi); i++) {
+        struct msg *m = next_msg(cl);
+        if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
+            if (!cl->subs && cl->n_done) {
+                cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
+                return -1;
+            }
+            break;
+        }
+        if (write_msg(cl, wsi, m))
+            return -1;
+    }
+    if (has_output(cl))
         wake(cl);
     return 0;
 }
@@ -583,6 +625,7 @@ static void client_free(struct client *cl)
         sub_free(cl, cl->subs);
     msgs_free(cl->ctl_head);
     msgs_free(cl->q_head);
+    depth_closed_add(cl, -cl->n_q);
     cdl_reasm_free(&cl->rx);
     if (cl->prev)
         cl->prev->next = cl->next;
@@ -651,7 +694,10 @@ struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, s
     s->s_accepted = cdl_metrics_series(metrics, CDL_M_CLIENT_CONNECTIONS);
     s->s_slow = cdl_metrics_series(metrics, CDL_M_CLIENT_SLOW);
     s->s_quotes = cdl_metrics_series(metrics, CDL_M_CLIENT_QUOTES);
+    s->s_depth_closed = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_CLOSED);
+    s->s_depth_open = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_OPEN);
     s->scan = cdl_request_scanner();
+    s->lim_slow.burst = s->lim_refused.burst = LOG_BURST;
     s->vh = cdl_net_listen(net, "ws", s->host, o->port, protocols, s, bound);
     if (!s->vh) {
         cdl_jsonscan_destroy(s->scan);
@@ -680,6 +726,8 @@ void cdl_server_destroy(struct cdl_server *s)
         s->clients->wsi = NULL;
         client_free(s->clients);
     }
+    cdl_log_limit_flush(&s->lim_refused);
+    cdl_log_limit_flush(&s->lim_slow);
     cdl_jsonscan_destroy(s->scan);
     free(s);
 }
