@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "err.h"
@@ -16,7 +18,7 @@
 #define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
 #define LOG_WINDOW_MS 10000 /* rate limit window of the client log lines */
 #define LOG_BURST 5         /* lines of one kind per window */
-#define WRITE_BATCH 64   /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
+#define WRITE_BATCH 256   /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
 
 struct client;
 struct csub;
@@ -568,10 +570,43 @@ static int has_output(const struct client *cl)
     return cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done);
 }
 
+/* More than one message waiting: worth corking the socket for the batch. */
+static int several_waiting(const struct client *cl)
+{
+    int n = cl->n_ctl + cl->n_q;
+    return n > 1 || (cl->dirty_head && (n || cl->dirty_head->dnext));
+}
+
+static void cork(struct lws *wsi, int on)
+{
+    int fd = (int)lws_get_socket_fd(wsi);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
 /* Writes queued messages, each its own WebSocket message, in order (replies, closed candles,
  * open candles), while the socket takes them, at most WRITE_BATCH.  lws_send_pipe_choked() is
  * checked before every write: it is also true while lws holds the unsent rest of a partial
- * write, which it sends before the next WRITEABLE, so a message is never interleaved. */
+ * write, which it sends before the next WRITEABLE, so a message is never interleaved.  The
+ * socket is corked for the batch, so its messages leave in full TCP segments, not one each.
+ * 1: the connection is to close now (the close frame is written). */
+static int write_batch(struct client *cl, struct lws *wsi)
+{
+    for (int i = 0; i < WRITE_BATCH && !lws_send_pipe_choked(wsi); i++) {
+        struct msg *m = next_msg(cl);
+        if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
+            if (!cl->subs && cl->n_done) {
+                cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
+                return 1;
+            }
+            return 0;
+        }
+        if (write_msg(cl, wsi, m))
+            return 1;
+    }
+    return 0;
+}
+
 static int on_writeable(struct client *cl, struct lws *wsi)
 {
     cl->write_asked = 0;
@@ -579,18 +614,14 @@ static int on_writeable(struct client *cl, struct lws *wsi)
         cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
         return -1;
     }
-    for (int i = 0; i < WRITE_BATCH && !lws_send_pipe_choked(wsi); i++) {
-        struct msg *m = next_msg(cl);
-        if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
-            if (!cl->subs && cl->n_done) {
-                cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
-                return -1;
-            }
-            break;
-        }
-        if (write_msg(cl, wsi, m))
-            return -1;
-    }
+    int corked = several_waiting(cl);
+    if (corked)
+        cork(wsi, 1);
+    int done = write_batch(cl, wsi);
+    if (corked)
+        cork(wsi, 0);
+    if (done)
+        return -1;
     if (has_output(cl))
         wake(cl);
     return 0;

@@ -12,6 +12,9 @@
       two clients stop reading: connector_queue_depth_open reaches exactly 2 x the symbols
       (latest-wins, summed over the clients) and connector_queue_depth_closed grows; FILE gets
       that /metrics exposition; once both are gone both gauges are 0 again
+  serve_client.py sluggish --ws-port P --health-port H --symbols A,B,... --out FILE
+      a client with a tiny receive buffer that reads in bursts with pauses for 8 s (the server's
+      batches keep finding its socket full); every text frame it got is written to FILE
   serve_client.py logflood --ws-port P --health-port H --count N
       sends N malformed JSON messages and reads every error reply; prints
       "errors <replies> <connector_client_errors_total>"
@@ -245,6 +248,25 @@ def depth(a):
         2 * len(syms), len(syms), first_closed, closed))
 
 
+def sluggish(a):
+    syms = a.symbols.split(",")
+    ws = wsclient.connect("127.0.0.1", a.ws_port, "/", rcvbuf=4096)
+    ws.send_text(json.dumps({"exchange": "binance", "contract_type": "spot", "symbols": syms, "interval": "1s"}))
+    n, end = 0, time.monotonic() + 8
+    with open(a.out, "w", encoding="utf-8") as out:
+        while time.monotonic() < end:
+            kind, payload = ws.recv(30)
+            if kind != "text":
+                raise Fail("sluggish client: %s %r" % (kind, payload))
+            json.loads(payload)  # every message whole
+            out.write(payload + "\n")
+            n += 1
+            if n % 25 == 0:
+                time.sleep(0.05)
+    ws.close()
+    print("sluggish: %d messages" % n)
+
+
 def logflood(a):
     ws = wsclient.connect("127.0.0.1", a.ws_port, "/")
     for i in range(a.count):
@@ -264,7 +286,7 @@ def logflood(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["errors", "slow", "depth", "logflood"])
+    ap.add_argument("cmd", choices=["errors", "slow", "depth", "sluggish", "logflood"])
     ap.add_argument("--ws-port", type=int, required=True)
     ap.add_argument("--health-port", type=int, required=True)
     ap.add_argument("--symbols", default="")
@@ -272,7 +294,8 @@ def main():
     ap.add_argument("--count", type=int, default=0)
     a = ap.parse_args()
     try:
-        {"errors": errors, "slow": slow, "depth": depth, "logflood": logflood}[a.cmd](a)
+        {"errors": errors, "slow": slow, "depth": depth, "sluggish": sluggish,
+         "logflood": logflood}[a.cmd](a)
     except (Fail, OSError, wsclient.WSError) as e:
         print("FAIL: %s" % e, file=sys.stderr)
         return 1
