@@ -78,7 +78,7 @@ struct cdl_feed {
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
     struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
         *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
-    struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
+    struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev;
 };
 
 static uint64_t hash_str(const char *s)
@@ -355,7 +355,7 @@ static void on_oversize(void *user, size_t len)
     char n[24];
     snprintf(n, sizeof n, "%zu", len);
     count(f, CDL_M_FRAMES_REJECTED, "oversize");
-    cdl_log_limited(&f->lim_reject, 10000, CDL_LOG_WARN, "frame over the size cap dropped", "exchange",
+    cdl_log_limited(&f->lim_oversize, 10000, CDL_LOG_WARN, "frame over the size cap dropped", "exchange",
                     cdl_adapter_name(f->a), "market", f->m->name, "conn", c->name, "bytes", n, NULL);
 }
 
@@ -464,7 +464,7 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status), 1);
     int ok = 0;
     if (r->error || r->status != 200)
-        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
+        cdl_log_limited(&f->lim_rest_fail, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
                         cdl_adapter_name(f->a), "market", f->m->name, "status", status, "error", r->error_text, NULL);
     else
         ok = backfill_rows(f, b, r) == 0;
@@ -914,6 +914,10 @@ void cdl_feed_destroy(struct cdl_feed *f)
     if (!f || f->freeing)
         return;
     f->freeing = 1;
+    struct cdl_log_limit *lims[] = { &f->lim_reject, &f->lim_oversize, &f->lim_candle, &f->lim_event, &f->lim_rest,
+                                     &f->lim_rest_fail, &f->lim_gap, &f->lim_rev };
+    for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++)
+        cdl_log_limit_flush(lims[i]); /* what the limits still hold back, before it is lost */
     for (int i = 0; i < f->n_conns; i++) {
         struct conn *c = f->conns[i];
         if (c->session > 0)
