@@ -12,24 +12,26 @@ exchange event time (the simulator's scheduled send time, wall clock) to the mom
 recv() returned the bytes: simulator lateness, candled and the kernel, all on one machine.
 
 Flood mode (--flood): candled-sim sends frames as fast as candled reads them (throughput only:
-flood frames carry no event time in the quote, so no latency).
+flood frames carry no event time in the quote, so no latency).  --direct: the clients read
+candled-sim itself (raw kline frames, latency from their E): the simulator's own share.
 
-Clients are plain sockets multiplexed with selectors over a few worker processes (the parent
-forks them; each reads its share of the clients and timestamps every recv()), so that Python is
-not the bottleneck before candled is.  Quotes are counted during a measurement window that starts
-after a warm-up (every client subscribed and receiving).  Printed per client count: quotes/s per
-client (mean, min) and in total, what the server says it wrote (connector_client_quotes_total),
-latency p50/p99/max, candled's CPU % (of one core) and RSS over the window, and the simulator's
-CPU %.  Not a test: nothing is asserted.
+Clients are plain sockets multiplexed with selectors over a few worker processes, each
+timestamping every recv(); the quotes of a chunk are counted with one bytes.count, and since
+every quote of a paced burst has the same event time, a chunk's latency is read from its first
+quote and weighted by its count (a chunk spanning two bursts is read quote by quote), so that
+Python is not the bottleneck before candled is.  Quotes are counted during a window that starts
+after a warm-up (every client subscribed and receiving), half-way between two bursts.  Printed
+per client count: quotes/s per client (mean, min) and in total, what the server says it wrote
+(connector_client_quotes_total), latency p50/p99/max, candled's CPU % (of one core) and RSS over
+the window, the simulator's and the clients' CPU %.  Not a test: nothing is asserted.
 
   bench_serve.py BUILD_DIR [--clients 1,10,100] [--streams 1000] [--seconds 10] [--warmup 4]
-                           [--workers 4] [--flood] [--interval 1s]
+                           [--workers 4] [--flood] [--direct]
 """
 import json
 import multiprocessing
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import time
