@@ -78,7 +78,8 @@ struct cdl_feed {
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
     struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
         *s_inferred, *s_holes, *s_filled, *s_held, *s_late;
-    struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev;
+    struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev,
+        lim_send;
 };
 
 static uint64_t hash_str(const char *s)
@@ -245,7 +246,8 @@ static void send_frame(void *user, const char *frame, size_t len)
     struct conn *c = user;
     int rc = cdl_upstream_send(c->up, frame, len);
     if (rc)
-        cdl_log(CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error", cdl_strerror(rc), NULL);
+        cdl_log_limited(&c->feed->lim_send, 10000, CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error",
+                        cdl_strerror(rc), NULL);
 }
 
 /* Puts the streams of c whose (live, sent) match into refs and sets their sent flag to
@@ -915,7 +917,7 @@ void cdl_feed_destroy(struct cdl_feed *f)
         return;
     f->freeing = 1;
     struct cdl_log_limit *lims[] = { &f->lim_reject, &f->lim_oversize, &f->lim_candle, &f->lim_event, &f->lim_rest,
-                                     &f->lim_rest_fail, &f->lim_gap, &f->lim_rev };
+                                     &f->lim_rest_fail, &f->lim_gap, &f->lim_rev, &f->lim_send };
     for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++)
         cdl_log_limit_flush(lims[i]); /* what the limits still hold back, before it is lost */
     for (int i = 0; i < f->n_conns; i++) {
