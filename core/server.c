@@ -586,8 +586,9 @@ static void cork(struct lws *wsi, int on)
 
 /* Writes queued messages, each its own WebSocket message, in order (replies, closed candles,
  * open candles), while the socket takes them, at most WRITE_BATCH.  lws_send_pipe_choked() is
- * checked before every write: it is also true while lws holds the unsent rest of a partial
- * write, which it sends before the next WRITEABLE, so a message is never interleaved.  The
+ * checked before every write: it is also true while lws holds the unsent rest of a message
+ * (what the kernel did not take, or past the protocol's 4 KiB buffer: lws sends it in pieces),
+ * which lws sends before the next WRITEABLE, so messages never interleave.  The
  * socket is corked for the batch, so its messages leave in full TCP segments, not one each.
  * 1: the connection is to close now (the close frame is written). */
 static int write_batch(struct client *cl, struct lws *wsi)

@@ -13,8 +13,9 @@
       (latest-wins, summed over the clients) and connector_queue_depth_closed grows; FILE gets
       that /metrics exposition; once both are gone both gauges are 0 again
   serve_client.py sluggish --ws-port P --health-port H --symbols A,B,... --out FILE
-      a client with a tiny receive buffer that reads in bursts with pauses for 8 s (the server's
-      batches keep finding its socket full); every text frame it got is written to FILE
+      a client with a tiny receive buffer subscribes to the symbols and 1,000 silent ones (an
+      echo lws writes in pieces), then reads in bursts with pauses for 8 s; every text frame it
+      got after the echo is written to FILE
   serve_client.py logflood --ws-port P --health-port H --count N
       sends N malformed JSON messages and reads every error reply; prints
       "errors <replies> <connector_client_errors_total>"
@@ -250,8 +251,17 @@ def depth(a):
 
 def sluggish(a):
     syms = a.symbols.split(",")
+    # 1,000 silent symbols after the real ones make the "subscribed" echo ~14 KB: lws sends it in
+    # 4 KiB pieces (the protocol's buffer) over several loop turns, holding the rest, while
+    # quotes queue behind it; none may be written into the middle of it
+    pad = ["PAD%04dUSDT" % i for i in range(1000)]
     ws = wsclient.connect("127.0.0.1", a.ws_port, "/", rcvbuf=4096)
-    ws.send_text(json.dumps({"exchange": "binance", "contract_type": "spot", "symbols": syms, "interval": "1s"}))
+    ws.send_text(json.dumps({"exchange": "binance", "contract_type": "spot", "symbols": syms + pad,
+                             "interval": "1s"}))
+    time.sleep(1)  # quotes pile up behind the echo meanwhile
+    echo = json.loads(ws.recv_text(30))
+    if echo.get("type") != "subscribed" or echo["symbols"] != syms + pad:
+        raise Fail("sluggish client: echo %.200r" % echo)
     n, end = 0, time.monotonic() + 8
     with open(a.out, "w", encoding="utf-8") as out:
         while time.monotonic() < end:

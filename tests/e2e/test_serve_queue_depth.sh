@@ -3,9 +3,10 @@
 # clients.  Two clients that stop reading (small socket buffers on both sides) make the gauges
 # climb: exactly one waiting open candle per symbol and client (latest-wins), a growing FIFO of
 # closed candles; that exposition passes promtool; once the clients are gone both gauges are 0.
-# Then a client that reads in bursts through a tiny socket buffer (so the server's batched writes
-# to it keep finding the socket full, the last write of a batch possibly partial) still gets exact
-# quotes: whole messages, closed candles all in order.
+# Then a client behind tiny socket buffers gets a ~14 KB "subscribed" echo (1,000 silent symbols
+# beside the real ones), which lws sends in 4 KiB pieces over several loop turns while quotes
+# queue behind it (lws_send_pipe_choked() holds the batch back until the last piece is out), and
+# then reads in bursts: whole messages, exact quotes, closed candles all in order.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
