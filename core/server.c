@@ -77,6 +77,15 @@ struct pss {
     struct client *cl;
 };
 
+/* The last quote rendered.  The hub hands one candle to every subscriber of its stream in turn,
+ * so the clients that spell the symbol alike share one rendering of it. */
+struct rendered {
+    struct cdl_candle c;
+    char exchange[32], contract_type[32], symbol[CDL_SYMBOL_MAX], interval[16];
+    int len; /* 0 = nothing cached */
+    char buf[2048];
+};
+
 struct cdl_server {
     struct cdl_server_opts o;
     char host[64];
@@ -92,6 +101,7 @@ struct cdl_server {
     struct cdl_series *s_depth_closed, *s_depth_open;
     long depth_closed, depth_open; /* closed candles queued / open candles waiting, all clients */
     struct cdl_log_limit lim_slow, lim_refused;
+    struct rendered last;
 };
 
 static struct msg *msg_new(const char *text, size_t len)
@@ -274,6 +284,35 @@ static void send_error(struct client *cl, const char *code, const char *message)
 
 /* ---- quotes from the hub ------------------------------------------------------------------------------ */
 
+static int copy_key(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* The quote's JSON (srv->last.buf) and its length; negative if it does not fit. */
+static int render_quote(struct cdl_server *srv, const struct cdl_quote_meta *meta, const struct cdl_candle *c)
+{
+    struct rendered *r = &srv->last;
+    if (r->len > 0 && !memcmp(&r->c, c, sizeof *c) && !strcmp(r->symbol, meta->symbol) &&
+        !strcmp(r->interval, meta->interval) && !strcmp(r->exchange, meta->exchange) &&
+        !strcmp(r->contract_type, meta->contract_type))
+        return r->len;
+    r->len = 0;
+    int n = cdl_quote_json(r->buf, sizeof r->buf, meta, c);
+    if (n > 0 && !copy_key(r->symbol, sizeof r->symbol, meta->symbol) &&
+        !copy_key(r->interval, sizeof r->interval, meta->interval) &&
+        !copy_key(r->exchange, sizeof r->exchange, meta->exchange) &&
+        !copy_key(r->contract_type, sizeof r->contract_type, meta->contract_type)) {
+        memcpy(&r->c, c, sizeof *c);
+        r->len = n; /* cached only when the whole key fits */
+    }
+    return n;
+}
+
 static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c,
                      const struct cdl_gap *gap)
 {
@@ -283,11 +322,11 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
     if (cl->close_code || (c && sub->closed_only && c->closed != 1))
         return;
     char buf[2048];
-    int n = c ? cdl_quote_json(buf, sizeof buf, meta, c)
+    int n = c ? render_quote(cl->srv, meta, c)
               : cdl_gap_json(buf, sizeof buf, meta, gap->from, gap->to, gap->missing, gap->reason);
     if (n < 0)
         return;
-    struct msg *m = msg_new(buf, (size_t)n);
+    struct msg *m = msg_new(c ? cl->srv->last.buf : buf, (size_t)n);
     m->ss = ss;
     m->gap = !c;
     if (!c || c->closed == 1) { /* a gap event is ordered with the closed candles */
