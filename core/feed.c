@@ -111,7 +111,8 @@ struct cdl_feed {
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
     struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
         *s_inferred, *s_holes, *s_filled, *s_held, *s_late, *s_rot[4];
-    struct cdl_log_limit lim_reject, lim_candle, lim_event, lim_rest, lim_gap, lim_rev;
+    struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev,
+        lim_send;
 };
 
 static uint64_t hash_str(const char *s)
@@ -285,7 +286,8 @@ static void send_frame(void *user, const char *frame, size_t len)
     struct conn *c = user;
     int rc = cdl_upstream_send(c->up, frame, len);
     if (rc)
-        cdl_log(CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error", cdl_strerror(rc), NULL);
+        cdl_log_limited(&c->feed->lim_send, 10000, CDL_LOG_WARN, "cannot queue frame", "conn", c->name, "error",
+                        cdl_strerror(rc), NULL);
 }
 
 /* Puts the streams of c whose (live, sent) match into refs and sets their sent flag to
@@ -426,7 +428,7 @@ static void on_oversize(void *user, size_t len)
     char n[24];
     snprintf(n, sizeof n, "%zu", len);
     count(f, CDL_M_FRAMES_REJECTED, "oversize");
-    cdl_log_limited(&f->lim_reject, 10000, CDL_LOG_WARN, "frame over the size cap dropped", "exchange",
+    cdl_log_limited(&f->lim_oversize, 10000, CDL_LOG_WARN, "frame over the size cap dropped", "exchange",
                     cdl_adapter_name(f->a), "market", f->m->name, "conn", c->name, "bytes", n, NULL);
 }
 
@@ -549,7 +551,7 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status), 1);
     int ok = 0;
     if (r->error || r->status != 200)
-        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
+        cdl_log_limited(&f->lim_rest_fail, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
                         cdl_adapter_name(f->a), "market", f->m->name, "status", status, "error", r->error_text, NULL);
     else
         ok = backfill_rows(f, b, r) == 0;
@@ -1349,6 +1351,10 @@ void cdl_feed_destroy(struct cdl_feed *f)
     if (!f || f->freeing)
         return;
     f->freeing = 1;
+    struct cdl_log_limit *lims[] = { &f->lim_reject, &f->lim_oversize, &f->lim_candle, &f->lim_event, &f->lim_rest,
+                                     &f->lim_rest_fail, &f->lim_gap, &f->lim_rev, &f->lim_send };
+    for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++)
+        cdl_log_limit_flush(lims[i]); /* what the limits still hold back, before it is lost */
     for (int i = 0; i < f->n_conns; i++) {
         struct conn *c = f->conns[i];
         if (c->session > 0)

@@ -161,26 +161,50 @@ void cdl_log(enum cdl_log_level level, const char *msg, ...)
     va_end(ap);
 }
 
+static void log_extra(enum cdl_log_level level, const char *msg, const char *extra_key, const char *extra_val, ...)
+{
+    va_list ap;
+    va_start(ap, extra_val);
+    vlog(level, msg, extra_key, extra_val, ap);
+    va_end(ap);
+}
+
 void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level,
                      const char *msg, ...)
 {
     if (level < g_level || level >= CDL_LOG_OFF)
         return;
     uint64_t now = cdl_now_ms();
-    if (lim->window_start_ms && now - lim->window_start_ms < window_ms) {
+    if (!lim->window_start_ms || now - lim->window_start_ms >= window_ms) {
+        lim->window_start_ms = now ? now : 1;
+        lim->passed = 0;
+    }
+    if (lim->passed >= (lim->burst ? lim->burst : 1)) {
         lim->suppressed++;
+        lim->msg = msg;
+        lim->level = level;
         return;
     }
+    lim->passed++;
     char buf[24];
     const char *extra = NULL;
     if (lim->suppressed) {
         snprintf(buf, sizeof buf, "%llu", (unsigned long long)lim->suppressed);
         extra = buf;
     }
-    lim->window_start_ms = now;
     lim->suppressed = 0;
     va_list ap;
     va_start(ap, msg);
     vlog(level, msg, extra ? "suppressed" : NULL, extra, ap);
     va_end(ap);
+}
+
+void cdl_log_limit_flush(struct cdl_log_limit *lim)
+{
+    if (!lim->suppressed || lim->level < g_level || lim->level >= CDL_LOG_OFF)
+        return;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)lim->suppressed);
+    lim->suppressed = 0;
+    log_extra(lim->level, lim->msg, "suppressed", buf, NULL);
 }

@@ -279,6 +279,7 @@ void cdl_lua_host_destroy(struct cdl_lua_host *h)
     lua_close(h->L);
     free(h->rows);
     for (int i = 0; i < h->n_adapters; i++) {
+        cdl_log_limit_flush(&h->adapters[i]->log_limit);
         free(h->adapters[i]->markets);
         free(h->adapters[i]);
     }

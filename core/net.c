@@ -23,6 +23,11 @@ static const struct lws_protocols client_protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
+/* lws's own error and warning lines: a peer can provoke them (bad handshakes, protocol
+ * violations), so they are rate-limited like every other error from outside.  lws's log setting
+ * is process-wide, and so is this limit. */
+static struct cdl_log_limit lws_log_limit = { .burst = 20 };
+
 static void lws_log_bridge(int level, const char *line)
 {
     size_t n = strlen(line);
@@ -33,7 +38,8 @@ static void lws_log_bridge(int level, const char *line)
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
     buf[n] = '\0';
-    cdl_log(level == LLL_ERR ? CDL_LOG_ERROR : CDL_LOG_WARN, "libwebsockets", "detail", buf, NULL);
+    cdl_log_limited(&lws_log_limit, 10000, level == LLL_ERR ? CDL_LOG_ERROR : CDL_LOG_WARN, "libwebsockets", "detail",
+                    buf, NULL);
 }
 
 struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file)
@@ -183,6 +189,7 @@ void cdl_net_destroy(struct cdl_net *n)
         cdl_net_shutdown(n);
     if (n->ctx) /* lws NULLs it through pcontext once really gone */
         lws_context_destroy(n->ctx);
+    cdl_log_limit_flush(&lws_log_limit);
     free(n);
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "err.h"
@@ -14,6 +16,9 @@
 
 #define CTL_MAX 4096     /* replies queued for one client before it counts as not reading */
 #define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
+#define LOG_WINDOW_MS 10000 /* rate limit window of the client log lines */
+#define LOG_BURST 5         /* lines of one kind per window */
+#define WRITE_BATCH 256   /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
 
 struct client;
 struct csub;
@@ -72,6 +77,15 @@ struct pss {
     struct client *cl;
 };
 
+/* The last quote rendered.  The hub hands one candle to every subscriber of its stream in turn,
+ * so the clients that spell the symbol alike share one rendering of it. */
+struct rendered {
+    struct cdl_candle c;
+    char exchange[32], contract_type[32], symbol[CDL_SYMBOL_MAX], interval[16];
+    int len; /* 0 = nothing cached */
+    char buf[2048];
+};
+
 struct cdl_server {
     struct cdl_server_opts o;
     char host[64];
@@ -84,7 +98,10 @@ struct cdl_server {
     uint64_t next_id;
     int draining;
     struct cdl_series *s_clients, *s_streams, *s_accepted, *s_slow, *s_quotes;
-    struct cdl_log_limit lim_slow;
+    struct cdl_series *s_depth_closed, *s_depth_open;
+    long depth_closed, depth_open; /* closed candles queued / open candles waiting, all clients */
+    struct cdl_log_limit lim_slow, lim_refused;
+    struct rendered last;
 };
 
 static struct msg *msg_new(const char *text, size_t len)
@@ -108,10 +125,25 @@ static void msgs_free(struct msg *m)
     }
 }
 
+/* The queue depth gauges are sums over the clients, kept current at every change. */
+static void depth_closed_add(struct client *cl, int d)
+{
+    cl->n_q += d;
+    cl->srv->depth_closed += d;
+    cdl_series_set(cl->srv->s_depth_closed, (double)cl->srv->depth_closed);
+}
+
+static void depth_open_add(struct cdl_server *srv, int d)
+{
+    srv->depth_open += d;
+    cdl_series_set(srv->s_depth_open, (double)srv->depth_open);
+}
+
 static void dirty_unlink(struct client *cl, struct symsub *ss)
 {
     if (!ss->dirty)
         return;
+    depth_open_add(cl->srv, -1);
     if (ss->dprev)
         ss->dprev->dnext = ss->dnext;
     else
@@ -133,7 +165,7 @@ static void purge(struct client *cl, struct csub *sub, struct symsub *only)
         if (m->ss && m->ss->sub == sub && (!only || m->ss == only)) {
             *pp = m->next;
             free(m);
-            cl->n_q--;
+            depth_closed_add(cl, -1);
         } else {
             cl->q_tail = m;
             pp = &m->next;
@@ -196,7 +228,8 @@ static void client_close(struct client *cl, int code, const char *reason)
     msgs_free(cl->ctl_head);
     msgs_free(cl->q_head);
     cl->ctl_head = cl->ctl_tail = cl->q_head = cl->q_tail = NULL;
-    cl->n_ctl = cl->n_q = 0;
+    cl->n_ctl = 0;
+    depth_closed_add(cl, -cl->n_q);
     for (struct csub *s = cl->subs; s; s = s->next)
         purge(cl, s, NULL);
     wake(cl);
@@ -211,7 +244,7 @@ static void slow_client(struct client *cl, const char *what, int n)
     snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
     snprintf(q, sizeof q, "%d", n);
     cdl_series_add(cl->srv->s_slow, 1);
-    cdl_log_limited(&cl->srv->lim_slow, 10000, CDL_LOG_WARN, "client too slow, closing (1008)", "client", id,
+    cdl_log_limited(&cl->srv->lim_slow, LOG_WINDOW_MS, CDL_LOG_WARN, "client too slow, closing (1008)", "client", id,
                     "queued", q, "what", what, NULL);
     client_close(cl, LWS_CLOSE_STATUS_POLICY_VIOLATION, reason);
 }
@@ -243,9 +276,42 @@ static void send_error(struct client *cl, const char *code, const char *message)
     buf[n++] = '}';
     send_ctl(cl, buf, n);
     cdl_series_add(cdl_metrics_series(cl->srv->metrics, CDL_M_CLIENT_ERRORS, code), 1);
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
+    cdl_log_limited(&cl->srv->lim_refused, LOG_WINDOW_MS, CDL_LOG_WARN, "client request refused", "client", id,
+                    "code", code, "message", message, NULL);
 }
 
 /* ---- quotes from the hub ------------------------------------------------------------------------------ */
+
+static int copy_key(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* The quote's JSON (srv->last.buf) and its length; negative if it does not fit. */
+static int render_quote(struct cdl_server *srv, const struct cdl_quote_meta *meta, const struct cdl_candle *c)
+{
+    struct rendered *r = &srv->last;
+    if (r->len > 0 && !memcmp(&r->c, c, sizeof *c) && !strcmp(r->symbol, meta->symbol) &&
+        !strcmp(r->interval, meta->interval) && !strcmp(r->exchange, meta->exchange) &&
+        !strcmp(r->contract_type, meta->contract_type))
+        return r->len;
+    r->len = 0;
+    int n = cdl_quote_json(r->buf, sizeof r->buf, meta, c);
+    if (n > 0 && !copy_key(r->symbol, sizeof r->symbol, meta->symbol) &&
+        !copy_key(r->interval, sizeof r->interval, meta->interval) &&
+        !copy_key(r->exchange, sizeof r->exchange, meta->exchange) &&
+        !copy_key(r->contract_type, sizeof r->contract_type, meta->contract_type)) {
+        memcpy(&r->c, c, sizeof *c);
+        r->len = n; /* cached only when the whole key fits */
+    }
+    return n;
+}
 
 static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c,
                      const struct cdl_gap *gap)
@@ -256,11 +322,11 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
     if (cl->close_code || (c && sub->closed_only && c->closed != 1))
         return;
     char buf[2048];
-    int n = c ? cdl_quote_json(buf, sizeof buf, meta, c)
+    int n = c ? render_quote(cl->srv, meta, c)
               : cdl_gap_json(buf, sizeof buf, meta, gap->from, gap->to, gap->missing, gap->reason);
     if (n < 0)
         return;
-    struct msg *m = msg_new(buf, (size_t)n);
+    struct msg *m = msg_new(c ? cl->srv->last.buf : buf, (size_t)n);
     m->ss = ss;
     m->gap = !c;
     if (!c || c->closed == 1) { /* a gap event is ordered with the closed candles */
@@ -274,7 +340,8 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
         else
             cl->q_head = m;
         cl->q_tail = m;
-        if (++cl->n_q > cl->srv->o.queue_max) {
+        depth_closed_add(cl, 1);
+        if (cl->n_q > cl->srv->o.queue_max) {
             slow_client(cl, "closed candles", cl->srv->o.queue_max);
             return;
         }
@@ -284,6 +351,7 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
         ss->open_time = c->open_time;
         if (!ss->dirty) {
             ss->dirty = 1;
+            depth_open_add(cl->srv, 1);
             ss->dprev = cl->dirty_tail;
             if (cl->dirty_tail)
                 cl->dirty_tail->dnext = ss;
@@ -505,7 +573,7 @@ static struct msg *next_msg(struct client *cl)
     if ((m = cl->q_head)) {
         if (!(cl->q_head = m->next))
             cl->q_tail = NULL;
-        cl->n_q--;
+        depth_closed_add(cl, -1);
         return m;
     }
     struct symsub *ss = cl->dirty_head;
@@ -518,25 +586,9 @@ static struct msg *next_msg(struct client *cl)
     return NULL;
 }
 
-static int on_writeable(struct client *cl, struct lws *wsi)
+/* Writes one message as one WebSocket message; -1 if the connection failed. */
+static int write_msg(struct client *cl, struct lws *wsi, struct msg *m)
 {
-    cl->write_asked = 0;
-    if (cl->close_code) {
-        cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
-        return -1;
-    }
-    if (lws_send_pipe_choked(wsi)) {
-        wake(cl);
-        return 0;
-    }
-    struct msg *m = next_msg(cl);
-    if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
-        if (!cl->subs && cl->n_done) {
-            cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
-            return -1;
-        }
-        return 0;
-    }
     int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
     struct symsub *ss = m->ss;
     int gap = m->gap;
@@ -549,7 +601,68 @@ static int on_writeable(struct client *cl, struct lws *wsi)
         if (sub->limit > 0 && ++sub->sent >= sub->limit)
             sub_done(cl, sub);
     }
-    if (cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done))
+    return 0;
+}
+
+static int has_output(const struct client *cl)
+{
+    return cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done);
+}
+
+/* More than one message waiting: worth corking the socket for the batch. */
+static int several_waiting(const struct client *cl)
+{
+    int n = cl->n_ctl + cl->n_q;
+    return n > 1 || (cl->dirty_head && (n || cl->dirty_head->dnext));
+}
+
+static void cork(struct lws *wsi, int on)
+{
+    int fd = (int)lws_get_socket_fd(wsi);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
+/* Writes queued messages, each its own WebSocket message, in order (replies, closed candles,
+ * open candles), while the socket takes them, at most WRITE_BATCH.  lws_send_pipe_choked() is
+ * checked before every write: it is also true while lws holds the unsent rest of a message
+ * (what the kernel did not take, or past the protocol's 4 KiB buffer: lws sends it in pieces),
+ * which lws sends before the next WRITEABLE, so messages never interleave.  The
+ * socket is corked for the batch, so its messages leave in full TCP segments, not one each.
+ * 1: the connection is to close now (the close frame is written). */
+static int write_batch(struct client *cl, struct lws *wsi)
+{
+    for (int i = 0; i < WRITE_BATCH && !lws_send_pipe_choked(wsi); i++) {
+        struct msg *m = next_msg(cl);
+        if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
+            if (!cl->subs && cl->n_done) {
+                cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
+                return 1;
+            }
+            return 0;
+        }
+        if (write_msg(cl, wsi, m))
+            return 1;
+    }
+    return 0;
+}
+
+static int on_writeable(struct client *cl, struct lws *wsi)
+{
+    cl->write_asked = 0;
+    if (cl->close_code) {
+        cdl_net_write_close(wsi, cl->close_code, cl->close_reason);
+        return -1;
+    }
+    int corked = several_waiting(cl);
+    if (corked)
+        cork(wsi, 1);
+    int done = write_batch(cl, wsi);
+    if (corked)
+        cork(wsi, 0);
+    if (done)
+        return -1;
+    if (has_output(cl))
         wake(cl);
     return 0;
 }
@@ -583,6 +696,7 @@ static void client_free(struct client *cl)
         sub_free(cl, cl->subs);
     msgs_free(cl->ctl_head);
     msgs_free(cl->q_head);
+    depth_closed_add(cl, -cl->n_q);
     cdl_reasm_free(&cl->rx);
     if (cl->prev)
         cl->prev->next = cl->next;
@@ -651,7 +765,10 @@ struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, s
     s->s_accepted = cdl_metrics_series(metrics, CDL_M_CLIENT_CONNECTIONS);
     s->s_slow = cdl_metrics_series(metrics, CDL_M_CLIENT_SLOW);
     s->s_quotes = cdl_metrics_series(metrics, CDL_M_CLIENT_QUOTES);
+    s->s_depth_closed = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_CLOSED);
+    s->s_depth_open = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_OPEN);
     s->scan = cdl_request_scanner();
+    s->lim_slow.burst = s->lim_refused.burst = LOG_BURST;
     s->vh = cdl_net_listen(net, "ws", s->host, o->port, protocols, s, bound);
     if (!s->vh) {
         cdl_jsonscan_destroy(s->scan);
@@ -680,6 +797,8 @@ void cdl_server_destroy(struct cdl_server *s)
         s->clients->wsi = NULL;
         client_free(s->clients);
     }
+    cdl_log_limit_flush(&s->lim_refused);
+    cdl_log_limit_flush(&s->lim_slow);
     cdl_jsonscan_destroy(s->scan);
     free(s);
 }

@@ -7,10 +7,12 @@
  * stream many clients want is one upstream stream.
  *
  * Delivery per client: replies first, then a bounded FIFO of closed candles, then the open
- * candles, latest-wins per subscribed symbol (memory bounded by the subscriptions).  One message
- * per WRITEABLE, nothing written while the socket is choked.  A client whose closed FIFO passes
- * its cap is closed with 1008 and counted, so a slow client never slows the others or grows
- * memory.  The server owns its clients; net, hub and metrics are borrowed.  Loop thread only. */
+ * candles, latest-wins per subscribed symbol (memory bounded by the subscriptions).  Each
+ * WRITEABLE writes queued messages (each its own WebSocket message) while the socket is not
+ * choked, up to a bound.  A client whose closed FIFO passes its cap is closed with 1008 and
+ * counted, so a slow client never slows the others or grows memory.  The queue depth gauges
+ * (connector_queue_depth_closed / _open) are sums over the clients.  The server owns its
+ * clients; net, hub and metrics are borrowed.  Loop thread only. */
 #ifndef CDL_SERVER_H
 #define CDL_SERVER_H
 

@@ -8,6 +8,17 @@
   serve_client.py slow --ws-port P --health-port H --symbols A,B,... --out FILE
       one client stops reading; the server cuts it off with 1008 (counted in /metrics) while
       another client on the same streams keeps getting quotes, written to FILE
+  serve_client.py depth --ws-port P --health-port H --symbols A,B,... --out FILE
+      two clients stop reading: connector_queue_depth_open reaches exactly 2 x the symbols
+      (latest-wins, summed over the clients) and connector_queue_depth_closed grows; FILE gets
+      that /metrics exposition; once both are gone both gauges are 0 again
+  serve_client.py sluggish --ws-port P --health-port H --symbols A,B,... --out FILE
+      a client with a tiny receive buffer subscribes to the symbols and 1,000 silent ones (an
+      echo lws writes in pieces), then reads in bursts with pauses for 8 s; every text frame it
+      got after the echo is written to FILE
+  serve_client.py logflood --ws-port P --health-port H --count N
+      sends N malformed JSON messages and reads every error reply; prints
+      "errors <replies> <connector_client_errors_total>"
 
 Exit status 0 when every check held; otherwise 1 with the failed check on stderr.
 """
@@ -187,16 +198,114 @@ def slow(a):
           (closed_after, after))
 
 
+def metrics_text(health_port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % health_port, timeout=10) as r:
+        return r.read().decode()
+
+
+def depth(a):
+    syms = a.symbols.split(",")
+    sub = json.dumps({"exchange": "binance", "contract_type": "spot", "symbols": syms, "interval": "1s"})
+    lazy = []
+    for _ in range(2):
+        ws = wsclient.connect("127.0.0.1", a.ws_port, "/", rcvbuf=4096)
+        ws.send_text(sub)
+        if reply(ws).get("type") != "subscribed":
+            raise Fail("lazy client not subscribed")
+        lazy.append(ws)
+    # neither reads from now on: their sockets fill, then the server's queues
+    deadline = time.monotonic() + 90
+    first_closed = None
+    while True:
+        if time.monotonic() > deadline:
+            raise Fail("queue depth never showed both slow clients: open %r closed %r" % (
+                metric(a.health_port, "connector_queue_depth_open"),
+                metric(a.health_port, "connector_queue_depth_closed")))
+        text = metrics_text(a.health_port)
+        vals = {}
+        for line in text.splitlines():
+            for name in ("connector_queue_depth_open", "connector_queue_depth_closed"):
+                if line.startswith(name + " "):
+                    vals[name] = float(line.split()[-1])
+        if vals["connector_queue_depth_open"] > 2 * len(syms):
+            raise Fail("open depth %r: more than one waiting per symbol and client" % vals)
+        closed = vals["connector_queue_depth_closed"]
+        if first_closed is None and closed > 0:
+            first_closed = closed
+        if vals["connector_queue_depth_open"] == 2 * len(syms) and first_closed and closed > first_closed:
+            break
+        time.sleep(0.2)
+    with open(a.out, "w") as f:
+        f.write(text)
+    for ws in lazy:
+        ws.sock.close()  # gone without reading: the server frees their queues
+    deadline = time.monotonic() + 60
+    while (metric(a.health_port, "connector_queue_depth_open"), metric(a.health_port, "connector_queue_depth_closed"),
+           metric(a.health_port, "connector_clients")) != (0.0, 0.0, 0.0):
+        if time.monotonic() > deadline:
+            raise Fail("queue depth not back to 0 after the clients left")
+        time.sleep(0.2)
+    print("depth: open %d (2 clients x %d symbols), closed %d -> %d, then 0" % (
+        2 * len(syms), len(syms), first_closed, closed))
+
+
+def sluggish(a):
+    syms = a.symbols.split(",")
+    # 1,000 silent symbols after the real ones make the "subscribed" echo ~14 KB: lws sends it in
+    # 4 KiB pieces (the protocol's buffer) over several loop turns, holding the rest, while
+    # quotes queue behind it; none may be written into the middle of it
+    pad = ["PAD%04dUSDT" % i for i in range(1000)]
+    ws = wsclient.connect("127.0.0.1", a.ws_port, "/", rcvbuf=4096)
+    ws.send_text(json.dumps({"exchange": "binance", "contract_type": "spot", "symbols": syms + pad,
+                             "interval": "1s"}))
+    time.sleep(1)  # quotes pile up behind the echo meanwhile
+    echo = json.loads(ws.recv_text(30))
+    if echo.get("type") != "subscribed" or echo["symbols"] != syms + pad:
+        raise Fail("sluggish client: echo %.200r" % echo)
+    n, end = 0, time.monotonic() + 8
+    with open(a.out, "w", encoding="utf-8") as out:
+        while time.monotonic() < end:
+            kind, payload = ws.recv(30)
+            if kind != "text":
+                raise Fail("sluggish client: %s %r" % (kind, payload))
+            json.loads(payload)  # every message whole
+            out.write(payload + "\n")
+            n += 1
+            if n % 25 == 0:
+                time.sleep(0.05)
+    ws.close()
+    print("sluggish: %d messages" % n)
+
+
+def logflood(a):
+    ws = wsclient.connect("127.0.0.1", a.ws_port, "/")
+    for i in range(a.count):
+        ws.send_text('{"exchange":"binance","symbols":[%d' % i)  # cut short: bad_json (or rate_limited)
+    errors = 0
+    for i in range(a.count):
+        r = reply(ws)
+        if r.get("type") != "error" or r.get("code") not in ("bad_json", "rate_limited"):
+            raise Fail("reply %d: %r" % (i, r))
+        errors += 1
+    ws.close()
+    text = metrics_text(a.health_port)
+    total = sum(float(line.split()[-1]) for line in text.splitlines()
+                if line.startswith("connector_client_errors_total{"))
+    print("errors %d %d" % (errors, total))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["errors", "slow"])
+    ap.add_argument("cmd", choices=["errors", "slow", "depth", "sluggish", "logflood"])
     ap.add_argument("--ws-port", type=int, required=True)
     ap.add_argument("--health-port", type=int, required=True)
     ap.add_argument("--symbols", default="")
     ap.add_argument("--out", default="")
+    ap.add_argument("--count", type=int, default=0)
     a = ap.parse_args()
     try:
-        (errors if a.cmd == "errors" else slow)(a)
+        {"errors": errors, "slow": slow, "depth": depth, "sluggish": sluggish,
+         "logflood": logflood}[a.cmd](a)
     except (Fail, OSError, wsclient.WSError) as e:
         print("FAIL: %s" % e, file=sys.stderr)
         return 1

@@ -31,7 +31,16 @@ counted=$(echo "$summary" | grep -o 'connector_quotes_processed_total:binance,sp
 [ "$counted" = 120 ] || { echo "FAIL: counted $counted quotes, wrote 120"; exit 1; }
 # rejections are logged, but rate-limited: far fewer lines than rejected frames
 n_logged=$(grep -c '"msg":"frame rejected"' "$T/err" || true)
-[ "$n_logged" -ge 1 ] && [ "$n_logged" -le 6 ] || { echo "FAIL: $n_logged 'frame rejected' log lines"; exit 1; }
+[ "$n_logged" -ge 1 ] && [ "$n_logged" -le 7 ] || { echo "FAIL: $n_logged 'frame rejected' log lines"; exit 1; }
+# ... and none is lost: lines + their "suppressed" counts (the last in a summary line at exit) =
+# every rejection logged under that message (all but oversize frames and adapter errors)
+rejected=$(echo "$summary" | grep -o 'connector_frames_rejected_total:binance,spot,[a-z_]*=[0-9]*' \
+    | grep -v ',oversize=\|,adapter_error=' | awk -F= '{ n += $2 } END { print n }')
+accounted=$(grep '"msg":"frame rejected"' "$T/err" \
+    | awk '/"conn":/ { n++ } match($0, /"suppressed":"[0-9]+"/) { n += substr($0, RSTART + 14, RLENGTH - 15) }
+           END { print n }')
+[ "$accounted" = "$rejected" ] || { echo "FAIL: 'frame rejected' lines account for $accounted, rejected $rejected"; exit 1; }
+grep -q '"msg":"frame rejected","suppressed":"[0-9]*"}$' "$T/err" || { echo "FAIL: no summary line at exit"; exit 1; }
 echo "ok: faults counted, stream exact: $summary" | cut -c1-400
 
 # REST errors during backfill: counted, the stream goes on, and the holes that cannot be filled

@@ -28,6 +28,32 @@ static void log_limited(void)
     cdl_log_limited(&lim, 60000, CDL_LOG_ERROR, "garbage", "conn", "1", NULL);
 }
 
+static void log_burst_flush(void)
+{
+    struct cdl_log_limit lim = { .burst = 3 };
+    for (int i = 0; i < 10; i++)
+        cdl_log_limited(&lim, 60000, CDL_LOG_WARN, "bad request", "client", "7", NULL);
+    cdl_log_limit_flush(&lim);
+    cdl_log_limit_flush(&lim); /* nothing left: no line */
+}
+
+static void test_burst_and_flush(void)
+{
+    char *out = capture(log_burst_flush);
+    char *rest = out;
+    int lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    ASSERT_EQ(lines, 4);
+    for (int i = 0; i < 3; i++) {
+        rest = strstr(rest, "\"msg\":\"bad request\",\"client\":\"7\"}\n");
+        ASSERT(rest != NULL);
+        rest++;
+    }
+    ASSERT(strstr(rest, "\"level\":\"warn\",\"msg\":\"bad request\",\"suppressed\":\"7\"}\n") != NULL);
+    free(out);
+}
+
 static void test_json_line(void)
 {
     char *out = capture(log_escaped);
@@ -73,6 +99,7 @@ int main(void)
     TEST_RUN(test_json_line);
     TEST_RUN(test_level_filter);
     TEST_RUN(test_rate_limit);
+    TEST_RUN(test_burst_and_flush);
     TEST_RUN(test_parse_names);
     return TEST_DONE();
 }
