@@ -104,6 +104,8 @@ static const struct key schema[] = {
       "REST connections in total." },
     { "rest", "budget_fraction", K_NUM, "1.0", 0.001, 1, OFF(rest_budget_fraction), 0, NULL,
       "Share of each exchange's REST weight budget (the adapters' rest_weight_per_minute) candled uses; lower it when other clients share the IP. Requests over it wait in order (docs/reliability.md)." },
+    { "rest", "budgets", K_BOOL, "true", 0, 0, OFF(rest_budgets), 0, "CONNECTOR_REST_BUDGETS",
+      "Keep to the adapters' REST weight budgets; false only against a simulator or a private mirror without the exchange's limits (the chaos tests: their faults need more REST than Binance allows)." },
     { "log", "level", K_STR, "info", 0, 7, OFF(log_level), SZ(log_level), "CONNECTOR_LOG_LEVEL",
       "debug, info, warn, error or off." },
     { "log", "format", K_STR, "json", 0, 7, OFF(log_format), SZ(log_format), "CONNECTOR_LOG_FORMAT",
@@ -588,7 +590,7 @@ void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)
     o->pool_connections = cfg->rest_pool_connections;
     o->pool_maxsize = cfg->rest_pool_maxsize;
     o->ca_file = cfg->ca_file;
-    o->budget_fraction = cfg->rest_budget_fraction;
+    o->budget_fraction = cfg->rest_budgets ? cfg->rest_budget_fraction : 0; /* 0: no budgets */
 }
 
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p)

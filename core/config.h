@@ -65,6 +65,7 @@ struct cdl_config {
     int rest_pool_connections;
     int rest_pool_maxsize;
     double rest_budget_fraction;
+    int rest_budgets;
     char log_level[8];
     char log_format[8];
     char adapters_dir[1024];

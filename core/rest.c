@@ -568,9 +568,9 @@ int cdl_rest_set_budget(struct cdl_rest *r, const char *url, double weight_per_m
     char host[300];
     if (cdl_rest_host_key(url, host, sizeof host))
         return CDL_EINVAL;
-    double frac = r->o.budget_fraction > 0 && r->o.budget_fraction <= 1 ? r->o.budget_fraction : 1;
-    if (weight_per_minute <= 0)
-        return 0;
+    if (weight_per_minute <= 0 || r->o.budget_fraction <= 0)
+        return 0; /* no budget declared, or budgets off (rest.budgets = false) */
+    double frac = r->o.budget_fraction <= 1 ? r->o.budget_fraction : 1;
     double rate = weight_per_minute * frac, fill = burst > 0 ? burst * frac : rate / 60.0;
     struct budget *b = find_budget(r, host);
     if (b) { /* declared again (another market on the same host): the smaller one holds */

@@ -40,7 +40,7 @@ struct cdl_rest_opts {
     const char *ca_file;   /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
     struct cdl_circuits *circuits; /* per-host breakers, borrowed for the client's life; NULL = none */
     long breaker_max_wait_ms;      /* longest wait for an open host's breaker */
-    double budget_fraction;        /* share of every declared budget used, (0, 1] */
+    double budget_fraction;        /* share of every declared budget used, (0, 1]; 0 = no budgets */
     struct cdl_metrics *metrics;   /* borrowed, may be NULL: the budget gauges */
 };
 /* 8 in flight, 1024 queued, 10 s, 8 MiB, 10, 20, "candled/<version>", OS CA store, no

@@ -451,6 +451,19 @@ static void test_budget_spreads(void)
     ASSERT(ok_at[5] - t429 >= 450);
     cdl_rest_destroy(r);
     spin(2);
+
+    /* budgets off (rest.budgets = false): the same 5 go at once */
+    o.budget_fraction = 0;
+    r = cdl_rest_create(&loop, &o);
+    ASSERT_EQ(cdl_rest_set_budget(r, u("/"), 240, 2), 0);
+    struct result free5[5] = { { 0 } };
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(cdl_rest_request_weighted(r, "GET", u("/ok"), NULL, NULL, 1, cb, &free5[i], NULL), 0);
+    wait_for(&free5[4].calls, 1);
+    cdl_rest_stats(r, &st);
+    ASSERT_EQ(st.budget_waits, 0);
+    cdl_rest_destroy(r);
+    spin(2);
     cdl_metrics_destroy(m);
 }
 
