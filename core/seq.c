@@ -428,16 +428,31 @@ void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms)
         st->retry_at = now_ms;
 }
 
+/* When the oldest missing period (next) is given up: hold_ms after its close was owed (its end +
+ * grace), or after its hole was found if that was later.  A hole that keeps growing while it is
+ * being filled (new skipped closes behind a backfill) does not age with its first period. */
+static int64_t hole_deadline(const struct cdl_seq *s, const struct sstream *st)
+{
+    int64_t owed = cdl_interval_next(&s->o.iv, st->next) + s->o.grace_ms;
+    return (owed > st->hole_since ? owed : st->hole_since) + s->o.hold_ms;
+}
+
 static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
 {
-    if (now >= st->hole_since + s->o.hold_ms) {
-        /* deadline: every period still missing is announced, everything held goes out */
-        while (st->n_held) {
-            announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_TIMEOUT);
+    if (now >= hole_deadline(s, st)) {
+        /* deadline: the overdue periods are announced and what was held behind them goes out;
+         * younger missing periods keep their own deadlines */
+        int64_t cut = cdl_interval_floor(&s->o.iv, now - s->o.hold_ms - s->o.grace_ms);
+        while (st->hole) { /* periods before cut were owed hold_ms ago; cut > next here */
+            int64_t t = hole_target(st);
+            if (t > cut)
+                t = cut;
+            if (t <= st->next)
+                break;
+            announce_gap(s, st, t, CDL_GAP_TIMEOUT);
             drain_held(s, st, now);
+            hole_check(s, st);
         }
-        announce_gap(s, st, st->hole_to, CDL_GAP_TIMEOUT);
-        hole_check(s, st);
         return;
     }
     if (st->inflight || now < st->retry_at || s->o.page_rows <= 0)

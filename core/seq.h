@@ -6,8 +6,8 @@
  *   - closed candles: the next expected period is emitted; an older one is a duplicate (or, if
  *     its values differ from the one emitted, a revision: counted, the first one stands); a newer
  *     one opens a hole and waits (held, in order) until the hole is filled by a backfill, or
- *     until the hold deadline, when the hole is announced as a gap event and the held candles go
- *     out;
+ *     until the hold deadline of the periods missing before it (hold_ms after each one's close
+ *     was owed), when those are announced as a gap event and the held candles go out;
  *   - open updates: emitted at once (they never wait behind a hole) unless they are for a period
  *     already closed, older than one already sent, or identical to the last one sent;
  *   - candles whose exchange does not say whether they are final (closed == -1): the last value
@@ -78,7 +78,8 @@ struct cdl_seq_opts {
     struct cdl_interval iv;
     int64_t grace_ms;        /* after a period's end before it is closed by the clock / missed */
     int64_t reorder_wait_ms; /* a hole this young may still fill by itself: backfill after */
-    int64_t hold_ms;         /* deadline of a hole, from when it was found */
+    int64_t hold_ms;         /* a missing period is given up this long after its close was owed
+                              * (or after its hole was found, if later) */
     int64_t retry_ms;        /* wait after a failed backfill page */
     int hold_max;            /* closed candles held behind a hole, per stream */
     int page_rows;           /* periods per backfill request; 0 = never backfill */

@@ -20,11 +20,13 @@ syms=$(i=1; while [ $i -le "$NSYM" ]; do printf 'SYM%04dUSDT ' $i; i=$((i + 1));
 # with Retry-After; run 2: stalls (silent connections the idle timer must catch), REST 500 and
 # REST bodies that do not parse.  Both: duplicates, reorders, skipped closes, garbage frames.
 # A 429's Retry-After (1 s) closes the REST host for that second (the circuit breaker,
-# docs/reliability.md), so run 1 gets one every 25th request, not every 3rd: at every 3rd the
-# host would be shut 1 s in 3 requests, fewer pages than the holes of 50 streams need.
+# docs/reliability.md), so run 1 gets one every (symbols / 2)th request (25th for 50 symbols),
+# not every 3rd: the faults ask for about one page per second per two symbols, so this is about
+# one 429 a second whatever the size; at every 3rd the host would be shut nearly all the time
+# and the holes could only time out.
 for status in 429 500; do
     case $status in
-    429) conn_faults="--disconnect-after 400 --revise-every 5" rest_every=25 ;;
+    429) conn_faults="--disconnect-after 400 --revise-every 5" rest_every=$((NSYM / 2 > 3 ? NSYM / 2 : 3)) ;;
     500) conn_faults="--stall-after 300 --stall-ms 3000 --rest-garbage-every 5" rest_every=3 ;;
     esac
     # shellcheck disable=SC2086

@@ -236,6 +236,40 @@ static void test_short_pages_continue(void)
     ASSERT(!cdl_seq_in_hole(S, 0));
 }
 
+/* A hole that keeps growing while it is being filled never times out: each period has its own
+ * deadline, counted from when its close was owed, not from when the first one went missing.
+ * 1s candles; the WebSocket brings only the even seconds' closes (held behind the odd ones,
+ * which never come), and the backfill, silent for the first seconds, then answers a page every
+ * other second with its oldest row only: it keeps pace, a few seconds behind, so the hole stays
+ * open for a minute (twice hold_ms) while no period waits more than about 6 s. */
+static void test_growing_hole_does_not_age(void)
+{
+    mk("1s", 64, 100, NULL);
+    int64_t q0 = T0;
+    push(q0, 1, "a", 0, q0 + 1100);
+    int open_all_along = 1, pages = 0;
+    for (int i = 2; i <= 62; i++) {
+        int64_t now = q0 + i * 1000LL + 100; /* just after period i - 1 ended */
+        if ((i - 1) % 2 == 0)
+            push(q0 + (i - 1) * 1000LL, 1, "ws", 0, now);
+        cdl_seq_tick(S, now);
+        if (i >= 8 && i % 2 == 0 && R.n_bf > 0) { /* the page in flight: its oldest row only */
+            push(R.bf_from[R.n_bf - 1], 1, "rest", 1, now + 10);
+            cdl_seq_backfill_done(S, 0, 1, now + 10);
+            R.n_bf = 0; /* (the recorder keeps 16 pages) */
+            pages++;
+        }
+        if (i > 4 && !cdl_seq_in_hole(S, 0))
+            open_all_along = 0;
+    }
+    ASSERT(open_all_along); /* the scenario: one hole, never closed */
+    ASSERT_EQ(pages, 28);
+    ASSERT_EQ(R.n_gap, 0);
+    ASSERT(R.n_emit >= 50);
+    for (int k = 0; k < R.n_emit && k < 64; k++) /* every second, in order, once */
+        ASSERT_EQ(R.emit_ot[k], q0 + k * 1000LL);
+}
+
 static void test_deadline_gap_and_retries(void)
 {
     mk("1m", 16, 100, NULL);
@@ -254,19 +288,25 @@ static void test_deadline_gap_and_retries(void)
     ASSERT_EQ(cdl_seq_stats(S)->backfills_failed, 2);
     cdl_seq_tick(S, t + 29999);
     ASSERT_EQ(R.n_gap, 0);
-    cdl_seq_tick(S, t + 30000);
-    ASSERT_EQ(R.n_gap, 2); /* P1, and P3 between the held P2 and P4 */
+    cdl_seq_tick(S, t + 30000); /* P1: hole found at t, after P1 was owed (P2 + grace) */
+    ASSERT_EQ(R.n_gap, 1);
     ASSERT_EQ(R.gap_from[0], P(1));
     ASSERT_EQ(R.gap_to[0], P(2));
     ASSERT_EQ(R.gap_why[0], CDL_GAP_TIMEOUT);
+    ASSERT_EQ(R.n_emit, 2); /* the held P2 goes out; P4 waits for P3, not owed before P4 + grace */
+    ASSERT_EQ(R.emit_ot[1], P(2));
+    ASSERT(cdl_seq_in_hole(S, 0));
+    cdl_seq_tick(S, P(4) + 2000 + 29999);
+    ASSERT_EQ(R.n_gap, 1);
+    cdl_seq_tick(S, P(4) + 2000 + 30000);
+    ASSERT_EQ(R.n_gap, 2); /* P3, hold_ms after it was owed */
     ASSERT_EQ(R.gap_from[1], P(3));
     ASSERT_EQ(R.gap_to[1], P(4));
     ASSERT_EQ(R.n_emit, 3);
-    ASSERT_EQ(R.emit_ot[1], P(2));
     ASSERT_EQ(R.emit_ot[2], P(4));
     ASSERT(!cdl_seq_in_hole(S, 0));
     /* a late P3 after its gap: not emitted (order), counted */
-    ASSERT_EQ(push(P(3), 1, "d", 0, t + 31000), CDL_SEQ_STALE);
+    ASSERT_EQ(push(P(3), 1, "d", 0, P(4) + 2000 + 31000), CDL_SEQ_STALE);
     ASSERT_EQ(cdl_seq_stats(S)->late, 1);
 }
 
@@ -573,6 +613,7 @@ int main(void)
     TEST_RUN(test_not_found_gap);
     TEST_RUN(test_short_pages_continue);
     TEST_RUN(test_deadline_gap_and_retries);
+    TEST_RUN(test_growing_hole_does_not_age);
     TEST_RUN(test_overflow);
     TEST_RUN(test_missing_close_and_pages);
     TEST_RUN(test_reconnect);
