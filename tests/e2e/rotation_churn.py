@@ -10,7 +10,9 @@ connections rotate, and the check of who held which stream at the simulator.
       (subscribed / unsubscribed), none with an error
   rotation_churn.py check SIM_STDERR --wanted A,B,... --after MS --until MS [--max-overlap-ms N]
       reads candled-sim --log-subs lines ("SUBS <ms> <client> +|-|x <stream>"): no stream is
-      ever held by more than two upstream connections, or by two for longer than
+      ever held by more than three upstream connections (a loaded machine was seen with an old
+      connection still in its 1 s drain while the stream's current connection, re-subscribed
+      after churn, was already being replaced), or by more than one for longer than
       --max-overlap-ms (default 4000: a rotation's try and drain, or an unsubscribe crossing a
       subscribe); from --after on, every wanted stream is held by at least one connection at
       every instant (make-before-break: never a moment without) and no other stream by any;
@@ -90,9 +92,9 @@ def check(path, opts):
     def verify(now, key):
         nonlocal worst
         n = len(holders.get(key, ()))
-        if n > 2:
+        if n > 3:  # an old one still draining, the current one and its replacement at most
             raise AssertionError("%s held by %d connections at %d" % (key, n, now))
-        if n == 2:
+        if n >= 2:
             double_since.setdefault(key, now)
         elif key in double_since:
             worst = max(worst, now - double_since.pop(key))

@@ -2,8 +2,9 @@
 # Connection rotation under live subscription churn, through `candled serve`: upstream
 # connections (3 streams each) are replaced every ~2.5 s (CONNECTOR_MAX_CONNECTION_AGE=3) while
 # one client subscribes and unsubscribes symbols four times a second.  The simulator logs who
-# holds which stream (--log-subs): no stream is ever on more than two connections, or on two for
-# longer than a rotation's overlap; once the churn is over every stream a client wants is on a
+# holds which stream (--log-subs): no stream is ever on more than three connections (a draining
+# one, the current one and its replacement), or on more than one for longer than a rotation's
+# overlap; once the churn is over every stream a client wants is on a
 # connection at every instant (make-before-break) and no other stream is on any.  A second
 # client, subscribed closed-only to 3 symbols all along, gets their closed candles exactly once,
 # in order, exact (truth.py), with no REST request: rotations under churn lose nothing.
