@@ -10,6 +10,7 @@
 #include "err.h"
 #include "interval.h"
 #include "log.h"
+#include "request.h"
 #include "upstream.h"
 
 /* One always-on stream of a configuration, resolved by one host. */
@@ -234,36 +235,23 @@ void cdl_reload_run(const struct cdl_reload_ctx *ctx, struct cdl_reload_result *
     report(ctx, res);
 }
 
-/* JSON string contents: quotes, backslashes and control characters escaped. */
-static void json_str(char *out, size_t cap, const char *s)
-{
-    size_t n = 0;
-    for (; *s && n + 7 < cap; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)ch;
-        } else if (ch < 0x20) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", ch);
-        } else {
-            out[n++] = (char)ch;
-        }
-    }
-    out[n] = '\0';
-}
-
 char *cdl_reload_json(const struct cdl_reload_result *r)
 {
-    char msg[2200], keys[CDL_RELOAD_MAX_RESTART_KEYS * 52 + 2] = "";
-    json_str(msg, sizeof msg, r->message);
-    for (int i = 0; i < r->n_restart_required; i++)
-        snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s\"%s\"", i ? "," : "", r->restart_required[i]);
+    /* every character escaped takes at most 6: the message always fits */
+    char msg[6 * sizeof r->message + 3], keys[CDL_RELOAD_MAX_RESTART_KEYS * 52 + 2] = "";
+    size_t ml = 0, kl = 0;
+    cdl_json_put_string(msg, sizeof msg, &ml, r->message);
+    for (int i = 0; i < r->n_restart_required; i++) {
+        if (i)
+            keys[kl++] = ',';
+        cdl_json_put_string(keys, sizeof keys, &kl, r->restart_required[i]);
+    }
     size_t cap = sizeof msg + sizeof keys + 512;
     char *out = malloc(cap);
     if (!out)
         abort();
     snprintf(out, cap,
-             "{\"result\":\"%s\",\"message\":\"%s\",\"at_ms\":%llu,\"duration_ms\":%.3f,\"streams_added\":%d,"
+             "{\"result\":\"%s\",\"message\":%s,\"at_ms\":%llu,\"duration_ms\":%.3f,\"streams_added\":%d,"
              "\"streams_removed\":%d,\"connections_restarted\":%d,\"restart_required\":[%s],\"requests\":%llu}",
              r->ok ? "ok" : "failed", msg, (unsigned long long)r->at_ms, r->duration_s * 1000, r->streams_added,
              r->streams_removed, r->connections_restarted, keys, (unsigned long long)r->requests);
