@@ -14,6 +14,7 @@ struct held {
 struct sstream {
     uint64_t key;
     int64_t next;            /* open time of the next closed candle expected, -1 before the first */
+    int next_from_open;      /* next is the first period seen (an open update), no close yet */
     int64_t last_closed;     /* open time of the last closed candle emitted, -1 none */
     uint64_t last_closed_hash;
     int64_t last_open;       /* open time of the last open update emitted, -1 none */
@@ -129,6 +130,7 @@ void cdl_seq_set_active(struct cdl_seq *s, int id, int active)
         return;
     forget_hole(s, st); /* back: from the next close on, newer than the last one emitted */
     st->next = -1;
+    st->next_from_open = 0;
     st->has_pending = 0;
 }
 
@@ -139,7 +141,9 @@ static void emit_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_
 {
     st->last_closed = c->open_time;
     st->last_closed_hash = cdl_candle_values_hash(c);
-    st->next = cdl_interval_next(&s->o.iv, c->open_time);
+    if (!st->next_from_open || cdl_interval_next(&s->o.iv, c->open_time) > st->next)
+        st->next = cdl_interval_next(&s->o.iv, c->open_time);
+    st->next_from_open = 0;
     if (st->has_pending && st->pending.open_time < st->next)
         st->has_pending = 0;
     if (s->o.dedup)
@@ -168,6 +172,7 @@ static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum
     st->gap_from = st->next;
     st->gap_to = to;
     st->hole_gapped = 1;
+    st->next_from_open = 0;
     int64_t from = st->next;
     st->next = to;
     if (st->has_pending && st->pending.open_time < to)
@@ -281,6 +286,11 @@ static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const st
 static enum cdl_seq_verdict push_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
                                         uint64_t recv_us, int64_t now)
 {
+    if (st->next_from_open && c->open_time < st->next && c->open_time > st->last_closed) {
+        /* the close of a period before the first one seen, late: the start of the stream */
+        emit_closed(s, st, c, recv_us, now);
+        return CDL_SEQ_NEW;
+    }
     if ((st->next >= 0 && c->open_time < st->next) || (st->next < 0 && c->open_time <= st->last_closed))
         return seen_before(s, st, c, now);
     if (st->next < 0 || c->open_time == st->next) {
@@ -301,11 +311,17 @@ static enum cdl_seq_verdict push_closed(struct cdl_seq *s, struct sstream *st, c
 static enum cdl_seq_verdict push_open(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c,
                                       uint64_t recv_us)
 {
-    if ((st->next >= 0 && c->open_time < st->next) || c->open_time < st->last_open)
+    if ((st->next >= 0 && c->open_time < st->next) || c->open_time <= st->last_closed || c->open_time < st->last_open)
         return CDL_SEQ_STALE;
     uint64_t h = cdl_candle_values_hash(c);
     if (c->open_time == st->last_open && h == st->last_open_hash)
         return CDL_SEQ_DUPLICATE;
+    if (st->next < 0 && c->open_time > st->last_closed) {
+        /* the first period seen is owed its close, even if the close is lost (a disconnect, an
+         * exchange that skips it): from here on a reconnect or the clock finds the hole */
+        st->next = c->open_time;
+        st->next_from_open = 1;
+    }
     st->last_open = c->open_time;
     st->last_open_hash = h;
     s->cbs.emit(s->cbs.user, (int)(st - s->st), c, recv_us);

@@ -65,7 +65,13 @@ EOF
     # shellcheck disable=SC2086
     $PYTHON "$CDL_SOURCE_DIR/tests/e2e/truth.py" "$T/$name.truth" "$T/$name.out" --exchange "$ex" \
         --market "$market" --min-symbols 2 --min-closed "$limit" --max-gaps 0 $checks \
-        >"$T/$name.check" 2>>"$T/$name.fail" || fail "closed candles wrong"
+        >"$T/$name.check" 2>>"$T/$name.fail" || {
+        # what a failure needs to be understood: the figures, what candled printed and counted
+        cat "$T/$name.check" >>"$T/$name.fail"
+        grep -v '"msg":"upstream' "$T/$name.err" | tail -20 >>"$T/$name.fail"
+        cut -c1-200 "$T/$name.out" >>"$T/$name.fail"
+        fail "closed candles wrong"
+    }
     summary=$(grep '"msg":"stream finished"' "$T/$name.err")
     echo "$summary" | grep -q "connector_rest_backfills_total:$ex,$market,ok=[1-9]" || fail "no backfill: $summary"
     grep -q '"rest_requests":[1-9]' "$SIM_LOG" || fail "the simulator answered no REST request"

@@ -572,6 +572,53 @@ static void test_stale_first_period_is_owed(void)
     ASSERT_EQ(R.bf_to[0], P(1));           /* P1 is not over for the grace yet */
 }
 
+/* A flagged stream whose first period's close is lost (the connection cut before it): the
+ * first period seen was owed all the same, and the reconnect backfills it. */
+static void test_first_seen_period_is_owed(void)
+{
+    mk("1m", 16, 100, NULL);
+    ASSERT_EQ(push(P(0), 0, "a0", 0, P(0) + 10), CDL_SEQ_UPDATE);
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(0));
+    cdl_seq_reconnected(S, 0, P(1) + 2500); /* P0 closed while we were away */
+    ASSERT(cdl_seq_in_hole(S, 0));
+    cdl_seq_tick(S, P(1) + 2500);
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(0));
+    ASSERT_EQ(R.bf_to[0], P(1));
+    ASSERT_EQ(push(P(0), -1, "a9", 1, P(1) + 2600), CDL_SEQ_NEW);
+    cdl_seq_backfill_done(S, 0, 1, P(1) + 2600);
+    ASSERT(!cdl_seq_in_hole(S, 0));
+    ASSERT_EQ(R.n_emit, 2);
+    ASSERT_EQ(R.emit_closed[1], 1);
+    ASSERT_STR_EQ(R.emit_close[1], "a9");
+
+    /* the clock finds it too: a close skipped while connected (P1's, the stream's first) */
+    mk("1m", 16, 100, NULL);
+    push(P(1), 0, "b0", 0, P(1) + 10);
+    ASSERT_EQ(push(P(2), 1, "c", 0, P(3)), CDL_SEQ_HELD);
+    ASSERT(cdl_seq_in_hole(S, 0));
+
+    /* the close of a period before the first one seen, arriving late, is the stream's start;
+     * the first one seen is still owed after it */
+    mk("1m", 16, 100, NULL);
+    push(P(1), 0, "b0", 0, P(1) + 10);
+    ASSERT_EQ(push(P(0), 1, "a", 0, P(1) + 20), CDL_SEQ_NEW);
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(1));
+    ASSERT_EQ(push(P(0), 1, "a", 0, P(1) + 30), CDL_SEQ_DUPLICATE);
+    ASSERT_EQ(push(P(1), 1, "b", 0, P(2)), CDL_SEQ_NEW);
+    ASSERT_EQ(R.n_emit, 3);
+
+    /* an update for a period already closed before a re-subscription is no start */
+    mk("1m", 16, 100, NULL);
+    push(P(3), 1, "d", 0, P(4));
+    cdl_seq_set_active(S, 0, 0);
+    cdl_seq_set_active(S, 0, 1);
+    ASSERT_EQ(push(P(3), 0, "d0", 0, P(4) + 10), CDL_SEQ_STALE);
+    ASSERT_EQ(cdl_seq_expected(S, 0), -1);
+    ASSERT_EQ(push(P(4), 0, "e0", 0, P(4) + 20), CDL_SEQ_UPDATE);
+    ASSERT_EQ(cdl_seq_expected(S, 0), P(4));
+}
+
 static void test_inactive_and_reset(void)
 {
     mk("1m", 16, 100, NULL);
@@ -623,6 +670,7 @@ int main(void)
     TEST_RUN(test_no_clock);
     TEST_RUN(test_inference_after_silence);
     TEST_RUN(test_stale_first_period_is_owed);
+    TEST_RUN(test_first_seen_period_is_owed);
     TEST_RUN(test_inactive_and_reset);
     TEST_RUN(test_many_streams_independent);
     cdl_seq_destroy(S);
