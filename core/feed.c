@@ -487,23 +487,6 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
 
 /* ---- REST backfill of the sequencer's holes ---------------------------------------------------------- */
 
-static int by_open_time(const void *a, const void *b)
-{
-    int64_t x = ((const struct cdl_parsed_candle *)a)->c.open_time, y = ((const struct cdl_parsed_candle *)b)->c.open_time;
-    return x < y ? -1 : x > y;
-}
-
-/* Puts a page's rows in open-time order (pages come newest or oldest first, up to
- * rest_max_rows of them). */
-static void sort_rows(struct cdl_parse_result *res)
-{
-    int sorted = 1;
-    for (int i = 1; i < res->n && sorted; i++)
-        sorted = res->items[i - 1].c.open_time <= res->items[i].c.open_time;
-    if (!sorted)
-        qsort(res->items, (size_t)res->n, sizeof *res->items, by_open_time);
-}
-
 /* Parses a page and pushes its rows; 0 if it was usable. */
 static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cdl_rest_response *r)
 {
@@ -518,10 +501,10 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
     }
     for (int i = 0; i < res->n_bad; i++)
         count(f, CDL_M_CANDLES_REJECTED, res->bad_reason);
-    sort_rows(res);
+    int *order = cdl_parse_result_order(res);
     uint64_t now_us = uv_hrtime() / 1000;
     for (int i = 0; i < res->n; i++) {
-        struct cdl_parsed_candle *pc = &res->items[i];
+        struct cdl_parsed_candle *pc = &res->items[order ? order[i] : i];
         if ((pc->symbol[0] && strcmp(pc->symbol, b->symbol)) || (pc->interval[0] && strcmp(pc->interval, f->exch_interval))) {
             count(f, CDL_M_CANDLES_REJECTED, pc->symbol[0] && strcmp(pc->symbol, b->symbol) ? "unknown_symbol" : "wrong_interval");
             continue;
@@ -532,6 +515,7 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
         }
         deliver(f, b->stream, &pc->c, 1, now_us);
     }
+    free(order);
     return 0;
 }
 

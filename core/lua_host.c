@@ -342,12 +342,13 @@ static int get_num(lua_State *L, int t, const char *k, double lo, double hi, dou
 {
     int ty = lua_getfield(L, t, k);
     int rc = 0;
+    double v = ty == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
     if (ty == LUA_TNIL)
         *out = dflt;
-    else if (ty != LUA_TNUMBER || lua_tonumber(L, -1) < lo || lua_tonumber(L, -1) > hi)
+    else if (ty != LUA_TNUMBER || !(v >= lo && v <= hi)) /* NaN (0/0) fails both */
         rc = -1;
     else
-        *out = lua_tonumber(L, -1);
+        *out = v;
     lua_pop(L, 1);
     return rc;
 }
@@ -1319,6 +1320,39 @@ int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, 
         return CDL_ELUA;
     }
     return 0;
+}
+
+struct row_key {
+    int64_t open_time;
+    int index;
+};
+
+static int by_open_time(const void *a, const void *b)
+{
+    const struct row_key *x = a, *y = b;
+    if (x->open_time != y->open_time)
+        return x->open_time < y->open_time ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+int *cdl_parse_result_order(const struct cdl_parse_result *res)
+{
+    int sorted = 1;
+    for (int i = 1; i < res->n && sorted; i++)
+        sorted = res->items[i - 1].c.open_time <= res->items[i].c.open_time;
+    if (sorted)
+        return NULL;
+    struct row_key *k = malloc((size_t)res->n * sizeof *k);
+    int *order = malloc((size_t)res->n * sizeof *order);
+    if (!k || !order)
+        abort();
+    for (int i = 0; i < res->n; i++)
+        k[i] = (struct row_key){ res->items[i].c.open_time, i };
+    qsort(k, (size_t)res->n, sizeof *k, by_open_time);
+    for (int i = 0; i < res->n; i++)
+        order[i] = k[i].index;
+    free(k);
+    return order;
 }
 
 int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,

@@ -171,6 +171,12 @@ int cdl_adapter_ping(struct cdl_adapter *a, int session, cdl_frame_emit emit, vo
 int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len,
                       struct cdl_parse_result *res);
 
+/* The order in which res's rows go to the sequencer: by open time (a page comes newest or oldest
+ * first), rows with the same open time in their page order, so a page that repeats a period is
+ * handled the same way every time.  A malloc'd array of res->n indexes into res->items (free it),
+ * or NULL when the rows are in order already. */
+int *cdl_parse_result_order(const struct cdl_parse_result *res);
+
 int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
                              struct cdl_rest_req *out);
 int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,

@@ -145,9 +145,9 @@ static void test_load_errors(void)
         { "w_rows", "rest_max_rows" },          { "w_rate", "rest_weight_per_minute" },
         { "w_burst", "rest_weight_burst" },     { "w_order", "rest_weight" },
         { "w_zero", "rest_weight" },            { "w_shape", "rest_weight" },
-        { "w_type", "rest_weight" },
+        { "w_type", "rest_weight" },            { "w_nan", "idle_timeout" },
     };
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         char want[160];
         ASSERT_EQ(cdl_lua_host_load(h, budget_bad[i][0], &a, err, sizeof err), CDL_EINVAL);
         snprintf(want, sizeof want, "adapter '%s': markets[1].%s is missing or invalid", budget_bad[i][0],
@@ -361,6 +361,29 @@ static void test_rest_budget_fields(void)
 }
 
 /* market_of: the market a symbol names, NULL when the adapter cannot tell or breaks the contract. */
+/* A page's rows by open time; rows with the same open time keep their page order. */
+static void test_row_order(void)
+{
+    static struct cdl_parse_result res;
+    res.items = res.fixed;
+    static const int64_t asc[] = { 1, 2, 2, 5 }, hostile[] = { 5, 3, 9, 3, 1, 3 };
+    res.n = 4;
+    for (int i = 0; i < 4; i++)
+        res.items[i].c.open_time = asc[i];
+    ASSERT(cdl_parse_result_order(&res) == NULL); /* in order: nothing to do */
+    res.n = 6;
+    for (int i = 0; i < 6; i++) {
+        res.items[i].c.open_time = hostile[i];
+        snprintf(res.items[i].c.close, sizeof res.items[i].c.close, "%d", i);
+    }
+    int *o = cdl_parse_result_order(&res);
+    ASSERT(o != NULL);
+    static const int want[] = { 4, 1, 3, 5, 0, 2 }; /* 1, the three 3s in page order, 5, 9 */
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(o[i], want[i]);
+    free(o);
+}
+
 static void test_market_of(void)
 {
     struct cdl_lua_host *h = host(0, 0);
@@ -416,8 +439,9 @@ int main(void)
         { "w_type", "rest_weight = 'heavy'" },
         { "w_table", "rest_weight_per_minute = 1200, rest_weight_burst = 40, rest_weight = { { 10, 1.5 }, { 100, 3 } }" },
         { "w_number", "rest_weight = 20" },
+        { "w_nan", "idle_timeout = 0/0" }, /* NaN: no comparison holds, it must still be refused */
     };
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         char text[512];
         snprintf(text, sizeof text, "return { name = '%s', markets = { { name = 'spot', ws_url = 'wss://x', %s } },"
                  " intervals = { ['1m'] = '1' }, subscribe = function() end, parse = function() end }",
@@ -432,6 +456,7 @@ int main(void)
     TEST_RUN(test_faults_are_contained);
     TEST_RUN(test_frames_and_rest);
     TEST_RUN(test_market_of);
+    TEST_RUN(test_row_order);
     TEST_RUN(test_session_migrate);
     TEST_RUN(test_rest_budget_fields);
     char cmd[300];
