@@ -493,18 +493,9 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             .ws_url = s->ws_url ? s->ws_url : (ov && ov->ws_url[0] ? ov->ws_url : NULL),
             .rest_url = s->rest_url ? s->rest_url : (ov && ov->rest_url[0] ? ov->rest_url : NULL),
             .closed_only = s->closed_only,
-            .max_streams_per_conn = cfg->max_symbol_per_ws,
-            .max_message = cfg->max_frame_bytes,
-            .idle_timeout = cfg->idle_timeout,
-            .max_connection_age = cfg->max_connection_age,
             .dedup = r.dedup,
-            .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
-            .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
-            .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
-            .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),
-            .hold_max = cfg->seq_hold_max,
-            .no_clock = !cfg->seq_clock_rules,
         };
+        cdl_config_feed_opts(cfg, &fo[i]);
     }
     r.net = cdl_net_create(&r.loop, cfg->ca_file);
     if (!r.net) {

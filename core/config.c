@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "err.h"
+#include "feed.h"
 #include "rest.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
@@ -98,6 +99,9 @@ static const struct key schema[] = {
       "Closed candles held behind a hole, per stream; past it the oldest hole is announced as a gap." },
     { "sequencer", "clock_rules", K_BOOL, "true", 0, 0, OFF(seq_clock_rules), 0, "CONNECTOR_SEQUENCER_CLOCK_RULES",
       "Use the local clock to find missing closes, close unflagged candles and size reconnect holes; false only for replays of recorded data whose periods are long over." },
+    { "sequencer", "confirm_inferred", K_STR, "adapter", 0, 7, OFF(seq_confirm_inferred), SZ(seq_confirm_inferred),
+      "CONNECTOR_CONFIRM_INFERRED",
+      "Closes inferred for exchanges without a closed flag wait for the exchange's REST row of their period, which goes out instead (the inferred value only if none comes within hold_seconds): adapter (where the adapter says pushes are throttled: Gate.io futures), always, or never. One REST request per stream and period." },
     { "rest", "pool_connections", K_INT, "10", 1, 1000, OFF(rest_pool_connections), 0,
       "CONNECTOR_REST_POOL_CONNECTIONS", "REST connections per host." },
     { "rest", "pool_maxsize", K_INT, "20", 1, 10000, OFF(rest_pool_maxsize), 0, "CONNECTOR_REST_POOL_MAXSIZE",
@@ -162,6 +166,11 @@ static int set_value(struct cdl_config *cfg, const struct key *k, const char *te
     case K_STR:
         if (strlen(text) > (size_t)k->max || strlen(text) >= k->size)
             goto range;
+        if (k->offset == OFF(seq_confirm_inferred) && cdl_config_confirm_parse(text) == -2) {
+            snprintf(err, errlen, "%s%s.%s: expected adapter, always or never, got '%.100s'", origin, k->section,
+                     k->name, text);
+            return CDL_ECONFIG;
+        }
         strcpy(p, text);
         return 0;
     }
@@ -582,6 +591,26 @@ void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src)
     dst->n_subs = src->n_subs;
     memset(src->subs, 0, sizeof src->subs);
     src->n_subs = 0;
+}
+
+int cdl_config_confirm_parse(const char *text)
+{
+    return !strcmp(text, "adapter") ? -1 : !strcmp(text, "always") ? 1 : !strcmp(text, "never") ? 0 : -2;
+}
+
+void cdl_config_feed_opts(const struct cdl_config *cfg, struct cdl_feed_opts *fo)
+{
+    fo->max_streams_per_conn = cfg->max_symbol_per_ws;
+    fo->max_message = (size_t)cfg->max_frame_bytes;
+    fo->idle_timeout = cfg->idle_timeout;
+    fo->max_connection_age = cfg->max_connection_age;
+    fo->grace_ms = (int64_t)(cfg->inactivity_timeout * 1000);
+    fo->reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000);
+    fo->hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000);
+    fo->retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000);
+    fo->hold_max = cfg->seq_hold_max;
+    fo->no_clock = !cfg->seq_clock_rules;
+    fo->confirm_inferred = cdl_config_confirm_parse(cfg->seq_confirm_inferred);
 }
 
 void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)

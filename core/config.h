@@ -62,6 +62,7 @@ struct cdl_config {
     double seq_retry_seconds;
     int seq_hold_max;
     int seq_clock_rules;
+    char seq_confirm_inferred[8]; /* adapter, always, never */
     int rest_pool_connections;
     int rest_pool_maxsize;
     double rest_budget_fraction;
@@ -104,5 +105,12 @@ void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_
 /* The REST client's options from the rest.* keys (rest.h's defaults for the rest). */
 struct cdl_rest_opts;
 void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o);
+
+/* sequencer.confirm_inferred: -1 adapter (as each market says), 1 always, 0 never; -2 unknown. */
+int cdl_config_confirm_parse(const char *text);
+struct cdl_feed_opts;
+/* The feed options that come from the configuration (connections, sequencer); the caller sets
+ * the rest (adapter, market, interval, symbols, URLs, dedup). */
+void cdl_config_feed_opts(const struct cdl_config *cfg, struct cdl_feed_opts *fo);
 
 #endif

@@ -110,7 +110,7 @@ struct cdl_feed {
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
     struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
-        *s_inferred, *s_holes, *s_filled, *s_held, *s_late, *s_rot[4];
+        *s_inferred, *s_holes, *s_filled, *s_held, *s_late, *s_rot[4], *s_confirm[CDL_CONFIRM_RESULTS];
     struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev,
         lim_send;
 };
@@ -199,6 +199,16 @@ static void sync_stats(struct cdl_feed *f)
         cdl_series_add(f->s_holes, (double)(st->holes - f->seen.holes));
         cdl_series_add(f->s_filled, (double)(st->holes_filled - f->seen.holes_filled));
         cdl_series_add(f->s_late, (double)(st->late - f->seen.late));
+        static const char *const confirm_results[CDL_CONFIRM_RESULTS] = { "same", "corrected", "unconfirmed",
+                                                                          "dropped" };
+        for (int i = 0; i < CDL_CONFIRM_RESULTS; i++) {
+            uint64_t d = st->confirm[i] - f->seen.confirm[i];
+            if (d && !f->s_confirm[i]) /* only markets whose inferred closes are confirmed have them */
+                f->s_confirm[i] = cdl_metrics_series(f->metrics, CDL_M_CLOSES_CONFIRMED, cdl_adapter_name(f->a),
+                                                     f->m->name, confirm_results[i]);
+            if (d)
+                cdl_series_add(f->s_confirm[i], (double)d);
+        }
         cdl_series_set(f->s_held, (double)cdl_seq_held(f->seq));
     }
     f->seen = *st;
@@ -1173,6 +1183,7 @@ int cdl_feed_swap_adapter(struct cdl_feed *f, struct cdl_adapter *a, const struc
     f->a = a;
     f->m = m;
     f->exch_interval = exch_iv;
+    cdl_seq_set_confirm_inferred(f->seq, f->o.confirm_inferred < 0 ? m->confirm_inferred : f->o.confirm_inferred);
     snprintf(f->ws_url, sizeof f->ws_url, "%s", new_ws);
     snprintf(f->rest_url, sizeof f->rest_url, "%s", rest_url ? rest_url : m->rest_url);
     f->meta.exchange = cdl_adapter_name(a);
@@ -1259,6 +1270,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .page_rows = can_backfill ? f->m->rest_max_rows : 0, /* full exchange pages (lua_host.h) */
         .no_clock = o->no_clock,
         .dedup = o->dedup,
+        .confirm_inferred = o->confirm_inferred < 0 ? f->m->confirm_inferred : o->confirm_inferred,
     };
     struct cdl_seq_cbs scb = {
         .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .alive = seq_alive, .user = f,

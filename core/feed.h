@@ -69,6 +69,7 @@ struct cdl_feed_opts {
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;
     int hold_max;
     int no_clock;                /* 1: no sequencer rule from the clock (replays) */
+    int confirm_inferred;        /* inferred closes wait for REST: -1 as the market says, 0 no, 1 yes */
 };
 
 struct cdl_feed;

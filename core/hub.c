@@ -242,18 +242,9 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         .interval = iv.name,
         .ws_url = ov && ov->ws_url[0] ? ov->ws_url : NULL,
         .rest_url = ov && ov->rest_url[0] ? ov->rest_url : NULL,
-        .max_streams_per_conn = cfg->max_symbol_per_ws,
-        .max_message = (size_t)cfg->max_frame_bytes,
-        .idle_timeout = cfg->idle_timeout,
-        .max_connection_age = cfg->max_connection_age,
         .dedup = h->dedup,
-        .grace_ms = (int64_t)(cfg->inactivity_timeout * 1000),
-        .reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000),
-        .hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000),
-        .retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000),
-        .hold_max = cfg->seq_hold_max,
-        .no_clock = !cfg->seq_clock_rules,
     };
+    cdl_config_feed_opts(cfg, &fo);
     struct cdl_hub_feed *hf = calloc(1, sizeof *hf);
     if (!hf)
         abort();

@@ -353,6 +353,18 @@ static int get_num(lua_State *L, int t, const char *k, double lo, double hi, dou
     return rc;
 }
 
+/* Boolean field k of table t: absent = 0.  0, or -1 if it is not a boolean. */
+static int get_flag(lua_State *L, int t, const char *k, int *out)
+{
+    int ty = lua_getfield(L, t, k), rc = 0;
+    if (ty == LUA_TNIL || ty == LUA_TBOOLEAN)
+        *out = lua_toboolean(L, -1);
+    else
+        rc = -1;
+    lua_pop(L, 1);
+    return rc;
+}
+
 /* rest_weight of the market table at mt: absent, a number > 0, or an array of at most
  * CDL_REST_WEIGHTS_MAX {max_limit, weight} pairs with growing max_limit.  0 or -1. */
 static int get_weights(lua_State *L, int mt, struct cdl_market *m)
@@ -542,6 +554,8 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
                 bad = 1, field = "rest_weight_burst";
             else if (get_weights(L, mt, m))
                 bad = 1, field = "rest_weight";
+            else if (get_flag(L, mt, "confirm_inferred", &m->confirm_inferred))
+                bad = 1, field = "confirm_inferred";
         }
         if (bad) {
             snprintf(err, errlen, "%s.%s is missing or invalid", where, field);

@@ -57,6 +57,7 @@ struct cdl_market {
         int max_limit;
         double weight;
     } rest_weights[CDL_REST_WEIGHTS_MAX];
+    int confirm_inferred; /* 1: closes inferred without a flag wait for the REST row (throttled pushes) */
     int index; /* position in the adapter's markets, 0 = default */
 };
 

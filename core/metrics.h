@@ -45,6 +45,7 @@ enum cdl_metric_id {
     CDL_M_CANDLES_HELD,       /* gauge {exchange,contract_type} */
     CDL_M_UPSTREAM_STREAMS,   /* gauge {exchange,contract_type,interval} */
     CDL_M_WS_ROTATIONS,       /* counter {exchange,contract_type,result}: make-before-break replacements */
+    CDL_M_CLOSES_CONFIRMED,   /* counter {exchange,contract_type,result}: inferred closes checked against REST */
     CDL_M_CLIENTS,            /* gauge: WebSocket clients connected */
     CDL_M_CLIENT_STREAMS,     /* gauge: symbol subscriptions of all clients */
     CDL_M_CLIENT_CONNECTIONS, /* counter: WebSocket clients accepted */

@@ -25,11 +25,14 @@ struct sstream {
     uint64_t pending_recv;
     /* a hole: closed candles from `next` up to hole_to (or the first held one) are missing */
     int hole, hole_gapped, inflight;
+    int hole_confirm;        /* the hole is the REST confirmation of inferred closes, not a loss */
     int64_t hole_to, hole_since, retry_at, page_from, page_to;
     int64_t gap_from, gap_to; /* the last gap announced, to recognise late candles */
     int inactive;
     int n_held, cap_held;
     struct held *held;       /* sorted by open time, allocated while a hole lasts */
+    int n_cand, cap_cand;
+    struct held *cand;       /* inferred closes waiting for their REST confirmation, by open time */
 };
 
 struct cdl_seq {
@@ -77,8 +80,10 @@ void cdl_seq_destroy(struct cdl_seq *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++) {
         free(s->st[i].held);
+        free(s->st[i].cand);
+    }
     free(s->st);
     free(s);
 }
@@ -107,7 +112,10 @@ static void forget_hole(struct cdl_seq *s, struct sstream *st)
     free(st->held);
     st->held = NULL;
     st->n_held = st->cap_held = 0;
-    st->hole = st->hole_gapped = st->inflight = 0;
+    free(st->cand);
+    st->cand = NULL;
+    st->n_cand = st->cap_cand = 0;
+    st->hole = st->hole_gapped = st->inflight = st->hole_confirm = 0;
 }
 
 void cdl_seq_reset(struct cdl_seq *s, int id, uint64_t key)
@@ -136,9 +144,28 @@ void cdl_seq_set_active(struct cdl_seq *s, int id, int active)
 
 /* ---- emitting ------------------------------------------------------------------------------------- */
 
+/* A close for c's period is going out: the candidates up to it are done with; the one for the
+ * same period is compared with it (the REST row that confirms or corrects the inference). */
+static void drop_cands(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c)
+{
+    int k = 0;
+    while (k < st->n_cand && st->cand[k].c.open_time <= c->open_time) {
+        if (st->cand[k].c.open_time == c->open_time)
+            s->stats.confirm[cdl_candle_values_hash(&st->cand[k].c) == cdl_candle_values_hash(c)
+                                 ? CDL_CONFIRM_SAME : CDL_CONFIRM_CORRECTED]++;
+        k++;
+    }
+    if (k) {
+        memmove(st->cand, st->cand + k, (size_t)(st->n_cand - k) * sizeof *st->cand);
+        st->n_cand -= k;
+    }
+}
+
 static void emit_closed(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c, uint64_t recv_us,
                         int64_t now)
 {
+    if (st->n_cand)
+        drop_cands(s, st, c);
     st->last_closed = c->open_time;
     st->last_closed_hash = cdl_candle_values_hash(c);
     if (!st->next_from_open || cdl_interval_next(&s->o.iv, c->open_time) > st->next)
@@ -162,7 +189,7 @@ static int64_t periods_between(const struct cdl_seq *s, int64_t from, int64_t to
 }
 
 /* The periods [next, to) are lost: announce them and move on. */
-static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why)
+static void gap_to(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why)
 {
     if (to <= st->next)
         return;
@@ -178,6 +205,24 @@ static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum
     if (st->has_pending && st->pending.open_time < to)
         st->has_pending = 0;
     s->cbs.gap(s->cbs.user, (int)(st - s->st), from, to, missing, why);
+}
+
+/* The periods [next, to) are given up on: those with an inferred close waiting for its REST
+ * confirmation get that close (unconfirmed: the best value there is), the others are lost. */
+static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why,
+                         int64_t now)
+{
+    while (st->n_cand && st->cand[0].c.open_time < to) {
+        struct held h = st->cand[0];
+        memmove(st->cand, st->cand + 1, (size_t)(st->n_cand - 1) * sizeof *st->cand);
+        st->n_cand--;
+        if (h.c.open_time < st->next)
+            continue;
+        gap_to(s, st, h.c.open_time, why);
+        s->stats.confirm[CDL_CONFIRM_NONE]++;
+        emit_closed(s, st, &h.c, h.recv_us, now);
+    }
+    gap_to(s, st, to, why);
 }
 
 /* Emits the held candles that are now next in line; drops those that became duplicates. */
@@ -203,9 +248,9 @@ static void hole_check(struct cdl_seq *s, struct sstream *st)
 {
     if (!st->hole || st->n_held || st->next < st->hole_to)
         return;
-    if (!st->hole_gapped)
+    if (!st->hole_gapped && !st->hole_confirm)
         s->stats.holes_filled++;
-    st->hole = st->hole_gapped = 0;
+    st->hole = st->hole_gapped = st->hole_confirm = 0;
     free(st->held);
     st->held = NULL;
     st->cap_held = 0;
@@ -216,9 +261,17 @@ static void open_hole(struct cdl_seq *s, struct sstream *st, int64_t to, int64_t
     if (st->hole) {
         if (to > st->hole_to)
             st->hole_to = to;
+        if (st->hole_confirm && to > (st->n_cand ? cdl_interval_next(&s->o.iv, st->cand[st->n_cand - 1].c.open_time)
+                                                 : st->next)) {
+            st->hole_confirm = 0; /* periods with nothing at all are missing too now: a hole */
+            s->stats.holes++;
+        }
         return;
     }
-    s->stats.holes++;
+    /* the period missing has an inferred close waiting for its row: a confirmation, no hole */
+    st->hole_confirm = st->n_cand && st->cand[0].c.open_time == st->next;
+    if (!st->hole_confirm)
+        s->stats.holes++;
     st->hole = 1;
     st->hole_gapped = 0;
     st->hole_to = to;
@@ -254,7 +307,7 @@ static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const st
                                                                                         : CDL_SEQ_REVISION;
     if (st->n_held == s->o.hold_max) {
         /* no more room: give up on the oldest hole, let what can go out go out */
-        announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_OVERFLOW);
+        announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_OVERFLOW, now);
         drain_held(s, st, now);
         if (c->open_time < st->next)
             return seen_before(s, st, c, now);
@@ -328,6 +381,33 @@ static enum cdl_seq_verdict push_open(struct cdl_seq *s, struct sstream *st, con
     return CDL_SEQ_UPDATE;
 }
 
+/* An inferred close that waits for REST (confirm_inferred): the period is owed, so once it is
+ * over (+ grace) the clock opens a hole for it and the backfill brings the exchange's own row;
+ * if none comes before the hold deadline, this value goes out instead of a gap. */
+static void add_cand(struct cdl_seq *s, struct sstream *st, const struct cdl_candle *c, uint64_t recv_us)
+{
+    if (st->next < 0)
+        st->next = c->open_time;
+    if (c->open_time < st->next || (st->n_cand && st->cand[st->n_cand - 1].c.open_time >= c->open_time))
+        return; /* a period already given out, or not newer than the last candidate: nothing new */
+    if (st->n_cand == s->o.hold_max) { /* the backfill is far behind: the oldest candidate goes */
+        memmove(st->cand, st->cand + 1, (size_t)(st->n_cand - 1) * sizeof *st->cand);
+        st->n_cand--;
+        s->stats.confirm[CDL_CONFIRM_DROPPED]++;
+    }
+    if (st->n_cand == st->cap_cand) {
+        st->cap_cand = st->cap_cand ? st->cap_cand * 2 : 4;
+        if (st->cap_cand > s->o.hold_max)
+            st->cap_cand = s->o.hold_max;
+        st->cand = realloc(st->cand, (size_t)st->cap_cand * sizeof *st->cand);
+        if (!st->cand)
+            abort();
+    }
+    st->cand[st->n_cand].c = *c;
+    st->cand[st->n_cand].recv_us = recv_us;
+    st->n_cand++;
+}
+
 /* The pending value of a flag-less stream is final: push it as the period's closed candle. */
 static void close_pending(struct cdl_seq *s, struct sstream *st, int64_t now)
 {
@@ -341,6 +421,10 @@ static void close_pending(struct cdl_seq *s, struct sstream *st, int64_t now)
     }
     c.closed = 1;
     s->stats.inferred++;
+    if (s->o.confirm_inferred && !s->o.no_clock && s->o.page_rows > 0) {
+        add_cand(s, st, &c, st->pending_recv);
+        return;
+    }
     enum cdl_seq_verdict v = push_closed(s, st, &c, st->pending_recv, now);
     s->stats.verdicts[v]++;
 }
@@ -424,7 +508,7 @@ void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms)
     } else if (st->next < st->page_to) {
         /* answered, yet the exchange has nothing for [next, ...): those periods do not exist */
         int64_t t = hole_target(st);
-        announce_gap(s, st, t < st->page_to ? t : st->page_to, CDL_GAP_NOT_FOUND);
+        announce_gap(s, st, t < st->page_to ? t : st->page_to, CDL_GAP_NOT_FOUND, now_ms);
         drain_held(s, st, now_ms);
     }
     st->retry_at = now_ms; /* the next page, if any, on the next tick */
@@ -465,7 +549,7 @@ static void hole_tick(struct cdl_seq *s, struct sstream *st, int64_t now)
                 t = cut;
             if (t <= st->next)
                 break;
-            announce_gap(s, st, t, CDL_GAP_TIMEOUT);
+            announce_gap(s, st, t, CDL_GAP_TIMEOUT, now);
             drain_held(s, st, now);
             hole_check(s, st);
         }
@@ -517,6 +601,8 @@ void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms)
             hole_tick(s, st, now_ms);
     }
 }
+
+void cdl_seq_set_confirm_inferred(struct cdl_seq *s, int on) { s->o.confirm_inferred = on; }
 
 int cdl_seq_in_hole(const struct cdl_seq *s, int id) { return s->st[id].hole; }
 int64_t cdl_seq_expected(const struct cdl_seq *s, int id) { return s->st[id].next; }

@@ -86,6 +86,18 @@ struct cdl_seq_opts {
     int no_clock;            /* 1: no rule from the clock (missing closes, clock-inferred closes,
                               * reconnect holes): for replays of recorded data, long over */
     struct cdl_dedup *dedup; /* borrowed, may be NULL: remembers emitted closes to tell revisions */
+    int confirm_inferred;    /* 1: an inferred close waits for the exchange's REST row of its
+                              * period (the backfill of a hole); emitted itself only if no row
+                              * comes by the hold deadline.  Needs the clock and page_rows > 0 */
+};
+
+/* What became of inferred closes waiting for REST (confirm_inferred). */
+enum cdl_seq_confirm {
+    CDL_CONFIRM_SAME = 0, /* the exchange's row had the inferred values */
+    CDL_CONFIRM_CORRECTED, /* it differed: the row went out, the inference would have been wrong */
+    CDL_CONFIRM_NONE,      /* no row by the deadline (or REST had none): the inferred close went out */
+    CDL_CONFIRM_DROPPED,   /* too many waiting (hold_max): the oldest was let go */
+    CDL_CONFIRM_RESULTS
 };
 
 /* Counters over all streams. */
@@ -99,6 +111,7 @@ struct cdl_seq_stats {
     uint64_t backfills;      /* backfill pages asked for */
     uint64_t backfills_failed;
     uint64_t late;           /* closed candles that arrived after their gap was announced */
+    uint64_t confirm[CDL_CONFIRM_RESULTS];
 };
 
 struct cdl_seq;
@@ -126,6 +139,8 @@ void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms);
  * value of an unflagged period in progress may miss updates (until a new one arrives, it is not
  * taken as the period's close: the backfill brings that). */
 void cdl_seq_reconnected(struct cdl_seq *s, int id, int64_t now_ms);
+/* Turns confirm_inferred on or off (a reload); candidates already waiting keep waiting. */
+void cdl_seq_set_confirm_inferred(struct cdl_seq *s, int on);
 /* Clock rules: inferred closes, missing closes, backfill requests and retries, deadlines. */
 void cdl_seq_tick(struct cdl_seq *s, int64_t now_ms);
 

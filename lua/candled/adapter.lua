@@ -100,6 +100,9 @@ function M.define(t)
       end
     end
     check_weights(name, where, m.rest_weight)
+    if m.confirm_inferred ~= nil and type(m.confirm_inferred) ~= "boolean" then
+      fail(name, "%s.confirm_inferred must be a boolean", where)
+    end
     if m.intervals == nil then
       if t.intervals == nil then fail(name, "%s has no intervals (set markets[].intervals or intervals)", where) end
       m.intervals = t.intervals

@@ -21,6 +21,7 @@
 #   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
 #   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
 #                       line "HTTP <status>"
+#   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below)
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -177,4 +178,36 @@ skip_in_sanitizer_build() {
         echo "skipped: sanitizer build"
         exit 0
     fi
+}
+
+# run_cases FUNC CASES: runs `FUNC LINE` for every line of CASES side by side, each in its own
+# subshell (FUNC must reset the traps: `trap - EXIT INT TERM`).  A case's name is its line's
+# first |-separated field; its verdict is "$E2E_TMP/NAME.fail" (absent or empty = passed) and
+# its summary "$E2E_TMP/NAME.check".  Prints each passed case's summary, each failure (and the
+# tails of its simulators' logs, SIM_TAG ".NAME.") on stderr; returns 1 if any case failed.
+run_cases() {
+    _fn=$1 _cases=$2 _i=0 _bad=0
+    while IFS= read -r _c; do
+        "$_fn" "$_c" &
+        _i=$((_i + 1))
+        eval "_case_pid_$_i=\$!"
+    done <<EOF
+$_cases
+EOF
+    _i=0
+    while IFS= read -r _c; do
+        _i=$((_i + 1))
+        _name=${_c%%|*}
+        eval "wait \$_case_pid_$_i" || true
+        if [ -s "$E2E_TMP/$_name.fail" ]; then
+            cat "$E2E_TMP/$_name.fail" >&2
+            for _f in "$E2E_TMP"/sim."$_name".*.err; do [ -f "$_f" ] && tail -2 "$_f" >&2; done
+            _bad=1
+        else
+            echo "$_name: $(cat "$E2E_TMP/$_name.check" 2>/dev/null)"
+        fi
+    done <<EOF
+$_cases
+EOF
+    return $_bad
 }

@@ -79,30 +79,5 @@ EOF
     grep -q '"disconnects":[1-9]' "$SIM_LOG" || fail "no disconnect"
 }
 
-i=0
-while IFS= read -r c; do
-    run_case "$c" &
-    i=$((i + 1))
-    eval "pid_$i=\$!"
-done <<EOF
-$CASES
-EOF
-
-bad=0
-n=0
-while IFS= read -r c; do
-    n=$((n + 1))
-    name=${c%%|*}
-    eval "wait \$pid_$n" || true
-    if [ -s "$T/$name.fail" ]; then
-        cat "$T/$name.fail" >&2
-        for f in "$T"/sim."$name".*.err; do tail -2 "$f" >&2; done
-        bad=1
-    else
-        echo "$name: $(cat "$T/$name.check")"
-    fi
-done <<EOF
-$CASES
-EOF
-[ $bad -eq 0 ] || { echo "FAIL: REST backfill" >&2; exit 1; }
+run_cases run_case "$CASES" || { echo "FAIL: REST backfill" >&2; exit 1; }
 echo "ok: okx swap and futures, gateio spot, usdt and btc, hyperliquid spot: holes filled from REST, exact"

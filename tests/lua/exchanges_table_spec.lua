@@ -1,8 +1,8 @@
 -- docs/exchanges.md's table against the adapters themselves, so it cannot drift: every market of
 -- every adapters/*.lua has exactly one row, with its aliases, its default WebSocket endpoint,
 -- its REST page size (the first number of that cell), its connection lifetime ("connections
--- live N h" in the keepalive cell, exactly when max_connection_age is set) and exactly the
--- intervals it offers; no row names a market that does not exist.
+-- live N h" in the keepalive cell, exactly when max_connection_age is set), "confirmed by REST"
+-- in the closed-flag cell exactly when confirm_inferred is set, and exactly the intervals it offers; no row names a market that does not exist.
 local fx = dofile("tests/lua/fixtures.lua")
 
 local ORDER = { "1s", "10s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
@@ -67,6 +67,8 @@ describe("docs/exchanges.md", function()
         local live = resolve(name, c, 7):match("connections live (%d+) h")
         local age = m.max_connection_age or 0
         assert.are.equal(age > 0 and age / 3600 or nil, live and tonumber(live) or nil, name .. " " .. m.name .. " lifetime")
+        assert.are.equal(m.confirm_inferred == true, resolve(name, c, 6):find("confirmed by REST", 1, true) ~= nil,
+                         name .. " " .. m.name .. " confirm_inferred")
         local ivs = {}
         for _, iv in ipairs(ORDER) do if m.intervals[iv] then ivs[#ivs + 1] = iv end end
         assert.are.equal(table.concat(ivs, " "), resolve(name, c, 8), name .. " " .. m.name .. " intervals")

@@ -448,6 +448,94 @@ static void test_inferred_closes(void)
     ASSERT_EQ(R.emit_closed[R.n_emit - 1], 1);
 }
 
+/* confirm_inferred: an inferred close waits for the exchange's REST row of its period. */
+static void test_confirm_inferred(void)
+{
+    mk("1m", 16, 100, NULL);
+    cdl_seq_set_confirm_inferred(S, 1);
+    const uint64_t *cf = cdl_seq_stats(S)->confirm;
+    push(P(0), -1, "a1", 0, P(0) + 1);
+    ASSERT_EQ(push(P(1), -1, "b1", 0, P(1) + 1), CDL_SEQ_UPDATE); /* roll-over: P0 is inferred, waits */
+    ASSERT_EQ(R.n_emit, 2);
+    ASSERT_EQ(R.emit_closed[1], 0);
+    cdl_seq_tick(S, P(1) + 1999);
+    ASSERT_EQ(R.n_bf, 0);
+    cdl_seq_tick(S, P(1) + 2000); /* P0 over + grace: its row is asked for at once */
+    ASSERT_EQ(R.n_bf, 1);
+    ASSERT_EQ(R.bf_from[0], P(0));
+    ASSERT_EQ(R.bf_to[0], P(1));
+    ASSERT_EQ(push(P(0), -1, "a9", 1, P(1) + 2100), CDL_SEQ_NEW); /* the last trades were not pushed */
+    cdl_seq_backfill_done(S, 0, 1, P(1) + 2100);
+    ASSERT_EQ(R.n_emit, 3);
+    ASSERT_EQ(R.emit_closed[2], 1);
+    ASSERT_STR_EQ(R.emit_close[2], "a9");
+    ASSERT_EQ(cf[CDL_CONFIRM_CORRECTED], 1);
+    ASSERT(!cdl_seq_in_hole(S, 0));
+    ASSERT_EQ(cdl_seq_stats(S)->holes, 0); /* a confirmation is no hole (connector_gaps_detected_total) */
+    ASSERT_EQ(cdl_seq_stats(S)->holes_filled, 0);
+
+    /* P1 inferred by the clock (a quiet end); the row has the same values */
+    cdl_seq_tick(S, P(2) + 2000);
+    ASSERT_EQ(R.n_emit, 3);
+    ASSERT_EQ(R.n_bf, 2);
+    ASSERT_EQ(R.bf_from[1], P(1));
+    ASSERT_EQ(push(P(1), -1, "b1", 1, P(2) + 2100), CDL_SEQ_NEW);
+    cdl_seq_backfill_done(S, 0, 1, P(2) + 2100);
+    ASSERT_STR_EQ(R.emit_close[3], "b1");
+    ASSERT_EQ(cf[CDL_CONFIRM_SAME], 1);
+
+    /* P2: REST fails throughout: the inferred close goes out at the hold deadline, no gap */
+    push(P(2), -1, "c1", 0, P(2) + 5);
+    push(P(3), -1, "d1", 0, P(3) + 5);
+    cdl_seq_tick(S, P(3) + 2000);
+    ASSERT_EQ(R.n_bf, 3);
+    cdl_seq_backfill_done(S, 0, 0, P(3) + 2100);
+    int closes = R.n_emit;
+    cdl_seq_tick(S, P(3) + 2000 + 29999);
+    ASSERT_EQ(R.n_emit, closes);
+    cdl_seq_tick(S, P(3) + 2000 + 30000);
+    ASSERT_EQ(R.n_gap, 0);
+    ASSERT_EQ(R.n_emit, closes + 1);
+    ASSERT_EQ(R.emit_ot[closes], P(2));
+    ASSERT_EQ(R.emit_closed[closes], 1);
+    ASSERT_STR_EQ(R.emit_close[closes], "c1");
+    ASSERT_EQ(cf[CDL_CONFIRM_NONE], 1);
+    ASSERT(!cdl_seq_in_hole(S, 0));
+    ASSERT_EQ(R.n_bf, 4); /* the retry after the failure, still out: */
+    ASSERT_EQ(push(P(2), -1, "c9", 1, P(3) + 40000), CDL_SEQ_REVISION); /* its late row: the first stands */
+    cdl_seq_backfill_done(S, 0, 1, P(3) + 40000);
+
+    /* P3: the exchange answers without its row: the inferred close, not a gap */
+    cdl_seq_tick(S, P(4) + 2000);
+    ASSERT_EQ(R.bf_from[R.n_bf - 1], P(3));
+    cdl_seq_backfill_done(S, 0, 1, P(4) + 2100);
+    ASSERT_EQ(R.n_gap, 0);
+    ASSERT_EQ(R.emit_ot[R.n_emit - 1], P(3));
+    ASSERT_STR_EQ(R.emit_close[R.n_emit - 1], "d1");
+    ASSERT_EQ(cf[CDL_CONFIRM_NONE], 2);
+    ASSERT_EQ(cdl_seq_stats(S)->inferred, 4);
+    ASSERT_EQ(cdl_seq_stats(S)->holes, 0);
+
+    /* a reconnect while a confirmation is out: the periods missing beyond it are a real hole */
+    mk("1m", 16, 100, NULL);
+    cdl_seq_set_confirm_inferred(S, 1);
+    push(P(0), -1, "a1", 0, P(0) + 1);
+    push(P(1), -1, "b1", 0, P(1) + 1);
+    cdl_seq_tick(S, P(1) + 2000);
+    ASSERT(cdl_seq_in_hole(S, 0));
+    ASSERT_EQ(cdl_seq_stats(S)->holes, 0);
+    cdl_seq_reconnected(S, 0, P(3) + 3000); /* P1 and P2 went by unseen */
+    ASSERT_EQ(cdl_seq_stats(S)->holes, 1);
+
+    /* no REST for the market: nothing to wait for, the inferred close goes out at once */
+    mk("1m", 16, 0, NULL);
+    cdl_seq_set_confirm_inferred(S, 1);
+    push(P(0), -1, "a1", 0, P(0) + 1);
+    push(P(1), -1, "b1", 0, P(1) + 1);
+    ASSERT_EQ(R.n_emit, 3);
+    ASSERT_EQ(R.emit_closed[1], 1);
+}
+
 static void test_calendar_months(void)
 {
     mk("1M", 16, 100, NULL);
@@ -666,6 +754,7 @@ int main(void)
     TEST_RUN(test_reconnect);
     TEST_RUN(test_no_backfill_possible);
     TEST_RUN(test_inferred_closes);
+    TEST_RUN(test_confirm_inferred);
     TEST_RUN(test_calendar_months);
     TEST_RUN(test_no_clock);
     TEST_RUN(test_inference_after_silence);
