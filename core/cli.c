@@ -412,32 +412,6 @@ struct stream_args {
 /* The market of a subscription: --market (or config.lua's market) when given; otherwise the one
  * the adapter's market_of hook reads from the symbols, which must all agree; otherwise the
  * adapter's first market.  NULL with a one-line message in err when that fails. */
-static const struct cdl_market *pick_market(struct cdl_adapter *a, const char *exchange, const char *market,
-                                            const char **symbols, int n, char *err, size_t errlen)
-{
-    if (market || !cdl_adapter_has_market_of(a)) {
-        const struct cdl_market *m = cdl_adapter_market(a, market);
-        if (!m)
-            snprintf(err, errlen, "unknown market '%s' for %s", market, exchange);
-        return m;
-    }
-    const struct cdl_market *m = NULL;
-    for (int i = 0; i < n; i++) {
-        const struct cdl_market *mi = cdl_adapter_market_of(a, symbols[i]);
-        if (!mi) {
-            snprintf(err, errlen, "cannot tell the market of %s symbol '%s'; give --market", exchange, symbols[i]);
-            return NULL;
-        }
-        if (m && mi != m) {
-            snprintf(err, errlen, "symbols '%s' (%s) and '%s' (%s) are in different markets; give --market",
-                     symbols[0], m->name, symbols[i], mi->name);
-            return NULL;
-        }
-        m = mi;
-    }
-    return m ? m : cdl_adapter_market(a, NULL);
-}
-
 static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, int n_subs, long limit, int csv)
 {
     struct stream_run r;
@@ -477,7 +451,7 @@ static int run_stream(const struct cdl_config *cfg, struct stream_args *subs, in
             code = rc == CDL_ENOTFOUND ? CDL_EXIT_USAGE : CDL_EXIT_FAILURE;
             goto out;
         }
-        const struct cdl_market *m = pick_market(a, s->exchange, s->market, s->symbols, s->n_symbols, err, sizeof err);
+        const struct cdl_market *m = cdl_adapter_pick_market(a, s->market, s->symbols, s->n_symbols, "--market", err, sizeof err);
         if (!m) {
             fprintf(stderr, "candled: %s\n", err);
             code = CDL_EXIT_USAGE;
@@ -647,6 +621,7 @@ static int load_config(const char *path, struct cdl_config **out)
 
 static int cmd_stream(int argc, char **argv)
 {
+    int interval_given = 0;
     const char *market = NULL, *interval = "1m", *format = "jsonl", *config_path = NULL, *ws_url = NULL,
                *rest_url = NULL;
     long limit = 0;
@@ -687,7 +662,7 @@ static int cmd_stream(int argc, char **argv)
         }
         switch (o->val) {
         case OPT_MARKET: market = val; break;
-        case OPT_INTERVAL: interval = val; break;
+        case OPT_INTERVAL: interval = val; interval_given = 1; break;
         case OPT_LIMIT: {
             char *end;
             limit = strtol(val, &end, 10);
@@ -722,6 +697,9 @@ static int cmd_stream(int argc, char **argv)
     if (from_config) {
         if (npos)
             rc = usage_error("--from-config takes no EXCHANGE or SYMBOL arguments (got '%s')", pos[0]);
+        else if (market || interval_given) /* each subscription says its own */
+            rc = usage_error("--from-config takes no %s: the subscriptions in the configuration say it",
+                             market ? "--market" : "--interval");
         for (int i = 0; i < cfg->n_subs; i++) {
             struct cdl_subscription *s = &cfg->subs[i];
             subs[n_subs++] = (struct stream_args){
@@ -762,7 +740,10 @@ static int cmd_check(int argc, char **argv)
             config_path = argv[++i];
         else if (!strncmp(argv[i], "--config=", 9))
             config_path = argv[i] + 9;
-        else
+        else if (!strcmp(argv[i], "--help")) {
+            fputs(usage_text, stdout);
+            return CDL_EXIT_OK;
+        } else
             return usage_error("check: unexpected argument '%s'", argv[i]);
     }
     struct cdl_config *cfg = xcalloc_config();
@@ -802,8 +783,8 @@ static int cmd_check(int argc, char **argv)
             failures++;
             continue;
         }
-        if (!(m = pick_market(a, s->exchange, s->market[0] ? s->market : NULL, (const char **)s->symbols,
-                              s->n_symbols, err, sizeof err))) {
+        if (!(m = cdl_adapter_pick_market(a, s->market[0] ? s->market : NULL, (const char *const *)s->symbols,
+                                          s->n_symbols, "market", err, sizeof err))) {
             fprintf(stderr, "candled: subscriptions[%d].market: %s\n", i + 1, err);
             failures++;
             continue;

@@ -117,7 +117,7 @@ static const struct key schema[] = {
     { "lua", "adapters_dir", K_STR, "", 0, 1023, OFF(adapters_dir), SZ(adapters_dir), "CONNECTOR_ADAPTERS_DIR",
       "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the source tree's)." },
     { "lua", "sdk_dir", K_STR, "", 0, 1023, OFF(lua_dir), SZ(lua_dir), "CONNECTOR_LUA_DIR",
-      "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir)." },
+      "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir if it holds candled/adapter.lua, else the source tree's)." },
     { "lua", "memory_limit_mb", K_INT, "64", 1, 4096, OFF(lua_memory_limit_mb), 0, NULL,
       "Memory cap of the adapters' Lua state." },
     { "lua", "instruction_budget", K_INT, "1000000", 1000, 1000000000, OFF(lua_instruction_budget), 0, NULL,
@@ -164,13 +164,13 @@ static int set_value(struct cdl_config *cfg, const struct key *k, const char *te
             goto range;
         return 0;
     case K_STR:
-        if (strlen(text) > (size_t)k->max || strlen(text) >= k->size)
-            goto range;
         if (k->offset == OFF(seq_confirm_inferred) && cdl_config_confirm_parse(text) == -2) {
             snprintf(err, errlen, "%s%s.%s: expected adapter, always or never, got '%.100s'", origin, k->section,
                      k->name, text);
             return CDL_ECONFIG;
         }
+        if (strlen(text) > (size_t)k->max || strlen(text) >= k->size)
+            goto range;
         strcpy(p, text);
         return 0;
     }
@@ -464,12 +464,19 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
         if (!path || stat(cfg->adapters_dir, &st) || !S_ISDIR(st.st_mode))
             snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%s/adapters", CDL_SOURCE_DIR);
     }
+    /* The SDK: lua/ beside the adapters' directory when it has candled/adapter.lua (a tree laid
+     * out like the source's), else the source tree's (adapters copied beside a config.lua). */
     if (!cfg->lua_dir[0]) {
         const char *slash = strrchr(cfg->adapters_dir, '/');
+        char probe[sizeof cfg->lua_dir + 32];
+        struct stat st;
         if (slash)
             snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%.*s/lua", (int)(slash - cfg->adapters_dir), cfg->adapters_dir);
         else
             snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "lua");
+        snprintf(probe, sizeof probe, "%s/candled/adapter.lua", cfg->lua_dir);
+        if (stat(probe, &st))
+            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%s/lua", CDL_SOURCE_DIR);
     }
     return 0;
 }

@@ -52,6 +52,7 @@ struct cdl_hub {
     int n_streams;
     struct cdl_dedup *dedup; /* shared by the feeds' sequencers */
     struct cdl_series *s_latency;
+    struct cdl_log_limit lim_adapter; /* adapters that do not load, asked for by clients */
 };
 
 static uint64_t hash_sym(const char *s)
@@ -201,23 +202,33 @@ struct cdl_hub *cdl_hub_create(const struct cdl_hub_opts *o)
 }
 
 struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, const char *market,
-                                     const char *interval, const char **code, char *msg, size_t msglen)
+                                     const char *const *symbols, int n_symbols, const char *interval,
+                                     const char **code, char *msg, size_t msglen)
 {
     struct cdl_adapter *a;
     char err[512];
     int rc = cdl_lua_host_load(h->o.host, exchange, &a, err, sizeof err);
     if (rc) {
-        *code = rc == CDL_ENOTFOUND || rc == CDL_EINVAL ? "unknown_exchange" : "unavailable";
-        if (rc == CDL_ENOTFOUND || rc == CDL_EINVAL)
+        if (rc == CDL_ENOTFOUND || !cdl_adapter_name_valid(exchange)) {
+            *code = "unknown_exchange";
             snprintf(msg, msglen, "unknown exchange '%.64s'", exchange);
-        else
+        } else { /* the file is there and does not load, or breaks the contract: the operator's to fix */
+            *code = "unavailable";
             snprintf(msg, msglen, "exchange '%.64s' is unavailable: its adapter does not load", exchange);
+            cdl_log_limited(&h->lim_adapter, 60000, CDL_LOG_ERROR, "adapter does not load", "exchange", exchange,
+                            "error", err, NULL);
+        }
         return NULL;
     }
-    const struct cdl_market *m = cdl_adapter_market(a, market && *market ? market : NULL);
-    if (!m) {
-        *code = "unknown_market";
-        snprintf(msg, msglen, "unknown contract_type '%.64s' for %s", market, exchange);
+    const struct cdl_market *m;
+    if (market && *market) {
+        if (!(m = cdl_adapter_market(a, market))) {
+            *code = "unknown_market";
+            snprintf(msg, msglen, "unknown contract_type '%.64s' for %s", market, exchange);
+            return NULL;
+        }
+    } else if (!(m = cdl_adapter_pick_market(a, NULL, symbols, n_symbols, "contract_type", msg, msglen))) {
+        *code = "unknown_market"; /* OKX: the market is the instrument id's */
         return NULL;
     }
     struct cdl_interval iv;

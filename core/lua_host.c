@@ -288,7 +288,7 @@ void cdl_lua_host_destroy(struct cdl_lua_host *h)
 
 size_t cdl_lua_host_memory(const struct cdl_lua_host *h) { return h->mem_used; }
 
-static int valid_adapter_name(const char *s)
+int cdl_adapter_name_valid(const char *s)
 {
     if (!*s || strlen(s) >= CDL_NAME_MAX)
         return 0;
@@ -313,7 +313,7 @@ int cdl_lua_host_list(const struct cdl_lua_host *h, char names[][CDL_NAME_MAX], 
             continue;
         memcpy(names[n], e->d_name, len - 4);
         names[n][len - 4] = '\0';
-        if (valid_adapter_name(names[n]))
+        if (cdl_adapter_name_valid(names[n]))
             n++;
     }
     closedir(d);
@@ -524,7 +524,7 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
         double v;
         int bad = 0;
         const char *field = NULL;
-        if (get_str(L, mt, "name", m->name, sizeof m->name) || !valid_adapter_name(m->name))
+        if (get_str(L, mt, "name", m->name, sizeof m->name) || !cdl_adapter_name_valid(m->name))
             bad = 1, field = "name";
         else if (get_str(L, mt, "ws_url", m->ws_url, sizeof m->ws_url))
             bad = 1, field = "ws_url";
@@ -564,6 +564,11 @@ static int check_adapter(lua_State *L, struct cdl_adapter *a, char *err, size_t 
         }
         m->index = i;
         ty = lua_getfield(L, mt, "aliases");
+        if (ty == LUA_TTABLE && lua_rawlen(L, -1) > 4) {
+            snprintf(err, errlen, "%s.aliases: at most 4", where);
+            lua_pop(L, 3);
+            return CDL_EINVAL;
+        }
         if (ty == LUA_TTABLE) {
             int na = (int)lua_rawlen(L, -1);
             for (int k = 0; k < na && k < 4; k++) {
@@ -601,7 +606,7 @@ int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapt
             *out = h->adapters[i];
             return 0;
         }
-    if (!valid_adapter_name(name)) {
+    if (!cdl_adapter_name_valid(name)) {
         snprintf(err, errlen, "bad adapter name '%s'", name);
         return CDL_EINVAL;
     }
@@ -776,6 +781,33 @@ int cdl_adapter_has_market_of(struct cdl_adapter *a)
         return 0;
     lua_pop(a->host->L, 1);
     return 1;
+}
+
+const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market,
+                                                const char *const *symbols, int n, const char *hint, char *err,
+                                                size_t errlen)
+{
+    if (market || !cdl_adapter_has_market_of(a)) {
+        const struct cdl_market *m = cdl_adapter_market(a, market);
+        if (!m)
+            snprintf(err, errlen, "unknown market '%s' for %s", market, a->name);
+        return m;
+    }
+    const struct cdl_market *m = NULL;
+    for (int i = 0; i < n; i++) {
+        const struct cdl_market *mi = cdl_adapter_market_of(a, symbols[i]);
+        if (!mi) {
+            snprintf(err, errlen, "cannot tell the market of %s symbol '%s'; give %s", a->name, symbols[i], hint);
+            return NULL;
+        }
+        if (m && mi != m) {
+            snprintf(err, errlen, "symbols '%s' (%s) and '%s' (%s) are in different markets; give %s", symbols[0],
+                     m->name, symbols[i], mi->name, hint);
+            return NULL;
+        }
+        m = mi;
+    }
+    return m ? m : cdl_adapter_market(a, NULL);
 }
 
 const struct cdl_market *cdl_adapter_market_of(struct cdl_adapter *a, const char *text)
@@ -1082,9 +1114,12 @@ static const char *convert_candle(lua_State *L, int t, struct cdl_parsed_candle 
         return "volume";
     if (field_dec(L, t, "quote_volume", c->quote_volume) < 0)
         return "quote_volume";
-    if (field_int(L, t, "close_time", &c->close_time) < 0 || (c->close_time != -1 && c->close_time < c->open_time))
+    /* -1 is the core's "absent": an adapter says absent with nil, so a given value must be real */
+    int rc_ct = field_int(L, t, "close_time", &c->close_time);
+    if (rc_ct < 0 || (rc_ct == 0 && c->close_time < c->open_time))
         return "close_time";
-    if (field_int(L, t, "trades", &c->trades) < 0 || c->trades < -1)
+    int rc_tr = field_int(L, t, "trades", &c->trades);
+    if (rc_tr < 0 || (rc_tr == 0 && c->trades < 0))
         return "trades";
     int ty = lua_getfield(L, t, "closed");
     if (ty == LUA_TBOOLEAN)

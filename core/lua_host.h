@@ -143,6 +143,13 @@ int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const 
  * cannot tell), raises, or names a market it does not define (the last two counted as contract
  * errors).  cdl_adapter_has_market_of says whether the hook exists. */
 int cdl_adapter_has_market_of(struct cdl_adapter *a);
+/* The market of a request: `market` (a name or alias) if given, else the one market_of says all
+ * of the symbols are in, else the default market.  NULL with a message in err (hint: what the
+ * user should give, "--market" or "contract_type") if the market is unknown, a symbol's market
+ * cannot be told, or the symbols are in different markets. */
+const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market,
+                                                const char *const *symbols, int n, const char *hint, char *err,
+                                                size_t errlen);
 const struct cdl_market *cdl_adapter_market_of(struct cdl_adapter *a, const char *text);
 
 /* Sessions: a Lua table per upstream connection.  Returns a reference (> 0) or a negative error. */
@@ -177,6 +184,9 @@ int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, siz
  * handled the same way every time.  A malloc'd array of res->n indexes into res->items (free it),
  * or NULL when the rows are in order already. */
 int *cdl_parse_result_order(const struct cdl_parse_result *res);
+
+/* 1 if s can name an adapter (and a market): [a-z0-9_]+, shorter than CDL_NAME_MAX. */
+int cdl_adapter_name_valid(const char *s);
 
 int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
                              struct cdl_rest_req *out);

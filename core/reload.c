@@ -59,10 +59,12 @@ static int collect_pins(struct cdl_lua_host *h, const struct cdl_config *cfg, st
             snprintf(err, errlen, "subscriptions[%d]: %s", i + 1, msg);
             return CDL_EINVAL;
         }
-        const struct cdl_market *m = cdl_adapter_market(a, sub->market[0] ? sub->market : NULL);
+        char mwhy[256];
+        const struct cdl_market *m = cdl_adapter_pick_market(a, sub->market[0] ? sub->market : NULL,
+                                                             (const char *const *)sub->symbols, sub->n_symbols,
+                                                             "market", mwhy, sizeof mwhy);
         if (!m) {
-            snprintf(err, errlen, "subscriptions[%d]: unknown contract_type '%s' for %s", i + 1, sub->market,
-                     sub->exchange);
+            snprintf(err, errlen, "subscriptions[%d]: %s", i + 1, mwhy);
             return CDL_EINVAL;
         }
         struct cdl_interval iv;
@@ -125,7 +127,8 @@ static void apply_pins(struct cdl_hub *hub, struct pins *old, struct pins *neu, 
         const struct pin *p = c < 0 ? &old->p[i++] : &neu->p[j++];
         const char *code;
         char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(hub, p->exchange, p->market, p->interval, &code, msg, sizeof msg);
+        struct cdl_hub_feed *hf = cdl_hub_resolve(hub, p->exchange, p->market, NULL, 0, p->interval, &code, msg,
+                                                  sizeof msg); /* the market is resolved already */
         int rc = !hf ? CDL_EINVAL : c < 0 ? cdl_hub_unpin(hf, p->sym) : cdl_hub_pin(hf, p->user, msg, sizeof msg);
         if (rc) {
             cdl_log(CDL_LOG_ERROR, c < 0 ? "reload: cannot unpin a stream" : "reload: cannot pin a stream", "stream",

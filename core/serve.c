@@ -154,8 +154,9 @@ static int pin_config(struct serve *s)
         const struct cdl_subscription *sub = &s->cfg->subs[i];
         const char *code;
         char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, sub->interval, &code, msg,
-                                                  sizeof msg);
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market,
+                                                  (const char *const *)sub->symbols, sub->n_symbols, sub->interval,
+                                                  &code, msg, sizeof msg);
         if (!hf) {
             fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, msg);
             return CDL_EXIT_USAGE;
@@ -171,8 +172,9 @@ static int pin_config(struct serve *s)
         const struct cdl_subscription *sub = &s->cfg->subs[i];
         const char *code;
         char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, sub->interval, &code, msg,
-                                                  sizeof msg);
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market,
+                                                  (const char *const *)sub->symbols, sub->n_symbols, sub->interval,
+                                                  &code, msg, sizeof msg);
         for (int k = 0; hf && k < sub->n_symbols; k++)
             if (cdl_hub_pin(hf, sub->symbols[k], msg, sizeof msg)) {
                 fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);

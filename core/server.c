@@ -515,7 +515,14 @@ static void handle_message(struct client *cl, const char *text, size_t len)
         send_ctl(cl, "{\"type\":\"pong\"}", 15);
         return;
     }
-    struct cdl_hub_feed *hf = cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, rq.interval, &code, msg, sizeof msg);
+    const char **names = calloc((size_t)rq.n_symbols + 1, sizeof *names);
+    if (!names)
+        abort();
+    for (int i = 0; i < rq.n_symbols; i++)
+        names[i] = rq.symbols[i];
+    struct cdl_hub_feed *hf = cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, names, rq.n_symbols, rq.interval,
+                                              &code, msg, sizeof msg);
+    free(names);
     char (*exch)[CDL_SYMBOL_MAX] = calloc((size_t)rq.n_symbols, sizeof *exch);
     if (!exch)
         abort();

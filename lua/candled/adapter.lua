@@ -80,6 +80,7 @@ function M.define(t)
     seen[m.name] = true
     m.aliases = m.aliases or {}
     if type(m.aliases) ~= "table" then fail(name, "%s.aliases must be an array", where) end
+    if #m.aliases > 4 then fail(name, "%s.aliases: at most 4", where) end
     for k, a in ipairs(m.aliases) do
       if type(a) ~= "string" then fail(name, "%s.aliases[%d] must be a string", where, k) end
       if seen[a] then fail(name, "%s: alias '%s' is already a market or alias", where, a) end

@@ -38,6 +38,12 @@ expect 2 "candled: --format: expected jsonl or csv, got 'xml'" stream binance BT
 expect 2 "candled: option '--market' needs a value" stream binance BTCUSDT --market
 expect 2 "candled: --ws-url: expected a ws:// or wss:// URL, got 'http://x'" stream binance BTCUSDT --ws-url http://x
 expect 2 "candled: invalid symbol 'BTC/USDT' for binance spot: symbol must match [A-Z0-9_]+" stream binance BTC/USDT
+expect 2 "candled: --from-config takes no --market: the subscriptions in the configuration say it" \
+    stream --from-config --config "$T/sub1s.lua" --market spot
+expect 2 "candled: --from-config takes no --interval: the subscriptions in the configuration say it" \
+    stream --from-config --config "$T/sub1s.lua" --interval 1m
+expect 0 "" check --help
+grep -q 'candled check' "$T/out"
 printf 'return { server = { port = "x" } }\n' >"$T/bad.lua"
 expect 2 "candled: $T/bad.lua: server.port: expected an integer, got string" stream binance BTCUSDT --config "$T/bad.lua"
 # serve: flags and config.lua's subscriptions are checked before anything listens

@@ -1,6 +1,6 @@
 #!/bin/sh
 # End to end: bad client input never hurts `candled serve`.  Malformed JSON, unknown exchange
-# and market, an unsupported interval, 10,000 symbols in one request, a 10 MB frame and a
+# and market, an exchange whose adapter breaks the contract, an unsupported interval, 10,000 symbols in one request, a 10 MB frame and a
 # subscribe flood each get their documented error on a connection that stays open; afterwards
 # the server still serves a new client exact quotes and /health.
 set -eu
@@ -8,15 +8,25 @@ set -eu
 T="$E2E_TMP"
 
 start_sim --exchange binance --symbols BTCUSDT --interval 1s,1m --rate 4 --record "$T/rec"
+# the shipped adapters plus one that loads but breaks the contract (an operator's mistake)
+mkdir "$T/adapters"
+cp "$CDL_SOURCE_DIR"/adapters/*.lua "$T/adapters/"
+cat >"$T/adapters/broken.lua" <<'EOF'
+return { name = "broken", markets = { { name = "spot", ws_url = "wss://x", max_streams = 0 } },
+         intervals = { ["1m"] = "1m" }, subscribe = function() end, parse = function() end }
+EOF
 cat >"$T/config.lua" <<EOF
 return {
   server = { port = 0, health_port = 0, drain_grace_seconds = 0 },
   exchanges = { binance = { spot = { ws_url = "ws://127.0.0.1:$SIM_PORT/ws" } } },
+  lua = { adapters_dir = "$T/adapters", sdk_dir = "$CDL_SOURCE_DIR/lua" },
 }
 EOF
 start_serve --config "$T/config.lua"
 $PYTHON "$CDL_SOURCE_DIR/tests/e2e/serve_client.py" errors --ws-port "$WS_PORT" --health-port "$HEALTH_PORT" \
     || fail "error replies"
+grep '"msg":"adapter does not load"' "$SERVE_LOG" | grep -q 'max_streams is missing or invalid' \
+    || fail "the broken adapter's error is not in the log"
 
 http /health >"$T/health"
 tail -1 "$T/health" | grep -qx 'HTTP 200' || fail "/health after the abuse: $(cat "$T/health")"

@@ -38,6 +38,8 @@ describe("adapter.define", function()
     assert.are.equal("adapter 'x': markets[2].max_streams must be a number in [1, 100000]", err_of(t))
     t = base(); t.markets[1].max_connection_age = -5
     assert.are.equal("adapter 'x': markets[1].max_connection_age must be a number in [0, 604800]", err_of(t))
+    t = base(); t.markets[1].aliases = { "a", "b", "c", "d", "e" }
+    assert.are.equal("adapter 'x': markets[1].aliases: at most 4", err_of(t))
     t = base(); t.markets[1].confirm_inferred = "yes"
     assert.are.equal("adapter 'x': markets[1].confirm_inferred must be a boolean", err_of(t))
     t = base(); t.intervals = { ["1min"] = "1" }

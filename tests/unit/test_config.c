@@ -5,7 +5,10 @@
 #include "test.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "feed.h"
 
 static char path[64];
 
@@ -188,6 +191,67 @@ static void test_reload_keys(void)
     free(b);
 }
 
+/* Directories: adapters/ copied beside config.lua (no lua/ there) still find the SDK; a lua/
+ * holding the SDK beside them is taken. */
+static void test_directories(void)
+{
+    char dir[64], sub[96], cfgp[96], sdk[128];
+    snprintf(dir, sizeof dir, "/tmp/cdl_config_dir_%d", (int)getpid());
+    snprintf(sub, sizeof sub, "%s/adapters", dir);
+    snprintf(cfgp, sizeof cfgp, "%s/config.lua", dir);
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    ASSERT_EQ(mkdir(sub, 0700), 0);
+    FILE *f = fopen(cfgp, "w");
+    fputs("return {}", f);
+    fclose(f);
+    struct cdl_config c;
+    char err[256];
+    ASSERT_EQ(cdl_config_load(cfgp, &c, err, sizeof err), 0);
+    ASSERT_STR_EQ(c.adapters_dir, sub);
+    ASSERT_STR_EQ(c.lua_dir, CDL_SOURCE_DIR "/lua");
+    cdl_config_free(&c);
+    snprintf(sdk, sizeof sdk, "%s/lua", dir);
+    ASSERT_EQ(mkdir(sdk, 0700), 0);
+    snprintf(sdk, sizeof sdk, "%s/lua/candled", dir);
+    ASSERT_EQ(mkdir(sdk, 0700), 0);
+    snprintf(sdk, sizeof sdk, "%s/lua/candled/adapter.lua", dir);
+    f = fopen(sdk, "w");
+    fputs("return {}", f);
+    fclose(f);
+    ASSERT_EQ(cdl_config_load(cfgp, &c, err, sizeof err), 0);
+    snprintf(sdk, sizeof sdk, "%s/lua", dir);
+    ASSERT_STR_EQ(c.lua_dir, sdk);
+    cdl_config_free(&c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+/* sequencer.confirm_inferred: one of three words, into the feed options. */
+static void test_confirm_inferred(void)
+{
+    expect_error("return { sequencer = { confirm_inferred = 'sometimes' } }",
+                 "sequencer.confirm_inferred: expected adapter, always or never, got 'sometimes'");
+    struct cdl_config c;
+    struct cdl_feed_opts fo = { 0 };
+    char err[256];
+    ASSERT_EQ(cdl_config_load(NULL, &c, err, sizeof err), 0);
+    cdl_config_feed_opts(&c, &fo);
+    ASSERT_EQ(fo.confirm_inferred, -1);
+    cdl_config_free(&c);
+    setenv("CONNECTOR_CONFIRM_INFERRED", "never", 1);
+    ASSERT_EQ(cdl_config_load(NULL, &c, err, sizeof err), 0);
+    unsetenv("CONNECTOR_CONFIRM_INFERRED");
+    cdl_config_feed_opts(&c, &fo);
+    ASSERT_EQ(fo.confirm_inferred, 0);
+    cdl_config_free(&c);
+    ASSERT_EQ(load_text("return { sequencer = { confirm_inferred = 'always', hold_seconds = 5 } }", &c, err, sizeof err), 0);
+    cdl_config_feed_opts(&c, &fo);
+    ASSERT_EQ(fo.confirm_inferred, 1);
+    ASSERT_EQ(fo.hold_ms, 5000);
+    cdl_config_free(&c);
+}
+
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/cdl_config_%d.lua", (int)getpid());
@@ -197,6 +261,8 @@ int main(void)
     TEST_RUN(test_circuit_breaker_keys);
     TEST_RUN(test_shipped_config);
     TEST_RUN(test_reload_keys);
+    TEST_RUN(test_directories);
+    TEST_RUN(test_confirm_inferred);
     unlink(path);
     return TEST_DONE();
 }

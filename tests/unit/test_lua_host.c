@@ -51,6 +51,9 @@ static const char good_adapter[] =
     "   if frame == 'escape' then getmetatable('').__index.upper = nil end"
     "   if frame == 'io' then return io.open('/etc/passwd') end"
     "   if frame == 'req' then return require('os') end"
+    "   if frame == 'sentinel' then return { { symbol = 'X', open_time = 1700000040000, open = '1', high = '1',"
+    "     low = '1', close = '1', volume = '1', trades = -1 }, { symbol = 'X', open_time = 1700000040000,"
+    "     open = '1', high = '1', low = '1', close = '1', volume = '1', close_time = -1 } } end"
     "   if frame == 'many' then local t = {} for i = 1, 70 do t[i] = { symbol = 'X', open_time = 1700000040000,"
     "     open = '1', high = '1', low = '1', close = '1', volume = '1' } end return t end"
     "   return {"
@@ -137,6 +140,8 @@ static void test_load_errors(void)
     ASSERT_STR_EQ(err, "adapter 'nomarket': markets[1].ws_url is missing or invalid");
     ASSERT_EQ(cdl_lua_host_load(h, "badage", &a, err, sizeof err), CDL_EINVAL);
     ASSERT_STR_EQ(err, "adapter 'badage': markets[1].max_connection_age is missing or invalid");
+    ASSERT_EQ(cdl_lua_host_load(h, "x_aliases", &a, err, sizeof err), CDL_EINVAL);
+    ASSERT_STR_EQ(err, "adapter 'x_aliases': markets[1].aliases: at most 4");
     ASSERT_EQ(cdl_lua_host_load(h, "noparse", &a, err, sizeof err), CDL_EINVAL);
     ASSERT_STR_EQ(err, "adapter 'noparse': parse must be a function");
     ASSERT_EQ(cdl_lua_host_load(h, "norequire", &a, err, sizeof err), CDL_ELUA);
@@ -197,6 +202,11 @@ static void test_parse_conversion(void)
     ASSERT_EQ(c->c.trades, -1);
     ASSERT_EQ(c->c.close_time, -1);
     ASSERT_STR_EQ(c->c.quote_volume, "");
+    /* -1 is the core's "absent"; an adapter that means absent says nil, so -1 is refused */
+    ASSERT_EQ(cdl_adapter_parse(a, s, "sentinel", 8, &r), 0);
+    ASSERT_EQ(r.n, 0);
+    ASSERT_EQ(r.n_bad, 2);
+    ASSERT_STR_EQ(r.bad_reason, "bad_trades");
     cdl_adapter_session_free(a, s);
     cdl_lua_host_destroy(h);
 }
@@ -421,6 +431,9 @@ int main(void)
     write_adapter("badage", "return { name = 'badage', markets = { { name = 'spot', ws_url = 'wss://x',"
                             " max_connection_age = -1 } }, intervals = {['1m']='1'},"
                             " subscribe = function() end, parse = function() end }");
+    write_adapter("x_aliases", "return { name = 'x_aliases', markets = { { name = 'spot', ws_url = 'wss://x',"
+                              " aliases = { 'a', 'b', 'c', 'd', 'e' } } }, intervals = {['1m']='1'},"
+                              " subscribe = function() end, parse = function() end }");
     write_adapter("noparse", "return { name = 'noparse', " MARKETS " subscribe = function() end }");
     write_adapter("norequire", "local os = require('os')\nreturn {}");
     write_adapter("inferred", "return { name = 'inferred', " MARKETS " subscribe = function() end, parse = function() end,"
