@@ -57,10 +57,7 @@ static int gt_spot(const struct sim *sim)
 
 static int gt_interval(const char *name, struct sim_interval *iv)
 {
-    for (int i = 0; gt_intervals[i]; i++)
-        if (!strcmp(name, gt_intervals[i]))
-            return sim_interval_parse(name, iv);
-    return -1;
+    return sim_interval_parse_listed(name, gt_intervals, iv);
 }
 
 /* --- init ---------------------------------------------------------------------------------- */

@@ -33,14 +33,11 @@ static const struct sim_market hl_markets[] = {
 
 /* Hyperliquid's candle intervals (no 1s, no 6h). */
 static const char *const hl_intervals[] = {"1m", "3m", "5m", "15m", "30m", "1h", "2h",
-                                           "4h", "8h", "12h", "1d", "3d", "1w", "1M"};
+                                           "4h", "8h", "12h", "1d", "3d", "1w", "1M", NULL};
 
 static int hl_interval(const char *name, struct sim_interval *iv)
 {
-    for (size_t i = 0; i < sizeof hl_intervals / sizeof hl_intervals[0]; i++)
-        if (!strcmp(name, hl_intervals[i]))
-            return sim_interval_parse(name, iv);
-    return -1;
+    return sim_interval_parse_listed(name, hl_intervals, iv);
 }
 
 /* --- init ---------------------------------------------------------------------------------- */

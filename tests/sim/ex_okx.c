@@ -96,24 +96,21 @@ static int ok_init(struct sim *sim)
 
 /* A candle's fields as OKX prints them: no trailing zeros, no trailing point ("43370", "0.0077"). */
 struct ok_text {
-    char o[32], h[32], l[32], c[32], vol[32], vol_ccy[32], vol_quote[32];
+    struct sim_candle_text k;   /* o h l c, v = vol (q unused on contracts) */
+    char vol_ccy[32], vol_quote[32];
 };
 
 static void ok_text(const struct sim *sim, const struct sim_candle *k, struct ok_text *t)
 {
     const struct sim_gen_format *f = &sim->gen.fmt;
     const struct ok_market *m = sim->state;
-    sim_fmt_dec_trim(t->o, sizeof t->o, k->o, f->price_dp);
-    sim_fmt_dec_trim(t->h, sizeof t->h, k->h, f->price_dp);
-    sim_fmt_dec_trim(t->l, sizeof t->l, k->l, f->price_dp);
-    sim_fmt_dec_trim(t->c, sizeof t->c, k->c, f->price_dp);
-    sim_fmt_dec_trim(t->vol, sizeof t->vol, k->v, f->qty_dp);
+    sim_candle_text(f, k, 1, &t->k);
     if (m->derivative) { /* contracts of 0.01 base: base = contracts / 100, quote likewise */
         sim_fmt_dec_trim(t->vol_ccy, sizeof t->vol_ccy, k->v, f->qty_dp + 2);
         sim_fmt_dec_trim(t->vol_quote, sizeof t->vol_quote, k->q, f->quote_dp + 2);
     } else {
-        sim_fmt_dec_trim(t->vol_ccy, sizeof t->vol_ccy, k->q, f->quote_dp);
-        memcpy(t->vol_quote, t->vol_ccy, sizeof t->vol_ccy);
+        memcpy(t->vol_ccy, t->k.q, sizeof t->k.q);
+        memcpy(t->vol_quote, t->k.q, sizeof t->k.q);
     }
 }
 
@@ -122,7 +119,7 @@ static void ok_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
     struct ok_text t;
     ok_text(sim, k, &t);
     sim_buf_printf(b, "[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
-                   (long long)k->open_time, t.o, t.h, t.l, t.c, t.vol, t.vol_ccy, t.vol_quote,
+                   (long long)k->open_time, t.k.o, t.k.h, t.k.l, t.k.c, t.k.v, t.vol_ccy, t.vol_quote,
                    k->closed ? "1" : "0");
 }
 
@@ -145,7 +142,7 @@ static void ok_truth(struct sim *sim, const struct sim_stream *s, const struct s
     struct ok_text x;
     const struct ok_market *m = sim->state;
     ok_text(sim, k, &x);
-    sim_truth_set(t, s, x.o, x.h, x.l, x.c, m->derivative ? x.vol_ccy : x.vol, x.vol_quote);
+    sim_truth_set(t, s, x.k.o, x.k.h, x.k.l, x.k.c, m->derivative ? x.vol_ccy : x.k.v, x.vol_quote);
     t->flag = 1;
 }
 

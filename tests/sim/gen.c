@@ -38,6 +38,14 @@ static const int64_t sim_pow10[] = {
     1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL,
 };
 
+int sim_interval_parse_listed(const char *name, const char *const *names, struct sim_interval *out)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(name, names[i]))
+            return sim_interval_parse(name, out);
+    return -1;
+}
+
 int sim_interval_count(void)
 {
     return (int)(sizeof sim_intervals / sizeof sim_intervals[0]);

@@ -27,6 +27,8 @@ struct sim_interval {
 
 /* Looks up a canonical interval name (1s 10s 1m ... 1w 1M); 0 or -1 if unknown. */
 int sim_interval_parse(const char *name, struct sim_interval *out);
+/* The same for a name in `names` (an exchange's own set, NULL-terminated) only. */
+int sim_interval_parse_listed(const char *name, const char *const *names, struct sim_interval *out);
 /* Number of known intervals and the i-th one, shortest first. */
 int sim_interval_count(void);
 const struct sim_interval *sim_interval_at(int i);
