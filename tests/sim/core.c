@@ -35,8 +35,7 @@ char *sim_xstrdup(const char *s)
     return memcpy(sim_xmalloc(n), s, n);
 }
 
-
-/* --- small utilities --------------------------------------------------------------------- */
+/* --- buffers, clock, symbols ---------------------------------------------------------------- */
 
 void sim_buf_reserve(struct sim_buf *b, size_t extra)
 {

@@ -300,7 +300,8 @@ void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim
                          int64_t open, int64_t now, struct sim_candle *out)
 {
     sim_gen_start(g, key, iv, open, out);
-    sim_gen_advance(g, key, out, open == sim_interval_floor(iv, now) ? sim_gen_tick_at(out, now) : 1 << 30);
+    int current = open == sim_interval_floor(iv, now);
+    sim_gen_advance(g, key, out, current ? sim_gen_tick_at(out, now) : 1 << 30);
 }
 
 int sim_gen_tick_at(const struct sim_candle *c, int64_t t)

@@ -11,8 +11,6 @@
 
 #include "core.h"
 
-/* --- REST --------------------------------------------------------------------------------- */
-
 const char *sim_http_arg(const struct sim_http_req *req, const char *name, char *buf, int len)
 {
     /* lws copies every argument before the wanted one into the buffer and gives up at the first
