@@ -22,19 +22,15 @@
 #define BN_DAY_MS 86400000LL
 
 struct bn_market {
-    const char *name;
-    const char *aliases[3];
-    struct sim_gen_format fmt;
+    struct sim_market m;          /* first: names, formats, default symbols */
     int max_msg_rate;             /* incoming messages per second per connection */
-    const char *default_symbols;  /* comma list */
-    const char *generated_fmt;    /* --symbol-count names */
 };
 
 static const struct bn_market bn_markets[] = {
-    {"spot", {NULL}, {8, 8, 8, 0, 0}, 5, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"},
-    {"usdm", {"futures", "linear", NULL}, {2, 3, 4, 0, 0}, 10, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"},
-    {"coinm", {"delivery", "inverse", NULL}, {2, 0, 8, 1, 10}, 10, "BTCUSD_PERP,ETHUSD_PERP",
-     "SYM%04dUSD_PERP"},
+    {{"spot", {NULL}, {8, 8, 8, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 5},
+    {{"usdm", {"futures", "linear", NULL}, {2, 3, 4, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 10},
+    {{"coinm", {"delivery", "inverse", NULL}, {2, 0, 8, 1, 10}, "BTCUSD_PERP,ETHUSD_PERP", "SYM%04dUSD_PERP"},
+     10},
 };
 
 /* REST klines endpoints: path, max limit, weight rule, COIN-M window rule. */
@@ -55,24 +51,15 @@ static const struct bn_route bn_routes[] = {
 
 static int bn_init(struct sim *sim)
 {
-    const struct bn_market *m = sim_market_pick(sim, bn_markets, sizeof bn_markets / sizeof bn_markets[0],
-                                                sizeof bn_markets[0], 1, "spot, usdm, coinm");
+    const struct bn_market *m = sim_market_init(sim, bn_markets, sizeof bn_markets / sizeof bn_markets[0],
+                                                sizeof bn_markets[0], "spot, usdm, coinm");
     if (!m)
         return -1;
-    sim->state = (void *)m;
-    sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = m->max_msg_rate;
     sim->default_max_streams = 1024;
     sim->default_ping_interval = 20;
     sim->styles = 2;
-    if (sim_symbols_default(sim, m->default_symbols, m->generated_fmt) < 0)
-        return -1;
     return 0;
-}
-
-static void bn_destroy(struct sim *sim)
-{
-    sim->state = NULL;
 }
 
 /* Binance has every interval the generator knows except 10s. */
@@ -161,18 +148,12 @@ static int bn_ws_open(struct sim *sim, struct sim_client *c, const char *path, c
 
 static void bn_reply_error(struct sim_client *c, int code, const char *msg, const char *id)
 {
-    struct sim_buf b = {0};
-    sim_buf_printf(&b, "{\"error\":{\"code\":%d,\"msg\":\"%s\"},\"id\":%s}", code, msg, id);
-    sim_client_send(c, b.data, b.len);
-    sim_buf_free(&b);
+    sim_client_sendf(c, "{\"error\":{\"code\":%d,\"msg\":\"%s\"},\"id\":%s}", code, msg, id);
 }
 
 static void bn_reply_result(struct sim_client *c, const char *result, const char *id)
 {
-    struct sim_buf b = {0};
-    sim_buf_printf(&b, "{\"result\":%s,\"id\":%s}", result, id);
-    sim_client_send(c, b.data, b.len);
-    sim_buf_free(&b);
+    sim_client_sendf(c, "{\"result\":%s,\"id\":%s}", result, id);
 }
 
 /* Copies the request id as JSON text: an integer, a string of <= 36 alphanumerics, or null. */
@@ -314,18 +295,14 @@ done:
 
 /* A candle's decimal fields as text, in the market's formats (WS events and REST rows share it). */
 struct bn_text {
-    char o[32], c[32], h[32], l[32], v[32], q[32], tv[32], tq[32];
+    struct sim_candle_text k; /* o h l c v q */
+    char tv[32], tq[32];
 };
 
 static void bn_text(const struct sim *sim, const struct sim_candle *k, struct bn_text *t)
 {
     const struct sim_gen_format *f = &sim->gen.fmt;
-    sim_fmt_dec(t->o, sizeof t->o, k->o, f->price_dp);
-    sim_fmt_dec(t->c, sizeof t->c, k->c, f->price_dp);
-    sim_fmt_dec(t->h, sizeof t->h, k->h, f->price_dp);
-    sim_fmt_dec(t->l, sizeof t->l, k->l, f->price_dp);
-    sim_fmt_dec(t->v, sizeof t->v, k->v, f->qty_dp);
-    sim_fmt_dec(t->q, sizeof t->q, k->q, f->quote_dp);
+    sim_candle_text(f, k, 0, &t->k);
     sim_fmt_dec(t->tv, sizeof t->tv, k->tv, f->qty_dp);
     sim_fmt_dec(t->tq, sizeof t->tq, k->tq, f->quote_dp);
 }
@@ -346,8 +323,8 @@ static void bn_render(struct sim *sim, const struct sim_stream *s, const struct 
                    "\"V\":\"%s\",\"Q\":\"%s\",\"B\":\"0\"}}",
                    (long long)event_ms, sym, (long long)k->open_time, (long long)k->close_time,
                    sym, sim_stream_interval(s)->name, (long long)k->first_trade,
-                   (long long)k->last_trade, t.o, t.c, t.h, t.l, t.v, (long long)k->trades,
-                   k->closed ? "true" : "false", t.q, t.tv, t.tq);
+                   (long long)k->last_trade, t.k.o, t.k.c, t.k.h, t.k.l, t.k.v, (long long)k->trades,
+                   k->closed ? "true" : "false", t.k.q, t.tv, t.tq);
     if (style == BN_STYLE_COMBINED)
         sim_buf_str(out, "}");
 }
@@ -372,8 +349,8 @@ static void bn_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
     struct bn_text t;
     bn_text(sim, k, &t);
     sim_buf_printf(b, "%s[%lld,\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%lld,\"%s\",%lld,\"%s\",\"%s\",\"0\"]",
-                   first ? "" : ",", (long long)k->open_time, t.o, t.h, t.l, t.c, t.v,
-                   (long long)k->close_time, t.q, (long long)k->trades, t.tv, t.tq);
+                   first ? "" : ",", (long long)k->open_time, t.k.o, t.k.h, t.k.l, t.k.c, t.k.v,
+                   (long long)k->close_time, t.k.q, (long long)k->trades, t.tv, t.tq);
 }
 
 /* Open times [first, last] (both aligned, first <= last) rendered oldest first. */
@@ -381,13 +358,11 @@ static void bn_rows(struct sim *sim, struct sim_buf *b, const char *symbol,
                     const struct sim_interval *iv, int64_t first, int64_t last, int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, symbol);
-    int64_t cur = sim_interval_floor(iv, now);
     struct sim_candle k;
     sim_buf_str(b, "[");
     int n = 0;
     for (int64_t t = first; t <= last; t = sim_interval_next(iv, t)) {
-        sim_gen_start(&sim->gen, key, iv, t, &k);
-        sim_gen_advance(&sim->gen, key, &k, t == cur ? sim_gen_tick_at(&k, now) : 1 << 30);
+        sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         bn_row(sim, b, &k, n++ == 0);
     }
     sim_buf_str(b, "]");
@@ -529,14 +504,7 @@ static void bn_truth(struct sim *sim, const struct sim_stream *s, const struct s
     struct bn_text x;
     int inverse = sim->gen.fmt.inverse;
     bn_text(sim, k, &x);
-    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
-    memcpy(t->open, x.o, sizeof x.o);
-    memcpy(t->high, x.h, sizeof x.h);
-    memcpy(t->low, x.l, sizeof x.l);
-    memcpy(t->close, x.c, sizeof x.c);
-    memcpy(t->volume, inverse ? x.q : x.v, sizeof x.v);
-    if (!inverse)
-        memcpy(t->quote_volume, x.q, sizeof x.q);
+    sim_truth_set(t, s, x.k.o, x.k.h, x.k.l, x.k.c, inverse ? x.k.q : x.k.v, inverse ? NULL : x.k.q);
     t->close_time = k->close_time;
     t->trades = k->trades;
     t->flag = 1;
@@ -545,7 +513,6 @@ static void bn_truth(struct sim *sim, const struct sim_stream *s, const struct s
 const struct sim_exchange sim_exchange_binance = {
     .name = "binance",
     .init = bn_init,
-    .destroy = bn_destroy,
     .ws_path_ok = bn_ws_path_ok,
     .ws_open = bn_ws_open,
     .ws_message = bn_ws_message,

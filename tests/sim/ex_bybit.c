@@ -23,19 +23,16 @@
 #define BB_ARGS_CHARS 21000       /* one public connection's args, in characters */
 
 struct bb_market {
-    const char *name;
-    struct sim_gen_format fmt;
+    struct sim_market m;          /* first: names, formats, default symbols */
     int args_limit;               /* topics per subscribe request; 0 = none */
     int spot_acks;                /* spot's reply shape: ret_msg = op, req_id only if sent */
-    const char *default_symbols;
-    const char *generated_fmt;
 };
 
 static const struct bb_market bb_markets[] = {
-    {"spot", {2, 6, 8, 0, 0}, 10, 1, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"},
-    {"linear", {2, 3, 4, 0, 0}, 0, 0, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"},
+    {{"spot", {NULL}, {2, 6, 8, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 10, 1},
+    {{"linear", {NULL}, {2, 3, 4, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 0, 0},
     /* inverse: `volume` counts contracts of 1 USD, `turnover` is the base coin */
-    {"inverse", {1, 0, 8, 1, 1}, 0, 0, "BTCUSD,ETHUSD", "SYM%04dUSD"},
+    {{"inverse", {NULL}, {1, 0, 8, 1, 1}, "BTCUSD,ETHUSD", "SYM%04dUSD"}, 0, 0},
 };
 
 /* Bybit's interval names and the canonical ones of the generator. */
@@ -73,30 +70,22 @@ static const char *bb_interval_name(const struct sim_interval *iv)
 
 static int bb_init(struct sim *sim)
 {
-    const struct bb_market *m = sim_market_pick(sim, bb_markets, sizeof bb_markets / sizeof bb_markets[0],
-                                                sizeof bb_markets[0], 0, "spot, linear, inverse");
-    if (!m)
+    if (!sim_market_init(sim, bb_markets, sizeof bb_markets / sizeof bb_markets[0], sizeof bb_markets[0],
+                         "spot, linear, inverse"))
         return -1;
-    sim->state = (void *)m;
-    sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 100; /* Bybit documents no incoming-message limit */
     sim->default_max_streams = 2000;
     sim->default_idle_disconnect = BB_IDLE_S;
     sim->default_ping_interval = 20; /* the simulator's former default for every exchange */
     sim->styles = 1;
-    return sim_symbols_default(sim, m->default_symbols, m->generated_fmt);
-}
-
-static void bb_destroy(struct sim *sim)
-{
-    sim->state = NULL;
+    return 0;
 }
 
 /* --- WebSocket ----------------------------------------------------------------------------- */
 
 static int bb_ws_path_ok(struct sim *sim, const char *path)
 {
-    return !strncmp(path, "/v5/public/", 11) && !strcmp(path + 11, bb_market(sim)->name);
+    return !strncmp(path, "/v5/public/", 11) && !strcmp(path + 11, bb_market(sim)->m.name);
 }
 
 static int bb_ws_open(struct sim *sim, struct sim_client *c, const char *path, const char *query)
@@ -281,37 +270,16 @@ static void bb_ws_message(struct sim *sim, struct sim_client *c, const char *msg
 /* --- candles ------------------------------------------------------------------------------- */
 
 /* A candle's decimals as Bybit prints them (trailing zeros and a bare point dropped). */
-struct bb_text {
-    char o[32], h[32], l[32], c[32], v[32], q[32];
-};
-
-static void bb_dec(char *out, int64_t v, int dp)
+static void bb_text(const struct sim *sim, const struct sim_candle *k, struct sim_candle_text *t)
 {
-    size_t n = sim_fmt_dec(out, 32, v, dp);
-    if (!strchr(out, '.'))
-        return;
-    while (n > 0 && out[n - 1] == '0')
-        out[--n] = '\0';
-    if (n > 0 && out[n - 1] == '.')
-        out[--n] = '\0';
-}
-
-static void bb_text(const struct sim *sim, const struct sim_candle *k, struct bb_text *t)
-{
-    const struct sim_gen_format *f = &sim->gen.fmt;
-    bb_dec(t->o, k->o, f->price_dp);
-    bb_dec(t->h, k->h, f->price_dp);
-    bb_dec(t->l, k->l, f->price_dp);
-    bb_dec(t->c, k->c, f->price_dp);
-    bb_dec(t->v, k->v, f->qty_dp);
-    bb_dec(t->q, k->q, f->quote_dp);
+    sim_candle_text(&sim->gen.fmt, k, 1, t);
 }
 
 /* The push: `timestamp` is the last trade's time, inside the candle; `ts` the event time. */
 static void bb_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
                       int style, struct sim_buf *out)
 {
-    struct bb_text x;
+    struct sim_candle_text x;
     (void)style;
     bb_text(sim, k, &x);
     int64_t last_trade = event_ms < k->close_time ? event_ms : k->close_time;
@@ -328,16 +296,10 @@ static void bb_render(struct sim *sim, const struct sim_stream *s, const struct 
  * swapped on inverse, where `volume` counts USD contracts and `turnover` is the base coin. */
 static void bb_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, struct sim_truth *t)
 {
-    struct bb_text x;
+    struct sim_candle_text x;
     int inverse = sim->gen.fmt.inverse;
     bb_text(sim, k, &x);
-    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
-    memcpy(t->open, x.o, sizeof x.o);
-    memcpy(t->high, x.h, sizeof x.h);
-    memcpy(t->low, x.l, sizeof x.l);
-    memcpy(t->close, x.c, sizeof x.c);
-    memcpy(t->volume, inverse ? x.q : x.v, sizeof x.v);
-    memcpy(t->quote_volume, inverse ? x.v : x.q, sizeof x.q);
+    sim_truth_set(t, s, x.o, x.h, x.l, x.c, inverse ? x.q : x.v, inverse ? x.v : x.q);
     t->close_time = k->close_time;
     t->flag = 1;
 }
@@ -362,13 +324,11 @@ static void bb_rows(struct sim *sim, struct sim_buf *b, const char *symbol, cons
                     int64_t last, int64_t lo, long long limit, int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, symbol);
-    int64_t cur = sim_interval_floor(iv, now);
     struct sim_candle k;
-    struct bb_text x;
+    struct sim_candle_text x;
     long long n = 0;
     for (int64_t t = last; n < limit && t >= lo; t = sim_interval_floor(iv, t - 1), n++) {
-        sim_gen_start(&sim->gen, key, iv, t, &k);
-        sim_gen_advance(&sim->gen, key, &k, t == cur ? sim_gen_tick_at(&k, now) : 1 << 30);
+        sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         bb_text(sim, &k, &x);
         sim_buf_printf(b, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", n ? "," : "",
                        (long long)t, x.o, x.h, x.l, x.c, x.v, x.q);
@@ -384,7 +344,7 @@ static void bb_kline(struct sim *sim, const struct sim_http_req *req, struct sim
     rep->weight = 1;
     if (!sim_http_arg(req, "category", category, sizeof category))
         strcpy(category, "linear"); /* Bybit's default */
-    if (strcmp(category, m->name))
+    if (strcmp(category, m->m.name))
         return bb_rest_error(rep, 10001, "params error: category is not the simulated market");
     if (!sim_http_arg(req, "symbol", symbol, sizeof symbol) || !*symbol)
         return bb_rest_error(rep, 10001, "params error: symbol is required");
@@ -415,7 +375,7 @@ static void bb_kline(struct sim *sim, const struct sim_http_req *req, struct sim
     }
     rep->status = 200;
     sim_buf_printf(&rep->body, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"%s\",\"symbol\":\"%s\","
-                   "\"list\":[", m->name, symbol);
+                   "\"list\":[", m->m.name, symbol);
     bb_rows(sim, &rep->body, symbol, &iv, last, lo, limit, now);
     sim_buf_printf(&rep->body, "]},\"retExtInfo\":{},\"time\":%lld}", (long long)now);
 }
@@ -450,7 +410,6 @@ static void bb_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
 const struct sim_exchange sim_exchange_bybit = {
     .name = "bybit",
     .init = bb_init,
-    .destroy = bb_destroy,
     .ws_path_ok = bb_ws_path_ok,
     .ws_open = bb_ws_open,
     .ws_message = bb_ws_message,

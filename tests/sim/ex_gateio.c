@@ -26,24 +26,20 @@
 #define GT_ARG_MAX 256
 
 struct gt_market {
-    const char *name;
-    const char *aliases[3];
+    struct sim_market m;      /* first: names, formats, default symbols */
     const char *prefix;       /* channel prefix: "spot" or "futures" */
     const char *ws_paths[3];
-    struct sim_gen_format fmt;
     int max_points;           /* REST points per request */
     const char *default_interval; /* REST interval when none is given */
-    const char *default_symbols;
-    const char *generated_fmt;
 };
 
 static const struct gt_market gt_markets[] = {
-    {"spot", {NULL}, "spot", {"/ws/v4/", "/ws/v4", NULL}, {4, 6, 8, 0, 0}, 1000, "30m",
-     "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-    {"usdt", {"futures", "linear", NULL}, "futures", {"/v4/ws/usdt", NULL}, {1, 0, 4, 0, 0}, 2000, "5m",
-     "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-    {"btc", {"inverse", NULL}, "futures", {"/v4/ws/btc", "/v4/ws", NULL}, {1, 0, 8, 1, 1}, 2000, "5m",
-     "BTC_USD,ETH_USD", "SYM%04d_USD"},
+    {{"spot", {NULL}, {4, 6, 8, 0, 0}, "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
+     "spot", {"/ws/v4/", "/ws/v4", NULL}, 1000, "30m"},
+    {{"usdt", {"futures", "linear", NULL}, {1, 0, 4, 0, 0}, "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
+     "futures", {"/v4/ws/usdt", NULL}, 2000, "5m"},
+    {{"btc", {"inverse", NULL}, {1, 0, 8, 1, 1}, "BTC_USD,ETH_USD", "SYM%04d_USD"},
+     "futures", {"/v4/ws/btc", "/v4/ws", NULL}, 2000, "5m"},
 };
 
 /* Gate's candlestick intervals that the generator has (7d and 30d are not simulated). */
@@ -61,63 +57,31 @@ static int gt_spot(const struct sim *sim)
 
 static int gt_interval(const char *name, struct sim_interval *iv)
 {
-    for (int i = 0; gt_intervals[i]; i++)
-        if (!strcmp(name, gt_intervals[i]))
-            return sim_interval_parse(name, iv);
-    return -1;
+    return sim_interval_parse_listed(name, gt_intervals, iv);
 }
 
 /* --- init ---------------------------------------------------------------------------------- */
 
 static int gt_init(struct sim *sim)
 {
-    const struct gt_market *m = sim_market_pick(sim, gt_markets, sizeof gt_markets / sizeof gt_markets[0],
-                                                sizeof gt_markets[0], 1, "spot, usdt, btc");
-    if (!m)
+    if (!sim_market_init(sim, gt_markets, sizeof gt_markets / sizeof gt_markets[0], sizeof gt_markets[0],
+                         "spot, usdt, btc"))
         return -1;
-    sim->state = (void *)m;
-    sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 50;       /* Gate publishes no WS message limit: generous */
     sim->default_max_streams = 1000;
     sim->default_idle_disconnect = 60;    /* no pong, no ping, no request for 60 s: dropped */
     sim->styles = 1;
-    return sim_symbols_default(sim, m->default_symbols, m->generated_fmt);
-}
-
-static void gt_destroy(struct sim *sim)
-{
-    sim->state = NULL;
+    return 0;
 }
 
 /* --- decimals ------------------------------------------------------------------------------ */
 
-/* v / 10^dp without trailing zeros ("26720", "0.1701", "0"), as Gate prints its decimals. */
-static void gt_dec(char *out, size_t cap, int64_t v, int dp)
+/* A candle's decimal fields as Gate sends them, without trailing zeros ("26720", "0.1701"):
+ * base volume v (contracts on futures), quote volume q (spot's v and REST element 2, futures' a
+ * and sum). */
+static void gt_text(const struct sim *sim, const struct sim_candle *k, struct sim_candle_text *t)
 {
-    size_t n = sim_fmt_dec(out, cap, v, dp);
-    if (!strchr(out, '.'))
-        return;
-    while (n > 0 && out[n - 1] == '0')
-        out[--n] = '\0';
-    if (n > 0 && out[n - 1] == '.')
-        out[--n] = '\0';
-}
-
-/* A candle's decimal fields as Gate sends them: base volume v (contracts on futures), quote
- * volume q (spot's v and REST element 2, futures' a and sum). */
-struct gt_text {
-    char o[32], c[32], h[32], l[32], v[32], q[32];
-};
-
-static void gt_text(const struct sim *sim, const struct sim_candle *k, struct gt_text *t)
-{
-    const struct sim_gen_format *f = &sim->gen.fmt;
-    gt_dec(t->o, sizeof t->o, k->o, f->price_dp);
-    gt_dec(t->c, sizeof t->c, k->c, f->price_dp);
-    gt_dec(t->h, sizeof t->h, k->h, f->price_dp);
-    gt_dec(t->l, sizeof t->l, k->l, f->price_dp);
-    gt_dec(t->v, sizeof t->v, k->v, f->qty_dp);
-    gt_dec(t->q, sizeof t->q, k->q, f->quote_dp);
+    sim_candle_text(&sim->gen.fmt, k, 1, t);
 }
 
 /* --- WebSocket ----------------------------------------------------------------------------- */
@@ -264,7 +228,7 @@ static void gt_ws_message(struct sim *sim, struct sim_client *c, const char *msg
 static void gt_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                       int64_t event_ms, int style, struct sim_buf *out)
 {
-    struct gt_text x;
+    struct sim_candle_text x;
     (void)style;
     gt_text(sim, k, &x);
     sim_buf_printf(out, "{\"time\":%lld,\"time_ms\":%lld,\"channel\":\"%s.candlesticks\",\"event\":\"update\",",
@@ -287,16 +251,9 @@ static void gt_render(struct sim *sim, const struct sim_stream *s, const struct 
 static void gt_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
                      struct sim_truth *t)
 {
-    struct gt_text x;
+    struct sim_candle_text x;
     gt_text(sim, k, &x);
-    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
-    memcpy(t->open, x.o, sizeof x.o);
-    memcpy(t->high, x.h, sizeof x.h);
-    memcpy(t->low, x.l, sizeof x.l);
-    memcpy(t->close, x.c, sizeof x.c);
-    memcpy(t->volume, x.v, sizeof x.v);
-    if (gt_spot(sim))
-        memcpy(t->quote_volume, x.q, sizeof x.q);
+    sim_truth_set(t, s, x.o, x.h, x.l, x.c, x.v, gt_spot(sim) ? x.q : NULL);
     t->flag = gt_spot(sim);
 }
 
@@ -327,7 +284,7 @@ static int gt_int_arg(const struct sim_http_req *req, const char *name, long lon
 
 static void gt_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *k, int first)
 {
-    struct gt_text x;
+    struct sim_candle_text x;
     gt_text(sim, k, &x);
     long long t = (long long)(k->open_time / 1000);
     if (gt_spot(sim))
@@ -348,8 +305,7 @@ static void gt_rows(struct sim *sim, struct sim_buf *b, const char *symbol, cons
     int n = 0;
     sim_buf_str(b, "[");
     for (int64_t t = first; t <= last && t <= cur; t = sim_interval_next(iv, t)) {
-        sim_gen_start(&sim->gen, key, iv, t, &k);
-        sim_gen_advance(&sim->gen, key, &k, t == cur ? sim_gen_tick_at(&k, now) : 1 << 30);
+        sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         gt_row(sim, b, &k, n++ == 0);
     }
     sim_buf_str(b, "]");
@@ -420,7 +376,7 @@ static int gt_rest(struct sim *sim, const struct sim_http_req *req, struct sim_h
         gt_candles(sim, req, "currency_pair", rep);
         return 0;
     }
-    snprintf(path, sizeof path, "/api/v4/futures/%s/candlesticks", gt_m(sim)->name);
+    snprintf(path, sizeof path, "/api/v4/futures/%s/candlesticks", gt_m(sim)->m.name);
     if (strcmp(req->path, path))
         return -1;
     gt_candles(sim, req, "contract", rep);
@@ -441,7 +397,6 @@ static void gt_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
 const struct sim_exchange sim_exchange_gateio = {
     .name = "gateio",
     .init = gt_init,
-    .destroy = gt_destroy,
     .ws_path_ok = gt_ws_path_ok,
     .ws_open = gt_ws_open,
     .ws_message = gt_ws_message,

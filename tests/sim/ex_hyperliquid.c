@@ -26,52 +26,33 @@
 #define HL_HISTORY 5000            /* candles available per coin and interval */
 #define HL_MAX_SUBSCRIPTIONS 1000
 
-struct hl_market {
-    const char *name;
-    const char *aliases[3];
-    struct sim_gen_format fmt;
-    const char *default_symbols;
-    const char *generated_fmt;
-};
-
-static const struct hl_market hl_markets[] = {
+static const struct sim_market hl_markets[] = {
     {"perp", {"perps", "swap", NULL}, {2, 5, 2, 0, 0}, "BTC,ETH", "C%04d"},
     {"spot", {NULL}, {4, 2, 2, 0, 0}, "@107,PURR/USDC", "@%d"},
 };
 
 /* Hyperliquid's candle intervals (no 1s, no 6h). */
 static const char *const hl_intervals[] = {"1m", "3m", "5m", "15m", "30m", "1h", "2h",
-                                           "4h", "8h", "12h", "1d", "3d", "1w", "1M"};
+                                           "4h", "8h", "12h", "1d", "3d", "1w", "1M", NULL};
 
 static int hl_interval(const char *name, struct sim_interval *iv)
 {
-    for (size_t i = 0; i < sizeof hl_intervals / sizeof hl_intervals[0]; i++)
-        if (!strcmp(name, hl_intervals[i]))
-            return sim_interval_parse(name, iv);
-    return -1;
+    return sim_interval_parse_listed(name, hl_intervals, iv);
 }
 
 /* --- init ---------------------------------------------------------------------------------- */
 
 static int hl_init(struct sim *sim)
 {
-    const struct hl_market *m = sim_market_pick(sim, hl_markets, sizeof hl_markets / sizeof hl_markets[0],
-                                                sizeof hl_markets[0], 1, "perp, spot");
-    if (!m)
+    if (!sim_market_init(sim, hl_markets, sizeof hl_markets / sizeof hl_markets[0], sizeof hl_markets[0],
+                         "perp, spot"))
         return -1;
-    sim->state = (void *)m;
-    sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 33; /* 2000 messages per minute */
     sim->default_max_streams = HL_MAX_SUBSCRIPTIONS;
     sim->default_idle_disconnect = 60;
     sim->default_ping_interval = 0; /* keepalive is the client's {"method":"ping"} */
     sim->styles = 4;
-    return sim_symbols_default(sim, m->default_symbols, m->generated_fmt);
-}
-
-static void hl_destroy(struct sim *sim)
-{
-    sim->state = NULL;
+    return 0;
 }
 
 /* --- decimals ------------------------------------------------------------------------------ */
@@ -133,10 +114,7 @@ static int hl_ws_open(struct sim *sim, struct sim_client *c, const char *path, c
 
 static void hl_send_error(struct sim_client *c, const char *text)
 {
-    struct sim_buf b = {0};
-    sim_buf_printf(&b, "{\"channel\":\"error\",\"data\":\"%s\"}", text);
-    sim_client_send(c, b.data, b.len);
-    sim_buf_free(&b);
+    sim_client_sendf(c, "{\"channel\":\"error\",\"data\":\"%s\"}", text);
 }
 
 /* Coins echoed in replies are limited to characters that need no JSON escape. */
@@ -180,11 +158,10 @@ static void hl_subscription(struct sim *sim, struct sim_client *c, const char *m
         sim_buf_printf(&b, "%s: %s", subscribe ? "Already subscribed" : "Already unsubscribed", text);
         hl_send_error(c, b.data);
     } else {
-        sim_buf_printf(&b,
-                       "{\"channel\":\"subscriptionResponse\",\"data\":{\"method\":\"%s\","
-                       "\"subscription\":{\"type\":\"candle\",\"coin\":\"%s\",\"interval\":\"%s\"}}}",
-                       subscribe ? "subscribe" : "unsubscribe", coin, ivname);
-        sim_client_send(c, b.data, b.len);
+        sim_client_sendf(c,
+                         "{\"channel\":\"subscriptionResponse\",\"data\":{\"method\":\"%s\","
+                         "\"subscription\":{\"type\":\"candle\",\"coin\":\"%s\",\"interval\":\"%s\"}}}",
+                         subscribe ? "subscribe" : "unsubscribe", coin, ivname);
         if (subscribe && !had_streams)
             sim_client_start_replay(c); /* after the first acknowledgement */
     }
@@ -244,12 +221,7 @@ static void hl_truth(struct sim *sim, const struct sim_stream *s, const struct s
 {
     struct hl_text x;
     hl_text(sim, k, &x);
-    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
-    memcpy(t->open, x.o, sizeof x.o);
-    memcpy(t->high, x.h, sizeof x.h);
-    memcpy(t->low, x.l, sizeof x.l);
-    memcpy(t->close, x.c, sizeof x.c);
-    memcpy(t->volume, x.v, sizeof x.v);
+    sim_truth_set(t, s, x.o, x.h, x.l, x.c, x.v, NULL);
     t->close_time = k->close_time;
     t->trades = k->trades;
     t->flag = 0;
@@ -312,8 +284,7 @@ static void hl_rows(struct sim *sim, struct sim_http_reply *rep, const char *coi
     int n = 0;
     sim_buf_str(&rep->body, "[");
     for (; t <= end && t <= cur; t = sim_interval_next(iv, t)) {
-        sim_gen_start(&sim->gen, key, iv, t, &k);
-        sim_gen_advance(&sim->gen, key, &k, t == cur ? sim_gen_tick_at(&k, now) : 1 << 30);
+        sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         hl_row(sim, &rep->body, coin, iv->name, &k, n++ == 0);
     }
     sim_buf_str(&rep->body, "]");
@@ -370,7 +341,6 @@ static void hl_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
 const struct sim_exchange sim_exchange_hyperliquid = {
     .name = "hyperliquid",
     .init = hl_init,
-    .destroy = hl_destroy,
     .ws_path_ok = hl_ws_path_ok,
     .ws_open = hl_ws_open,
     .ws_message = hl_ws_message,

@@ -31,17 +31,14 @@
 #define OK_HISTORY_MAX 100
 
 struct ok_market {
-    const char *name;
-    struct sim_gen_format fmt;
+    struct sim_market m;        /* first: names, formats, default symbols */
     int derivative;             /* vol counts contracts of 0.01 base */
-    const char *default_symbols;
-    const char *generated_fmt;
 };
 
 static const struct ok_market ok_markets[] = {
-    {"spot", {1, 8, 8, 0, 0}, 0, "BTC-USDT,ETH-USDT", "S%04d-USDT"},
-    {"swap", {1, 2, 4, 0, 0}, 1, "BTC-USDT-SWAP,ETH-USDT-SWAP", "S%04d-USDT-SWAP"},
-    {"futures", {1, 0, 4, 0, 0}, 1, "BTC-USD-261225,ETH-USD-261225", "S%04d-USD-261225"},
+    {{"spot", {NULL}, {1, 8, 8, 0, 0}, "BTC-USDT,ETH-USDT", "S%04d-USDT"}, 0},
+    {{"swap", {NULL}, {1, 2, 4, 0, 0}, "BTC-USDT-SWAP,ETH-USDT-SWAP", "S%04d-USDT-SWAP"}, 1},
+    {{"futures", {NULL}, {1, 0, 4, 0, 0}, "BTC-USD-261225,ETH-USD-261225", "S%04d-USD-261225"}, 1},
 };
 
 /* OKX bar <-> the generator's interval (UTC bars only). */
@@ -84,58 +81,36 @@ static int ok_bar_silent(const char *bar)
 
 static int ok_init(struct sim *sim)
 {
-    const struct ok_market *m = sim_market_pick(sim, ok_markets, sizeof ok_markets / sizeof ok_markets[0],
-                                                sizeof ok_markets[0], 0, "spot, swap, futures");
-    if (!m)
+    if (!sim_market_init(sim, ok_markets, sizeof ok_markets / sizeof ok_markets[0], sizeof ok_markets[0],
+                         "spot, swap, futures"))
         return -1;
-    sim->state = (void *)m;
-    sim_set_format(sim, &m->fmt);
     sim->default_max_msg_rate = 10;
     sim->default_max_streams = 1000;
     sim->default_idle_disconnect = 30; /* "the connection will break ... for more than 30 seconds" */
     sim->default_ping_interval = 0;    /* the client pings, with the text "ping" */
     sim->styles = 1;
-    return sim_symbols_default(sim, m->default_symbols, m->generated_fmt);
-}
-
-static void ok_destroy(struct sim *sim)
-{
-    sim->state = NULL;
+    return 0;
 }
 
 /* --- text ---------------------------------------------------------------------------------- */
 
-/* v / 10^dp as OKX prints it: no trailing zeros, no trailing point ("43370", "0.0077"). */
-static void ok_dec(char *out, size_t cap, int64_t v, int dp)
-{
-    size_t n = sim_fmt_dec(out, cap, v, dp);
-    if (!strchr(out, '.'))
-        return;
-    while (n > 0 && out[n - 1] == '0')
-        out[--n] = '\0';
-    if (n > 0 && out[n - 1] == '.')
-        out[--n] = '\0';
-}
-
+/* A candle's fields as OKX prints them: no trailing zeros, no trailing point ("43370", "0.0077"). */
 struct ok_text {
-    char o[32], h[32], l[32], c[32], vol[32], vol_ccy[32], vol_quote[32];
+    struct sim_candle_text k;   /* o h l c, v = vol (q unused on contracts) */
+    char vol_ccy[32], vol_quote[32];
 };
 
 static void ok_text(const struct sim *sim, const struct sim_candle *k, struct ok_text *t)
 {
     const struct sim_gen_format *f = &sim->gen.fmt;
     const struct ok_market *m = sim->state;
-    ok_dec(t->o, sizeof t->o, k->o, f->price_dp);
-    ok_dec(t->h, sizeof t->h, k->h, f->price_dp);
-    ok_dec(t->l, sizeof t->l, k->l, f->price_dp);
-    ok_dec(t->c, sizeof t->c, k->c, f->price_dp);
-    ok_dec(t->vol, sizeof t->vol, k->v, f->qty_dp);
+    sim_candle_text(f, k, 1, &t->k);
     if (m->derivative) { /* contracts of 0.01 base: base = contracts / 100, quote likewise */
-        ok_dec(t->vol_ccy, sizeof t->vol_ccy, k->v, f->qty_dp + 2);
-        ok_dec(t->vol_quote, sizeof t->vol_quote, k->q, f->quote_dp + 2);
+        sim_fmt_dec_trim(t->vol_ccy, sizeof t->vol_ccy, k->v, f->qty_dp + 2);
+        sim_fmt_dec_trim(t->vol_quote, sizeof t->vol_quote, k->q, f->quote_dp + 2);
     } else {
-        ok_dec(t->vol_ccy, sizeof t->vol_ccy, k->q, f->quote_dp);
-        memcpy(t->vol_quote, t->vol_ccy, sizeof t->vol_ccy);
+        memcpy(t->vol_ccy, t->k.q, sizeof t->k.q);
+        memcpy(t->vol_quote, t->k.q, sizeof t->k.q);
     }
 }
 
@@ -144,7 +119,7 @@ static void ok_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
     struct ok_text t;
     ok_text(sim, k, &t);
     sim_buf_printf(b, "[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
-                   (long long)k->open_time, t.o, t.h, t.l, t.c, t.vol, t.vol_ccy, t.vol_quote,
+                   (long long)k->open_time, t.k.o, t.k.h, t.k.l, t.k.c, t.k.v, t.vol_ccy, t.vol_quote,
                    k->closed ? "1" : "0");
 }
 
@@ -167,13 +142,7 @@ static void ok_truth(struct sim *sim, const struct sim_stream *s, const struct s
     struct ok_text x;
     const struct ok_market *m = sim->state;
     ok_text(sim, k, &x);
-    snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
-    memcpy(t->open, x.o, sizeof x.o);
-    memcpy(t->high, x.h, sizeof x.h);
-    memcpy(t->low, x.l, sizeof x.l);
-    memcpy(t->close, x.c, sizeof x.c);
-    memcpy(t->volume, m->derivative ? x.vol_ccy : x.vol, sizeof x.vol);
-    memcpy(t->quote_volume, x.vol_quote, sizeof x.vol_quote);
+    sim_truth_set(t, s, x.k.o, x.k.h, x.k.l, x.k.c, m->derivative ? x.vol_ccy : x.k.v, x.vol_quote);
     t->flag = 1;
 }
 
@@ -369,14 +338,12 @@ static void ok_rows(struct sim *sim, struct sim_buf *b, const char *inst, const 
                     int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, inst);
-    int64_t cur = sim_interval_floor(iv, now);
     struct sim_candle k;
     int n = 0;
     sim_buf_str(b, "{\"code\":\"0\",\"msg\":\"\",\"data\":[");
     for (int64_t t = top; n < limit && t >= oldest && (!has_before || t > before) && t > 0;
          t = sim_interval_floor(iv, t - 1)) {
-        sim_gen_start(&sim->gen, key, iv, t, &k);
-        sim_gen_advance(&sim->gen, key, &k, t == cur ? sim_gen_tick_at(&k, now) : 1 << 30);
+        sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         if (n++)
             sim_buf_str(b, ",");
         ok_row(sim, b, &k);
@@ -454,7 +421,6 @@ static void ok_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
 const struct sim_exchange sim_exchange_okx = {
     .name = "okx",
     .init = ok_init,
-    .destroy = ok_destroy,
     .ws_path_ok = ok_ws_path_ok,
     .ws_open = ok_ws_open,
     .ws_message = ok_ws_message,

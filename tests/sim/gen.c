@@ -38,6 +38,14 @@ static const int64_t sim_pow10[] = {
     1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL,
 };
 
+int sim_interval_parse_listed(const char *name, const char *const *names, struct sim_interval *out)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(name, names[i]))
+            return sim_interval_parse(name, out);
+    return -1;
+}
+
 int sim_interval_count(void)
 {
     return (int)(sizeof sim_intervals / sizeof sim_intervals[0]);
@@ -288,6 +296,14 @@ void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_inte
     sim_gen_advance(g, key, out, tick);
 }
 
+void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
+                         int64_t open, int64_t now, struct sim_candle *out)
+{
+    sim_gen_start(g, key, iv, open, out);
+    int current = open == sim_interval_floor(iv, now);
+    sim_gen_advance(g, key, out, current ? sim_gen_tick_at(out, now) : 1 << 30);
+}
+
 int sim_gen_tick_at(const struct sim_candle *c, int64_t t)
 {
     int64_t len = sim_period_ms(c);
@@ -308,4 +324,28 @@ size_t sim_fmt_dec(char *out, size_t cap, int64_t v, int dp)
     return (size_t)snprintf(out, cap, "%s%llu.%0*llu", neg ? "-" : "",
                             (unsigned long long)(u / scale), dp,
                             (unsigned long long)(u % scale));
+}
+
+void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim,
+                     struct sim_candle_text *t)
+{
+    size_t (*dec)(char *, size_t, int64_t, int) = trim ? sim_fmt_dec_trim : sim_fmt_dec;
+    dec(t->o, sizeof t->o, k->o, f->price_dp);
+    dec(t->h, sizeof t->h, k->h, f->price_dp);
+    dec(t->l, sizeof t->l, k->l, f->price_dp);
+    dec(t->c, sizeof t->c, k->c, f->price_dp);
+    dec(t->v, sizeof t->v, k->v, f->qty_dp);
+    dec(t->q, sizeof t->q, k->q, f->quote_dp);
+}
+
+size_t sim_fmt_dec_trim(char *out, size_t cap, int64_t v, int dp)
+{
+    size_t n = sim_fmt_dec(out, cap, v, dp);
+    if (!strchr(out, '.'))
+        return n;
+    while (n > 0 && out[n - 1] == '0')
+        out[--n] = '\0';
+    if (n > 0 && out[n - 1] == '.')
+        out[--n] = '\0';
+    return n;
 }

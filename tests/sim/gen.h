@@ -27,6 +27,8 @@ struct sim_interval {
 
 /* Looks up a canonical interval name (1s 10s 1m ... 1w 1M); 0 or -1 if unknown. */
 int sim_interval_parse(const char *name, struct sim_interval *out);
+/* The same for a name in `names` (an exchange's own set, NULL-terminated) only. */
+int sim_interval_parse_listed(const char *name, const char *const *names, struct sim_interval *out);
 /* Number of known intervals and the i-th one, shortest first. */
 int sim_interval_count(void);
 const struct sim_interval *sim_interval_at(int i);
@@ -75,11 +77,26 @@ void sim_gen_advance(const struct sim_gen *g, uint64_t key, struct sim_candle *c
 /* sim_gen_start + sim_gen_advance in one call. */
 void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
                     int64_t open, int tick, struct sim_candle *out);
+/* The state of the period opening at `open` as it stands at wall time `now`: the tick it has
+ * reached if it is the current period, else its closed state. */
+void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
+                         int64_t open, int64_t now, struct sim_candle *out);
 /* The tick an open candle has reached at wall time t (never the closed tick). */
 int sim_gen_tick_at(const struct sim_candle *c, int64_t t);
 
 /* Renders v / 10^dp with exactly dp decimals ("0.35270000"; dp 0 gives "3005").  Returns the
  * length written (always < cap for cap >= 32). */
 size_t sim_fmt_dec(char *out, size_t cap, int64_t v, int dp);
+/* The same without trailing zeros or a bare point ("43370", "0.0077", "0"), as Bybit, OKX and
+ * Gate.io print decimals. */
+size_t sim_fmt_dec_trim(char *out, size_t cap, int64_t v, int dp);
+
+/* A candle's prices, volume and quote volume as decimal text. */
+struct sim_candle_text {
+    char o[32], h[32], l[32], c[32], v[32], q[32];
+};
+/* Renders them in format f, with exactly dp decimals or, with `trim`, as sim_fmt_dec_trim. */
+void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim,
+                     struct sim_candle_text *t);
 
 #endif

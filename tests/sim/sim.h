@@ -1,8 +1,9 @@
 /* sim.h - candled-sim's core and the interface every simulated exchange implements.
  *
- * The core (sim.c) owns the libuv loop, the lws context with its one vhost (HTTP and WebSocket
- * on the same port), the clients and their bounded send queues, the table of generated streams,
- * the timers, fault injection, recording and replay.  An exchange (ex_<name>.c) is a const
+ * The core (sim.c with core.c, client.c, stream.c, http.c and record.c; see core.h) owns the
+ * libuv loop, the lws context with its one vhost (HTTP and WebSocket on the same port), the
+ * clients and their bounded send queues, the table of generated streams, the timers, fault
+ * injection, recording and replay.  An exchange (ex_<name>.c) is a const
  * `struct sim_exchange`: it accepts WebSocket paths, answers client messages, renders candle
  * events in its wire format and answers REST requests.  It never writes to a socket: it calls
  * the sim_client_* / sim_stream_* functions below, which queue and count.
@@ -93,6 +94,12 @@ struct sim_truth {
     int flag;               /* 1 if the exchange's frames say whether the candle is closed */
 };
 
+/* Fills a truth's symbol (the stream's), prices and volume, and its quote volume unless
+ * `quote_volume` is NULL (record.c). */
+void sim_truth_set(struct sim_truth *t, const struct sim_stream *s, const char *open,
+                   const char *high, const char *low, const char *close, const char *volume,
+                   const char *quote_volume);
+
 /* Reply to a REST request, filled by the exchange. */
 struct sim_http_reply {
     int status;
@@ -116,13 +123,14 @@ const char *sim_http_arg(const struct sim_http_req *req, const char *name, char 
 int sim_http_int_arg(const struct sim_http_req *req, const char *name, long long *out);
 
 /* One simulated exchange.  Every callback gets the sim; `state` in struct sim is the
- * exchange's own (allocated in init, freed in destroy). */
+ * exchange's own: its market table entry (sim_market_init), or anything init allocates and an
+ * optional destroy frees. */
 struct sim_exchange {
     const char *name;
     /* Checks opts (market, symbols), fills defaults (sim_set_format, default symbols); 0 or
      * -1 with a message on stderr. */
     int (*init)(struct sim *sim);
-    void (*destroy)(struct sim *sim);
+    void (*destroy)(struct sim *sim); /* optional */
     /* 1 if a WebSocket upgrade to `path` (no query) is served. */
     int (*ws_path_ok)(struct sim *sim, const char *path);
     /* A client connected on `path` with query argument string `query` (may be ""): set its
@@ -159,16 +167,19 @@ struct sim {
 
 /* Wall clock in ms since the epoch. */
 int64_t sim_now_ms(void);
-/* How a market table entry with aliases begins (its first members, in this order). */
-struct sim_market_names {
+/* How every entry of an exchange's market table begins (its first member). */
+struct sim_market {
     const char *name;
-    const char *aliases[3]; /* NULL-terminated */
+    const char *aliases[3];     /* other names for it (--market), NULL-terminated */
+    struct sim_gen_format fmt;
+    const char *default_symbols; /* comma list, when neither --symbols nor --symbol-count */
+    const char *generated_fmt;   /* --symbol-count names, one %d from 1 */
 };
-/* The entry of an exchange's market table named by --market (default: the first entry), for
- * tables of `n` entries of `size` bytes whose first member is the name (const char *) or, with
- * `aliased`, which begin as struct sim_market_names (an alias names the entry too); sets
- * opts.market to its name.  NULL after a message naming the `choices`. */
-const void *sim_market_pick(struct sim *sim, const void *table, size_t n, size_t size, int aliased,
+/* Call from init: picks the entry of the market table (`n` entries of `size` bytes, each
+ * beginning with a struct sim_market) named by --market (default: the first entry), sets
+ * opts.market to its name, sim->state to the entry, the number formats and the default symbols.
+ * The entry, or NULL after a message naming the `choices`. */
+const void *sim_market_init(struct sim *sim, const void *table, size_t n, size_t size,
                             const char *choices);
 /* Sets the market's number formats (call from init). */
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt);
@@ -185,6 +196,8 @@ void sim_client_set_style(struct sim_client *c, int style);
 int sim_client_style(const struct sim_client *c);
 /* Queues a control reply (not a data frame: faults do not touch it). */
 void sim_client_send(struct sim_client *c, const char *text, size_t len);
+/* The same, built from a printf format. */
+void sim_client_sendf(struct sim_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Subscribes the client to the stream named `key` for (symbol, interval); a stream whose symbol
  * or interval is not served (or iv == NULL: not a candle stream) exists but stays silent.  0, 1 if already subscribed, -1 if the
  * client has too many streams. */
@@ -207,7 +220,7 @@ const char *sim_stream_key(const struct sim_stream *s);
 const char *sim_stream_symbol(const struct sim_stream *s);
 const struct sim_interval *sim_stream_interval(const struct sim_stream *s);
 
-/* Appends the comma-separated symbols of `list` to the universe (sim.c). */
+/* Appends the comma-separated symbols of `list` to the universe (core.c). */
 void sim_add_symbol_list(struct sim *sim, const char *list);
 /* Fills sim->opts, sim->ex and the served-interval mask from argv (opts.c): 0, 1 after --help,
  * 2 for a usage error (reported on stderr). */
