@@ -2,8 +2,9 @@
  * real C host (cdl_adapter_parse, cdl_adapter_rest_parse) as the feed calls them.
  *
  * Seeds: every recorded frame and page of tests/fixtures/<adapter>/ (a .jsonl file is one frame
- * a line; a file named *rest* is a REST page; frames a client sent are left out), each parsed in
- * the market its file name starts with.  Each case mutates one seed (fuzz.h) and checks:
+ * a line; a file named *rest* is a REST page; frames a client sent are left out) and the frames
+ * candled-sim renders, tests/fixtures/sim/<adapter>_<market>.jsonl (tools/fuzz_sim_seeds.sh),
+ * each parsed in the market its file name names.  Each case mutates one seed (fuzz.h) and checks:
  *   - the call returns 0 or a hook error (CDL_ELUA / CDL_EBUDGET), and every hook error is
  *     counted in connector_adapter_errors_total (the metric equals the count of errors seen);
  *   - a result is well-formed: at most `limit` candles, a rejection carries a reason token and
@@ -26,7 +27,7 @@
 #include <stdlib.h>
 
 #define MAX_SEEDS 512
-#define WS_CASES 10000  /* per adapter; CDL_FUZZ_ITERATIONS overrides */
+#define WS_CASES 20000  /* per adapter; CDL_FUZZ_ITERATIONS overrides */
 #define REST_SHARE 5    /* one case in REST_SHARE is a REST page (when the adapter has REST seeds) */
 /* Bytes the state may hold more after the fuzzing (after a full GC): the adapters' own bounded
  * caches (gateio keeps up to 4096 stream names of at most 80 bytes, well under 1 MiB). */
@@ -58,11 +59,11 @@ static const struct cdl_market *market_of_file(struct cdl_adapter *a, const char
     for (int i = 0; i < cdl_adapter_n_markets(a); i++) {
         const struct cdl_market *m = cdl_adapter_market_at(a, i);
         size_t n = strlen(m->name);
-        if (!strncmp(file, m->name, n) && file[n] == '_')
+        if (!strncmp(file, m->name, n) && (file[n] == '_' || file[n] == '.'))
             return m;
         for (int k = 0; k < m->n_aliases; k++) {
             n = strlen(m->aliases[k]);
-            if (!strncmp(file, m->aliases[k], n) && file[n] == '_')
+            if (!strncmp(file, m->aliases[k], n) && (file[n] == '_' || file[n] == '.'))
                 return m;
         }
     }
@@ -88,37 +89,40 @@ static void add_seed(struct seed *s, int *n, const char *text, size_t len, int r
 
 static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
-/* Reads the seeds of adapter `name` (sorted by file, so the cases do not depend on readdir). */
-static int load_seeds(struct cdl_adapter *a, const char *name, struct seed *s)
+/* Reads the seeds of adapter `name` from tests/fixtures/<name>/ (recorded) or, with `sim`, the
+ * files <name>_<market>.jsonl of tests/fixtures/sim/ (tools/fuzz_sim_seeds.sh); sorted by file,
+ * so the cases do not depend on readdir.  Appends to s[*n]. */
+static void load_seeds(struct cdl_adapter *a, const char *name, int sim, struct seed *s, int *n)
 {
     char dir[1200];
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/%s", CDL_SOURCE_DIR, name);
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/%s", CDL_SOURCE_DIR, sim ? "sim" : name);
     DIR *d = opendir(dir);
     if (!d)
-        return 0;
+        return;
     char *files[128];
-    int nf = 0, n = 0;
+    int nf = 0;
+    size_t pre = strlen(name);
     struct dirent *e;
     while ((e = readdir(d)) && nf < 128)
-        if (e->d_name[0] != '.' && strcmp(e->d_name, "README.md") && !strstr(e->d_name, "client_sent"))
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "README.md") && !strstr(e->d_name, "client_sent") &&
+            (!sim || (!strncmp(e->d_name, name, pre) && e->d_name[pre] == '_')))
             files[nf++] = strdup(e->d_name);
     closedir(d);
     qsort(files, (size_t)nf, sizeof files[0], cmp_str);
     for (int i = 0; i < nf; i++) {
         size_t len;
-        char *text = test_read_fixture(name, files[i], &len);
+        char *text = test_read_fixture(sim ? "sim" : name, files[i], &len);
         int rest = strstr(files[i], "rest") != NULL;
-        const struct cdl_market *m = market_of_file(a, files[i]);
+        const struct cdl_market *m = market_of_file(a, files[i] + (sim ? pre + 1 : 0));
         if (text && strstr(files[i], ".jsonl")) {
             for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-                add_seed(s, &n, line, strlen(line), rest, m, files[i]);
+                add_seed(s, n, line, strlen(line), rest, m, files[i]);
         } else if (text) {
-            add_seed(s, &n, text, len, rest, m, files[i]);
+            add_seed(s, n, text, len, rest, m, files[i]);
         }
         free(text);
         free(files[i]);
     }
-    return n;
 }
 
 /* The REST query a page is parsed for: the market's 1h interval (or its first), like a backfill. */
@@ -268,11 +272,15 @@ static int fuzz_adapter(const char *name)
         return -1;
     }
     static struct seed seeds[MAX_SEEDS];
-    int n = load_seeds(a, name, seeds), n_rest = 0, n_ws = 0, failed = 0;
+    int n = 0, n_rest = 0, n_ws = 0, failed = 0;
+    load_seeds(a, name, 0, seeds, &n);
+    int n_recorded = n;
+    load_seeds(a, name, 1, seeds, &n);
     for (int i = 0; i < n; i++)
         seeds[i].rest ? n_rest++ : n_ws++;
-    if (!n_ws || (cdl_adapter_has_rest(a) && !n_rest)) {
-        fprintf(stderr, "  %s: no WebSocket or REST seeds in tests/fixtures/%s\n", name, name);
+    if (!n_ws || (cdl_adapter_has_rest(a) && !n_rest) || n == n_recorded) {
+        fprintf(stderr, "  %s: no WebSocket or REST seeds in tests/fixtures/%s, or none in tests/fixtures/sim\n",
+                name, name);
         return -1;
     }
     /* What each seed parses to before any fuzzing; some must give candles, or the check is empty. */
@@ -353,9 +361,9 @@ static int fuzz_adapter(const char *name)
         failed++;
     }
     fprintf(stderr,
-            "  fuzz %-11s %ld cases (%ld REST) from %d seeds in %.2f s: %ld candles (%ld misaligned), %ld refused, "
+            "  fuzz %-11s %ld cases (%ld REST) from %d seeds (%d simulated) in %.2f s: %ld candles (%ld misaligned), %ld refused, "
             "%ld frames rejected, %ld events, %ld empty, %ld hook errors (%ld budget); Lua %zu -> %zu bytes\n",
-            name, st.cases, st.rest_cases, n, secs, st.candles, st.misaligned, st.bad_candles, st.rejected, st.events,
+            name, st.cases, st.rest_cases, n, n - n_recorded, secs, st.candles, st.misaligned, st.bad_candles, st.rejected, st.events,
             st.empty, st.hook_errors, st.budget_errors, mem_before, mem_after);
     return failed ? -1 : 0;
 }
