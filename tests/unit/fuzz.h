@@ -206,6 +206,77 @@ static const char *const fuzz_op_names[FM__COUNT] = {
     "long_digits", "nest", "utf8", "long_string", "swap_tokens",
 };
 
+/* A number (or a string) token replaced by a bad number or a very long digit string. */
+static inline void fuzz_op_number(struct fuzz_rng *r, enum fuzz_op op, const char *s, size_t len,
+                                  const struct fuzz_span *t, int n, struct fuzz_buf *out)
+{
+    int i = fuzz_pick_token(r, t, n, FT_NUMBER);
+    if (i < 0)
+        i = fuzz_pick_token(r, t, n, FT_STRING);
+    if (i < 0)
+        return;
+    struct fuzz_buf num = { 0 };
+    int quoted = t[i].kind == FT_STRING && fuzz_below(r, 2);
+    if (quoted)
+        fuzz_adds(&num, "\"");
+    if (op == FM_NUMBER) {
+        fuzz_adds(&num, fuzz_bad_numbers[fuzz_below(r, FUZZ_N_BAD_NUMBERS)]);
+    } else {
+        size_t digits = (size_t)1 << (4 + fuzz_below(r, fuzz_below(r, 8) ? 6 : 14)); /* 16 .. 128 Ki, mostly < 1 Ki */
+        if (fuzz_below(r, 2))
+            fuzz_adds(&num, "-");
+        fuzz_adds(&num, "1");
+        fuzz_fill(&num, (char)('0' + fuzz_below(r, 10)), digits);
+        if (fuzz_below(r, 2))
+            fuzz_adds(&num, fuzz_below(r, 2) ? ".5" : "e-400");
+    }
+    if (quoted)
+        fuzz_adds(&num, "\"");
+    fuzz_replace(out, s, len, t[i].off, t[i].len, num.p, num.len);
+    free(num.p);
+}
+
+/* The text (or a number) nested 1 to 5 000 deep, sometimes left open. */
+static inline void fuzz_op_nest(struct fuzz_rng *r, const char *s, size_t len, struct fuzz_buf *out)
+{
+    size_t depth = 1 + fuzz_below(r, fuzz_below(r, 4) ? 70 : 5000);
+    struct fuzz_buf tmp = { 0 };
+    int obj = (int)fuzz_below(r, 2);
+    for (size_t k = 0; k < depth; k++)
+        fuzz_adds(&tmp, obj ? "{\"a\":" : "[");
+    if (fuzz_below(r, 2) || !len)
+        fuzz_adds(&tmp, "1");
+    else
+        fuzz_add(&tmp, s, len);
+    if (fuzz_below(r, 4)) /* sometimes left open */
+        for (size_t k = 0; k < depth; k++)
+            fuzz_adds(&tmp, obj ? "}" : "]");
+    fuzz_set(out, tmp.p, tmp.len);
+    free(tmp.p);
+}
+
+/* Two tokens swapped: a value of one type where another was (string <-> number <-> literal). */
+static inline void fuzz_op_swap(struct fuzz_rng *r, const char *s, size_t len, const struct fuzz_span *t, int n,
+                                struct fuzz_buf *out)
+{
+    int i = fuzz_pick_token(r, t, n, -1), j = fuzz_pick_token(r, t, n, -1);
+    if (i < 0 || j < 0 || i == j)
+        return;
+    if (i > j) {
+        int k = i;
+        i = j;
+        j = k;
+    }
+    struct fuzz_buf tmp = { 0 };
+    fuzz_add(&tmp, s, t[i].off);
+    fuzz_add(&tmp, s + t[j].off, t[j].len);
+    fuzz_add(&tmp, s + t[i].off + t[i].len, t[j].off - t[i].off - t[i].len);
+    fuzz_add(&tmp, s + t[i].off, t[i].len);
+    fuzz_add(&tmp, s + t[j].off + t[j].len, len - t[j].off - t[j].len);
+    fuzz_set(out, tmp.p, tmp.len);
+    free(tmp.p);
+}
+
 /* One mutation of s (len) into out; `other` is a second seed for splicing.  Returns the op. */
 static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, size_t len, const char *other,
                                             size_t olen, struct fuzz_buf *out)
@@ -271,50 +342,12 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
         break;
     }
     case FM_NUMBER:
-    case FM_LONG_DIGITS: {
-        int i = fuzz_pick_token(r, t, n, FT_NUMBER);
-        if (i < 0)
-            i = fuzz_pick_token(r, t, n, FT_STRING);
-        if (i < 0)
-            break;
-        struct fuzz_buf num = { 0 };
-        int quoted = t[i].kind == FT_STRING && fuzz_below(r, 2);
-        if (quoted)
-            fuzz_adds(&num, "\"");
-        if (op == FM_NUMBER) {
-            fuzz_adds(&num, fuzz_bad_numbers[fuzz_below(r, FUZZ_N_BAD_NUMBERS)]);
-        } else {
-            size_t digits = (size_t)1 << (4 + fuzz_below(r, fuzz_below(r, 8) ? 6 : 14)); /* 16 .. 128 Ki, mostly < 1 Ki */
-            if (fuzz_below(r, 2))
-                fuzz_adds(&num, "-");
-            fuzz_adds(&num, "1");
-            fuzz_fill(&num, (char)('0' + fuzz_below(r, 10)), digits);
-            if (fuzz_below(r, 2))
-                fuzz_adds(&num, fuzz_below(r, 2) ? ".5" : "e-400");
-        }
-        if (quoted)
-            fuzz_adds(&num, "\"");
-        fuzz_replace(out, s, len, t[i].off, t[i].len, num.p, num.len);
-        free(num.p);
+    case FM_LONG_DIGITS:
+        fuzz_op_number(r, op, s, len, t, n, out);
         break;
-    }
-    case FM_NEST: {
-        size_t depth = 1 + fuzz_below(r, fuzz_below(r, 4) ? 70 : 5000);
-        struct fuzz_buf tmp = { 0 };
-        int obj = (int)fuzz_below(r, 2);
-        for (size_t k = 0; k < depth; k++)
-            fuzz_adds(&tmp, obj ? "{\"a\":" : "[");
-        if (fuzz_below(r, 2) || !len)
-            fuzz_adds(&tmp, "1");
-        else
-            fuzz_add(&tmp, s, len);
-        if (fuzz_below(r, 4)) /* sometimes left open */
-            for (size_t k = 0; k < depth; k++)
-                fuzz_adds(&tmp, obj ? "}" : "]");
-        fuzz_set(out, tmp.p, tmp.len);
-        free(tmp.p);
+    case FM_NEST:
+        fuzz_op_nest(r, s, len, out);
         break;
-    }
     case FM_UTF8: {
         const char *u = fuzz_bad_utf8[fuzz_below(r, FUZZ_N_BAD_UTF8)];
         int i = fuzz_pick_token(r, t, n, FT_STRING);
@@ -336,25 +369,9 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
         free(str.p);
         break;
     }
-    case FM_SWAP_TOKENS: { /* a value of one type where another was (string <-> number <-> literal) */
-        int i = fuzz_pick_token(r, t, n, -1), j = fuzz_pick_token(r, t, n, -1);
-        if (i < 0 || j < 0 || i == j)
-            break;
-        if (i > j) {
-            int k = i;
-            i = j;
-            j = k;
-        }
-        struct fuzz_buf tmp = { 0 };
-        fuzz_add(&tmp, s, t[i].off);
-        fuzz_add(&tmp, s + t[j].off, t[j].len);
-        fuzz_add(&tmp, s + t[i].off + t[i].len, t[j].off - t[i].off - t[i].len);
-        fuzz_add(&tmp, s + t[i].off, t[i].len);
-        fuzz_add(&tmp, s + t[j].off + t[j].len, len - t[j].off - t[j].len);
-        fuzz_set(out, tmp.p, tmp.len);
-        free(tmp.p);
+    case FM_SWAP_TOKENS:
+        fuzz_op_swap(r, s, len, t, n, out);
         break;
-    }
     case FM__COUNT:
         break;
     }

@@ -263,6 +263,67 @@ static void print_case(const char *name, long i, enum fuzz_op op, const struct s
     fputc('\n', stderr);
 }
 
+/* The fuzzing loop of adapter a over seeds[0..n): returns the failed cases (it stops at 5). */
+static int run_cases(struct cdl_adapter *a, const char *name, const struct seed *seeds, int n, int n_rest,
+                     struct stats *st)
+{
+    int sessions[8], failed = 0;
+    int nm = cdl_adapter_n_markets(a) < 8 ? cdl_adapter_n_markets(a) : 8;
+    for (int i = 0; i < nm; i++)
+        sessions[i] = cdl_adapter_session_new(a, cdl_adapter_market_at(a, i), cdl_adapter_market_at(a, i)->ws_url, 1);
+    struct fuzz_rng rng = { fuzz_seed(0xC0FFEE) ^ (uint64_t)strlen(name) * 0x100000001B3ULL ^ (uint64_t)name[0] };
+    long cases = fuzz_iterations(WS_CASES);
+    for (long i = 0; i < cases && failed < 5; i++) {
+        int rest = n_rest && fuzz_below(&rng, REST_SHARE) == 0;
+        const struct seed *sd, *other;
+        do
+            sd = &seeds[fuzz_below(&rng, (size_t)n)];
+        while (sd->rest != rest);
+        other = &seeds[fuzz_below(&rng, (size_t)n)];
+        enum fuzz_op op = fuzz_mutate(&rng, sd->text, sd->len, other->text, other->len, &in);
+        st->by_op[op]++;
+        int mi = fuzz_below(&rng, 4) ? -1 : (int)fuzz_below(&rng, (size_t)nm); /* sometimes another market */
+        const struct cdl_market *m = mi < 0 ? sd->m : cdl_adapter_market_at(a, mi);
+        int rc;
+        if (rest) {
+            const struct cdl_interval *iv = cdl_interval_at((int)fuzz_below(&rng, (size_t)cdl_interval_count()));
+            struct cdl_rest_query q = query_for(a, m, iv->name);
+            rc = cdl_adapter_rest_parse(a, m, &q, in.p, in.len, &res);
+            st->rest_cases++;
+        } else {
+            rc = cdl_adapter_parse(a, sessions[m->index < nm ? m->index : 0], in.p, in.len, &res);
+        }
+        st->cases++;
+        const char *why = result_wrong(a, m, rc, st);
+        if (why) {
+            print_case(name, i, op, sd, why);
+            failed++;
+        }
+    }
+    for (int i = 0; i < nm; i++)
+        cdl_adapter_session_free(a, sessions[i]);
+    return failed;
+}
+
+/* After the fuzzing: every seed parses to what it gave before (frees the seeds and snapshots). */
+static int seeds_unchanged(struct cdl_adapter *a, const char *name, struct seed *seeds, struct snapshot *before, int n)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        struct snapshot after;
+        snap(&after, parse_seed(a, seeds[i].m, seeds[i].rest, seeds[i].text, seeds[i].len));
+        if (!snap_equal(&before[i], &after)) {
+            fprintf(stderr, "  %s: seed %d (%s) parses differently after the fuzzing (rc %d/%d, n %d/%d)\n", name, i,
+                    seeds[i].file, before[i].rc, after.rc, before[i].n, after.n);
+            failed++;
+        }
+        free(after.items);
+        free(before[i].items);
+        free(seeds[i].text);
+    }
+    return failed;
+}
+
 static int fuzz_adapter(const char *name)
 {
     struct cdl_adapter *a;
@@ -292,46 +353,10 @@ static int fuzz_adapter(const char *name)
     }
     size_t mem_before = cdl_lua_host_collect(host);
     double err_before = adapter_errors(name, "parse") + adapter_errors(name, "rest.parse");
-
-    int sessions[8];
-    int nm = cdl_adapter_n_markets(a) < 8 ? cdl_adapter_n_markets(a) : 8;
-    for (int i = 0; i < nm; i++)
-        sessions[i] = cdl_adapter_session_new(a, cdl_adapter_market_at(a, i), cdl_adapter_market_at(a, i)->ws_url, 1);
-    struct fuzz_rng rng = { fuzz_seed(0xC0FFEE) ^ (uint64_t)strlen(name) * 0x100000001B3ULL ^ (uint64_t)name[0] };
     struct stats st = { 0 };
-    long cases = fuzz_iterations(WS_CASES);
     double t0 = fuzz_now();
-    for (long i = 0; i < cases && failed < 5; i++) {
-        int rest = n_rest && fuzz_below(&rng, REST_SHARE) == 0;
-        const struct seed *sd, *other;
-        do
-            sd = &seeds[fuzz_below(&rng, (size_t)n)];
-        while (sd->rest != rest);
-        other = &seeds[fuzz_below(&rng, (size_t)n)];
-        enum fuzz_op op = fuzz_mutate(&rng, sd->text, sd->len, other->text, other->len, &in);
-        st.by_op[op]++;
-        int mi = fuzz_below(&rng, 4) ? -1 : (int)fuzz_below(&rng, (size_t)nm); /* sometimes another market */
-        const struct cdl_market *m = mi < 0 ? sd->m : cdl_adapter_market_at(a, mi);
-        int rc;
-        if (rest) {
-            const struct cdl_interval *iv = cdl_interval_at((int)fuzz_below(&rng, (size_t)cdl_interval_count()));
-            struct cdl_rest_query q = query_for(a, m, iv->name);
-            rc = cdl_adapter_rest_parse(a, m, &q, in.p, in.len, &res);
-            st.rest_cases++;
-        } else {
-            rc = cdl_adapter_parse(a, sessions[m->index < nm ? m->index : 0], in.p, in.len, &res);
-        }
-        st.cases++;
-        const char *why = result_wrong(a, m, rc, &st);
-        if (why) {
-            print_case(name, i, op, sd, why);
-            failed++;
-        }
-    }
+    failed += run_cases(a, name, seeds, n, n_rest, &st);
     double secs = fuzz_now() - t0;
-    for (int i = 0; i < nm; i++)
-        cdl_adapter_session_free(a, sessions[i]);
-
     double counted = adapter_errors(name, "parse") + adapter_errors(name, "rest.parse") - err_before;
     if (counted != (double)st.hook_errors) {
         fprintf(stderr, "  %s: %ld hook errors returned, %.0f counted in connector_adapter_errors_total\n", name,
@@ -344,27 +369,16 @@ static int fuzz_adapter(const char *name)
                 mem_before, mem_after, LEAK_BOUND);
         failed++;
     }
-    for (int i = 0; i < n; i++) {
-        struct snapshot after;
-        snap(&after, parse_seed(a, seeds[i].m, seeds[i].rest, seeds[i].text, seeds[i].len));
-        if (!snap_equal(&before[i], &after)) {
-            fprintf(stderr, "  %s: seed %d (%s) parses differently after the fuzzing (rc %d/%d, n %d/%d)\n", name, i,
-                    seeds[i].file, before[i].rc, after.rc, before[i].n, after.n);
-            failed++;
-        }
-        free(after.items);
-        free(before[i].items);
-        free(seeds[i].text);
-    }
+    failed += seeds_unchanged(a, name, seeds, before, n);
     if (!with_candles) {
         fprintf(stderr, "  %s: no seed gives a candle\n", name);
         failed++;
     }
     fprintf(stderr,
-            "  fuzz %-11s %ld cases (%ld REST) from %d seeds (%d simulated) in %.2f s: %ld candles (%ld misaligned), %ld refused, "
-            "%ld frames rejected, %ld events, %ld empty, %ld hook errors (%ld budget); Lua %zu -> %zu bytes\n",
-            name, st.cases, st.rest_cases, n, n - n_recorded, secs, st.candles, st.misaligned, st.bad_candles, st.rejected, st.events,
-            st.empty, st.hook_errors, st.budget_errors, mem_before, mem_after);
+            "  fuzz %-11s %ld cases (%ld REST) from %d seeds (%d simulated) in %.2f s: %ld candles (%ld misaligned), "
+            "%ld refused, %ld frames rejected, %ld events, %ld empty, %ld hook errors (%ld budget); Lua %zu -> %zu bytes\n",
+            name, st.cases, st.rest_cases, n, n - n_recorded, secs, st.candles, st.misaligned, st.bad_candles,
+            st.rejected, st.events, st.empty, st.hook_errors, st.budget_errors, mem_before, mem_after);
     return failed ? -1 : 0;
 }
 
