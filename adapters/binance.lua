@@ -124,6 +124,7 @@ local function rest_parse(market, q, body)
   if rows.code ~= nil then return nil, "exchange_error" end
   local candles = {}
   for k, r in ipairs(rows) do
+    if type(r) ~= "table" then return nil, "bad_row" end -- r[1] of a number would raise
     local t, T, n = math.tointeger(r[1]), math.tointeger(r[7]), math.tointeger(r[9])
     if not t or not T or type(r[2]) ~= "string" or type(r[6]) ~= "string" or type(r[8]) ~= "string" then
       return nil, "bad_row"

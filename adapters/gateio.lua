@@ -75,11 +75,15 @@ local function dec(x)
   return nil
 end
 
--- "<interval>_<pair>" split once per stream name: interval, pair (nil if malformed).
+-- "<interval>_<pair>" split once per stream name: interval, pair (nil if malformed).  A name
+-- longer than the core takes (interval under 16 bytes, symbol under 64) is refused before the
+-- cache: 4096 names of a megabyte each would fill the Lua state's memory cap.
+local NAME_MAX = 80
 local names, n_names = {}, 0
 local function split(n)
   local e = names[n]
   if e then return e[1], e[2] end
+  if #n > NAME_MAX then return nil end
   local us = n:find("_", 1, true)
   if not us or us == 1 or us == #n then return nil end
   if n_names >= 4096 then names, n_names = {}, 0 end -- garbage names cannot grow it without bound

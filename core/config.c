@@ -191,6 +191,14 @@ static void hook_budget(lua_State *L, lua_Debug *ar)
     luaL_error(L, "config.lua ran too long (it must be data)");
 }
 
+/* 1 if the string at the top of the stack holds a NUL byte ("info\0x" would be read as "info"). */
+static int has_nul(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    return memchr(s, '\0', len) != NULL;
+}
+
 /* Reads the value at the top of the stack for key k. */
 static int read_scalar(lua_State *L, struct cdl_config *cfg, const struct key *k, char *err, size_t errlen)
 {
@@ -201,9 +209,15 @@ static int read_scalar(lua_State *L, struct cdl_config *cfg, const struct key *k
     else if ((k->type == K_INT || k->type == K_NUM) && ty == LUA_TNUMBER)
         lua_isinteger(L, -1) ? snprintf(text, sizeof text, "%lld", (long long)lua_tointeger(L, -1))
                              : snprintf(text, sizeof text, "%.17g", lua_tonumber(L, -1));
-    else if (k->type == K_STR && ty == LUA_TSTRING && lua_rawlen(L, -1) < sizeof text)
+    else if (k->type == K_STR && ty == LUA_TSTRING && lua_rawlen(L, -1) < sizeof text && !has_nul(L))
         snprintf(text, sizeof text, "%s", lua_tostring(L, -1));
-    else {
+    else if (k->type == K_STR && ty == LUA_TSTRING) { /* not "expected a string, got string" */
+        if (has_nul(L))
+            snprintf(err, errlen, "%s.%s: text contains a NUL byte", k->section, k->name);
+        else
+            snprintf(err, errlen, "%s.%s: text longer than %d characters", k->section, k->name, (int)k->max);
+        return CDL_ECONFIG;
+    } else {
         static const char *const tn[] = { "an integer", "a number", "a boolean", "a string" };
         snprintf(err, errlen, "%s.%s: expected %s, got %s", k->section, k->name, tn[k->type], luaL_typename(L, -1));
         return CDL_ECONFIG;
@@ -217,8 +231,8 @@ static int read_scalar(lua_State *L, struct cdl_config *cfg, const struct key *k
 
 static int copy_str(lua_State *L, char *dst, size_t cap, const char *path, char *err, size_t errlen)
 {
-    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= cap) {
-        snprintf(err, errlen, "%s: expected a non-empty string (under %zu characters)", path, cap);
+    if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= cap || has_nul(L)) {
+        snprintf(err, errlen, "%s: expected a non-empty string (under %zu characters, no NUL byte)", path, cap);
         return CDL_ECONFIG;
     }
     memcpy(dst, lua_tostring(L, -1), lua_rawlen(L, -1) + 1);
@@ -324,7 +338,8 @@ static int read_subscriptions(lua_State *L, struct cdl_config *cfg, char *err, s
                 if (!s->symbols)
                     abort();
                 for (int k = 1; k <= ns; k++) {
-                    if (lua_rawgeti(L, -1, k) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= 64) {
+                    if (lua_rawgeti(L, -1, k) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= 64 ||
+                        has_nul(L)) {
                         snprintf(err, errlen, "%s[%d]: expected a symbol string", kp, k);
                         return CDL_ECONFIG;
                     }
@@ -400,22 +415,64 @@ static int read_table(lua_State *L, struct cdl_config *cfg, char *err, size_t er
     return 0;
 }
 
+/* config.lua's memory cap: the largest config (64 subscriptions of 4096 symbols) needs ~50 MiB.
+ * Without it a two-line loop doubling a string made candled allocate until the OOM killer came
+ * (the instruction budget alone does not bound memory: 40 doublings are 2^40 bytes). */
+#define CONFIG_MEMORY_MAX ((size_t)256 << 20)
+
+struct config_mem {
+    size_t used;
+};
+
+static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct config_mem *m = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        m->used -= old;
+        return NULL;
+    }
+    if (nsize > old && m->used - old + nsize > CONFIG_MEMORY_MAX)
+        return NULL; /* a memory error inside the protected call */
+    void *p = realloc(ptr, nsize);
+    if (p)
+        m->used = m->used - old + nsize;
+    return p;
+}
+
+/* The message of a failed load or run, always starting with the file's path (Lua's syntax
+ * errors do, "path:3: ..."; its "C stack overflow" of a too deeply nested text does not). */
+static void lua_failure(lua_State *L, int status, const char *path, char *err, size_t errlen)
+{
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+    size_t n = strlen(path);
+    if (status == LUA_ERRMEM)
+        snprintf(err, errlen, "%s: uses more than %zu MiB of memory (it must be data)", path, CONFIG_MEMORY_MAX >> 20);
+    else if (!strncmp(msg, path, n) && msg[n] == ':')
+        snprintf(err, errlen, "%s", msg);
+    else
+        snprintf(err, errlen, "%s: %s", path, msg);
+}
+
 static int load_file(const char *path, struct cdl_config *cfg, char *err, size_t errlen)
 {
-    lua_State *L = luaL_newstate(); /* no libraries: config.lua is data */
+    struct config_mem mem = { 0 };
+    lua_State *L = lua_newstate(config_alloc, &mem); /* no libraries: config.lua is data */
     if (!L)
         abort();
-    int rc = 0;
-    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    int rc = 0, status = luaL_loadfilex(L, path, "t");
+    if (status != LUA_OK) {
+        lua_failure(L, status, path, err, errlen);
         rc = CDL_ECONFIG;
         goto out;
     }
     lua_newtable(L);
     lua_setupvalue(L, -2, 1); /* empty _ENV */
     lua_sethook(L, hook_budget, LUA_MASKCOUNT, 10000000);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        snprintf(err, errlen, "%s: %s", path, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error");
+    status = lua_pcall(L, 0, 1, 0);
+    if (status != LUA_OK) {
+        lua_failure(L, status, path, err, errlen);
         rc = CDL_ECONFIG;
         goto out;
     }
@@ -507,7 +564,8 @@ void cdl_config_reference(FILE *out)
     fputs("# Configuration reference\n\n"
           "<!-- generated by `candled config-reference` from the schema table in core/config.c; "
           "tests/e2e/test_config_docs.sh fails if this file drifts -->\n\n"
-          "`config.lua` returns one table. It is data: it runs with no libraries and an empty environment.\n"
+          "`config.lua` returns one table. It is data: it runs with no libraries and an empty environment,\n"
+          "at most 10 million VM instructions and 256 MiB of memory.\n"
           "Precedence: built-in defaults < `config.lua` < environment variables < command-line flags.\n"
           "An unknown key, a wrong type or an out-of-range value is an error naming the key's path.\n\n"
           "| key | type | default | range | environment | meaning |\n|---|---|---|---|---|---|\n",

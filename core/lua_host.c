@@ -288,6 +288,12 @@ void cdl_lua_host_destroy(struct cdl_lua_host *h)
 
 size_t cdl_lua_host_memory(const struct cdl_lua_host *h) { return h->mem_used; }
 
+size_t cdl_lua_host_collect(struct cdl_lua_host *h)
+{
+    lua_gc(h->L, LUA_GCCOLLECT);
+    return h->mem_used;
+}
+
 int cdl_adapter_name_valid(const char *s)
 {
     if (!*s || strlen(s) >= CDL_NAME_MAX)

@@ -114,6 +114,9 @@ struct cdl_adapter;
 struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct cdl_metrics *metrics);
 void cdl_lua_host_destroy(struct cdl_lua_host *h);
 size_t cdl_lua_host_memory(const struct cdl_lua_host *h);
+/* Runs a full garbage collection of the state; returns the bytes still in use (what the adapters
+ * and their sessions really hold, for leak checks). */
+size_t cdl_lua_host_collect(struct cdl_lua_host *h);
 
 /* Loads adapters/<name>.lua (name: [a-z0-9_]+).  On failure returns a negative cdl_err and a
  * human message in err.  Loading the same name twice returns the loaded adapter. */

@@ -204,6 +204,8 @@ describe("gateio control frames", function()
     assert.are.equal("bad_field", rejected(spot, (SPOT_DOC:gsub('"o":"19128.1"', '"o":true'))))
     assert.are.equal("bad_field", rejected(spot, (SPOT_DOC:gsub('"t":"1606292580"', '"t":"16062925x0"'))))
     assert.are.equal("bad_field", rejected(spot, (SPOT_DOC:gsub('"n":"1m_BTC_USDT"', '"n":"1mBTCUSDT"'))))
+    -- a stream name longer than the core takes is refused (and not cached: found by fuzzing)
+    assert.are.equal("bad_field", rejected(spot, (SPOT_DOC:gsub('"n":"1m_BTC_USDT"', '"n":"1m_BTC_USDT' .. string.rep("X", 70) .. '"'))))
     assert.are.equal("bad_field", rejected(spot, (SPOT_DOC:gsub('"w":true', '"w":"yes"'))))
     -- decimal syntax is the core's check (bad_close), the adapter passes the text on
     assert.are.equal("19,128.1", gate.parse(spot, (SPOT_DOC:gsub('"c":"19128.1"', '"c":"19,128.1"')))[1].close)
