@@ -13,10 +13,13 @@ N=${CHAOS_SERVE_SYMBOLS:-20}
 [ "${CDL_SANITIZE:-0}" = 1 ] && PER=${CHAOS_SERVE_PER_SYMBOL:-8} || PER=${CHAOS_SERVE_PER_SYMBOL:-15}
 WANT=$((N * PER))
 WAIT=$((PER * 3 + 75)) # the client's timeout: about a second per candle, with room
+# a revision needs a period with index % R == 0 and a later sent close, inside the run: with the
+# sanitizer build's 8 periods, every 5th could fall at the end (seen once: "revisions":0)
+REVISE=$((PER < 10 ? 3 : 5))
 syms=$(i=1; while [ $i -le $N ]; do printf '"SYM%04dUSDT",' $i; i=$((i + 1)); done)
 start_sim --exchange binance --symbol-count $N --interval 1s --rate 2 --truth "$T/truth" \
     --disconnect-after 300 --duplicate-every 7 --reorder-every 11 --skip-close-every 4 --garbage-every 13 \
-    --revise-every 5 --rest-fail-every 5 --rest-status 500
+    --revise-every $REVISE --rest-fail-every 5 --rest-status 500
 cat >"$T/config.lua" <<CONF
 return {
   server = { port = 0, health_port = 0, drain_grace_seconds = 0 },
