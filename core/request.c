@@ -168,6 +168,25 @@ void cdl_request_clear(struct cdl_request *req)
     req->n_symbols = 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (1..4), 0 if it is not one (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!n)
+        return 0;
+    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 int cdl_json_put_string(char *buf, size_t cap, size_t *len, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -178,7 +197,15 @@ int cdl_json_put_string(char *buf, size_t cap, size_t *len, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (n + 7 >= cap)
             return CDL_ERANGE;
-        if (*p == '"' || *p == '\\') {
+        int u = utf8_len(p);
+        if (u == 0) { /* not UTF-8 (a client's bytes, or text cut inside a character): U+FFFD */
+            memcpy(buf + n, "\\ufffd", 6);
+            n += 6;
+        } else if (u > 1) {
+            memcpy(buf + n, p, (size_t)u);
+            n += (size_t)u;
+            p += u - 1;
+        } else if (*p == '"' || *p == '\\') {
             buf[n++] = '\\';
             buf[n++] = (char)*p;
         } else if (*p < 0x20) {

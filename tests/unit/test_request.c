@@ -104,6 +104,24 @@ static void test_json_string(void)
     n = 0;
     ASSERT_EQ(cdl_json_put_string(buf, 8, &n, "0123456789"), CDL_ERANGE);
     ASSERT_EQ(n, 0);
+    /* what goes out is UTF-8 whatever came in: each byte that starts no well-formed sequence
+     * (a stray continuation, a character cut short, an overlong form, a surrogate, > U+10FFFF)
+     * becomes U+FFFD; well-formed characters pass as they are */
+    static const char *const in[][2] = {
+        { "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"" },
+        { "a\x80" "b", "\"a\\ufffdb\"" },
+        { "x\xe2\x82", "\"x\\ufffd\\ufffd\"" },
+        { "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
+        { "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+        { "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+        { "\xff", "\"\\ufffd\"" },
+    };
+    char big[128];
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        n = 0;
+        ASSERT_EQ(cdl_json_put_string(big, sizeof big, &n, in[i][0]), 0);
+        ASSERT_STR_EQ(big, in[i][1]);
+    }
 }
 
 int main(void)
