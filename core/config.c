@@ -180,7 +180,7 @@ range:
     else if (k->type == K_BOOL)
         snprintf(err, errlen, "%s%s.%s: expected true or false, got '%.100s'", origin, k->section, k->name, text);
     else
-        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%g, %g], got '%.100s'", origin, k->section, k->name,
+        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%.15g, %.15g], got '%.100s'", origin, k->section, k->name,
                  k->type == K_INT ? "n integer" : "", k->min, k->max, text);
     return CDL_ECONFIG;
 }
@@ -574,7 +574,7 @@ void cdl_config_reference(FILE *out)
         const struct key *k = &schema[i];
         char range[64] = "";
         if (k->type == K_INT || k->type == K_NUM)
-            snprintf(range, sizeof range, "%g .. %g", k->min, k->max);
+            snprintf(range, sizeof range, "%.15g .. %.15g", k->min, k->max);
         fprintf(out, "| `%s.%s` | %s | `%s` | %s | %s%s%s | %s |\n", k->section, k->name, tn[k->type],
                 k->dflt[0] ? k->dflt : "(see meaning)", range, k->env ? "`" : "", k->env ? k->env : "",
                 k->env ? "`" : "", k->help);
