@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "feed.h"
+#include "lua_host.h"
 #include "rest.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
@@ -420,27 +421,6 @@ static int read_table(lua_State *L, struct cdl_config *cfg, char *err, size_t er
  * (the instruction budget alone does not bound memory: 40 doublings are 2^40 bytes). */
 #define CONFIG_MEMORY_MAX ((size_t)256 << 20)
 
-struct config_mem {
-    size_t used;
-};
-
-static void *config_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct config_mem *m = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        free(ptr);
-        m->used -= old;
-        return NULL;
-    }
-    if (nsize > old && m->used - old + nsize > CONFIG_MEMORY_MAX)
-        return NULL; /* a memory error inside the protected call */
-    void *p = realloc(ptr, nsize);
-    if (p)
-        m->used = m->used - old + nsize;
-    return p;
-}
-
 /* The message of a failed load or run, always starting with the file's path (Lua's syntax
  * errors do, "path:3: ..."; its "C stack overflow" of a too deeply nested text does not). */
 static void lua_failure(lua_State *L, int status, const char *path, char *err, size_t errlen)
@@ -457,8 +437,8 @@ static void lua_failure(lua_State *L, int status, const char *path, char *err, s
 
 static int load_file(const char *path, struct cdl_config *cfg, char *err, size_t errlen)
 {
-    struct config_mem mem = { 0 };
-    lua_State *L = lua_newstate(config_alloc, &mem); /* no libraries: config.lua is data */
+    struct cdl_lua_mem mem = { 0, CONFIG_MEMORY_MAX };
+    lua_State *L = lua_newstate(cdl_lua_capped_alloc, &mem); /* no libraries: config.lua is data */
     if (!L)
         abort();
     int rc = 0, status = luaL_loadfilex(L, path, "t");

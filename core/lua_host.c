@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,7 @@ struct cdl_lua_host {
     char adapters_dir[CDL_URL_MAX];
     char lua_dir[CDL_URL_MAX];
     struct cdl_metrics *metrics;
-    size_t mem_used, mem_limit;
+    struct cdl_lua_mem mem;
     long budget_steps, steps_left;
     struct cdl_adapter *adapters[MAX_ADAPTERS];
     int n_adapters;
@@ -58,30 +59,31 @@ struct cdl_lua_host {
 
 /* ---- allocator with a cap --------------------------------------------------------------------- */
 
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+void *cdl_lua_capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    struct cdl_lua_host *h = ud;
+    struct cdl_lua_mem *m = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
         free(ptr);
-        h->mem_used -= old;
+        m->used -= old;
         return NULL;
     }
-    if (nsize > old && h->mem_used - old + nsize > h->mem_limit)
+    if (nsize > old && m->used - old + nsize > m->limit)
         return NULL; /* Lua raises a memory error inside the protected call */
     void *p = realloc(ptr, nsize);
     if (p)
-        h->mem_used = h->mem_used - old + nsize;
+        m->used = m->used - old + nsize;
     return p;
 }
 
 /* ---- instruction budget ---------------------------------------------------------------------- */
 
+/* The host of a state: its allocator's data is the host's mem. */
 static struct cdl_lua_host *host_of(lua_State *L)
 {
     void *ud;
     lua_getallocf(L, &ud);
-    return ud;
+    return (struct cdl_lua_host *)((char *)ud - offsetof(struct cdl_lua_host, mem));
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -251,10 +253,10 @@ struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct
     snprintf(h->adapters_dir, sizeof h->adapters_dir, "%s", opts->adapters_dir ? opts->adapters_dir : "adapters");
     snprintf(h->lua_dir, sizeof h->lua_dir, "%s", opts->lua_dir ? opts->lua_dir : "lua");
     h->metrics = metrics;
-    h->mem_limit = opts->memory_limit ? opts->memory_limit : (size_t)64 << 20;
+    h->mem.limit = opts->memory_limit ? opts->memory_limit : (size_t)64 << 20;
     long budget = opts->instruction_budget > 0 ? opts->instruction_budget : 1000000;
     h->budget_steps = budget / HOOK_STEP > 0 ? budget / HOOK_STEP : 1;
-    h->L = lua_newstate(capped_alloc, h);
+    h->L = lua_newstate(cdl_lua_capped_alloc, &h->mem);
     if (!h->L)
         abort();
     lua_State *L = h->L;
@@ -286,12 +288,12 @@ void cdl_lua_host_destroy(struct cdl_lua_host *h)
     free(h);
 }
 
-size_t cdl_lua_host_memory(const struct cdl_lua_host *h) { return h->mem_used; }
+size_t cdl_lua_host_memory(const struct cdl_lua_host *h) { return h->mem.used; }
 
 size_t cdl_lua_host_collect(struct cdl_lua_host *h)
 {
     lua_gc(h->L, LUA_GCCOLLECT);
-    return h->mem_used;
+    return h->mem.used;
 }
 
 int cdl_adapter_name_valid(const char *s)

@@ -191,6 +191,14 @@ int *cdl_parse_result_order(const struct cdl_parse_result *res);
 /* 1 if s can name an adapter (and a market): [a-z0-9_]+, shorter than CDL_NAME_MAX. */
 int cdl_adapter_name_valid(const char *s);
 
+/* A Lua allocator that refuses to grow past limit bytes (Lua raises a memory error in the
+ * protected call): lua_newstate(cdl_lua_capped_alloc, &mem).  The adapters' state and config.lua
+ * each have one. */
+struct cdl_lua_mem {
+    size_t used, limit;
+};
+void *cdl_lua_capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
 int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
                              struct cdl_rest_req *out);
 int cdl_adapter_rest_parse(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
