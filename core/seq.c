@@ -142,6 +142,27 @@ void cdl_seq_set_active(struct cdl_seq *s, int id, int active)
     st->has_pending = 0;
 }
 
+/* Room for one more in a held/candidate array of capacity *cap: doubled from `first`, at most max. */
+static struct held *grow(struct held *a, int *cap, int first, int max)
+{
+    *cap = *cap ? *cap * 2 : first;
+    if (*cap > max)
+        *cap = max;
+    a = realloc(a, (size_t)*cap * sizeof *a);
+    if (!a)
+        abort();
+    return a;
+}
+
+/* Takes the oldest candidate out (there is one). */
+static struct held pop_cand(struct sstream *st)
+{
+    struct held h = st->cand[0];
+    memmove(st->cand, st->cand + 1, (size_t)(st->n_cand - 1) * sizeof *st->cand);
+    st->n_cand--;
+    return h;
+}
+
 /* ---- emitting ------------------------------------------------------------------------------------- */
 
 /* A close for c's period is going out: the candidates up to it are done with; the one for the
@@ -213,9 +234,7 @@ static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum
                          int64_t now)
 {
     while (st->n_cand && st->cand[0].c.open_time < to) {
-        struct held h = st->cand[0];
-        memmove(st->cand, st->cand + 1, (size_t)(st->n_cand - 1) * sizeof *st->cand);
-        st->n_cand--;
+        struct held h = pop_cand(st);
         if (h.c.open_time < st->next)
             continue;
         gap_to(s, st, h.c.open_time, why);
@@ -320,14 +339,8 @@ static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const st
         while (i > 0 && st->held[i - 1].c.open_time > c->open_time)
             i--;
     }
-    if (st->n_held == st->cap_held) {
-        st->cap_held = st->cap_held ? st->cap_held * 2 : 8;
-        if (st->cap_held > s->o.hold_max)
-            st->cap_held = s->o.hold_max;
-        st->held = realloc(st->held, (size_t)st->cap_held * sizeof *st->held);
-        if (!st->held)
-            abort();
-    }
+    if (st->n_held == st->cap_held)
+        st->held = grow(st->held, &st->cap_held, 8, s->o.hold_max);
     memmove(st->held + i + 1, st->held + i, (size_t)(st->n_held - i) * sizeof *st->held);
     st->held[i].c = *c;
     st->held[i].recv_us = recv_us;
@@ -391,18 +404,11 @@ static void add_cand(struct cdl_seq *s, struct sstream *st, const struct cdl_can
     if (c->open_time < st->next || (st->n_cand && st->cand[st->n_cand - 1].c.open_time >= c->open_time))
         return; /* a period already given out, or not newer than the last candidate: nothing new */
     if (st->n_cand == s->o.hold_max) { /* the backfill is far behind: the oldest candidate goes */
-        memmove(st->cand, st->cand + 1, (size_t)(st->n_cand - 1) * sizeof *st->cand);
-        st->n_cand--;
+        pop_cand(st);
         s->stats.confirm[CDL_CONFIRM_DROPPED]++;
     }
-    if (st->n_cand == st->cap_cand) {
-        st->cap_cand = st->cap_cand ? st->cap_cand * 2 : 4;
-        if (st->cap_cand > s->o.hold_max)
-            st->cap_cand = s->o.hold_max;
-        st->cand = realloc(st->cand, (size_t)st->cap_cand * sizeof *st->cand);
-        if (!st->cand)
-            abort();
-    }
+    if (st->n_cand == st->cap_cand)
+        st->cand = grow(st->cand, &st->cap_cand, 4, s->o.hold_max);
     st->cand[st->n_cand].c = *c;
     st->cand[st->n_cand].recv_us = recv_us;
     st->n_cand++;
