@@ -21,7 +21,8 @@
 #   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
 #   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
 #                       line "HTTP <status>"
-#   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below)
+#   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below);
+#                       case_wait PID waits for a case's candled and stops its simulator
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -210,4 +211,15 @@ EOF
 $_cases
 EOF
     return $_bad
+}
+
+# case_wait PID: in a run_cases case, waits for the candled it started in the background (its
+# PID listed in "$E2E_TMP/pids" for the script's trap), then stops the case's simulator; returns
+# candled's exit status.
+case_wait() {
+    echo "$1" >>"$E2E_TMP/pids"
+    _rc=0
+    wait "$1" || _rc=$?
+    stop_sim || true
+    return $_rc
 }

@@ -56,11 +56,8 @@ EOF
         "$CDL_BUILD_DIR/candled" stream "$ex" $syms --market "$market" --interval "$iv" --closed-only \
         --limit "$limit" --ws-url "ws://127.0.0.1:$SIM_PORT$path" --rest-url "$rest" \
         >"$T/$name.out" 2>"$T/$name.err" &
-    cpid=$!
-    echo "$cpid" >>"$T/pids"
     rc=0
-    wait $cpid || rc=$?
-    stop_sim || true
+    case_wait $! || rc=$?
     [ $rc -eq 0 ] || fail "candled exited $rc: $(tail -3 "$T/$name.err")"
     # shellcheck disable=SC2086
     $PYTHON "$CDL_SOURCE_DIR/tests/e2e/truth.py" "$T/$name.truth" "$T/$name.out" --exchange "$ex" \

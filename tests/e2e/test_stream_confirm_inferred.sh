@@ -39,11 +39,8 @@ EOF2
         timeout 110 "$CDL_BUILD_DIR/candled" stream gateio $syms --market "$market" --interval 10s --closed-only \
         --limit 6 --ws-url "ws://127.0.0.1:$SIM_PORT$path" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/$name.out" 2>"$T/$name.err" &
-    cpid=$!
-    echo "$cpid" >>"$T/pids"
     rc=0
-    wait $cpid || rc=$?
-    stop_sim || true
+    case_wait $! || rc=$?
     [ $rc -eq 0 ] || fail "candled exited $rc: $(tail -3 "$T/$name.err")"
     summary=$(grep '"msg":"stream finished"' "$T/$name.err")
     if [ "$confirm" = never ]; then
