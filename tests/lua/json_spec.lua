@@ -1,4 +1,4 @@
--- candled.json (core/lua_json.c + core/jsonscan.c), loaded as build/lua/candled/json.so.
+-- candled.json (core/lua/lua_json.c + core/base/jsonscan.c), loaded as build/lua/candled/json.so.
 local json = require("candled.json")
 
 describe("the test runtime", function()

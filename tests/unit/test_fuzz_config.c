@@ -1,4 +1,4 @@
-/* Mutation fuzzing of the config loader (core/config.c) on config.lua texts.
+/* Mutation fuzzing of the config loader (core/lua/config.c) on config.lua texts.
  *
  * Three kinds of cases:
  *   - targeted: one schema key (every key of the schema, read from cdl_config_reference, so new

@@ -1,5 +1,5 @@
-/* Mutation fuzzing of the JSON scanner (core/jsonscan.c) and the client request parser
- * (core/request.c), from valid requests and from every recorded exchange frame.
+/* Mutation fuzzing of the JSON scanner (core/base/jsonscan.c) and the client request parser
+ * (core/policy/request.c), from valid requests and from every recorded exchange frame.
  *
  * The scanner is checked against an independent oracle: a small recursive RFC 8259 validator
  * written here (same nesting limit, 64; bytes >= 0x80 are not checked as UTF-8, like the

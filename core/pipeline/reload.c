@@ -11,7 +11,7 @@
 #include "interval.h"
 #include "log.h"
 #include "request.h"
-#include "upstream.h"
+#include "url.h"
 
 /* One always-on stream of a configuration, resolved by one host. */
 struct pin {
@@ -161,9 +161,8 @@ static int prepare(const struct cdl_reload_ctx *ctx, struct cdl_config **ncfg, s
         fail(res, "config: %s", err);
         return CDL_EINVAL;
     }
-    struct cdl_lua_opts lo = { .adapters_dir = c->adapters_dir, .lua_dir = c->lua_dir,
-                               .memory_limit = (size_t)c->lua_memory_limit_mb << 20,
-                               .instruction_budget = c->lua_instruction_budget };
+    struct cdl_lua_opts lo;
+    cdl_config_lua_opts(c, &lo);
     *nh = cdl_lua_host_create(&lo, ctx->metrics);
     if (cdl_hub_check_host(ctx->hub, *nh, err, sizeof err)) {
         fail(res, "adapters: %s", err);

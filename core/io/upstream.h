@@ -21,11 +21,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <libwebsockets.h>
 #include <uv.h>
 
 #include "circuit.h"
 #include "net.h"
+#include "url.h"
 
 struct cdl_upstream;
 
@@ -45,19 +45,8 @@ struct cdl_upstream_opts {
     double max_sends_per_sec;  /* pacing of send(); 0 = unpaced */
     size_t max_message;        /* reassembly cap in bytes; 0 = 1 MiB */
     size_t max_queued;         /* frames waiting to be sent; 0 = 4096 */
-    /* Borrowed.  NULL = the net's breaker (cdl_net_circuits) of the market that `name` names
-     * when it has the form "exchange/market#n" (as feed.c names its connections); else none. */
-    struct cdl_circuit *circuit;
+    struct cdl_circuit *circuit; /* borrowed: the market's breaker, shared by its connections; NULL = none */
 };
-
-struct cdl_url {
-    int tls;
-    char host[256];
-    int port;
-    char path[1024]; /* with the query, starts with '/' */
-};
-/* Parses ws[s]://host[:port][/path][?query]; 0 or CDL_EINVAL. */
-int cdl_url_parse(const char *url, struct cdl_url *out);
 
 struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, const struct cdl_upstream_opts *o,
                                          const struct cdl_upstream_cbs *cbs, void *user);
@@ -84,8 +73,8 @@ void cdl_upstream_destroy(struct cdl_upstream *u);
 /* Upstreams not yet freed, in the whole process: a drain waits for 0 (every close frame sent). */
 int cdl_upstream_alive(void);
 
-/* The lws protocol callback for "cdl-upstream" (used by net.c). */
-int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                              size_t len);
+/* The lws protocols of upstream connections ("cdl-upstream"), for the client vhost of
+ * cdl_net_create: static, terminated by an empty entry. */
+const struct lws_protocols *cdl_upstream_protocols(void);
 
 #endif

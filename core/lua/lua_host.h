@@ -18,15 +18,8 @@
 #include <stdint.h>
 
 #include "candle.h"
+#include "sizes.h"
 #include "metrics.h"
-
-#define CDL_NAME_MAX 32
-#define CDL_URL_MAX 1024
-#define CDL_SYMBOL_MAX 64
-#define CDL_IVNAME_MAX 16
-#define CDL_PARSE_MAX 64 /* candles one WebSocket frame may carry */
-#define CDL_REST_ROWS_MAX 10000 /* rows one REST page may carry: the cap of every rest_max_rows */
-#define CDL_REST_WEIGHTS_MAX 16 /* steps of a market's rest_weight table */
 
 struct cdl_lua_opts {
     const char *adapters_dir; /* where <name>.lua live */

@@ -4,8 +4,6 @@
 #ifndef CDL_CLI_H
 #define CDL_CLI_H
 
-enum { CDL_EXIT_OK = 0, CDL_EXIT_FAILURE = 1, CDL_EXIT_USAGE = 2 };
-
 int cdl_cli_main(int argc, char **argv);
 
 #endif

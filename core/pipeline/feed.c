@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "config.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -688,6 +689,7 @@ static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, c
         .ping_interval_s = f->m->ping_interval,
         .max_sends_per_sec = f->m->max_sends_per_sec,
         .max_message = f->o.max_message,
+        .circuit = f->o.circuit,
     };
     return cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
 }
@@ -1373,4 +1375,19 @@ void cdl_feed_destroy(struct cdl_feed *f)
         uv_close((uv_handle_t *)&f->flush_timer, feed_free);
     else
         free(f);
+}
+
+void cdl_feed_opts_config(const struct cdl_config *cfg, struct cdl_feed_opts *fo)
+{
+    fo->max_streams_per_conn = cfg->max_symbol_per_ws;
+    fo->max_message = (size_t)cfg->max_frame_bytes;
+    fo->idle_timeout = cfg->idle_timeout;
+    fo->max_connection_age = cfg->max_connection_age;
+    fo->grace_ms = (int64_t)(cfg->inactivity_timeout * 1000);
+    fo->reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000);
+    fo->hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000);
+    fo->retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000);
+    fo->hold_max = cfg->seq_hold_max;
+    fo->no_clock = !cfg->seq_clock_rules;
+    fo->confirm_inferred = cdl_config_confirm_parse(cfg->seq_confirm_inferred);
 }

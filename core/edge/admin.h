@@ -15,13 +15,13 @@
 #include "reload.h"
 #include "metrics.h"
 #include "net.h"
-#include "server.h"
+#include "wsapi.h"
 
 struct cdl_admin_opts {
     const char *host;
     int port; /* 0 = a free port */
     struct cdl_hub *hub;
-    struct cdl_server *server;
+    struct cdl_wsapi *server;
     struct cdl_metrics *metrics;
     struct cdl_circuits *circuits; /* borrowed, may be NULL: /ready's circuit_state */
     const int *draining;

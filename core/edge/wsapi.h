@@ -1,4 +1,4 @@
-/* server.h - the WebSocket API of `candled serve`: clients subscribe to streams and get quotes.
+/* wsapi.h - the WebSocket API of `candled serve`: clients subscribe to streams and get quotes.
  *
  * One lws server vhost on the shared context.  Each client sends JSON requests (subscribe,
  * unsubscribe, ping; the protocol is in docs/server.md) and gets replies and quotes.  Requests
@@ -13,14 +13,14 @@
  * counted, so a slow client never slows the others or grows memory.  The queue depth gauges
  * (connector_queue_depth_closed / _open) are sums over the clients.  The server owns its
  * clients; net, hub and metrics are borrowed.  Loop thread only. */
-#ifndef CDL_SERVER_H
-#define CDL_SERVER_H
+#ifndef CDL_WSAPI_H
+#define CDL_WSAPI_H
 
 #include "hub.h"
 #include "metrics.h"
 #include "net.h"
 
-struct cdl_server_opts {
+struct cdl_wsapi_opts {
     const char *host;
     int port;              /* 0 = a free port */
     int max_clients;
@@ -31,15 +31,15 @@ struct cdl_server_opts {
     double max_requests_per_sec;
 };
 
-struct cdl_server;
+struct cdl_wsapi;
 
 /* Listens; NULL if it cannot (logged).  *bound: the port it got. */
-struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
-                                     const struct cdl_server_opts *o, int *bound);
-int cdl_server_n_clients(const struct cdl_server *s);
+struct cdl_wsapi *cdl_wsapi_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
+                                     const struct cdl_wsapi_opts *o, int *bound);
+int cdl_wsapi_n_clients(const struct cdl_wsapi *s);
 /* Refuses new clients and closes every client with 1001. */
-void cdl_server_drain(struct cdl_server *s);
+void cdl_wsapi_drain(struct cdl_wsapi *s);
 /* Frees what is left; after the lws context is gone.  NULL is a no-op. */
-void cdl_server_destroy(struct cdl_server *s);
+void cdl_wsapi_destroy(struct cdl_wsapi *s);
 
 #endif

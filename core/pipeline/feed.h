@@ -65,6 +65,7 @@ struct cdl_feed_opts {
     double idle_timeout;         /* seconds, 0 = the market's */
     double max_connection_age;   /* seconds, 0 = the market's (0 there too: never rotated) */
     struct cdl_dedup *dedup;     /* borrowed, may be NULL: tells revisions of older closes */
+    struct cdl_circuit *circuit; /* borrowed, may be NULL: the market's breaker for connects */
     /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;
     int hold_max;
@@ -121,5 +122,10 @@ void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out);
 /* Closes the connections (close frames) and frees; the memory goes on the next loop turn if the
  * feed ever ran its flush timer.  NULL is a no-op. */
 void cdl_feed_destroy(struct cdl_feed *f);
+
+struct cdl_config;
+/* The feed options that come from the configuration (connections, sequencer); the caller sets
+ * the rest (adapter, market, interval, symbols, URLs, dedup). */
+void cdl_feed_opts_config(const struct cdl_config *cfg, struct cdl_feed_opts *fo);
 
 #endif

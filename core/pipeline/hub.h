@@ -23,6 +23,7 @@
 #include "net.h"
 
 struct cdl_rest;
+struct cdl_circuits;
 struct cdl_hub;
 struct cdl_hub_feed; /* one (exchange, market, interval) */
 struct cdl_hub_sub;  /* one subscriber of one stream */
@@ -32,6 +33,7 @@ struct cdl_hub_opts {
     struct cdl_net *net;
     struct cdl_rest *rest;
     struct cdl_metrics *metrics;
+    struct cdl_circuits *circuits; /* the markets' connect breakers; NULL = none */
     struct cdl_lua_host *host;
     const struct cdl_config *cfg; /* endpoint overrides, per-connection limits, frame cap */
     double linger_s;              /* seconds an unreferenced stream stays subscribed */

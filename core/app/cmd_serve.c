@@ -1,5 +1,5 @@
-/* serve.c - see serve.h. */
-#include "serve.h"
+/* cmd_serve.c - `candled serve`; see commands.h. */
+#include "commands.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -9,22 +9,19 @@
 #include <uv.h>
 
 #include "admin.h"
-#include "cli.h"
 #include "err.h"
 #include "hub.h"
 #include "log.h"
 #include "lua_host.h"
 #include "metrics.h"
-#include "net.h"
-#include "rest.h"
-#include "server.h"
-#include "circuit.h"
+#include "runtime.h"
 #include "upstream.h"
+#include "wsapi.h"
 
 enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
 
 struct serve {
-    uv_loop_t loop;
+    struct cdl_runtime *rt;
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t drain_timer, reload_timer;
     struct cdl_config *cfg;
@@ -32,50 +29,48 @@ struct serve {
     struct cdl_reload_result reload; /* the last one */
     int reload_pending;
     uint64_t reload_requests;
-    struct cdl_net *net;
-    struct cdl_rest *rest;
-    struct cdl_circuits *circuits;
-    struct cdl_metrics *metrics;
-    struct cdl_lua_host *host;
     struct cdl_hub *hub;
-    struct cdl_server *srv;
+    struct cdl_wsapi *srv;
     struct cdl_admin *admin;
     int draining;
     enum phase phase;
     uint64_t drain_start;
 };
 
-/* Last step, on the loop: everything that is left closes and uv_run() returns. */
-static void finish(struct serve *s)
+static void close_handles(struct serve *s)
 {
-    s->phase = PH_DONE;
-    cdl_hub_stop(s->hub);
-    cdl_rest_destroy(s->rest);
-    s->rest = NULL;
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sighup, NULL);
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
     uv_close((uv_handle_t *)&s->reload_timer, NULL);
-    cdl_net_shutdown(s->net);
+}
+
+/* Last step, on the loop: everything that is left closes and uv_run() returns. */
+static void finish(struct serve *s)
+{
+    s->phase = PH_DONE;
+    cdl_hub_stop(s->hub);
+    close_handles(s);
+    cdl_runtime_close(s->rt);
 }
 
 static void drain_step(uv_timer_t *t)
 {
     struct serve *s = t->data;
-    uint64_t elapsed = uv_now(&s->loop) - s->drain_start;
+    uint64_t elapsed = uv_now(&s->rt->loop) - s->drain_start;
     int timed_out = elapsed >= (uint64_t)(s->cfg->drain_timeout * 1000);
     if (s->phase == PH_GRACE && (elapsed >= (uint64_t)(s->cfg->drain_grace * 1000) || timed_out)) {
-        cdl_server_drain(s->srv);
+        cdl_wsapi_drain(s->srv);
         s->phase = PH_CLIENTS;
     }
-    if (s->phase == PH_CLIENTS && (!cdl_server_n_clients(s->srv) || timed_out)) {
+    if (s->phase == PH_CLIENTS && (!cdl_wsapi_n_clients(s->srv) || timed_out)) {
         cdl_hub_stop(s->hub); /* every upstream writes its close frame */
         s->phase = PH_UPSTREAMS;
     }
     if (s->phase == PH_UPSTREAMS && (!cdl_upstream_alive() || timed_out)) {
         char n[24];
-        snprintf(n, sizeof n, "%d", cdl_upstream_alive() + cdl_server_n_clients(s->srv));
+        snprintf(n, sizeof n, "%d", cdl_upstream_alive() + cdl_wsapi_n_clients(s->srv));
         cdl_log(timed_out ? CDL_LOG_WARN : CDL_LOG_INFO, "drained", "left_open", n, NULL);
         finish(s);
         return;
@@ -93,7 +88,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->draining = 1;
     s->phase = PH_GRACE;
-    s->drain_start = uv_now(&s->loop);
+    s->drain_start = uv_now(&s->rt->loop);
     cdl_log(CDL_LOG_INFO, "draining", "signal", name, NULL);
     drain_step(&s->drain_timer);
 }
@@ -108,8 +103,8 @@ static void reload_cb(uv_timer_t *t)
         snprintf(s->reload.message, sizeof s->reload.message, "the server is draining");
         s->reload.ok = 0;
     } else {
-        struct cdl_reload_ctx ctx = { .cfg = s->cfg, .host = &s->host, .hub = s->hub, .metrics = s->metrics,
-                                      .loader = s->loader };
+        struct cdl_reload_ctx ctx = { .cfg = s->cfg, .host = &s->rt->host, .hub = s->hub,
+                                      .metrics = s->rt->metrics, .loader = s->loader };
         cdl_reload_run(&ctx, &s->reload);
     }
     if (s->admin)
@@ -188,37 +183,30 @@ static int pin_config(struct serve *s)
 static int start(struct serve *s, const char *port_file)
 {
     const struct cdl_config *cfg = s->cfg;
-    if (!(s->net = cdl_net_create(&s->loop, cfg->ca_file)))
+    struct cdl_runtime *rt = s->rt;
+    if (cdl_runtime_open(rt))
         return CDL_EXIT_FAILURE;
-    struct cdl_breaker_policy bp;
-    cdl_config_breaker_policy(cfg, &bp);
-    s->circuits = cdl_circuits_create(&bp, s->metrics, uv_hrtime());
-    cdl_net_set_circuits(s->net, s->circuits);
-    struct cdl_rest_opts ro;
-    cdl_config_rest_opts(cfg, &ro);
-    ro.circuits = s->circuits;
-    ro.metrics = s->metrics;
-    s->rest = cdl_rest_create(&s->loop, &ro);
-    struct cdl_hub_opts ho = { .loop = &s->loop, .net = s->net, .rest = s->rest, .metrics = s->metrics,
-                               .host = s->host, .cfg = cfg, .linger_s = cfg->linger_seconds };
+    struct cdl_hub_opts ho = { .loop = &rt->loop, .net = rt->net, .rest = rt->rest, .metrics = rt->metrics,
+                               .circuits = rt->circuits, .host = rt->host, .cfg = cfg,
+                               .linger_s = cfg->linger_seconds };
     s->hub = cdl_hub_create(&ho);
     int rc = pin_config(s);
     if (rc)
         return rc;
-    struct cdl_server_opts so = {
+    struct cdl_wsapi_opts so = {
         .host = cfg->server_host, .port = cfg->server_port, .max_clients = cfg->max_clients,
         .queue_max = cfg->client_queue_max, .send_buffer = cfg->client_send_buffer, .max_message = cfg->client_max_message,
         .max_symbols = cfg->max_symbols_per_client, .max_requests_per_sec = cfg->max_requests_per_sec,
     };
     int ws_port = 0, health_port = 0;
-    if (!(s->srv = cdl_server_create(s->net, s->hub, s->metrics, &so, &ws_port)))
+    if (!(s->srv = cdl_wsapi_create(rt->net, s->hub, rt->metrics, &so, &ws_port)))
         return CDL_EXIT_FAILURE;
     if (cfg->health_enabled) {
         struct cdl_admin_opts ao = { .host = cfg->server_host, .port = cfg->health_port, .hub = s->hub,
-                                     .circuits = s->circuits, .server = s->srv, .metrics = s->metrics,
+                                     .circuits = rt->circuits, .server = s->srv, .metrics = rt->metrics,
                                      .draining = &s->draining, .reload = &s->reload,
                                      .request_reload = request_reload, .user = s };
-        if (!(s->admin = cdl_admin_create(s->net, &ao, &health_port)))
+        if (!(s->admin = cdl_admin_create(rt->net, &ao, &health_port)))
             return CDL_EXIT_FAILURE;
     }
     if (port_file && write_port_file(port_file, ws_port, health_port)) {
@@ -234,52 +222,38 @@ static int start(struct serve *s, const char *port_file)
     return 0;
 }
 
-int cdl_serve_run(struct cdl_config *cfg, const char *port_file, const struct cdl_reload_loader *loader)
+int cdl_cmd_serve(struct cdl_config *cfg, const char *port_file, const struct cdl_reload_loader *loader)
 {
     struct serve *s = calloc(1, sizeof *s);
     if (!s)
         abort();
     s->cfg = cfg;
     s->loader = *loader;
-    uv_loop_init(&s->loop);
-    s->metrics = cdl_metrics_create(0);
-    struct cdl_lua_opts lo = { .adapters_dir = cfg->adapters_dir, .lua_dir = cfg->lua_dir,
-                               .memory_limit = (size_t)cfg->lua_memory_limit_mb << 20,
-                               .instruction_budget = cfg->lua_instruction_budget };
-    s->host = cdl_lua_host_create(&lo, s->metrics);
-    uv_signal_init(&s->loop, &s->sigint);
-    uv_signal_init(&s->loop, &s->sigterm);
-    uv_signal_init(&s->loop, &s->sighup);
-    uv_timer_init(&s->loop, &s->drain_timer);
-    uv_timer_init(&s->loop, &s->reload_timer);
+    s->rt = cdl_runtime_create(cfg);
+    uv_loop_t *loop = &s->rt->loop;
+    uv_signal_init(loop, &s->sigint);
+    uv_signal_init(loop, &s->sigterm);
+    uv_signal_init(loop, &s->sighup);
+    uv_timer_init(loop, &s->drain_timer);
+    uv_timer_init(loop, &s->reload_timer);
     s->sigint.data = s->sigterm.data = s->sighup.data = s->drain_timer.data = s->reload_timer.data = s;
-    cdl_series_set(cdl_metrics_series(s->metrics, CDL_M_RELOAD_SUCCESS), 1);
+    cdl_series_set(cdl_metrics_series(s->rt->metrics, CDL_M_RELOAD_SUCCESS), 1);
     int code = start(s, port_file);
     if (code == 0) {
         uv_signal_start(&s->sigint, on_signal, SIGINT);
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
         uv_signal_start(&s->sighup, on_sighup, SIGHUP);
-    } else if (s->net) {
+    } else if (s->rt->net) {
         finish(s);
     } else {
-        uv_close((uv_handle_t *)&s->sigint, NULL);
-        uv_close((uv_handle_t *)&s->sigterm, NULL);
-        uv_close((uv_handle_t *)&s->sighup, NULL);
-        uv_close((uv_handle_t *)&s->drain_timer, NULL);
-        uv_close((uv_handle_t *)&s->reload_timer, NULL);
+        close_handles(s);
     }
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    cdl_net_destroy(s->net);
-    cdl_server_destroy(s->srv);
+    uv_run(loop, UV_RUN_DEFAULT);
+    cdl_runtime_release_net(s->rt);
+    cdl_wsapi_destroy(s->srv);
     cdl_admin_destroy(s->admin);
     cdl_hub_destroy(s->hub);
-    cdl_rest_destroy(s->rest);
-    cdl_circuits_destroy(s->circuits);
-    cdl_lua_host_destroy(s->host);
-    cdl_metrics_destroy(s->metrics);
-    uv_run(&s->loop, UV_RUN_NOWAIT);
-    if (uv_loop_close(&s->loop))
-        cdl_log(CDL_LOG_WARN, "event loop closed with handles still open", NULL);
+    cdl_runtime_destroy(s->rt);
     free(s);
     return code;
 }

@@ -10,9 +10,7 @@
 #include <sys/stat.h>
 
 #include "err.h"
-#include "feed.h"
 #include "lua_host.h"
-#include "rest.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
 
@@ -643,34 +641,20 @@ int cdl_config_confirm_parse(const char *text)
     return !strcmp(text, "adapter") ? -1 : !strcmp(text, "always") ? 1 : !strcmp(text, "never") ? 0 : -2;
 }
 
-void cdl_config_feed_opts(const struct cdl_config *cfg, struct cdl_feed_opts *fo)
-{
-    fo->max_streams_per_conn = cfg->max_symbol_per_ws;
-    fo->max_message = (size_t)cfg->max_frame_bytes;
-    fo->idle_timeout = cfg->idle_timeout;
-    fo->max_connection_age = cfg->max_connection_age;
-    fo->grace_ms = (int64_t)(cfg->inactivity_timeout * 1000);
-    fo->reorder_wait_ms = (int64_t)(cfg->seq_reorder_wait_seconds * 1000);
-    fo->hold_ms = (int64_t)(cfg->seq_hold_seconds * 1000);
-    fo->retry_ms = (int64_t)(cfg->seq_retry_seconds * 1000);
-    fo->hold_max = cfg->seq_hold_max;
-    fo->no_clock = !cfg->seq_clock_rules;
-    fo->confirm_inferred = cdl_config_confirm_parse(cfg->seq_confirm_inferred);
-}
-
-void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)
-{
-    cdl_rest_opts_default(o);
-    o->pool_connections = cfg->rest_pool_connections;
-    o->pool_maxsize = cfg->rest_pool_maxsize;
-    o->ca_file = cfg->ca_file;
-    o->budget_fraction = cfg->rest_budgets ? cfg->rest_budget_fraction : 0; /* 0: no budgets */
-}
-
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p)
 {
     cdl_breaker_policy_default(p);
     p->failure_threshold = (unsigned)cfg->cb_failure_threshold;
     p->half_open_calls = (unsigned)cfg->cb_half_open_calls;
     p->recovery_ms = (uint32_t)(cfg->cb_recovery_timeout * 1000.0 + 0.5);
+}
+
+void cdl_config_lua_opts(const struct cdl_config *cfg, struct cdl_lua_opts *o)
+{
+    *o = (struct cdl_lua_opts){
+        .adapters_dir = cfg->adapters_dir,
+        .lua_dir = cfg->lua_dir,
+        .memory_limit = (size_t)cfg->lua_memory_limit_mb << 20,
+        .instruction_budget = cfg->lua_instruction_budget,
+    };
 }

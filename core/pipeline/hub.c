@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "circuit.h"
 #include "dedup.h"
 #include "err.h"
 #include "feed.h"
@@ -254,8 +255,9 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         .ws_url = ov && ov->ws_url[0] ? ov->ws_url : NULL,
         .rest_url = ov && ov->rest_url[0] ? ov->rest_url : NULL,
         .dedup = h->dedup,
+        .circuit = h->o.circuits ? cdl_circuits_ws(h->o.circuits, cdl_adapter_name(a), m->name) : NULL,
     };
-    cdl_config_feed_opts(cfg, &fo);
+    cdl_feed_opts_config(cfg, &fo);
     struct cdl_hub_feed *hf = calloc(1, sizeof *hf);
     if (!hf)
         abort();

@@ -87,7 +87,7 @@ char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
     iso_time(cdl_now_ms(), now, sizeof now);
     struct text t = { 0 };
     tput(&t, "{\"status\":\"%s\",\"timestamp\":\"%s\",\"draining\":%s,\"clients\":%d,\"exchanges\":[",
-         ready ? "ready" : "not_ready", now, *o->draining ? "true" : "false", cdl_server_n_clients(o->server));
+         ready ? "ready" : "not_ready", now, *o->draining ? "true" : "false", cdl_wsapi_n_clients(o->server));
     for (int i = 0; i < n; i++) {
         char last[40] = "null";
         if (st[i].last_message_ms) {

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "upstream.h"
 
 struct cdl_net {
     uv_loop_t *loop;
@@ -15,12 +14,6 @@ struct cdl_net {
     struct lws_vhost *client;
     void *foreign_loops[1];
     int shut;
-    struct cdl_circuits *circuits;
-};
-
-static const struct lws_protocols client_protocols[] = {
-    { "cdl-upstream", cdl_upstream_lws_callback, 0, 65536, 0, NULL, 0 },
-    { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
 /* lws's own error and warning lines: a peer can provoke them (bad handshakes, protocol
@@ -42,7 +35,7 @@ static void lws_log_bridge(int level, const char *line)
                     buf, NULL);
 }
 
-struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file)
+struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file, const struct lws_protocols *client_protocols)
 {
     struct cdl_net *n = calloc(1, sizeof *n);
     if (!n)
@@ -193,5 +186,3 @@ void cdl_net_destroy(struct cdl_net *n)
     free(n);
 }
 
-void cdl_net_set_circuits(struct cdl_net *n, struct cdl_circuits *cs) { n->circuits = cs; }
-struct cdl_circuits *cdl_net_circuits(struct cdl_net *n) { return n->circuits; }

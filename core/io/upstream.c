@@ -1,12 +1,14 @@
 /* upstream.c - see upstream.h. */
 #include "upstream.h"
 
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
 #include "err.h"
 #include "log.h"
+#include "url.h"
 
 enum up_state { UP_IDLE, UP_RESOLVING, UP_CONNECTING, UP_OPEN, UP_CLOSING, UP_WAITING };
 
@@ -59,44 +61,6 @@ static int n_alive; /* upstreams created and not yet freed (loop thread only) */
 int cdl_upstream_alive(void) { return n_alive; }
 
 static uint64_t now_ms(const struct cdl_upstream *u) { return uv_now(u->loop); }
-
-int cdl_url_parse(const char *url, struct cdl_url *out)
-{
-    memset(out, 0, sizeof *out);
-    const char *p;
-    if (!strncmp(url, "wss://", 6)) {
-        out->tls = 1;
-        p = url + 6;
-        out->port = 443;
-    } else if (!strncmp(url, "ws://", 5)) {
-        p = url + 5;
-        out->port = 80;
-    } else {
-        return CDL_EINVAL;
-    }
-    size_t hl = strcspn(p, ":/?#");
-    if (hl == 0 || hl >= sizeof out->host)
-        return CDL_EINVAL;
-    memcpy(out->host, p, hl);
-    p += hl;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port < 1 || port > 65535)
-            return CDL_EINVAL;
-        out->port = (int)port;
-        p = end;
-    }
-    if (*p && *p != '/' && *p != '?' && *p != '#')
-        return CDL_EINVAL;
-    int n = snprintf(out->path, sizeof out->path, "%s%s", *p == '/' ? "" : "/", p);
-    if (n < 0 || (size_t)n >= sizeof out->path)
-        return CDL_EINVAL;
-    for (const char *c = out->path; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == '#') /* no fragments in WebSocket URIs (RFC 6455 3) */
-            return CDL_EINVAL;
-    return 0;
-}
 
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -348,16 +312,6 @@ struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, c
     }
     u->handles_open = 4;
     u->circuit = o->circuit;
-    if (!u->circuit && cdl_net_circuits(net)) {
-        /* "exchange/market#n" names the market whose breaker this connection shares */
-        const char *slash = strchr(u->name, '/'), *hash = strrchr(u->name, '#');
-        if (slash && hash && hash > slash + 1 && slash > u->name) {
-            char ex[64], mk[64];
-            snprintf(ex, sizeof ex, "%.*s", (int)(slash - u->name), u->name);
-            snprintf(mk, sizeof mk, "%.*s", (int)(hash - slash - 1), slash + 1);
-            u->circuit = cdl_circuits_ws(cdl_net_circuits(net), ex, mk);
-        }
-    }
     return u;
 }
 
@@ -490,7 +444,7 @@ static uint64_t handshake_retry_after(struct lws *wsi)
     return end != ra && v > 0 && v < 86400 ? (uint64_t)(v * 1000.0) : 0;
 }
 
-int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct cdl_upstream *u = lws_get_opaque_user_data(wsi);
     (void)user;
@@ -582,3 +536,10 @@ int cdl_upstream_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     }
 }
+
+static const struct lws_protocols protocols[] = {
+    { "cdl-upstream", lws_callback, 0, 65536, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+const struct lws_protocols *cdl_upstream_protocols(void) { return protocols; }

@@ -1,5 +1,5 @@
-/* server.c - see server.h. */
-#include "server.h"
+/* wsapi.c - see wsapi.h. */
+#include "wsapi.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -56,7 +56,7 @@ struct csub {
 
 struct client {
     struct client *next, *prev;
-    struct cdl_server *srv;
+    struct cdl_wsapi *srv;
     struct lws *wsi;
     uint64_t id;
     struct cdl_reasm rx;
@@ -86,8 +86,8 @@ struct rendered {
     char buf[2048];
 };
 
-struct cdl_server {
-    struct cdl_server_opts o;
+struct cdl_wsapi {
+    struct cdl_wsapi_opts o;
     char host[64];
     struct cdl_hub *hub;
     struct cdl_metrics *metrics;
@@ -133,7 +133,7 @@ static void depth_closed_add(struct client *cl, int d)
     cdl_series_set(cl->srv->s_depth_closed, (double)cl->srv->depth_closed);
 }
 
-static void depth_open_add(struct cdl_server *srv, int d)
+static void depth_open_add(struct cdl_wsapi *srv, int d)
 {
     srv->depth_open += d;
     cdl_series_set(srv->s_depth_open, (double)srv->depth_open);
@@ -294,7 +294,7 @@ static int copy_key(char *dst, size_t cap, const char *src)
 }
 
 /* The quote's JSON (srv->last.buf) and its length; negative if it does not fit. */
-static int render_quote(struct cdl_server *srv, const struct cdl_quote_meta *meta, const struct cdl_candle *c)
+static int render_quote(struct cdl_wsapi *srv, const struct cdl_quote_meta *meta, const struct cdl_candle *c)
 {
     struct rendered *r = &srv->last;
     if (r->len > 0 && !memcmp(&r->c, c, sizeof *c) && !strcmp(r->symbol, meta->symbol) &&
@@ -676,7 +676,7 @@ static int on_writeable(struct client *cl, struct lws *wsi)
 
 /* ---- lifecycle ------------------------------------------------------------------------------------------ */
 
-static struct client *client_new(struct cdl_server *srv, struct lws *wsi)
+static struct client *client_new(struct cdl_wsapi *srv, struct lws *wsi)
 {
     struct client *cl = calloc(1, sizeof *cl);
     if (!cl)
@@ -698,7 +698,7 @@ static struct client *client_new(struct cdl_server *srv, struct lws *wsi)
 
 static void client_free(struct client *cl)
 {
-    struct cdl_server *srv = cl->srv;
+    struct cdl_wsapi *srv = cl->srv;
     while (cl->subs)
         sub_free(cl, cl->subs);
     msgs_free(cl->ctl_head);
@@ -720,7 +720,7 @@ static int server_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 {
     struct pss *pss = user;
     struct lws_vhost *vh = lws_get_vhost(wsi);
-    struct cdl_server *srv = vh ? lws_vhost_user(vh) : NULL;
+    struct cdl_wsapi *srv = vh ? lws_vhost_user(vh) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP: /* a plain HTTP request on the WebSocket port */
         return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "WebSocket only") ? -1 : lws_http_transaction_completed(wsi);
@@ -756,10 +756,10 @@ static const struct lws_protocols protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
-                                     const struct cdl_server_opts *o, int *bound)
+struct cdl_wsapi *cdl_wsapi_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
+                                     const struct cdl_wsapi_opts *o, int *bound)
 {
-    struct cdl_server *s = calloc(1, sizeof *s);
+    struct cdl_wsapi *s = calloc(1, sizeof *s);
     if (!s)
         abort();
     s->o = *o;
@@ -785,9 +785,9 @@ struct cdl_server *cdl_server_create(struct cdl_net *net, struct cdl_hub *hub, s
     return s;
 }
 
-int cdl_server_n_clients(const struct cdl_server *s) { return s ? s->n_clients : 0; }
+int cdl_wsapi_n_clients(const struct cdl_wsapi *s) { return s ? s->n_clients : 0; }
 
-void cdl_server_drain(struct cdl_server *s)
+void cdl_wsapi_drain(struct cdl_wsapi *s)
 {
     if (!s)
         return;
@@ -796,7 +796,7 @@ void cdl_server_drain(struct cdl_server *s)
         client_close(cl, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
 }
 
-void cdl_server_destroy(struct cdl_server *s)
+void cdl_wsapi_destroy(struct cdl_wsapi *s)
 {
     if (!s)
         return;

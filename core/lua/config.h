@@ -102,15 +102,13 @@ void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src);
 
 /* The circuit breaker policy of the circuit_breaker.* keys. */
 void cdl_config_breaker_policy(const struct cdl_config *cfg, struct cdl_breaker_policy *p);
-/* The REST client's options from the rest.* keys (rest.h's defaults for the rest). */
-struct cdl_rest_opts;
-void cdl_config_rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o);
+
+struct cdl_lua_opts;
+/* The Lua host's options (adapter and SDK directories, memory cap, instruction budget); the
+ * strings are borrowed from cfg. */
+void cdl_config_lua_opts(const struct cdl_config *cfg, struct cdl_lua_opts *o);
 
 /* sequencer.confirm_inferred: -1 adapter (as each market says), 1 always, 0 never; -2 unknown. */
 int cdl_config_confirm_parse(const char *text);
-struct cdl_feed_opts;
-/* The feed options that come from the configuration (connections, sequencer); the caller sets
- * the rest (adapter, market, interval, symbols, URLs, dedup). */
-void cdl_config_feed_opts(const struct cdl_config *cfg, struct cdl_feed_opts *fo);
 
 #endif
