@@ -15,6 +15,7 @@
 struct hub_stream {
     struct hub_stream *hnext; /* hash chain */
     struct cdl_hub_feed *hf;
+    int index;                   /* the feed's index of the stream (meta->stream) */
     char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
     int pins;
     struct cdl_hub_sub *subs; /* doubly linked */
@@ -38,8 +39,10 @@ struct cdl_hub_feed {
     const struct cdl_market *m;
     const char *interval; /* canonical, static */
     struct cdl_feed *feed;
-    struct hub_stream **buckets;
+    struct hub_stream **buckets; /* by the exchange's symbol: subscribe and unsubscribe */
     int n_buckets, n_streams;
+    struct hub_stream **by_index; /* by the feed's stream index: every quote */
+    int n_index;
     uint64_t quotes;
     struct cdl_series *s_streams, *s_quotes[2];
 };
@@ -91,11 +94,32 @@ static void rehash(struct cdl_hub_feed *hf, int n)
     hf->n_buckets = n;
 }
 
+/* The stream the feed calls meta->stream, or NULL. */
+static struct hub_stream *at_index(const struct cdl_hub_feed *hf, int index)
+{
+    return index >= 0 && index < hf->n_index ? hf->by_index[index] : NULL;
+}
+
+static void index_set(struct cdl_hub_feed *hf, int index, struct hub_stream *st)
+{
+    if (index >= hf->n_index) {
+        int n = hf->n_index ? hf->n_index : 64;
+        while (n <= index)
+            n *= 2;
+        hf->by_index = realloc(hf->by_index, (size_t)n * sizeof *hf->by_index);
+        if (!hf->by_index)
+            abort();
+        memset(hf->by_index + hf->n_index, 0, (size_t)(n - hf->n_index) * sizeof *hf->by_index);
+        hf->n_index = n;
+    }
+    hf->by_index[index] = st;
+}
+
 /* The feed's sink: fan one quote out to the stream's subscribers (counted once, however many). */
 static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct cdl_candle *c, uint64_t recv_us)
 {
     struct cdl_hub_feed *hf = user;
-    struct hub_stream *st = find(hf, meta->symbol);
+    struct hub_stream *st = at_index(hf, meta->stream);
     hf->quotes++;
     if (!st || !st->subs)
         return 0;
@@ -114,7 +138,7 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
                    const char *reason)
 {
     struct cdl_hub_feed *hf = user;
-    struct hub_stream *st = find(hf, meta->symbol);
+    struct hub_stream *st = at_index(hf, meta->stream);
     if (!st)
         return;
     struct cdl_gap g = { .from = from, .to = to, .missing = missing, .reason = reason };
@@ -153,6 +177,7 @@ static void stream_drop(struct cdl_hub *h, struct hub_stream *st)
     while (*pp != st)
         pp = &(*pp)->hnext;
     *pp = st->hnext;
+    index_set(hf, st->index, NULL);
     hf->n_streams--;
     h->n_streams--;
     cdl_series_set(hf->s_streams, (double)hf->n_streams);
@@ -327,6 +352,8 @@ static struct hub_stream *stream_ref(struct cdl_hub_feed *hf, const char *text, 
     if (!st)
         abort();
     st->hf = hf;
+    st->index = rc;
+    index_set(hf, rc, st);
     snprintf(st->symbol, sizeof st->symbol, "%s", sym);
     if (hf->n_streams >= hf->n_buckets * 2)
         rehash(hf, hf->n_buckets * 4);
@@ -530,6 +557,7 @@ void cdl_hub_destroy(struct cdl_hub *h)
             }
         }
         free(hf->buckets);
+        free(hf->by_index);
         free(hf);
     }
     cdl_dedup_destroy(h->dedup);
