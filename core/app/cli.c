@@ -10,6 +10,7 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "xalloc.h"
 
 static const char usage_text[] =
     "usage:\n"
@@ -136,9 +137,7 @@ static int parse_args(enum cmd c, int argc, char **argv, struct args *a, int *he
 /* struct cdl_config is large: it lives on the heap. */
 static struct cdl_config *xcalloc_config(void)
 {
-    struct cdl_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg)
-        abort();
+    struct cdl_config *cfg = cdl_xcalloc(1, sizeof *cfg);
     return cfg;
 }
 

@@ -17,6 +17,7 @@
 #include "runtime.h"
 #include "upstream.h"
 #include "wsapi.h"
+#include "xalloc.h"
 
 enum phase { PH_RUN, PH_GRACE, PH_CLIENTS, PH_UPSTREAMS, PH_DONE };
 
@@ -224,9 +225,7 @@ static int start(struct serve *s, const char *port_file)
 
 int cdl_cmd_serve(struct cdl_config *cfg, const char *port_file, const struct cdl_reload_loader *loader)
 {
-    struct serve *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct serve *s = cdl_xcalloc(1, sizeof *s);
     s->cfg = cfg;
     s->loader = *loader;
     s->rt = cdl_runtime_create(cfg);

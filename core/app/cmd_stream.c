@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "outq.h"
 #include "runtime.h"
+#include "xalloc.h"
 
 /* Latency of quotes from frame received to written out, in µs with two significant digits:
  * enough for the p50/p99 of the summary line, in fixed memory. */
@@ -213,9 +214,7 @@ static int format_item(struct stream_run *r, const struct cdl_outq_item *it)
 {
     if (r->buf_cap - r->buf_len < 2048) {
         r->buf_cap *= 2;
-        r->buf = realloc(r->buf, r->buf_cap);
-        if (!r->buf)
-            abort();
+        r->buf = cdl_xrealloc(r->buf, r->buf_cap);
     }
     struct out_stream *o = &r->outs[it->stream];
     char *p = r->buf + r->buf_len;
@@ -301,9 +300,7 @@ static struct out_stream *out_stream_at(struct stream_run *r, int id, const stru
         int n = r->n_outs ? r->n_outs : 64;
         while (n <= id)
             n *= 2;
-        r->outs = realloc(r->outs, (size_t)n * sizeof *r->outs);
-        if (!r->outs)
-            abort();
+        r->outs = cdl_xrealloc(r->outs, (size_t)n * sizeof *r->outs);
         memset(r->outs + r->n_outs, 0, (size_t)(n - r->n_outs) * sizeof *r->outs);
         r->n_outs = n;
     }
@@ -371,9 +368,7 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
     r.limit = limit;
     r.csv = csv;
     r.buf_cap = 1 << 16;
-    r.buf = malloc(r.buf_cap);
-    if (!r.buf)
-        abort();
+    r.buf = cdl_xmalloc(r.buf_cap);
     r.rt = cdl_runtime_create(cfg);
     uv_loop_t *loop = &r.rt->loop;
     r.metrics = r.rt->metrics;

@@ -12,6 +12,7 @@
 #include "net.h"
 #include "rest.h"
 #include "upstream.h"
+#include "xalloc.h"
 
 /* The REST client's options from the rest.* keys (rest.h's defaults for the rest). */
 static void rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)
@@ -25,9 +26,7 @@ static void rest_opts(const struct cdl_config *cfg, struct cdl_rest_opts *o)
 
 struct cdl_runtime *cdl_runtime_create(struct cdl_config *cfg)
 {
-    struct cdl_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt)
-        abort();
+    struct cdl_runtime *rt = cdl_xcalloc(1, sizeof *rt);
     rt->cfg = cfg;
     uv_loop_init(&rt->loop);
     rt->metrics = cdl_metrics_create(0);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "xalloc.h"
 
 #define MAX_NODES 256
 #define SEG_MAX 48
@@ -70,9 +71,7 @@ struct cdl_jsonscan *cdl_jsonscan_create(const char *const *paths, int n)
 {
     if (n < 0 || n > CDL_JSONSCAN_MAX_PATHS)
         return NULL;
-    struct cdl_jsonscan *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct cdl_jsonscan *s = cdl_xcalloc(1, sizeof *s);
     s->n_nodes = 1;
     s->nodes[0].first_child = s->nodes[0].next_sibling = -1;
     s->nodes[0].leaf = -1;

@@ -1,5 +1,6 @@
 /* metrics.c - see metrics.h. */
 #include "metrics.h"
+#include "xalloc.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -141,9 +142,7 @@ const struct cdl_metric_def *cdl_metric_def(enum cdl_metric_id id)
 
 static void *xcalloc(size_t n, size_t sz)
 {
-    void *p = calloc(n, sz);
-    if (!p)
-        abort();
+    void *p = cdl_xcalloc(n, sz);
     return p;
 }
 
@@ -207,9 +206,7 @@ struct cdl_series *cdl_metrics_series(struct cdl_metrics *m, enum cdl_metric_id 
     }
     struct cdl_series *s = xcalloc(1, sizeof *s);
     for (int i = 0; i < n; i++) {
-        s->labels[i] = strdup(vals[i]);
-        if (!s->labels[i])
-            abort();
+        s->labels[i] = cdl_xstrdup(vals[i]);
     }
     if (m->tail[id])
         m->tail[id]->next = s;
@@ -248,9 +245,7 @@ static void bput(struct buf *b, const char *s, size_t len)
         size_t cap = b->cap ? b->cap : 4096;
         while (b->n + len + 1 > cap)
             cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            abort();
+        char *p = cdl_xrealloc(b->p, cap);
         b->p = p;
         b->cap = cap;
     }

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "circuit.h"
+#include "list.h"
 #include "log.h"
+#include "xalloc.h"
 
 #define CHUNK 16384
 #define MAX_MARKETS 64
@@ -23,14 +25,14 @@ struct cdl_admin {
     struct cdl_admin_opts o;
     char host[64];
     struct lws_vhost *vh;
-    struct pss *waiters; /* POST /-/reload requests waiting for the reload */
+    struct cdl_list waiters; /* struct pss.wlink: POST /-/reload requests waiting for the reload */
 };
 
 struct pss {
     char *body; /* malloc'd response body */
     size_t len, sent;
     struct lws *wsi;
-    struct pss *wnext, *wprev; /* in the waiters list while waiting */
+    struct cdl_list wlink; /* in the waiters list while waiting */
     int waiting;
     unsigned deferred_status; /* headers still to write at WRITEABLE (a deferred answer), 0 none */
 };
@@ -54,9 +56,7 @@ static void tput(struct text *t, const char *fmt, ...)
             return;
         }
         t->cap = (t->cap ? t->cap * 2 : 1024) + (size_t)n;
-        t->p = realloc(t->p, t->cap);
-        if (!t->p)
-            abort();
+        t->p = cdl_xrealloc(t->p, t->cap);
     }
 }
 
@@ -163,17 +163,11 @@ static int respond(struct lws *wsi, struct pss *pss, unsigned status, const char
     return 0;
 }
 
-static void waiter_unlink(struct cdl_admin *a, struct pss *pss)
+static void waiter_unlink(struct pss *pss)
 {
     if (!pss->waiting)
         return;
-    if (pss->wprev)
-        pss->wprev->wnext = pss->wnext;
-    else
-        a->waiters = pss->wnext;
-    if (pss->wnext)
-        pss->wnext->wprev = pss->wprev;
-    pss->wnext = pss->wprev = NULL;
+    cdl_list_remove(&pss->wlink);
     pss->waiting = 0;
 }
 
@@ -187,20 +181,16 @@ static int on_reload(struct cdl_admin *a, struct lws *wsi, struct pss *pss)
     }
     pss->wsi = wsi;
     pss->waiting = 1;
-    pss->wprev = NULL;
-    pss->wnext = a->waiters;
-    if (a->waiters)
-        a->waiters->wprev = pss;
-    a->waiters = pss;
+    cdl_list_push_front(&a->waiters, &pss->wlink);
     a->o.request_reload(a->o.user);
     return 0;
 }
 
 void cdl_admin_reload_done(struct cdl_admin *a, const struct cdl_reload_result *res)
 {
-    while (a && a->waiters) {
-        struct pss *pss = a->waiters;
-        waiter_unlink(a, pss);
+    while (a && !cdl_list_empty(&a->waiters)) {
+        struct pss *pss = cdl_list_entry(a->waiters.next, struct pss, wlink);
+        waiter_unlink(pss);
         struct text t = { 0 };
         char *r = cdl_reload_json(res);
         tput(&t, "%s\n", r);
@@ -293,7 +283,7 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss && a)
-            waiter_unlink(a, pss);
+            waiter_unlink(pss);
         if (pss) {
             free(pss->body);
             pss->body = NULL;
@@ -311,10 +301,9 @@ static const struct lws_protocols protocols[] = {
 
 struct cdl_admin *cdl_admin_create(struct cdl_net *net, const struct cdl_admin_opts *o, int *bound)
 {
-    struct cdl_admin *a = calloc(1, sizeof *a);
-    if (!a)
-        abort();
+    struct cdl_admin *a = cdl_xcalloc(1, sizeof *a);
     a->o = *o;
+    cdl_list_init(&a->waiters);
     snprintf(a->host, sizeof a->host, "%s", o->host ? o->host : "");
     a->o.host = a->host;
     a->vh = cdl_net_listen(net, "admin", a->host, o->port, protocols, a, bound);

@@ -11,8 +11,10 @@
 
 #include "err.h"
 #include "jsonscan.h"
+#include "list.h"
 #include "log.h"
 #include "request.h"
+#include "xalloc.h"
 
 #define CTL_MAX 4096     /* replies queued for one client before it counts as not reading */
 #define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
@@ -39,13 +41,13 @@ struct symsub {
     char exch_symbol[CDL_SYMBOL_MAX];
     struct msg *open;      /* latest open candle not yet written */
     int64_t open_time;
-    struct symsub *dnext, *dprev; /* the client's list of pending open candles */
+    struct cdl_list dlink; /* in the client's dirty list while dirty */
     int dirty;
 };
 
 /* One subscribe request. */
 struct csub {
-    struct csub *next, *prev;
+    struct cdl_list link; /* in the client's subs */
     struct client *cl;
     struct cdl_hub_feed *hf;
     int64_t limit, sent;
@@ -55,15 +57,15 @@ struct csub {
 };
 
 struct client {
-    struct client *next, *prev;
+    struct cdl_list link; /* in the server's clients */
     struct cdl_wsapi *srv;
     struct lws *wsi;
     uint64_t id;
     struct cdl_reasm rx;
     struct msg *ctl_head, *ctl_tail, *q_head, *q_tail;
     int n_ctl, n_q;
-    struct symsub *dirty_head, *dirty_tail;
-    struct csub *subs;
+    struct cdl_list dirty; /* struct symsub.dlink: pending open candles, oldest first */
+    struct cdl_list subs;  /* struct csub.link, newest first */
     int n_symbols;   /* live symbol subscriptions */
     int n_done;      /* subscriptions that delivered their limit */
     double tokens;
@@ -93,7 +95,7 @@ struct cdl_wsapi {
     struct cdl_metrics *metrics;
     struct lws_vhost *vh;
     struct cdl_jsonscan *scan;
-    struct client *clients;
+    struct cdl_list clients; /* struct client.link, newest first */
     int n_clients;
     uint64_t next_id;
     int draining;
@@ -106,9 +108,7 @@ struct cdl_wsapi {
 
 static struct msg *msg_new(const char *text, size_t len)
 {
-    struct msg *m = malloc(sizeof *m + LWS_PRE + len);
-    if (!m)
-        abort();
+    struct msg *m = cdl_xmalloc(sizeof *m + LWS_PRE + len);
     m->next = NULL;
     m->ss = NULL;
     m->gap = 0;
@@ -144,15 +144,7 @@ static void dirty_unlink(struct client *cl, struct symsub *ss)
     if (!ss->dirty)
         return;
     depth_open_add(cl->srv, -1);
-    if (ss->dprev)
-        ss->dprev->dnext = ss->dnext;
-    else
-        cl->dirty_head = ss->dnext;
-    if (ss->dnext)
-        ss->dnext->dprev = ss->dprev;
-    else
-        cl->dirty_tail = ss->dprev;
-    ss->dnext = ss->dprev = NULL;
+    cdl_list_remove(&ss->dlink);
     ss->dirty = 0;
 }
 
@@ -197,12 +189,7 @@ static void sub_free(struct client *cl, struct csub *sub)
     purge(cl, sub, NULL);
     for (int i = 0; i < sub->n; i++)
         release_symsub(cl, &sub->syms[i]);
-    if (sub->prev)
-        sub->prev->next = sub->next;
-    else
-        cl->subs = sub->next;
-    if (sub->next)
-        sub->next->prev = sub->prev;
+    cdl_list_remove(&sub->link);
     free(sub->syms);
     free(sub);
 }
@@ -230,8 +217,9 @@ static void client_close(struct client *cl, int code, const char *reason)
     cl->ctl_head = cl->ctl_tail = cl->q_head = cl->q_tail = NULL;
     cl->n_ctl = 0;
     depth_closed_add(cl, -cl->n_q);
-    for (struct csub *s = cl->subs; s; s = s->next)
-        purge(cl, s, NULL);
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &cl->subs)
+        purge(cl, cdl_list_entry(it, struct csub, link), NULL);
     wake(cl);
     if (cl->wsi)
         lws_set_timeout(cl->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
@@ -352,12 +340,7 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
         if (!ss->dirty) {
             ss->dirty = 1;
             depth_open_add(cl->srv, 1);
-            ss->dprev = cl->dirty_tail;
-            if (cl->dirty_tail)
-                cl->dirty_tail->dnext = ss;
-            else
-                cl->dirty_head = ss;
-            cl->dirty_tail = ss;
+            cdl_list_push_back(&cl->dirty, &ss->dlink);
         }
     }
     wake(cl);
@@ -369,9 +352,7 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
 static void send_echo(struct client *cl, const char *type, struct cdl_hub_feed *hf, const struct cdl_request *rq)
 {
     size_t cap = 512 + (size_t)rq->n_symbols * (CDL_SYMBOL_MAX * 6 + 3), n;
-    char *buf = malloc(cap);
-    if (!buf)
-        abort();
+    char *buf = cdl_xmalloc(cap);
     n = (size_t)snprintf(buf, cap, "{\"type\":\"%s\",\"exchange\":\"%s\",\"contract_type\":\"%s\",\"symbols\":[", type,
                          cdl_hub_feed_exchange(hf), cdl_hub_feed_market(hf));
     for (int i = 0; i < rq->n_symbols; i++) {
@@ -421,18 +402,14 @@ static void do_subscribe(struct client *cl, struct cdl_hub_feed *hf, struct cdl_
         send_error(cl, "too_many_symbols", msg);
         return;
     }
-    struct csub *sub = calloc(1, sizeof *sub);
-    if (!sub || !(sub->syms = calloc((size_t)rq->n_symbols, sizeof *sub->syms)))
-        abort();
+    struct csub *sub = cdl_xcalloc(1, sizeof *sub);
+    sub->syms = cdl_xcalloc((size_t)rq->n_symbols, sizeof *sub->syms);
     sub->cl = cl;
     sub->hf = hf;
     sub->limit = rq->limit;
     sub->closed_only = rq->closed_only;
     sub->n = rq->n_symbols;
-    sub->next = cl->subs;
-    if (cl->subs)
-        cl->subs->prev = sub;
-    cl->subs = sub;
+    cdl_list_push_front(&cl->subs, &sub->link);
     for (int i = 0; i < sub->n; i++) {
         struct symsub *ss = &sub->syms[i];
         ss->sub = sub;
@@ -455,9 +432,12 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
 {
     for (int i = 0; i < rq->n_symbols; i++) { /* all or nothing */
         int found = 0;
-        for (struct csub *s = cl->subs; s && !found; s = s->next)
+        struct cdl_list *it, *tmp;
+        cdl_list_each(it, tmp, &cl->subs) {
+            const struct csub *s = cdl_list_entry(it, struct csub, link);
             for (int k = 0; k < s->n && !found && s->hf == hf; k++)
                 found = s->syms[k].hs && !strcmp(s->syms[k].exch_symbol, exch[i]);
+        }
         if (!found) {
             char msg[160];
             snprintf(msg, sizeof msg, "not subscribed to '%.64s'", rq->symbols[i]);
@@ -465,9 +445,9 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
             return;
         }
     }
-    struct csub *s = cl->subs, *next;
-    for (; s; s = next) {
-        next = s->next;
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &cl->subs) {
+        struct csub *s = cdl_list_entry(it, struct csub, link);
         for (int k = 0; k < s->n && s->hf == hf; k++)
             for (int i = 0; i < rq->n_symbols; i++)
                 if (s->syms[k].hs && !strcmp(s->syms[k].exch_symbol, exch[i])) {
@@ -478,7 +458,7 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
             sub_free(cl, s);
     }
     send_echo(cl, "unsubscribed", hf, rq);
-    if (!cl->subs && cl->n_done)
+    if (cdl_list_empty(&cl->subs) && cl->n_done)
         wake(cl); /* the others delivered their limit: close */
 }
 
@@ -515,17 +495,13 @@ static void handle_message(struct client *cl, const char *text, size_t len)
         send_ctl(cl, "{\"type\":\"pong\"}", 15);
         return;
     }
-    const char **names = calloc((size_t)rq.n_symbols + 1, sizeof *names);
-    if (!names)
-        abort();
+    const char **names = cdl_xcalloc((size_t)rq.n_symbols + 1, sizeof *names);
     for (int i = 0; i < rq.n_symbols; i++)
         names[i] = rq.symbols[i];
     struct cdl_hub_feed *hf = cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, names, rq.n_symbols, rq.interval,
                                               &code, msg, sizeof msg);
     free(names);
-    char (*exch)[CDL_SYMBOL_MAX] = calloc((size_t)rq.n_symbols, sizeof *exch);
-    if (!exch)
-        abort();
+    char (*exch)[CDL_SYMBOL_MAX] = cdl_xcalloc((size_t)rq.n_symbols, sizeof *exch);
     if (!hf)
         send_error(cl, code, msg);
     else if (normalise(hf, &rq, exch, msg, sizeof msg))
@@ -583,8 +559,9 @@ static struct msg *next_msg(struct client *cl)
         depth_closed_add(cl, -1);
         return m;
     }
-    struct symsub *ss = cl->dirty_head;
-    if (ss) {
+    struct cdl_list *first = cdl_list_first(&cl->dirty);
+    if (first) {
+        struct symsub *ss = cdl_list_entry(first, struct symsub, dlink);
         dirty_unlink(cl, ss);
         m = ss->open;
         ss->open = NULL;
@@ -613,14 +590,16 @@ static int write_msg(struct client *cl, struct lws *wsi, struct msg *m)
 
 static int has_output(const struct client *cl)
 {
-    return cl->ctl_head || cl->q_head || cl->dirty_head || (!cl->subs && cl->n_done);
+    return cl->ctl_head || cl->q_head || !cdl_list_empty(&cl->dirty) || (cdl_list_empty(&cl->subs) && cl->n_done);
 }
 
 /* More than one message waiting: worth corking the socket for the batch. */
 static int several_waiting(const struct client *cl)
 {
     int n = cl->n_ctl + cl->n_q;
-    return n > 1 || (cl->dirty_head && (n || cl->dirty_head->dnext));
+    const struct cdl_list *d = &cl->dirty;
+    int n_dirty = cdl_list_empty(d) ? 0 : d->next->next == d ? 1 : 2; /* 2: two or more */
+    return n > 1 || (n_dirty && (n || n_dirty > 1));
 }
 
 static void cork(struct lws *wsi, int on)
@@ -642,7 +621,7 @@ static int write_batch(struct client *cl, struct lws *wsi)
     for (int i = 0; i < WRITE_BATCH && !lws_send_pipe_choked(wsi); i++) {
         struct msg *m = next_msg(cl);
         if (!m) { /* spurious WRITEABLEs happen; or everything was delivered */
-            if (!cl->subs && cl->n_done) {
+            if (cdl_list_empty(&cl->subs) && cl->n_done) {
                 cdl_net_write_close(wsi, LWS_CLOSE_STATUS_NORMAL, "limit reached");
                 return 1;
             }
@@ -678,18 +657,15 @@ static int on_writeable(struct client *cl, struct lws *wsi)
 
 static struct client *client_new(struct cdl_wsapi *srv, struct lws *wsi)
 {
-    struct client *cl = calloc(1, sizeof *cl);
-    if (!cl)
-        abort();
+    struct client *cl = cdl_xcalloc(1, sizeof *cl);
     cl->srv = srv;
     cl->wsi = wsi;
     cl->id = ++srv->next_id;
     cl->tokens = srv->o.max_requests_per_sec;
     cl->tokens_ms = cdl_mono_us() / 1000;
-    cl->next = srv->clients;
-    if (srv->clients)
-        srv->clients->prev = cl;
-    srv->clients = cl;
+    cdl_list_init(&cl->dirty);
+    cdl_list_init(&cl->subs);
+    cdl_list_push_front(&srv->clients, &cl->link);
     srv->n_clients++;
     cdl_series_set(srv->s_clients, srv->n_clients);
     cdl_series_add(srv->s_accepted, 1);
@@ -699,18 +675,13 @@ static struct client *client_new(struct cdl_wsapi *srv, struct lws *wsi)
 static void client_free(struct client *cl)
 {
     struct cdl_wsapi *srv = cl->srv;
-    while (cl->subs)
-        sub_free(cl, cl->subs);
+    while (!cdl_list_empty(&cl->subs))
+        sub_free(cl, cdl_list_entry(cl->subs.next, struct csub, link));
     msgs_free(cl->ctl_head);
     msgs_free(cl->q_head);
     depth_closed_add(cl, -cl->n_q);
     cdl_reasm_free(&cl->rx);
-    if (cl->prev)
-        cl->prev->next = cl->next;
-    else
-        srv->clients = cl->next;
-    if (cl->next)
-        cl->next->prev = cl->prev;
+    cdl_list_remove(&cl->link);
     srv->n_clients--;
     cdl_series_set(srv->s_clients, srv->n_clients);
     free(cl);
@@ -759,10 +730,9 @@ static const struct lws_protocols protocols[] = {
 struct cdl_wsapi *cdl_wsapi_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
                                      const struct cdl_wsapi_opts *o, int *bound)
 {
-    struct cdl_wsapi *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct cdl_wsapi *s = cdl_xcalloc(1, sizeof *s);
     s->o = *o;
+    cdl_list_init(&s->clients);
     snprintf(s->host, sizeof s->host, "%s", o->host ? o->host : "");
     s->o.host = s->host;
     s->hub = hub;
@@ -792,17 +762,19 @@ void cdl_wsapi_drain(struct cdl_wsapi *s)
     if (!s)
         return;
     s->draining = 1;
-    for (struct client *cl = s->clients; cl; cl = cl->next)
-        client_close(cl, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &s->clients)
+        client_close(cdl_list_entry(it, struct client, link), LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
 }
 
 void cdl_wsapi_destroy(struct cdl_wsapi *s)
 {
     if (!s)
         return;
-    while (s->clients) {
-        s->clients->wsi = NULL;
-        client_free(s->clients);
+    while (!cdl_list_empty(&s->clients)) {
+        struct client *cl = cdl_list_entry(s->clients.next, struct client, link);
+        cl->wsi = NULL;
+        client_free(cl);
     }
     cdl_log_limit_flush(&s->lim_refused);
     cdl_log_limit_flush(&s->lim_slow);

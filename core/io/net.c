@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 struct cdl_net {
     uv_loop_t *loop;
@@ -37,9 +38,7 @@ static void lws_log_bridge(int level, const char *line)
 
 struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file, const struct lws_protocols *client_protocols)
 {
-    struct cdl_net *n = calloc(1, sizeof *n);
-    if (!n)
-        abort();
+    struct cdl_net *n = cdl_xcalloc(1, sizeof *n);
     n->loop = loop;
     n->foreign_loops[0] = loop;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
@@ -135,9 +134,7 @@ int cdl_reasm_feed(struct cdl_reasm *r, struct lws *wsi, size_t max, const char 
         size_t cap = r->cap ? r->cap : 4096;
         while (cap < r->len + len)
             cap *= 2;
-        char *p = realloc(r->buf, cap);
-        if (!p)
-            abort();
+        char *p = cdl_xrealloc(r->buf, cap);
         r->buf = p;
         r->cap = cap;
     }

@@ -9,8 +9,10 @@
 #include "bucket.h"
 #include "circuit.h"
 #include "err.h"
+#include "list.h"
 #include "log.h"
 #include "metrics.h"
+#include "xalloc.h"
 
 /* A host's weight budget. */
 struct budget {
@@ -23,7 +25,7 @@ struct budget {
 };
 
 struct req {
-    struct req *next, *prev; /* in the queue or the in-flight list */
+    struct cdl_list link; /* in the waiting queue or the in-flight list */
     struct cdl_rest *r;
     uint64_t id;
     CURL *easy;
@@ -62,8 +64,8 @@ struct cdl_rest {
     int n_deferred;  /* completions waiting in struct deferred: r is freed after them */
     struct cdl_rest_opts o;
     char user_agent[64];
-    struct req *q_head, *q_tail; /* waiting */
-    struct req *active;          /* in flight (doubly linked) */
+    struct cdl_list queued; /* struct req.link: waiting, oldest first */
+    struct cdl_list active; /* struct req.link: in flight, newest first */
     size_t n_queued, n_active;
     uint64_t next_id;
     struct cdl_rest_stats stats;
@@ -127,9 +129,7 @@ static int socket_fn(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         return 0;
     }
     if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            abort();
+        s = cdl_xcalloc(1, sizeof *s);
         s->fd = fd;
         s->r = r;
         uv_poll_init_socket(r->loop, &s->poll, fd);
@@ -173,9 +173,7 @@ static size_t write_fn(char *data, size_t size, size_t n, void *userp)
         size_t cap = q->cap ? q->cap : 4096;
         while (cap < q->len + len + 1)
             cap *= 2;
-        char *b = realloc(q->buf, cap);
-        if (!b)
-            abort();
+        char *b = cdl_xrealloc(q->buf, cap);
         q->buf = b;
         q->cap = cap;
     }
@@ -272,13 +270,7 @@ static void finish(struct req *q, long status, int error, const char *error_text
 
 static void unlink_active(struct cdl_rest *r, struct req *q)
 {
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        r->active = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
-    q->next = q->prev = NULL;
+    cdl_list_remove(&q->link);
     r->n_active--;
 }
 
@@ -304,17 +296,11 @@ static void report(struct req *q, long status, int error)
     }
 }
 
-/* Takes q (preceded by prev, NULL if first) out of the waiting queue. */
-static void unlink_queued(struct cdl_rest *r, struct req *q, struct req *prev)
+/* Takes q out of the waiting queue. */
+static void unlink_queued(struct cdl_rest *r, struct req *q)
 {
-    if (prev)
-        prev->next = q->next;
-    else
-        r->q_head = q->next;
-    if (r->q_tail == q)
-        r->q_tail = prev;
+    cdl_list_remove(&q->link);
     r->n_queued--;
-    q->next = NULL;
 }
 
 static void check_done(struct cdl_rest *r)
@@ -379,11 +365,7 @@ static int start_one(struct cdl_rest *r, struct req *q)
         return CDL_EIO;
     q->in_flight = 1;
     cdl_log(CDL_LOG_DEBUG, "REST request sent", "method", q->method, "url", q->url, NULL);
-    q->prev = NULL;
-    q->next = r->active;
-    if (r->active)
-        r->active->prev = q;
-    r->active = q;
+    cdl_list_push_front(&r->active, &q->link);
     r->n_active++;
     r->stats.requests++;
     return 0;
@@ -443,19 +425,19 @@ static void wake_cb(uv_timer_t *t)
 static void start_queued(struct cdl_rest *r)
 {
     uint64_t now = uv_now(r->loop), wake_at = UINT64_MAX;
-    struct req *prev = NULL, *q = r->q_head;
+    struct cdl_list *it = r->queued.next;
     r->pass++;
-    while (q && (long)r->n_active < r->o.max_in_flight) {
+    while (it != &r->queued && (long)r->n_active < r->o.max_in_flight) {
+        struct req *q = cdl_list_entry(it, struct req, link);
         int go = gate(r, q, now, &wake_at);
         if (go == 0) {
-            prev = q;
-            q = q->next;
+            it = it->next;
             continue;
         }
-        struct req *next = q->next;
-        unlink_queued(r, q, prev);
+        struct cdl_list *next = it->next;
+        unlink_queued(r, q);
         if (go > 0 && !start_one(r, q)) {
-            q = next;
+            it = next;
             continue;
         }
         if (go < 0) {
@@ -467,8 +449,7 @@ static void start_queued(struct cdl_rest *r)
         }
         req_free(q);
         /* the callback may have queued or cancelled requests: walk again from the start */
-        prev = NULL;
-        q = r->q_head;
+        it = r->queued.next;
     }
     if (wake_at != UINT64_MAX)
         uv_timer_start(&r->wake, wake_cb, wake_at > now ? wake_at - now : 1, 0);
@@ -480,9 +461,9 @@ struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *op
         curl_global_init(CURL_GLOBAL_DEFAULT);
         curl_ready = 1;
     }
-    struct cdl_rest *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
+    struct cdl_rest *r = cdl_xcalloc(1, sizeof *r);
+    cdl_list_init(&r->queued);
+    cdl_list_init(&r->active);
     r->loop = loop;
     if (opts)
         r->o = *opts;
@@ -513,9 +494,7 @@ static char *dup_or_null(const char *s)
 {
     if (!s)
         return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
+    char *d = cdl_xstrdup(s);
     return d;
 }
 
@@ -545,9 +524,7 @@ static void deferred_cb(uv_timer_t *t)
 
 static void defer_cancel(struct cdl_rest *r, struct req *q)
 {
-    struct deferred *d = calloc(1, sizeof *d);
-    if (!d)
-        abort();
+    struct deferred *d = cdl_xcalloc(1, sizeof *d);
     d->q = q;
     r->n_deferred++;
     uv_timer_init(r->loop, &d->t);
@@ -579,9 +556,7 @@ int cdl_rest_set_budget(struct cdl_rest *r, const char *url, double weight_per_m
         if (fill > b->burst)
             fill = b->burst;
     } else {
-        b = calloc(1, sizeof *b);
-        if (!b)
-            abort();
+        b = cdl_xcalloc(1, sizeof *b);
         snprintf(b->host, sizeof b->host, "%s", host);
         b->next = r->budgets;
         r->budgets = b;
@@ -617,10 +592,9 @@ int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char
         return CDL_EINVAL;
     if ((long)r->n_queued >= r->o.max_queued)
         return CDL_EBUSY;
-    struct req *q = calloc(1, sizeof *q);
-    if (!q)
-        abort();
+    struct req *q = cdl_xcalloc(1, sizeof *q);
     q->r = r;
+    cdl_list_init(&q->link);
     q->id = ++r->next_id;
     q->url = dup_or_null(url);
     q->method = dup_or_null(method);
@@ -640,11 +614,7 @@ int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char
         q->headers = l;
     }
     /* queued first, started on the next loop turn, so no callback can run in here */
-    if (r->q_tail)
-        r->q_tail->next = q;
-    else
-        r->q_head = q;
-    r->q_tail = q;
+    cdl_list_push_back(&r->queued, &q->link);
     r->n_queued++;
     /* not curl's timer: curl may hold it armed far ahead, which would delay this request */
     uv_timer_start(&r->wake, wake_cb, 0, 0);
@@ -655,20 +625,24 @@ int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char
 
 int cdl_rest_cancel(struct cdl_rest *r, uint64_t id)
 {
-    struct req *prev = NULL;
-    for (struct req *q = r->q_head; q; prev = q, q = q->next)
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &r->queued) {
+        struct req *q = cdl_list_entry(it, struct req, link);
         if (q->id == id) {
-            unlink_queued(r, q, prev);
+            unlink_queued(r, q);
             defer_cancel(r, q);
             return 0;
         }
-    for (struct req *q = r->active; q; q = q->next)
+    }
+    cdl_list_each(it, tmp, &r->active) {
+        struct req *q = cdl_list_entry(it, struct req, link);
         if (q->id == id) {
             curl_multi_remove_handle(r->multi, q->easy);
             unlink_active(r, q);
             defer_cancel(r, q);
             return 0;
         }
+    }
     return CDL_ENOTFOUND;
 }
 
@@ -698,21 +672,19 @@ void cdl_rest_destroy(struct cdl_rest *r)
     if (!r || r->closing)
         return;
     r->closing = 1;
-    while (r->active) {
-        struct req *q = r->active;
+    while (!cdl_list_empty(&r->active)) {
+        struct req *q = cdl_list_entry(r->active.next, struct req, link);
         curl_multi_remove_handle(r->multi, q->easy);
         unlink_active(r, q);
         finish(q, 0, CDL_ECLOSED, "cancelled");
         req_free(q);
     }
-    while (r->q_head) {
-        struct req *q = r->q_head;
-        r->q_head = q->next;
+    while (!cdl_list_empty(&r->queued)) {
+        struct req *q = cdl_list_entry(r->queued.next, struct req, link);
+        unlink_queued(r, q);
         finish(q, 0, CDL_ECLOSED, "cancelled");
         req_free(q);
     }
-    r->q_tail = NULL;
-    r->n_queued = 0;
     curl_multi_cleanup(r->multi); /* removes its sockets through socket_fn */
     uv_timer_stop(&r->timer);
     uv_timer_stop(&r->wake);

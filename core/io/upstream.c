@@ -9,6 +9,7 @@
 #include "err.h"
 #include "log.h"
 #include "url.h"
+#include "xalloc.h"
 
 enum up_state { UP_IDLE, UP_RESOLVING, UP_CONNECTING, UP_OPEN, UP_CLOSING, UP_WAITING };
 
@@ -287,9 +288,7 @@ static int take_token(struct cdl_upstream *u)
 struct cdl_upstream *cdl_upstream_create(struct cdl_net *net, uv_loop_t *loop, const struct cdl_upstream_opts *o,
                                          const struct cdl_upstream_cbs *cbs, void *user)
 {
-    struct cdl_upstream *u = calloc(1, sizeof *u);
-    if (!u)
-        abort();
+    struct cdl_upstream *u = cdl_xcalloc(1, sizeof *u);
     n_alive++;
     u->net = net;
     u->loop = loop;
@@ -348,9 +347,7 @@ int cdl_upstream_send(struct cdl_upstream *u, const char *data, size_t len)
         return CDL_ECLOSED;
     if (u->q_len >= u->o.max_queued)
         return CDL_EBUSY;
-    struct out_frame *f = malloc(sizeof *f + LWS_PRE + len);
-    if (!f)
-        abort();
+    struct out_frame *f = cdl_xmalloc(sizeof *f + LWS_PRE + len);
     f->next = NULL;
     f->len = len;
     memcpy(f->buf + LWS_PRE, data, len);

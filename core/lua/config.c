@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "lua_host.h"
+#include "xalloc.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };
 
@@ -333,18 +334,14 @@ static int read_subscriptions(lua_State *L, struct cdl_config *cfg, char *err, s
                     snprintf(err, errlen, "%s: more than %d symbols", kp, CDL_CFG_MAX_SYMBOLS);
                     return CDL_ECONFIG;
                 }
-                s->symbols = calloc((size_t)ns, sizeof *s->symbols);
-                if (!s->symbols)
-                    abort();
+                s->symbols = cdl_xcalloc((size_t)ns, sizeof *s->symbols);
                 for (int k = 1; k <= ns; k++) {
                     if (lua_rawgeti(L, -1, k) != LUA_TSTRING || lua_rawlen(L, -1) == 0 || lua_rawlen(L, -1) >= 64 ||
                         has_nul(L)) {
                         snprintf(err, errlen, "%s[%d]: expected a symbol string", kp, k);
                         return CDL_ECONFIG;
                     }
-                    s->symbols[s->n_symbols] = strdup(lua_tostring(L, -1));
-                    if (!s->symbols[s->n_symbols])
-                        abort();
+                    s->symbols[s->n_symbols] = cdl_xstrdup(lua_tostring(L, -1));
                     s->n_symbols++;
                     lua_pop(L, 1);
                 }

@@ -8,12 +8,14 @@
 #include "backoff.h"
 #include "config.h"
 #include "err.h"
+#include "hash.h"
 #include "interval.h"
 #include "log.h"
 #include "rest.h"
 #include "rotate.h"
 #include "seq.h"
 #include "upstream.h"
+#include "xalloc.h"
 
 struct conn;
 
@@ -116,17 +118,9 @@ struct cdl_feed {
         lim_send;
 };
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int find_stream(const struct cdl_feed *f, const char *symbol)
 {
-    for (uint64_t i = hash_str(symbol);; i++) {
+    for (uint64_t i = cdl_hash_str(symbol);; i++) {
         int s = f->slots[i % (uint64_t)f->n_slots];
         if (s < 0)
             return -1;
@@ -334,9 +328,7 @@ static void conn_drop_removed(struct cdl_feed *f, struct conn *c)
 
 static struct cdl_stream_ref *refs_alloc(const struct conn *c)
 {
-    struct cdl_stream_ref *refs = calloc((size_t)c->count + 1, sizeof *refs);
-    if (!refs)
-        abort();
+    struct cdl_stream_ref *refs = cdl_xcalloc((size_t)c->count + 1, sizeof *refs);
     return refs;
 }
 
@@ -564,9 +556,7 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     struct cdl_feed *f = user;
     if (!f->streams[s].live)
         return CDL_ENOTFOUND; /* removed: nobody wants its past */
-    struct backfill *b = calloc(1, sizeof *b);
-    if (!b)
-        abort();
+    struct backfill *b = cdl_xcalloc(1, sizeof *b);
     b->feed = f;
     b->stream = s;
     snprintf(b->symbol, sizeof b->symbol, "%s", f->streams[s].symbol);
@@ -601,14 +591,12 @@ static void reindex(struct cdl_feed *f)
     if (want != f->n_slots) {
         free(f->slots);
         f->n_slots = want;
-        f->slots = malloc((size_t)want * sizeof *f->slots);
-        if (!f->slots)
-            abort();
+        f->slots = cdl_xmalloc((size_t)want * sizeof *f->slots);
     }
     for (int i = 0; i < f->n_slots; i++)
         f->slots[i] = -1;
     for (int s = 0; s < f->n_streams; s++) {
-        uint64_t h = hash_str(f->streams[s].symbol);
+        uint64_t h = cdl_hash_str(f->streams[s].symbol);
         while (f->slots[h % (uint64_t)f->n_slots] >= 0)
             h++;
         f->slots[h % (uint64_t)f->n_slots] = s;
@@ -630,9 +618,7 @@ static int new_stream(struct cdl_feed *f, const char *sym)
     } else {
         if (f->n_streams == f->cap_streams) {
             int cap = f->cap_streams ? f->cap_streams * 2 : 16;
-            f->streams = realloc(f->streams, (size_t)cap * sizeof *f->streams);
-            if (!f->streams)
-                abort();
+            f->streams = cdl_xrealloc(f->streams, (size_t)cap * sizeof *f->streams);
             memset(f->streams + f->cap_streams, 0, (size_t)(cap - f->cap_streams) * sizeof *f->streams);
             f->cap_streams = cap;
             rebuild = 1;
@@ -645,13 +631,13 @@ static int new_stream(struct cdl_feed *f, const char *sym)
     char key[3 * CDL_NAME_MAX + CDL_SYMBOL_MAX];
     snprintf(key, sizeof key, "%s/%s/%s/%s", cdl_adapter_name(f->a), f->m->name, sym, f->iv.name);
     if (s == cdl_seq_count(f->seq))
-        cdl_seq_add(f->seq, hash_str(key));
+        cdl_seq_add(f->seq, cdl_hash_str(key));
     else
-        cdl_seq_reset(f->seq, s, hash_str(key)); /* a slot of a removed stream: a new stream */
+        cdl_seq_reset(f->seq, s, cdl_hash_str(key)); /* a slot of a removed stream: a new stream */
     if (rebuild) {
         reindex(f);
     } else {
-        uint64_t h = hash_str(sym);
+        uint64_t h = cdl_hash_str(sym);
         while (f->slots[h % (uint64_t)f->n_slots] >= 0)
             h++;
         f->slots[h % (uint64_t)f->n_slots] = s;
@@ -720,13 +706,9 @@ static int place(struct cdl_feed *f, int s)
     if (fresh) {
         if (f->n_conns == f->cap_conns) {
             f->cap_conns = f->cap_conns ? f->cap_conns * 2 : 4;
-            f->conns = realloc(f->conns, (size_t)f->cap_conns * sizeof *f->conns);
-            if (!f->conns)
-                abort();
+            f->conns = cdl_xrealloc(f->conns, (size_t)f->cap_conns * sizeof *f->conns);
         }
-        c = calloc(1, sizeof *c);
-        if (!c)
-            abort();
+        c = cdl_xcalloc(1, sizeof *c);
         c->feed = f;
         c->link[0].conn = c->link[1].conn = c;
         c->index = f->next_conn_id++;
@@ -735,9 +717,7 @@ static int place(struct cdl_feed *f, int s)
     }
     if (c->count == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
-        c->streams = realloc(c->streams, (size_t)c->cap * sizeof *c->streams);
-        if (!c->streams)
-            abort();
+        c->streams = cdl_xrealloc(c->streams, (size_t)c->cap * sizeof *c->streams);
     }
     c->streams[c->count++] = s;
     f->streams[s].conn = c;
@@ -966,9 +946,7 @@ static void rot_open(struct cdl_feed *f, struct conn *c)
     if (f->s_active)
         cdl_series_add(f->s_active, 1);
     struct cdl_stream_ref *refs = refs_alloc(c);
-    r->subs = malloc(((size_t)c->count + 1) * sizeof *r->subs);
-    if (!r->subs)
-        abort();
+    r->subs = cdl_xmalloc(((size_t)c->count + 1) * sizeof *r->subs);
     for (int i = 0; i < c->count; i++) {
         struct stream *st = &f->streams[c->streams[i]];
         if (st->live && st->sent) {
@@ -1235,9 +1213,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         *rc = CDL_EINVAL;
         return NULL;
     }
-    struct cdl_feed *f = calloc(1, sizeof *f);
-    if (!f)
-        abort();
+    struct cdl_feed *f = cdl_xcalloc(1, sizeof *f);
     f->loop = loop;
     f->net = net;
     f->rest = rest;
@@ -1328,9 +1304,7 @@ void cdl_feed_pause(struct cdl_feed *f, int paused)
 int cdl_feed_start(struct cdl_feed *f)
 {
     f->started = 1;
-    f->tick = malloc(sizeof *f->tick);
-    if (!f->tick)
-        abort();
+    f->tick = cdl_xmalloc(sizeof *f->tick);
     uv_timer_init(f->loop, f->tick);
     f->tick->data = f;
     uv_timer_start(f->tick, on_tick, 250, 250);

@@ -9,8 +9,11 @@
 #include "dedup.h"
 #include "err.h"
 #include "feed.h"
+#include "hash.h"
 #include "interval.h"
+#include "list.h"
 #include "log.h"
+#include "xalloc.h"
 
 struct hub_stream {
     struct hub_stream *hnext; /* hash chain */
@@ -18,14 +21,14 @@ struct hub_stream {
     int index;                   /* the feed's index of the stream (meta->stream) */
     char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
     int pins;
-    struct cdl_hub_sub *subs; /* doubly linked */
+    struct cdl_list subs; /* struct cdl_hub_sub.link, newest first */
     int n_subs;
     uint64_t idle_since_ms;   /* lingering since (loop ms), 0 = referenced */
-    struct hub_stream *lnext, *lprev; /* the linger list, oldest first */
+    struct cdl_list linger;   /* in the hub's lingering list while idle_since_ms */
 };
 
 struct cdl_hub_sub {
-    struct cdl_hub_sub *next, *prev;
+    struct cdl_list link; /* in its stream's subs */
     struct hub_stream *st;
     cdl_hub_quote_fn fn;
     void *user;
@@ -50,7 +53,7 @@ struct cdl_hub_feed {
 struct cdl_hub {
     struct cdl_hub_opts o;
     struct cdl_hub_feed *feeds;
-    struct hub_stream *linger_head, *linger_tail;
+    struct cdl_list lingering; /* struct hub_stream.linger, oldest first */
     uv_timer_t linger_timer;
     int stopped;
     int n_streams;
@@ -59,17 +62,9 @@ struct cdl_hub {
     struct cdl_log_limit lim_adapter; /* adapters that do not load, asked for by clients */
 };
 
-static uint64_t hash_sym(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct hub_stream *find(const struct cdl_hub_feed *hf, const char *sym)
 {
-    struct hub_stream *st = hf->buckets[hash_sym(sym) % (uint64_t)hf->n_buckets];
+    struct hub_stream *st = hf->buckets[cdl_hash_str(sym) % (uint64_t)hf->n_buckets];
     while (st && strcmp(st->symbol, sym))
         st = st->hnext;
     return st;
@@ -77,14 +72,12 @@ static struct hub_stream *find(const struct cdl_hub_feed *hf, const char *sym)
 
 static void rehash(struct cdl_hub_feed *hf, int n)
 {
-    struct hub_stream **b = calloc((size_t)n, sizeof *b);
-    if (!b)
-        abort();
+    struct hub_stream **b = cdl_xcalloc((size_t)n, sizeof *b);
     for (int i = 0; i < hf->n_buckets; i++) {
         struct hub_stream *st = hf->buckets[i], *next;
         for (; st; st = next) {
             next = st->hnext;
-            uint64_t k = hash_sym(st->symbol) % (uint64_t)n;
+            uint64_t k = cdl_hash_str(st->symbol) % (uint64_t)n;
             st->hnext = b[k];
             b[k] = st;
         }
@@ -106,9 +99,7 @@ static void index_set(struct cdl_hub_feed *hf, int index, struct hub_stream *st)
         int n = hf->n_index ? hf->n_index : 64;
         while (n <= index)
             n *= 2;
-        hf->by_index = realloc(hf->by_index, (size_t)n * sizeof *hf->by_index);
-        if (!hf->by_index)
-            abort();
+        hf->by_index = cdl_xrealloc(hf->by_index, (size_t)n * sizeof *hf->by_index);
         memset(hf->by_index + hf->n_index, 0, (size_t)(n - hf->n_index) * sizeof *hf->by_index);
         hf->n_index = n;
     }
@@ -121,12 +112,14 @@ static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct 
     struct cdl_hub_feed *hf = user;
     struct hub_stream *st = at_index(hf, meta->stream);
     hf->quotes++;
-    if (!st || !st->subs)
+    if (!st || cdl_list_empty(&st->subs))
         return 0;
     cdl_series_add(hf->s_quotes[c->closed == 1], 1);
     cdl_series_observe(hf->hub->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
     struct cdl_quote_meta m = *meta;
-    for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &st->subs) {
+        struct cdl_hub_sub *s = cdl_list_entry(it, struct cdl_hub_sub, link);
         m.symbol = s->symbol;
         s->fn(s->user, &m, c, NULL);
     }
@@ -143,7 +136,9 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
         return;
     struct cdl_gap g = { .from = from, .to = to, .missing = missing, .reason = reason };
     struct cdl_quote_meta m = *meta;
-    for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &st->subs) {
+        struct cdl_hub_sub *s = cdl_list_entry(it, struct cdl_hub_sub, link);
         m.symbol = s->symbol;
         s->fn(s->user, &m, NULL, &g);
     }
@@ -151,18 +146,16 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
 
 /* ---- lingering -------------------------------------------------------------------------------------- */
 
-static void linger_unlink(struct cdl_hub *h, struct hub_stream *st)
+static void linger_unlink(struct hub_stream *st)
 {
-    if (st->lprev)
-        st->lprev->lnext = st->lnext;
-    else
-        h->linger_head = st->lnext;
-    if (st->lnext)
-        st->lnext->lprev = st->lprev;
-    else
-        h->linger_tail = st->lprev;
-    st->lnext = st->lprev = NULL;
+    cdl_list_remove(&st->linger);
     st->idle_since_ms = 0;
+}
+
+static struct hub_stream *oldest_lingering(const struct cdl_hub *h)
+{
+    struct cdl_list *l = cdl_list_first(&h->lingering);
+    return l ? cdl_list_entry(l, struct hub_stream, linger) : NULL;
 }
 
 /* Removes the stream from its feed (an unsubscribe upstream) and frees it. */
@@ -170,10 +163,10 @@ static void stream_drop(struct cdl_hub *h, struct hub_stream *st)
 {
     struct cdl_hub_feed *hf = st->hf;
     if (st->idle_since_ms)
-        linger_unlink(h, st);
+        linger_unlink(st);
     if (hf->feed)
         cdl_feed_remove(hf->feed, st->symbol);
-    struct hub_stream **pp = &hf->buckets[hash_sym(st->symbol) % (uint64_t)hf->n_buckets];
+    struct hub_stream **pp = &hf->buckets[cdl_hash_str(st->symbol) % (uint64_t)hf->n_buckets];
     while (*pp != st)
         pp = &(*pp)->hnext;
     *pp = st->hnext;
@@ -188,26 +181,22 @@ static void linger_cb(uv_timer_t *t)
 {
     struct cdl_hub *h = t->data;
     uint64_t now = uv_now(h->o.loop), linger = (uint64_t)(h->o.linger_s * 1000);
-    while (h->linger_head && now - h->linger_head->idle_since_ms >= linger)
-        stream_drop(h, h->linger_head);
-    if (h->linger_head)
-        uv_timer_start(&h->linger_timer, linger_cb, linger - (now - h->linger_head->idle_since_ms), 0);
+    struct hub_stream *st;
+    while ((st = oldest_lingering(h)) && now - st->idle_since_ms >= linger)
+        stream_drop(h, st);
+    if (st)
+        uv_timer_start(&h->linger_timer, linger_cb, linger - (now - st->idle_since_ms), 0);
 }
 
 /* Called whenever a reference goes: an unreferenced stream starts lingering. */
 static void maybe_linger(struct cdl_hub *h, struct hub_stream *st)
 {
-    if (st->pins || st->subs || st->idle_since_ms || h->stopped)
+    if (st->pins || !cdl_list_empty(&st->subs) || st->idle_since_ms || h->stopped)
         return;
     st->idle_since_ms = uv_now(h->o.loop);
     if (!st->idle_since_ms)
         st->idle_since_ms = 1;
-    st->lprev = h->linger_tail;
-    if (h->linger_tail)
-        h->linger_tail->lnext = st;
-    else
-        h->linger_head = st;
-    h->linger_tail = st;
+    cdl_list_push_back(&h->lingering, &st->linger);
     if (!uv_is_active((uv_handle_t *)&h->linger_timer))
         uv_timer_start(&h->linger_timer, linger_cb, (uint64_t)(h->o.linger_s * 1000), 0);
 }
@@ -216,10 +205,9 @@ static void maybe_linger(struct cdl_hub *h, struct hub_stream *st)
 
 struct cdl_hub *cdl_hub_create(const struct cdl_hub_opts *o)
 {
-    struct cdl_hub *h = calloc(1, sizeof *h);
-    if (!h)
-        abort();
+    struct cdl_hub *h = cdl_xcalloc(1, sizeof *h);
     h->o = *o;
+    cdl_list_init(&h->lingering);
     uv_timer_init(o->loop, &h->linger_timer);
     h->linger_timer.data = h;
     h->dedup = cdl_dedup_create((int64_t)(o->cfg->dedup_window_seconds * 1000), o->cfg->dedup_max_entries);
@@ -283,9 +271,7 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         .circuit = h->o.circuits ? cdl_circuits_ws(h->o.circuits, cdl_adapter_name(a), m->name) : NULL,
     };
     cdl_feed_opts_config(cfg, &fo);
-    struct cdl_hub_feed *hf = calloc(1, sizeof *hf);
-    if (!hf)
-        abort();
+    struct cdl_hub_feed *hf = cdl_xcalloc(1, sizeof *hf);
     struct cdl_feed_sink sink = { .on_quote = on_quote, .on_gap = on_gap, .user = hf };
     hf->feed = cdl_feed_create(h->o.loop, h->o.net, h->o.rest, h->o.metrics, &fo, &sink, &rc, err, sizeof err);
     if (!hf->feed || cdl_feed_start(hf->feed)) {
@@ -300,9 +286,7 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
     hf->m = m;
     hf->interval = iv.name;
     hf->n_buckets = 64;
-    hf->buckets = calloc((size_t)hf->n_buckets, sizeof *hf->buckets);
-    if (!hf->buckets)
-        abort();
+    hf->buckets = cdl_xcalloc((size_t)hf->n_buckets, sizeof *hf->buckets);
     hf->s_streams = cdl_metrics_series(h->o.metrics, CDL_M_UPSTREAM_STREAMS, cdl_adapter_name(a), m->name, iv.name);
     for (int k = 0; k < 2; k++)
         hf->s_quotes[k] = cdl_metrics_series(h->o.metrics, CDL_M_QUOTES_PROCESSED, cdl_adapter_name(a), m->name,
@@ -341,23 +325,23 @@ static struct hub_stream *stream_ref(struct cdl_hub_feed *hf, const char *text, 
     struct hub_stream *st = find(hf, sym);
     if (st) {
         if (st->idle_since_ms)
-            linger_unlink(h, st);
+            linger_unlink(st);
         return st;
     }
     /* the feed is told the exchange's name: it comes back as meta->symbol in on_quote */
     int rc = cdl_feed_add(hf->feed, sym, msg, msglen);
     if (rc < 0)
         return NULL;
-    st = calloc(1, sizeof *st);
-    if (!st)
-        abort();
+    st = cdl_xcalloc(1, sizeof *st);
     st->hf = hf;
+    cdl_list_init(&st->subs);
+    cdl_list_init(&st->linger);
     st->index = rc;
     index_set(hf, rc, st);
     snprintf(st->symbol, sizeof st->symbol, "%s", sym);
     if (hf->n_streams >= hf->n_buckets * 2)
         rehash(hf, hf->n_buckets * 4);
-    uint64_t k = hash_sym(sym) % (uint64_t)hf->n_buckets;
+    uint64_t k = cdl_hash_str(sym) % (uint64_t)hf->n_buckets;
     st->hnext = hf->buckets[k];
     hf->buckets[k] = st;
     hf->n_streams++;
@@ -372,17 +356,12 @@ struct cdl_hub_sub *cdl_hub_subscribe(struct cdl_hub_feed *hf, const char *symbo
     struct hub_stream *st = stream_ref(hf, symbol, msg, msglen);
     if (!st)
         return NULL;
-    struct cdl_hub_sub *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct cdl_hub_sub *s = cdl_xcalloc(1, sizeof *s);
     s->st = st;
     s->fn = fn;
     s->user = user;
     snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
-    s->next = st->subs;
-    if (st->subs)
-        st->subs->prev = s;
-    st->subs = s;
+    cdl_list_push_front(&st->subs, &s->link);
     st->n_subs++;
     return s;
 }
@@ -392,12 +371,7 @@ void cdl_hub_unsubscribe(struct cdl_hub_sub *s)
     if (!s)
         return;
     struct hub_stream *st = s->st;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        st->subs = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    cdl_list_remove(&s->link);
     st->n_subs--;
     free(s);
     maybe_linger(st->hf->hub, st);
@@ -450,7 +424,8 @@ int cdl_hub_check_host(struct cdl_hub *h, struct cdl_lua_host *nh, char *msg, si
             return CDL_EINVAL;
         for (int i = 0; i < hf->n_buckets; i++) /* every client's spelling still names its stream */
             for (struct hub_stream *st = hf->buckets[i]; st; st = st->hnext)
-                for (struct cdl_hub_sub *s = st->subs; s; s = s->next) {
+                for (struct cdl_list *it = st->subs.next; it != &st->subs; it = it->next) {
+                    const struct cdl_hub_sub *s = cdl_list_entry(it, struct cdl_hub_sub, link);
                     char sym[CDL_SYMBOL_MAX], why[200] = "";
                     if (cdl_adapter_symbol(a, m, s->symbol, sym, sizeof sym, why, sizeof why) ||
                         strcmp(sym, st->symbol)) {
@@ -548,11 +523,9 @@ void cdl_hub_destroy(struct cdl_hub *h)
             struct hub_stream *st = hf->buckets[i], *sn;
             for (; st; st = sn) {
                 sn = st->hnext;
-                struct cdl_hub_sub *s = st->subs, *ss;
-                for (; s; s = ss) {
-                    ss = s->next;
-                    free(s);
-                }
+                struct cdl_list *it, *tmp;
+                cdl_list_each(it, tmp, &st->subs)
+                    free(cdl_list_entry(it, struct cdl_hub_sub, link));
                 free(st);
             }
         }

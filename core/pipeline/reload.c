@@ -12,6 +12,7 @@
 #include "log.h"
 #include "request.h"
 #include "url.h"
+#include "xalloc.h"
 
 /* One always-on stream of a configuration, resolved by one host. */
 struct pin {
@@ -40,9 +41,7 @@ static struct pin *pin_push(struct pins *ps)
 {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 64;
-        ps->p = realloc(ps->p, (size_t)ps->cap * sizeof *ps->p);
-        if (!ps->p)
-            abort();
+        ps->p = cdl_xrealloc(ps->p, (size_t)ps->cap * sizeof *ps->p);
     }
     return memset(&ps->p[ps->n++], 0, sizeof *ps->p);
 }
@@ -249,9 +248,7 @@ char *cdl_reload_json(const struct cdl_reload_result *r)
         cdl_json_put_string(keys, sizeof keys, &kl, r->restart_required[i]);
     }
     size_t cap = sizeof msg + sizeof keys + 512;
-    char *out = malloc(cap);
-    if (!out)
-        abort();
+    char *out = cdl_xmalloc(cap);
     snprintf(out, cap,
              "{\"result\":\"%s\",\"message\":%s,\"at_ms\":%llu,\"duration_ms\":%.3f,\"streams_added\":%d,"
              "\"streams_removed\":%d,\"connections_restarted\":%d,\"restart_required\":[%s],\"requests\":%llu}",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "backoff.h"
+#include "xalloc.h"
 
 struct cdl_breaker {
     struct cdl_breaker_policy p;
@@ -28,9 +29,7 @@ void cdl_breaker_policy_default(struct cdl_breaker_policy *p)
 
 struct cdl_breaker *cdl_breaker_create(const struct cdl_breaker_policy *p, uint64_t seed)
 {
-    struct cdl_breaker *b = calloc(1, sizeof *b);
-    if (!b)
-        abort();
+    struct cdl_breaker *b = cdl_xcalloc(1, sizeof *b);
     b->p = *p;
     if (!b->p.failure_threshold)
         b->p.failure_threshold = 1;

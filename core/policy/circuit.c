@@ -9,6 +9,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "xalloc.h"
 
 struct cdl_circuit {
     struct cdl_circuit *next;
@@ -31,9 +32,7 @@ struct cdl_circuits {
 struct cdl_circuits *cdl_circuits_create(const struct cdl_breaker_policy *p, struct cdl_metrics *metrics,
                                          uint64_t seed)
 {
-    struct cdl_circuits *cs = calloc(1, sizeof *cs);
-    if (!cs)
-        abort();
+    struct cdl_circuits *cs = cdl_xcalloc(1, sizeof *cs);
     cs->p = *p;
     cs->metrics = metrics;
     cs->seed = seed;
@@ -65,9 +64,7 @@ static struct cdl_circuit *add(struct cdl_circuits *cs, int rest, const char *na
 {
     if (cs->n >= CDL_CIRCUITS_MAX)
         return NULL;
-    struct cdl_circuit *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    struct cdl_circuit *c = cdl_xcalloc(1, sizeof *c);
     c->cs = cs;
     c->rest = rest;
     snprintf(c->name, sizeof c->name, "%s", name);

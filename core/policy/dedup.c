@@ -4,6 +4,7 @@
  * open-addressing index of ring positions with linear probing; deletion shifts the probe run
  * back, so there are no tombstones and lookups stay short. */
 #include "dedup.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 
@@ -34,19 +35,15 @@ static uint32_t home(const struct cdl_dedup *d, uint64_t key, int64_t open_time)
 
 struct cdl_dedup *cdl_dedup_create(int64_t window_ms, int max_entries)
 {
-    struct cdl_dedup *d = calloc(1, sizeof *d);
-    if (!d)
-        abort();
+    struct cdl_dedup *d = cdl_xcalloc(1, sizeof *d);
     d->window_ms = window_ms > 0 ? window_ms : 1;
     d->cap = max_entries > 0 ? (uint32_t)max_entries : 1;
     uint32_t n = 2;
     while (n < 2 * d->cap)
         n <<= 1;
     d->mask = n - 1;
-    d->ring = malloc(d->cap * sizeof *d->ring);
-    d->index = malloc((size_t)n * sizeof *d->index);
-    if (!d->ring || !d->index)
-        abort();
+    d->ring = cdl_xmalloc(d->cap * sizeof *d->ring);
+    d->index = cdl_xmalloc((size_t)n * sizeof *d->index);
     for (uint32_t i = 0; i < n; i++)
         d->index[i] = -1;
     return d;

@@ -4,6 +4,7 @@
  * paused its upstreams: those already read).  The map is an array indexed by stream id holding
  * a doubly linked recency list of the streams with an update waiting (head = newest). */
 #include "outq.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,7 @@ struct cdl_outq {
 
 struct cdl_outq *cdl_outq_create(int closed_max, int closed_low, int open_max)
 {
-    struct cdl_outq *q = calloc(1, sizeof *q);
-    if (!q)
-        abort();
+    struct cdl_outq *q = cdl_xcalloc(1, sizeof *q);
     q->closed_max = closed_max > 0 ? (size_t)closed_max : 1;
     q->closed_low = closed_low >= 0 && (size_t)closed_low < q->closed_max ? (size_t)closed_low : q->closed_max / 2;
     q->open_max = open_max > 0 ? (size_t)open_max : 0;
@@ -51,9 +50,7 @@ static void closed_push(struct cdl_outq *q, const struct cdl_outq_item *it)
 {
     if (q->len == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
-        struct cdl_outq_item *r = malloc(cap * sizeof *r);
-        if (!r)
-            abort();
+        struct cdl_outq_item *r = cdl_xmalloc(cap * sizeof *r);
         for (size_t i = 0; i < q->len; i++)
             r[i] = q->ring[(q->head + i) % q->cap];
         free(q->ring);
@@ -89,9 +86,7 @@ static void open_push(struct cdl_outq *q, const struct cdl_outq_item *it)
         int n = q->n_open_slots ? q->n_open_slots : 16;
         while (n <= s)
             n *= 2;
-        q->open = realloc(q->open, (size_t)n * sizeof *q->open);
-        if (!q->open)
-            abort();
+        q->open = cdl_xrealloc(q->open, (size_t)n * sizeof *q->open);
         memset(q->open + q->n_open_slots, 0, (size_t)(n - q->n_open_slots) * sizeof *q->open);
         q->n_open_slots = n;
     }

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "jsonscan.h"
+#include "xalloc.h"
 
 enum { P_OP, P_EXCHANGE, P_CONTRACT, P_MARKET, P_SYMBOLS, P_INTERVAL, P_LIMIT, P_CLOSED_ONLY, P__COUNT };
 static const char *const paths[P__COUNT] = { "op", "exchange", "contract_type", "market",
@@ -81,9 +82,7 @@ static int parse_symbols(const char *text, const struct cdl_json_span *sp, int m
         snprintf(msg, msglen, "%d symbols in one request; at most %d", n, max);
         return CDL_EINVAL;
     }
-    req->symbols = calloc((size_t)n, sizeof *req->symbols);
-    if (!req->symbols)
-        abort();
+    req->symbols = cdl_xcalloc((size_t)n, sizeof *req->symbols);
     if (scan_symbols(text, sp, req->symbols) != n) {
         snprintf(msg, msglen, "symbols: each must be 1 to %d characters", CDL_SYMBOL_MAX - 1);
         *code = "bad_request";

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dedup.h"
+#include "xalloc.h"
 
 struct held {
     struct cdl_candle c;
@@ -66,9 +67,7 @@ uint64_t cdl_candle_values_hash(const struct cdl_candle *c)
 
 struct cdl_seq *cdl_seq_create(const struct cdl_seq_opts *o, const struct cdl_seq_cbs *cbs)
 {
-    struct cdl_seq *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    struct cdl_seq *s = cdl_xcalloc(1, sizeof *s);
     s->o = *o;
     if (s->o.hold_max < 1)
         s->o.hold_max = 1;
@@ -92,9 +91,7 @@ int cdl_seq_add(struct cdl_seq *s, uint64_t key)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 8;
-        s->st = realloc(s->st, (size_t)s->cap * sizeof *s->st);
-        if (!s->st)
-            abort();
+        s->st = cdl_xrealloc(s->st, (size_t)s->cap * sizeof *s->st);
     }
     struct sstream *st = &s->st[s->n];
     memset(st, 0, sizeof *st);
@@ -148,9 +145,7 @@ static struct held *grow(struct held *a, int *cap, int first, int max)
     *cap = *cap ? *cap * 2 : first;
     if (*cap > max)
         *cap = max;
-    a = realloc(a, (size_t)*cap * sizeof *a);
-    if (!a)
-        abort();
+    a = cdl_xrealloc(a, (size_t)*cap * sizeof *a);
     return a;
 }
 
