@@ -1,7 +1,7 @@
 /* Mutation fuzzing of every adapter's WebSocket frame parser and REST page parser, through the
  * real C host (cdl_adapter_parse, cdl_adapter_rest_parse) as the feed calls them.
  *
- * Seeds: every recorded frame and page of tests/fixtures/<adapter>/ (a .jsonl file is one frame
+ * Seeds: every recorded frame and page (.json, .jsonl) of tests/fixtures/<adapter>/ (a .jsonl is one frame
  * a line; a file named *rest* is a REST page; frames a client sent are left out) and the frames
  * candled-sim renders, tests/fixtures/sim/<adapter>_<market>.jsonl (tools/fuzz_sim_seeds.sh),
  * each parsed in the market its file name names.  Each case mutates one seed (fuzz.h) and checks:
@@ -87,6 +87,13 @@ static void add_seed(struct seed *s, int *n, const char *text, size_t len, int r
     snprintf(d->file, sizeof d->file, "%s", file);
 }
 
+/* Frames and pages are .json and .jsonl files (beside them: README.md, MANIFEST, the goldens). */
+static int is_frames(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    return dot && (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl"));
+}
+
 static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
 /* Reads the seeds of adapter `name` from tests/fixtures/<name>/ (recorded) or, with `sim`, the
@@ -104,7 +111,7 @@ static void load_seeds(struct cdl_adapter *a, const char *name, int sim, struct 
     size_t pre = strlen(name);
     struct dirent *e;
     while ((e = readdir(d)) && nf < 128)
-        if (e->d_name[0] != '.' && strcmp(e->d_name, "README.md") && !strstr(e->d_name, "client_sent") &&
+        if (e->d_name[0] != '.' && is_frames(e->d_name) && !strstr(e->d_name, "client_sent") &&
             (!sim || (!strncmp(e->d_name, name, pre) && e->d_name[pre] == '_')))
             files[nf++] = strdup(e->d_name);
     closedir(d);
