@@ -16,6 +16,7 @@
 #include "err.h"
 #include "interval.h"
 #include "lua_host.h"
+#include "manifest.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -23,22 +24,6 @@
 #include <time.h>
 
 #define MAX_FILES 128
-#define MAX_CASES 128
-
-/* One MANIFEST line. */
-struct mcase {
-    int line;
-    char kind[16];    /* ws rest ignore markets symbol market_of subscribe */
-    char file[128];   /* ws, rest, ignore */
-    char adapter[32]; /* adapter=, default: the directory's name */
-    char market[32];
-    char symbol[64];
-    char interval[16]; /* canonical */
-    char symbols[256]; /* subscribe: comma-separated */
-    char text[128];    /* symbol, market_of */
-    long long start, end;
-    int limit;
-};
 
 static struct cdl_lua_host *host;
 static int update_mode;
@@ -50,90 +35,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int file_case(const struct mcase *c)
-{
-    return !strcmp(c->kind, "ws") || !strcmp(c->kind, "rest") || !strcmp(c->kind, "ignore");
-}
-
-/* Sets one key=value of c; -1 for an unknown key or a value that does not fit (start, end and
- * limit: a non-negative integer). */
-static int set_key(struct mcase *c, const char *key, const char *v)
-{
-    struct {
-        const char *key;
-        char *dst;
-        size_t cap;
-    } strs[] = { { "adapter", c->adapter, sizeof c->adapter }, { "market", c->market, sizeof c->market },
-                 { "symbol", c->symbol, sizeof c->symbol },    { "interval", c->interval, sizeof c->interval },
-                 { "symbols", c->symbols, sizeof c->symbols }, { "text", c->text, sizeof c->text } };
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        if (!strcmp(key, strs[i].key))
-            return snprintf(strs[i].dst, strs[i].cap, "%s", v) < (int)strs[i].cap ? 0 : -1;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end || n < 0)
-        return -1;
-    if (!strcmp(key, "start"))
-        c->start = n;
-    else if (!strcmp(key, "end"))
-        c->end = n;
-    else if (!strcmp(key, "limit") && n <= 100000)
-        c->limit = (int)n;
-    else
-        return -1;
-    return 0;
-}
-
-/* Parses MANIFEST text into cases; returns their number, or -1 with the failure printed. */
-static int parse_manifest(const char *dir, char *text, struct mcase *cases)
-{
-    int n = 0, line_no = 0;
-    for (char *line = text, *next; line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        line_no++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *tok = strtok(line, " \t\r");
-        if (!tok)
-            continue;
-        if (n == MAX_CASES)
-            return fprintf(stderr, "  %s/MANIFEST: more than %d cases\n", dir, MAX_CASES), -1;
-        struct mcase *c = &cases[n++];
-        memset(c, 0, sizeof *c);
-        c->line = line_no;
-        snprintf(c->adapter, sizeof c->adapter, "%s", dir);
-        snprintf(c->kind, sizeof c->kind, "%s", tok);
-        if (file_case(c)) {
-            tok = strtok(NULL, " \t\r");
-            if (!tok)
-                return fprintf(stderr, "  %s/MANIFEST:%d: %s needs a file\n", dir, line_no, c->kind), -1;
-            snprintf(c->file, sizeof c->file, "%s", tok);
-            if (!strcmp(c->kind, "ignore")) {
-                if (!strtok(NULL, " \t\r"))
-                    return fprintf(stderr, "  %s/MANIFEST:%d: ignore needs a reason\n", dir, line_no), -1;
-                continue;
-            }
-        } else if (strcmp(c->kind, "markets") && strcmp(c->kind, "symbol") && strcmp(c->kind, "market_of") &&
-                   strcmp(c->kind, "subscribe")) {
-            return fprintf(stderr, "  %s/MANIFEST:%d: unknown case '%s'\n", dir, line_no, c->kind), -1;
-        }
-        while ((tok = strtok(NULL, " \t\r"))) {
-            char *eq = strchr(tok, '=');
-            if (eq)
-                *eq = '\0';
-            if (!eq || set_key(c, tok, eq + 1))
-                return fprintf(stderr, "  %s/MANIFEST:%d: bad key=value '%s%s%s'\n", dir, line_no, tok,
-                               eq ? "=" : "", eq ? eq + 1 : ""),
-                       -1;
-        }
-    }
-    return n;
-}
-
-static struct cdl_adapter *adapter_of(const struct mcase *c, const char *dir)
+static struct cdl_adapter *adapter_of(const struct manifest_case *c, const char *dir)
 {
     struct cdl_adapter *a;
     char err[512];
@@ -145,7 +47,7 @@ static struct cdl_adapter *adapter_of(const struct mcase *c, const char *dir)
 }
 
 /* The case's market; NULL (printed) if the manifest names none the adapter has. */
-static const struct cdl_market *market_of_case(struct cdl_adapter *a, const struct mcase *c, const char *dir)
+static const struct cdl_market *market_of_case(struct cdl_adapter *a, const struct manifest_case *c, const char *dir)
 {
     const struct cdl_market *m = c->market[0] ? cdl_adapter_market(a, c->market) : NULL;
     if (!m)
@@ -168,7 +70,7 @@ struct tally {
 /* One frame's or page's result: a line "<label>: ..." naming what is not zero or none, then a line
  * per candle with its raw symbol, interval and closed flag and its quote JSON. */
 static void put_result(FILE *out, const char *label, int rc, struct cdl_adapter *a,
-                       const struct cdl_market *m, const struct mcase *c, struct tally *t)
+                       const struct cdl_market *m, const struct manifest_case *c, struct tally *t)
 {
     t->frames++;
     fprintf(out, "%s:", label);
@@ -221,7 +123,7 @@ static void put_tally(FILE *out, const struct tally *t)
 }
 
 /* A WebSocket fixture: .jsonl one frame a line (empty lines skipped), else the whole file. */
-static void run_ws(struct cdl_adapter *a, const struct cdl_market *m, const struct mcase *c, char *body,
+static void run_ws(struct cdl_adapter *a, const struct cdl_market *m, const struct manifest_case *c, char *body,
                    size_t len, FILE *out)
 {
     struct tally t = { 0 };
@@ -251,7 +153,7 @@ static void run_ws(struct cdl_adapter *a, const struct cdl_market *m, const stru
 }
 
 /* A REST page: the request the adapter builds for the case's query, then the page's rows. */
-static void run_rest(struct cdl_adapter *a, const struct cdl_market *m, const struct mcase *c, const char *body,
+static void run_rest(struct cdl_adapter *a, const struct cdl_market *m, const struct manifest_case *c, const char *body,
                      size_t len, FILE *out)
 {
     const char *iv = cdl_adapter_interval(a, m, c->interval);
@@ -359,7 +261,7 @@ static void emit_frame(void *user, const char *frame, size_t len)
 
 /* `subscribe market=M interval=I symbols=A,B`: symbol() of each, then on a new session the URL,
  * the subscribe, unsubscribe and ping frames, in that order. */
-static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, const struct mcase *c,
+static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, const struct manifest_case *c,
                           FILE *out)
 {
     char syms[8][CDL_SYMBOL_MAX], list[sizeof c->symbols];
@@ -396,7 +298,7 @@ static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, con
 }
 
 /* The hook cases without a file, into MANIFEST.golden. */
-static int run_hook_case(struct cdl_adapter *a, const struct mcase *c, const char *dir, FILE *out)
+static int run_hook_case(struct cdl_adapter *a, const struct manifest_case *c, const char *dir, FILE *out)
 {
     if (!strcmp(c->kind, "markets")) {
         run_markets(a, out);
@@ -521,7 +423,7 @@ static FILE *memory_stream(char **buf, size_t *len)
 }
 
 /* The golden's first line: the case it was made by. */
-static void put_header(FILE *out, const char *dir, const struct mcase *c)
+static void put_header(FILE *out, const char *dir, const struct manifest_case *c)
 {
     if (!c) {
         fprintf(out, "# golden of the hook cases of tests/fixtures/%s/MANIFEST (test_adapter_golden)\n", dir);
@@ -536,7 +438,7 @@ static void put_header(FILE *out, const char *dir, const struct mcase *c)
 }
 
 /* One ws or rest case: its fixture through the host, compared with its golden. */
-static int run_file_case(const char *dir, const struct mcase *c)
+static int run_manifest_file_case(const char *dir, const struct manifest_case *c)
 {
     struct cdl_adapter *a = adapter_of(c, dir);
     const struct cdl_market *m = a ? market_of_case(a, c, dir) : NULL;
@@ -589,7 +491,7 @@ static int list_dir(const char *dir, char **names, int max)
 
 /* Every file of the directory is named by exactly one case (README.md, MANIFEST and the goldens
  * aside), and every golden is one a case writes. */
-static int check_coverage(const char *dir, const struct mcase *cases, int n, int has_hooks)
+static int check_coverage(const char *dir, const struct manifest_case *cases, int n, int has_hooks)
 {
     char *names[MAX_FILES];
     int nf = list_dir(dir, names, MAX_FILES), fails = 0;
@@ -598,7 +500,7 @@ static int check_coverage(const char *dir, const struct mcase *cases, int n, int
         int named = 0;
         size_t stem = has_suffix(f, ".golden") ? strlen(f) - strlen(".golden") : strlen(f);
         for (int k = 0; k < n; k++)
-            named += file_case(&cases[k]) && strlen(cases[k].file) == stem && !strncmp(cases[k].file, f, stem) &&
+            named += manifest_file_case(&cases[k]) && strlen(cases[k].file) == stem && !strncmp(cases[k].file, f, stem) &&
                      (stem == strlen(f) || strcmp(cases[k].kind, "ignore"));
         if (!strcmp(f, "README.md") || !strcmp(f, "MANIFEST") || (!strcmp(f, "MANIFEST.golden") && has_hooks))
             named = 1;
@@ -617,15 +519,8 @@ static int check_coverage(const char *dir, const struct mcase *cases, int n, int
 /* One fixture directory: every case of its MANIFEST. */
 static int check_dir(const char *dir)
 {
-    size_t len;
-    char *text = test_read_fixture(dir, "MANIFEST", &len);
-    if (!text) {
-        fprintf(stderr, "  tests/fixtures/%s has no MANIFEST\n", dir);
-        return 1;
-    }
-    static struct mcase cases[MAX_CASES];
-    int n = parse_manifest(dir, text, cases), fails = 0, hooks = 0;
-    free(text);
+    static struct manifest_case cases[MANIFEST_MAX_CASES];
+    int n = manifest_load(dir, cases), fails = 0, hooks = 0;
     if (n < 0)
         return 1;
     char *got = NULL;
@@ -633,9 +528,9 @@ static int check_dir(const char *dir)
     FILE *out = memory_stream(&got, &got_len);
     put_header(out, dir, NULL);
     for (int i = 0; i < n; i++) {
-        const struct mcase *c = &cases[i];
+        const struct manifest_case *c = &cases[i];
         if (!strcmp(c->kind, "ws") || !strcmp(c->kind, "rest")) {
-            fails += run_file_case(dir, c) != 0;
+            fails += run_manifest_file_case(dir, c) != 0;
         } else if (strcmp(c->kind, "ignore")) {
             struct cdl_adapter *a = adapter_of(c, dir);
             fails += !a || run_hook_case(a, c, dir, out);
