@@ -269,17 +269,29 @@ static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, con
     const char *iv = cdl_adapter_interval(a, m, c->interval);
     int n = 0;
     fprintf(out, "subscribe market=%s interval=%s symbols=%s\n", c->market, c->interval, c->symbols);
+    if (!iv) {
+        fprintf(out, "  interval %s: not in market %s\n", c->interval, m->name);
+        return;
+    }
     snprintf(list, sizeof list, "%s", c->symbols);
-    for (char *tok = strtok(list, ","); tok && n < 8; tok = strtok(NULL, ",")) {
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         char why[256] = "";
+        if (n == 8) {
+            fprintf(out, "  more than 8 symbols: %s left out\n", tok);
+            continue;
+        }
         if (cdl_adapter_symbol(a, m, tok, syms[n], sizeof syms[n], why, sizeof why)) {
             fprintf(out, "  symbol %s refused: %s\n", tok, why);
             continue;
         }
-        streams[n] = (struct cdl_stream_ref){ syms[n], iv ? iv : c->interval };
+        streams[n] = (struct cdl_stream_ref){ syms[n], iv };
         n++;
     }
     int s = cdl_adapter_session_new(a, m, m->ws_url, 1);
+    if (s < 0) {
+        fprintf(out, "  session: %s\n", cdl_strerror(s));
+        return;
+    }
     char url[2 * CDL_URL_MAX];
     struct emit_ctx e = { out, "subscribe", (long long)time(NULL), 0 };
     int rc = cdl_adapter_connect_url(a, s, streams, n, url, sizeof url);
@@ -500,8 +512,8 @@ static int check_coverage(const char *dir, const struct manifest_case *cases, in
         int named = 0;
         size_t stem = has_suffix(f, ".golden") ? strlen(f) - strlen(".golden") : strlen(f);
         for (int k = 0; k < n; k++)
-            named += manifest_file_case(&cases[k]) && strlen(cases[k].file) == stem && !strncmp(cases[k].file, f, stem) &&
-                     (stem == strlen(f) || strcmp(cases[k].kind, "ignore"));
+            named += manifest_file_case(&cases[k]) && strlen(cases[k].file) == stem &&
+                     !strncmp(cases[k].file, f, stem) && (stem == strlen(f) || strcmp(cases[k].kind, "ignore"));
         if (!strcmp(f, "README.md") || !strcmp(f, "MANIFEST") || (!strcmp(f, "MANIFEST.golden") && has_hooks))
             named = 1;
         if (named != 1) {
