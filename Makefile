@@ -8,7 +8,7 @@ DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-u
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
 
-.PHONY: all deps build asan test test-fast run check bench chaos clean
+.PHONY: all deps build asan test test-fast run check bench chaos golden clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: build
 # The longer chaos run of issue #3 (CHAOS_SECONDS, CHAOS_SYMBOLS); figures in docs/reliability.md.
 chaos: build
 	bash tests/bench/chaos.sh
+
+# Rewrites the golden files of tests/fixtures/$(DIR) (all directories without DIR); review them
+# (git diff tests/fixtures) before committing: docs/adapters.md, "Golden files".
+golden: build
+	CDL_GOLDEN_UPDATE=1 build/test_adapter_golden $(DIR)
 
 clean:
 	rm -rf build build-asan

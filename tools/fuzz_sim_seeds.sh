@@ -53,3 +53,4 @@ capture gateio spot BTC_USDT /ws/v4/
 capture gateio usdt BTC_USDT /v4/ws/usdt
 capture hyperliquid perp BTC /ws
 capture hyperliquid spot @107 /ws
+echo "new frames: rewrite their goldens (make golden DIR=sim) and review them (docs/adapters.md, \"Golden files\")"

@@ -1,10 +1,10 @@
 /* Mutation fuzzing of every adapter's WebSocket frame parser and REST page parser, through the
  * real C host (cdl_adapter_parse, cdl_adapter_rest_parse) as the feed calls them.
  *
- * Seeds: every recorded frame and page of tests/fixtures/<adapter>/ (a .jsonl file is one frame
- * a line; a file named *rest* is a REST page; frames a client sent are left out) and the frames
- * candled-sim renders, tests/fixtures/sim/<adapter>_<market>.jsonl (tools/fuzz_sim_seeds.sh),
- * each parsed in the market its file name names.  Each case mutates one seed (fuzz.h) and checks:
+ * Seeds: every recorded frame and page of tests/fixtures/<adapter>/ (a .jsonl is one frame a line)
+ * and the frames candled-sim renders, tests/fixtures/sim/<adapter>_<market>.jsonl
+ * (tools/fuzz_sim_seeds.sh): the ws and rest cases of those directories' MANIFEST, each parsed
+ * in the market its case names (manifest.h).  Each case mutates one seed (fuzz.h) and checks:
  *   - the call returns 0 or a hook error (CDL_ELUA / CDL_EBUDGET), and every hook error is
  *     counted in connector_adapter_errors_total (the metric equals the count of errors seen);
  *   - a result is well-formed: at most `limit` candles, a rejection carries a reason token and
@@ -20,10 +20,10 @@
 #include "interval.h"
 #include "log.h"
 #include "lua_host.h"
+#include "manifest.h"
 #include "metrics.h"
 #include "test.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 
 #define MAX_SEEDS 512
@@ -53,23 +53,6 @@ struct stats {
     long by_op[FM__COUNT];
 };
 
-/* The market a fixture file is for: its name starts with the market's name or an alias. */
-static const struct cdl_market *market_of_file(struct cdl_adapter *a, const char *file)
-{
-    for (int i = 0; i < cdl_adapter_n_markets(a); i++) {
-        const struct cdl_market *m = cdl_adapter_market_at(a, i);
-        size_t n = strlen(m->name);
-        if (!strncmp(file, m->name, n) && (file[n] == '_' || file[n] == '.'))
-            return m;
-        for (int k = 0; k < m->n_aliases; k++) {
-            n = strlen(m->aliases[k]);
-            if (!strncmp(file, m->aliases[k], n) && (file[n] == '_' || file[n] == '.'))
-                return m;
-        }
-    }
-    return cdl_adapter_market(a, NULL);
-}
-
 static void add_seed(struct seed *s, int *n, const char *text, size_t len, int rest, const struct cdl_market *m,
                      const char *file)
 {
@@ -87,41 +70,31 @@ static void add_seed(struct seed *s, int *n, const char *text, size_t len, int r
     snprintf(d->file, sizeof d->file, "%s", file);
 }
 
-static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
-
-/* Reads the seeds of adapter `name` from tests/fixtures/<name>/ (recorded) or, with `sim`, the
- * files <name>_<market>.jsonl of tests/fixtures/sim/ (tools/fuzz_sim_seeds.sh); sorted by file,
- * so the cases do not depend on readdir.  Appends to s[*n]. */
+/* Reads the seeds of adapter `name`: the ws and rest files of tests/fixtures/<name>/MANIFEST and,
+ * with `sim`, the cases of tests/fixtures/sim/MANIFEST for that adapter (tools/fuzz_sim_seeds.sh),
+ * each in the market its case names; in MANIFEST order, so the cases do not depend on readdir.
+ * Appends to s[*n]. */
 static void load_seeds(struct cdl_adapter *a, const char *name, int sim, struct seed *s, int *n)
 {
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s/tests/fixtures/%s", CDL_SOURCE_DIR, sim ? "sim" : name);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    char *files[128];
-    int nf = 0;
-    size_t pre = strlen(name);
-    struct dirent *e;
-    while ((e = readdir(d)) && nf < 128)
-        if (e->d_name[0] != '.' && strcmp(e->d_name, "README.md") && !strstr(e->d_name, "client_sent") &&
-            (!sim || (!strncmp(e->d_name, name, pre) && e->d_name[pre] == '_')))
-            files[nf++] = strdup(e->d_name);
-    closedir(d);
-    qsort(files, (size_t)nf, sizeof files[0], cmp_str);
-    for (int i = 0; i < nf; i++) {
+    static struct manifest_case cases[MANIFEST_MAX_CASES];
+    const char *dir = sim ? "sim" : name;
+    int nc = manifest_load(dir, cases);
+    for (int i = 0; i < nc; i++) {
+        const struct manifest_case *c = &cases[i];
+        int rest = !strcmp(c->kind, "rest");
+        const struct cdl_market *m = cdl_adapter_market(a, c->market);
+        if ((!rest && strcmp(c->kind, "ws")) || strcmp(c->adapter, name) || !m)
+            continue;
         size_t len;
-        char *text = test_read_fixture(sim ? "sim" : name, files[i], &len);
-        int rest = strstr(files[i], "rest") != NULL;
-        const struct cdl_market *m = market_of_file(a, files[i] + (sim ? pre + 1 : 0));
-        if (text && strstr(files[i], ".jsonl")) {
+        char *text = test_read_fixture(dir, c->file, &len);
+        size_t k = strlen(c->file);
+        if (text && k > 6 && !strcmp(c->file + k - 6, ".jsonl")) {
             for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-                add_seed(s, n, line, strlen(line), rest, m, files[i]);
+                add_seed(s, n, line, strlen(line), rest, m, c->file);
         } else if (text) {
-            add_seed(s, n, text, len, rest, m, files[i]);
+            add_seed(s, n, text, len, rest, m, c->file);
         }
         free(text);
-        free(files[i]);
     }
 }
 

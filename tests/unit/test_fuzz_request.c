@@ -12,10 +12,10 @@
 #include "err.h"
 #include "fuzz.h"
 #include "jsonscan.h"
+#include "manifest.h"
 #include "request.h"
 #include "test.h"
 
-#include <dirent.h>
 
 #define CASES 50000 /* per target; CDL_FUZZ_ITERATIONS overrides */
 #define MAX_SYMBOLS 16
@@ -344,27 +344,21 @@ static void test_fuzz_requests(void)
 
 static int strcmp_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Frames of every exchange (tests/fixtures/<exchange>/<file>, one a line) as the scanner's seeds. */
+/* Frames of every exchange (the files of tests/fixtures/<exchange>/MANIFEST, a .jsonl one frame a
+ * line) as the scanner's seeds. */
 static int load_frames(char **frames, int max)
 {
     static const char *const ex[] = { "binance", "bybit", "gateio", "hyperliquid", "okx" };
     int n = 0;
     for (int e = 0; e < 5; e++) {
-        char dir[1200];
-        snprintf(dir, sizeof dir, "%s/tests/fixtures/%s", CDL_SOURCE_DIR, ex[e]);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char *names[64];
-        int nn = 0;
-        while (d && (de = readdir(d)) && nn < 64)
-            if (de->d_name[0] != '.' && strcmp(de->d_name, "README.md"))
-                names[nn++] = strdup(de->d_name);
-        if (d)
-            closedir(d);
-        for (int k = 0; k < nn; k++) { /* readdir order does not matter: the seeds are sorted below */
+        static struct manifest_case cases[MANIFEST_MAX_CASES];
+        int nc = manifest_load(ex[e], cases); /* every file its MANIFEST names, client requests too */
+        for (int k = 0; k < nc; k++) {
+            if (!manifest_file_case(&cases[k]))
+                continue;
             size_t len;
-            char *text = test_read_fixture(ex[e], names[k], &len);
-            if (text && !strstr(names[k], ".jsonl")) { /* a whole document, maybe pretty-printed */
+            char *text = test_read_fixture(ex[e], cases[k].file, &len);
+            if (text && !strstr(cases[k].file, ".jsonl")) { /* a whole document, maybe pretty-printed */
                 if (n < max)
                     frames[n++] = strdup(text);
             } else {
@@ -372,7 +366,6 @@ static int load_frames(char **frames, int max)
                     frames[n++] = strdup(line);
             }
             free(text);
-            free(names[k]);
         }
     }
     qsort(frames, (size_t)n, sizeof *frames, strcmp_ptr);
