@@ -676,7 +676,9 @@ static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t urllen
     return rc;
 }
 
-/* An upstream to url whose callbacks get link (not started). */
+/* An upstream to url whose callbacks get link (not started); paused if the feed is, so that
+ * backpressure holds for connections opened meanwhile (a stream added, a reload restart, a
+ * rotation). */
 static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, const char *name, struct link *link)
 {
     static const struct cdl_upstream_cbs cbs = {
@@ -691,7 +693,10 @@ static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, c
         .max_message = f->o.max_message,
         .circuit = f->o.circuit,
     };
-    return cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
+    struct cdl_upstream *up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
+    if (f->paused)
+        cdl_upstream_pause(up, 1);
+    return up;
 }
 
 static int conn_start(struct cdl_feed *f, struct conn *c)
@@ -948,8 +953,6 @@ static void rot_begin(struct cdl_feed *f, struct conn *c)
         return;
     }
     r->up = conn_upstream(f, url, r->name, &c->link[!c->cur]);
-    if (f->paused)
-        cdl_upstream_pause(r->up, 1);
     cdl_log(CDL_LOG_INFO, "connection rotation started", "conn", c->name, NULL);
     if (cdl_upstream_start(r->up))
         rot_end(f, c, "failed");
