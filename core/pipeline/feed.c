@@ -69,8 +69,11 @@ struct conn {
     struct rotation rot;
 };
 
+/* A REST page in flight.  The feed lists them (so that cdl_feed_destroy can orphan them: a page
+ * may still be answered after the feed is gone, while the REST client and the loop go on). */
 struct backfill {
-    struct cdl_feed *feed;
+    struct cdl_feed *feed; /* NULL once the feed is gone */
+    struct backfill *next, *prev;
     int stream;
     struct cdl_rest_query q;
     char symbol[CDL_SYMBOL_MAX];
@@ -105,6 +108,7 @@ struct cdl_feed {
     int timer_inited, freeing;
     uint64_t last_frame_ms, n_frames, n_errors;
     int backfills_in_flight;
+    struct backfill *backfills; /* in flight, newest first */
     struct cdl_seq *seq;
     struct cdl_seq_stats seen; /* the sequencer's counters already exported */
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
@@ -530,11 +534,23 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
     return 0;
 }
 
+static void backfill_unlink(struct cdl_feed *f, struct backfill *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        f->backfills = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+}
+
 static void on_backfill(void *user, const struct cdl_rest_response *r)
 {
     struct backfill *b = user;
     struct cdl_feed *f = b->feed;
-    if (r->error == CDL_ECLOSED) { /* cancelled: the feed may be gone already */
+    if (f)
+        backfill_unlink(f, b);
+    if (!f || r->error == CDL_ECLOSED) { /* the feed is gone, or the REST client is */
         free(b);
         return;
     }
@@ -590,6 +606,10 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     }
     f->backfills_in_flight++;
     f->streams[s].backfills++;
+    b->next = f->backfills;
+    if (b->next)
+        b->next->prev = b;
+    f->backfills = b;
     return 0;
 }
 
@@ -1369,6 +1389,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
         free(c);
     }
     free(f->conns);
+    for (struct backfill *b = f->backfills; b; b = b->next)
+        b->feed = NULL; /* answered later, dropped (on_backfill) */
     if (f->tick)
         uv_close((uv_handle_t *)f->tick, free_handle);
     cdl_seq_destroy(f->seq);
