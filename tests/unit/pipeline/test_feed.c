@@ -535,6 +535,32 @@ static void test_reconnect_resubscribes_and_backfills(void)
     ASSERT_EQ(finish(f), 0);
 }
 
+/* A backfill answered after the feed is gone (serve's drain: the hub destroys its feeds while
+ * the REST client and the loop go on) is dropped, and so is one failed then. */
+static void test_backfill_answered_after_destroy(void)
+{
+    struct cdl_feed_opts o = opts("1m", 0);
+    struct cdl_feed *f = start_btc(&o, T + 60050);
+    fake_up_frame(fake_up(0), kline("BTCUSDT", T, 1, "100.0"));
+    char err[256];
+    ASSERT_EQ(cdl_feed_add(f, "ethusdt", err, sizeof err), 1);
+    fake_run(0);
+    fake_up_frame(fake_up(0), kline("ETHUSDT", T, 1, "200.0"));
+    fake_run(MINUTE + 5000); /* both closes of T + 1 min missing: one page each, in flight */
+    ASSERT_EQ(fake_rest_count(), 2);
+    ASSERT_EQ(fake_rest_pending(), 2);
+    ASSERT_EQ(n_recs, 2);
+    cdl_feed_destroy(f);
+    fake_run(0);
+    fake_rest_answer(0, 200, rows(T + MINUTE, 1));
+    fake_rest_fail(1, CDL_EIO, "connection reset");
+    ASSERT_EQ(n_recs, 2);
+    cdl_rest_destroy(rest);
+    fake_run(0);
+    cdl_metrics_destroy(metrics);
+    ASSERT_EQ(fake_timers(), 0);
+}
+
 /* Backpressure reaches every connection of the feed, the ones opened while paused included. */
 static void test_pause_every_connection(void)
 {
@@ -754,6 +780,7 @@ int main(void)
     TEST_RUN(test_skip_held_behind_hole);
     TEST_RUN(test_backfill_failing_until_deadline_is_a_gap);
     TEST_RUN(test_reconnect_resubscribes_and_backfills);
+    TEST_RUN(test_backfill_answered_after_destroy);
     TEST_RUN(test_pause_every_connection);
     TEST_RUN(test_rotation_make_before_break);
     TEST_RUN(test_bad_input_counted_and_isolated);
