@@ -561,6 +561,177 @@ static void test_backfill_answered_after_destroy(void)
     ASSERT_EQ(fake_timers(), 0);
 }
 
+/* Live changes wait until the connection's send queue is empty (the exchange's pace), then go
+ * in one batch; streams removed before the connection opened are not subscribed at all. */
+static void test_changes_wait_for_send_queue(void)
+{
+    const char *syms[] = { "btcusdt", "ethusdt", "solusdt" };
+    struct cdl_feed_opts o = opts("1m", 0);
+    struct cdl_feed *f = start_feed(&o, syms, 3, T + 30000);
+    struct cdl_upstream *u = fake_up(0);
+    ASSERT_EQ(cdl_feed_remove(f, "ethusdt"), 0);
+    fake_run(0);
+    fake_up_open(u);
+    ASSERT_EQ(u->n_sent, 1);
+    ASSERT_STR_EQ(u->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"solusdt@kline_1m\"],\"id\":1}");
+    u->queued = 1; /* the subscribe frame is not written yet */
+    char err[256];
+    ASSERT_EQ(cdl_feed_add(f, "xrpusdt", err, sizeof err), 1); /* ethusdt's slot: it left the connection */
+    ASSERT_EQ(cdl_feed_remove(f, "solusdt"), 0);
+    fake_run(1000);
+    ASSERT_EQ(u->n_sent, 1);
+    ASSERT_EQ(cdl_feed_add(f, "adausdt", err, sizeof err), 3); /* solusdt's is not free: its unsubscribe waits */
+    u->queued = 0;
+    fake_run(250);
+    ASSERT_EQ(u->n_sent, 3);
+    ASSERT_STR_EQ(u->sent[1], "{\"method\":\"UNSUBSCRIBE\",\"params\":[\"solusdt@kline_1m\"],\"id\":2}");
+    ASSERT_STR_EQ(u->sent[2], "{\"method\":\"SUBSCRIBE\",\"params\":[\"xrpusdt@kline_1m\",\"adausdt@kline_1m\"],\"id\":3}");
+    fake_run(5000);
+    ASSERT_EQ(u->n_sent, 3);
+    ASSERT_EQ(fake_timers_active(), 1); /* only the sequencer's tick is left */
+    ASSERT_EQ(cdl_feed_add(f, "dogeusdt", err, sizeof err), 2); /* solusdt's slot, free now */
+    ASSERT_EQ(finish(f), 0);
+    /* every stream removed before the open: the connection closes unopened */
+    f = start_feed(&o, syms, 2, T + 30000);
+    ASSERT_EQ(cdl_feed_remove(f, "btcusdt"), 0);
+    ASSERT_EQ(cdl_feed_remove(f, "ethusdt"), 0);
+    fake_run(0);
+    ASSERT(fake_up(0)->destroyed);
+    ASSERT_EQ(fake_up(0)->n_sent, 0);
+    ASSERT_EQ(cdl_feed_n_connections(f), 0);
+    ASSERT_EQ(finish(f), 0);
+}
+
+/* A failed replacement (down before it was live, or not live within the try timeout: 10 s for a
+ * 100 s lifetime) is closed while the old connection goes on, and tried again after the
+ * reconnect backoff (250 ms, jittered down by up to 30%).  The old connection lost while its
+ * replacement starts: the try is aborted, and the old reconnects as usual. */
+static void test_rotation_failures(void)
+{
+    const char *syms[] = { "btcusdt" };
+    struct cdl_feed_opts o = opts("1m", 0);
+    o.max_connection_age = 100;
+    o.no_clock = 1; /* candles are not the subject here */
+    struct cdl_feed *f = start_feed(&o, syms, 1, T + 30000);
+    struct cdl_upstream *old = fake_up(0);
+    fake_up_open(old);
+    fake_run(80000);
+    ASSERT_EQ(fake_up_count(), 1);
+    fake_run(10250);
+    ASSERT_EQ(fake_up_count(), 2);
+    struct cdl_upstream *r1 = fake_up(1);
+    fake_up_open(r1);
+    fake_up_drop(r1, "closed by peer");
+    ASSERT(r1->destroyed && !old->destroyed);
+    ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "failed"), 1);
+    fake_run(500);
+    ASSERT_EQ(fake_up_count(), 3);
+    struct cdl_upstream *r2 = fake_up(2); /* never connects */
+    uint64_t t2 = fake_io_mono();
+    while (!r2->destroyed && fake_io_mono() < t2 + 20000)
+        fake_run(250);
+    ASSERT(fake_io_mono() - t2 >= 9750 && fake_io_mono() - t2 <= 10250);
+    ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "timeout"), 1);
+    ASSERT(!old->destroyed && cdl_upstream_is_open(old));
+    fake_run(1000); /* the second failure in a row: 500 ms, jittered */
+    ASSERT_EQ(fake_up_count(), 4);
+    struct cdl_upstream *r3 = fake_up(3);
+    fake_up_drop(old, "closed by peer");
+    ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "aborted"), 1);
+    ASSERT(r3->destroyed && !old->destroyed);
+    fake_run(30000);
+    ASSERT_EQ(fake_up_count(), 4); /* nothing planned until the old is established again */
+    fake_up_open(old);
+    ASSERT_EQ(old->n_sent, 2);
+    ASSERT_STR_EQ(old->sent[0], old->sent[1]);
+    fake_run(79000);
+    ASSERT_EQ(fake_up_count(), 4);
+    ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "ok"), 0);
+    ASSERT_EQ(finish(f), 0);
+}
+
+/* Streams added and removed while a replacement starts wait for the swap, then go on the new
+ * connection; the replacement subscribes what was subscribed when it opened.  No rotation
+ * starts while the feed is paused. */
+static void test_rotation_defers_live_changes(void)
+{
+    const char *syms[] = { "btcusdt", "ethusdt" };
+    struct cdl_feed_opts o = opts("1m", 0);
+    o.max_connection_age = 100;
+    o.no_clock = 1;
+    struct cdl_feed *f = start_feed(&o, syms, 2, T + 30000);
+    struct cdl_upstream *old = fake_up(0);
+    fake_up_open(old);
+    cdl_feed_pause(f, 1);
+    fake_run(120000);
+    ASSERT_EQ(fake_up_count(), 1);
+    cdl_feed_pause(f, 0);
+    fake_run(250);
+    ASSERT_EQ(fake_up_count(), 2);
+    struct cdl_upstream *fresh = fake_up(1);
+    ASSERT(!fresh->paused);
+    fake_up_open(fresh);
+    ASSERT_STR_EQ(fake_up_last(fresh), "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
+    char err[256];
+    ASSERT_EQ(cdl_feed_add(f, "solusdt", err, sizeof err), 2);
+    ASSERT_EQ(cdl_feed_remove(f, "ethusdt"), 0);
+    fake_run(1000);
+    ASSERT_EQ(old->n_sent, 1);
+    ASSERT_EQ(fresh->n_sent, 1);
+    fake_up_frame(fresh, "{\"result\":null,\"id\":1}"); /* live: swapped, the changes go on the next flush */
+    fake_run(250);
+    ASSERT_EQ(fresh->n_sent, 3);
+    ASSERT_STR_EQ(fresh->sent[1], "{\"method\":\"UNSUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\"],\"id\":2}");
+    ASSERT_STR_EQ(fresh->sent[2], "{\"method\":\"SUBSCRIBE\",\"params\":[\"solusdt@kline_1m\"],\"id\":3}");
+    ASSERT_EQ(old->n_sent, 1);
+    fake_run(1000);
+    ASSERT(old->destroyed && !fresh->destroyed);
+    ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "ok"), 1);
+    ASSERT_EQ(finish(f), 0);
+}
+
+/* Reload: a fresh copy of the adapter takes over without touching the connection (its session
+ * state, the request id counter, carries over); a changed URL restarts the connection, and what
+ * closed meanwhile is backfilled. */
+static void test_reload_swap_adapter(void)
+{
+    struct cdl_lua_opts lo = { .adapters_dir = CDL_SOURCE_DIR "/adapters", .lua_dir = CDL_SOURCE_DIR "/lua" };
+    struct cdl_lua_host *h2 = cdl_lua_host_create(&lo, NULL);
+    struct cdl_adapter *a2;
+    char err[512];
+    ASSERT_EQ(cdl_lua_host_load(h2, "binance", &a2, err, sizeof err), 0);
+    const struct cdl_market *m2 = cdl_adapter_market(a2, "spot");
+    struct cdl_feed_opts o = opts("1m", 0);
+    struct cdl_feed *f = start_btc(&o, T + 60050);
+    struct cdl_upstream *u = fake_up(0);
+    fake_up_frame(u, kline("BTCUSDT", T, 1, "100.0"));
+    ASSERT_EQ(cdl_feed_check_adapter(f, a2, m2, err, sizeof err), 0);
+    ASSERT_EQ(cdl_feed_swap_adapter(f, a2, m2, NULL, NULL), 0);
+    ASSERT(!u->destroyed);
+    ASSERT_EQ(cdl_feed_add(f, "ethusdt", err, sizeof err), 1);
+    fake_run(0);
+    ASSERT_STR_EQ(fake_up_last(u), "{\"method\":\"SUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\"],\"id\":2}");
+    fake_run(MINUTE - 50);
+    fake_up_frame(u, kline("BTCUSDT", T + MINUTE, 1, "100.5"));
+    ASSERT_EQ(n_recs, 2);
+    ASSERT_EQ(cdl_feed_swap_adapter(f, a2, m2, "wss://other.test/ws", NULL), 1);
+    ASSERT(u->destroyed);
+    ASSERT_EQ(fake_up_count(), 2);
+    struct cdl_upstream *v = fake_up(1);
+    ASSERT_STR_EQ(v->url, "wss://other.test/ws");
+    fake_run(MINUTE + 2000); /* down across the close of T + 2 min */
+    ASSERT_EQ(fake_rest_count(), 0);
+    fake_up_open(v);
+    ASSERT_STR_EQ(v->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
+    ASSERT_EQ(fake_rest_count(), 1);
+    ASSERT_STR_EQ(fake_rest(0)->url, rest_url(T + 2 * MINUTE, T + 3 * MINUTE, 1));
+    fake_rest_answer(0, 200, rows(T + 2 * MINUTE, 1));
+    ASSERT_EQ(n_recs, 3);
+    ASSERT_STR_EQ(recs[2].json, quote("btcusdt", T + 2 * MINUTE, 1, "100.1"));
+    ASSERT_EQ(finish(f), 0);
+    cdl_lua_host_destroy(h2);
+}
+
 /* Backpressure reaches every connection of the feed, the ones opened while paused included. */
 static void test_pause_every_connection(void)
 {
@@ -781,6 +952,10 @@ int main(void)
     TEST_RUN(test_backfill_failing_until_deadline_is_a_gap);
     TEST_RUN(test_reconnect_resubscribes_and_backfills);
     TEST_RUN(test_backfill_answered_after_destroy);
+    TEST_RUN(test_changes_wait_for_send_queue);
+    TEST_RUN(test_rotation_failures);
+    TEST_RUN(test_rotation_defers_live_changes);
+    TEST_RUN(test_reload_swap_adapter);
     TEST_RUN(test_pause_every_connection);
     TEST_RUN(test_rotation_make_before_break);
     TEST_RUN(test_bad_input_counted_and_isolated);
