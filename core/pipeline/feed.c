@@ -872,7 +872,12 @@ int cdl_feed_add(struct cdl_feed *f, const char *text, char *err, size_t errlen)
     cdl_seq_set_active(f->seq, s, 1);
     snprintf(st->user_symbol, sizeof st->user_symbol, "%s", text);
     if (!st->conn && (rc = place(f, s)) < 0) {
+        /* its new connection cannot start (connect_url fails): nothing may stay behind, or the
+         * next streams would be placed on that dead connection and never stream */
         snprintf(err, errlen, "cannot start a connection for %s: %s", sym, cdl_strerror(rc));
+        st->live = 0;
+        cdl_seq_set_active(f->seq, s, 0);
+        conn_close(f, f->n_conns - 1); /* place() only starts a connection it just appended */
         return rc;
     }
     arm_flush(f);
