@@ -929,6 +929,52 @@ static void test_adapter_error_isolated(void)
     unlink(path);
 }
 
+/* A stream whose connection cannot start (the adapter's connect_url raises for it) is refused
+ * and leaves nothing behind: the next stream gets a connection that works. */
+static void test_add_refused_when_connection_cannot_start(void)
+{
+    static const char byurl[] =
+        "return { name = 'byurl', markets = { { name = 'spot', ws_url = 'wss://x.test/ws', max_streams = 10 } },"
+        " intervals = { ['1m'] = '1m' },"
+        " symbol = function(m, s) return s:upper() end,"
+        " connect_url = function(sess, streams)"
+        "   for _, s in ipairs(streams) do if s.symbol == 'BAD' then error('no url for BAD') end end"
+        "   return sess.ws_url end,"
+        " subscribe = function(sess, streams) local t = {} for i, s in ipairs(streams) do t[i] = 'sub ' .. s.symbol end"
+        "   return t end,"
+        " parse = function(sess, frame) return {} end }\n";
+    char path[128];
+    snprintf(path, sizeof path, "%s/byurl.lua", tmpdir);
+    FILE *fp = fopen(path, "w");
+    ASSERT(fp != NULL);
+    fputs(byurl, fp);
+    fclose(fp);
+    struct cdl_lua_opts lo = { .adapters_dir = tmpdir, .lua_dir = CDL_SOURCE_DIR "/lua" };
+    struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
+    struct cdl_adapter *a;
+    char err[512];
+    ASSERT_EQ(cdl_lua_host_load(h, "byurl", &a, err, sizeof err), 0);
+    struct cdl_feed_opts o = { .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m",
+                               .confirm_inferred = -1 };
+    struct cdl_feed *f = start_feed(&o, NULL, 0, T + 30000);
+    ASSERT_EQ(cdl_feed_add(f, "bad", err, sizeof err), CDL_ELUA);
+    ASSERT_STR_EQ(err, "cannot start a connection for BAD: lua error");
+    ASSERT_EQ(cdl_feed_n_connections(f), 0);
+    struct cdl_feed_status st;
+    cdl_feed_status(f, &st);
+    ASSERT_EQ(st.streams, 0);
+    ASSERT(cdl_feed_add(f, "good", err, sizeof err) >= 0);
+    ASSERT_EQ(cdl_feed_n_connections(f), 1);
+    struct cdl_upstream *u = fake_up(fake_up_count() - 1);
+    ASSERT(u->started);
+    fake_up_open(u);
+    ASSERT_EQ(u->n_sent, 1);
+    ASSERT_STR_EQ(u->sent[0], "sub GOOD");
+    ASSERT_EQ(finish(f), 0);
+    cdl_lua_host_destroy(h);
+    unlink(path);
+}
+
 int main(void)
 {
     struct cdl_lua_opts lo = { .adapters_dir = CDL_SOURCE_DIR "/adapters", .lua_dir = CDL_SOURCE_DIR "/lua" };
@@ -961,6 +1007,7 @@ int main(void)
     TEST_RUN(test_bad_input_counted_and_isolated);
     TEST_RUN(test_shutdown_announced_reconnects);
     TEST_RUN(test_adapter_error_isolated);
+    TEST_RUN(test_add_refused_when_connection_cannot_start);
     rmdir(tmpdir);
     cdl_lua_host_destroy(host);
     fake_io_reset();
