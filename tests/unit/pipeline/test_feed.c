@@ -882,6 +882,28 @@ static void test_shutdown_announced_reconnects(void)
 
 static char tmpdir[64];
 
+/* A host of its own with adapter `name` written to tmpdir from `text`; NULL if it does not load. */
+static struct cdl_lua_host *test_host(const char *name, const char *text, struct cdl_adapter **a)
+{
+    char path[128], err[512];
+    snprintf(path, sizeof path, "%s/%s.lua", tmpdir, name);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return NULL;
+    fputs(text, fp);
+    fclose(fp);
+    struct cdl_lua_opts lo = { .adapters_dir = tmpdir, .lua_dir = CDL_SOURCE_DIR "/lua" };
+    struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
+    int rc = cdl_lua_host_load(h, name, a, err, sizeof err);
+    unlink(path); /* loaded or not, the host is done with the file */
+    if (rc) {
+        fprintf(stderr, "load %s: %s\n", name, err);
+        cdl_lua_host_destroy(h);
+        return NULL;
+    }
+    return h;
+}
+
 /* A hook that raises is counted as adapter_error for that frame only. */
 static void test_adapter_error_isolated(void)
 {
@@ -894,17 +916,9 @@ static void test_adapter_error_isolated(void)
         "   if frame == 'raise' then error('boom') end"
         "   return { { symbol = 'X', interval = '1m', open_time = tonumber(frame), open = '1', high = '2', low = '0.5',"
         "     close = '1.5', volume = '3', closed = true } } end }\n";
-    char path[128];
-    snprintf(path, sizeof path, "%s/flaky.lua", tmpdir);
-    FILE *fp = fopen(path, "w");
-    ASSERT(fp != NULL);
-    fputs(flaky, fp);
-    fclose(fp);
-    struct cdl_lua_opts lo = { .adapters_dir = tmpdir, .lua_dir = CDL_SOURCE_DIR "/lua" };
-    struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
     struct cdl_adapter *a;
-    char err[512];
-    ASSERT_EQ(cdl_lua_host_load(h, "flaky", &a, err, sizeof err), 0);
+    struct cdl_lua_host *h = test_host("flaky", flaky, &a);
+    ASSERT(h != NULL);
     const char *syms[] = { "x" };
     struct cdl_feed_opts o = { .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m",
                                .confirm_inferred = -1 };
@@ -926,7 +940,6 @@ static void test_adapter_error_isolated(void)
     ASSERT(!u->destroyed && u->reconnects == 0);
     ASSERT_EQ(finish(f), 0);
     cdl_lua_host_destroy(h);
-    unlink(path);
 }
 
 /* A stream whose connection cannot start (the adapter's connect_url raises for it) is refused
@@ -943,17 +956,10 @@ static void test_add_refused_when_connection_cannot_start(void)
         " subscribe = function(sess, streams) local t = {} for i, s in ipairs(streams) do t[i] = 'sub ' .. s.symbol end"
         "   return t end,"
         " parse = function(sess, frame) return {} end }\n";
-    char path[128];
-    snprintf(path, sizeof path, "%s/byurl.lua", tmpdir);
-    FILE *fp = fopen(path, "w");
-    ASSERT(fp != NULL);
-    fputs(byurl, fp);
-    fclose(fp);
-    struct cdl_lua_opts lo = { .adapters_dir = tmpdir, .lua_dir = CDL_SOURCE_DIR "/lua" };
-    struct cdl_lua_host *h = cdl_lua_host_create(&lo, NULL);
     struct cdl_adapter *a;
+    struct cdl_lua_host *h = test_host("byurl", byurl, &a);
+    ASSERT(h != NULL);
     char err[512];
-    ASSERT_EQ(cdl_lua_host_load(h, "byurl", &a, err, sizeof err), 0);
     struct cdl_feed_opts o = { .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m",
                                .confirm_inferred = -1 };
     struct cdl_feed *f = start_feed(&o, NULL, 0, T + 30000);
@@ -972,7 +978,6 @@ static void test_add_refused_when_connection_cannot_start(void)
     ASSERT_STR_EQ(u->sent[0], "sub GOOD");
     ASSERT_EQ(finish(f), 0);
     cdl_lua_host_destroy(h);
-    unlink(path);
 }
 
 int main(void)
