@@ -317,6 +317,35 @@ static void test_linger_each_its_own_time(void)
     ASSERT_EQ(finish(), 0);
 }
 
+/* A reload changes the linger (server.linger_seconds): streams lingering already go by the new
+ * one, shorter or longer. */
+static void test_set_linger_applies_to_lingering(void)
+{
+    start_hub(60);
+    struct cdl_hub_feed *hf = spot();
+    char msg[256];
+    static struct client a;
+    a.n = 0;
+    ASSERT_EQ(cdl_hub_pin(hf, "solusdt", msg, sizeof msg), 0);
+    struct cdl_hub_sub *sb = cdl_hub_subscribe(hf, "btcusdt", on_quote, &a, msg, sizeof msg);
+    struct cdl_hub_sub *se = cdl_hub_subscribe(hf, "ethusdt", on_quote, &a, msg, sizeof msg);
+    fake_up_open(fake_up(0));
+    cdl_hub_unsubscribe(sb);
+    fake_run(1000);
+    cdl_hub_set_linger(hub, 5);
+    fake_run(3999);
+    ASSERT_EQ(cdl_hub_n_streams(hub), 3);
+    fake_run(1);
+    ASSERT_EQ(cdl_hub_n_streams(hub), 2);
+    cdl_hub_unsubscribe(se);
+    cdl_hub_set_linger(hub, 20);
+    fake_run(19999);
+    ASSERT_EQ(cdl_hub_n_streams(hub), 2);
+    fake_run(1);
+    ASSERT_EQ(cdl_hub_n_streams(hub), 1);
+    ASSERT_EQ(finish(), 0);
+}
+
 /* What the client protocol answers for a request the hub cannot serve. */
 static void test_resolve_errors(void)
 {
@@ -414,6 +443,7 @@ int main(void)
     TEST_RUN(test_last_stream_lingers_out);
     TEST_RUN(test_pins_never_linger);
     TEST_RUN(test_linger_each_its_own_time);
+    TEST_RUN(test_set_linger_applies_to_lingering);
     TEST_RUN(test_resolve_errors);
     TEST_RUN(test_gap_fanout);
     cdl_config_free(cfg);
