@@ -290,19 +290,29 @@ static void test_pins_never_linger(void)
     ASSERT_EQ(finish(), 0);
 }
 
+/* A hub with solusdt pinned and btcusdt, ethusdt subscribed (*sb, *se) on one open connection. */
+static int three_streams(double linger_s, struct cdl_hub_sub **sb, struct cdl_hub_sub **se)
+{
+    static struct client a;
+    char msg[256];
+    start_hub(linger_s);
+    struct cdl_hub_feed *hf = spot();
+    if (!hf || cdl_hub_pin(hf, "solusdt", msg, sizeof msg))
+        return 0;
+    *sb = cdl_hub_subscribe(hf, "btcusdt", on_quote, &a, msg, sizeof msg);
+    *se = cdl_hub_subscribe(hf, "ethusdt", on_quote, &a, msg, sizeof msg);
+    if (!*sb || !*se || fake_up_count() != 1)
+        return 0;
+    fake_up_open(fake_up(0));
+    return 1;
+}
+
 /* Streams that stop being wanted at different times linger out each at its own time. */
 static void test_linger_each_its_own_time(void)
 {
-    start_hub(5);
-    struct cdl_hub_feed *hf = spot();
-    char msg[256];
-    static struct client a;
-    a.n = 0;
-    ASSERT_EQ(cdl_hub_pin(hf, "solusdt", msg, sizeof msg), 0);
-    struct cdl_hub_sub *sb = cdl_hub_subscribe(hf, "btcusdt", on_quote, &a, msg, sizeof msg);
-    struct cdl_hub_sub *se = cdl_hub_subscribe(hf, "ethusdt", on_quote, &a, msg, sizeof msg);
+    struct cdl_hub_sub *sb, *se;
+    ASSERT(three_streams(5, &sb, &se));
     struct cdl_upstream *u = fake_up(0);
-    fake_up_open(u);
     cdl_hub_unsubscribe(sb);
     fake_run(2000);
     cdl_hub_unsubscribe(se);
@@ -321,15 +331,8 @@ static void test_linger_each_its_own_time(void)
  * one, shorter or longer. */
 static void test_set_linger_applies_to_lingering(void)
 {
-    start_hub(60);
-    struct cdl_hub_feed *hf = spot();
-    char msg[256];
-    static struct client a;
-    a.n = 0;
-    ASSERT_EQ(cdl_hub_pin(hf, "solusdt", msg, sizeof msg), 0);
-    struct cdl_hub_sub *sb = cdl_hub_subscribe(hf, "btcusdt", on_quote, &a, msg, sizeof msg);
-    struct cdl_hub_sub *se = cdl_hub_subscribe(hf, "ethusdt", on_quote, &a, msg, sizeof msg);
-    fake_up_open(fake_up(0));
+    struct cdl_hub_sub *sb, *se;
+    ASSERT(three_streams(60, &sb, &se));
     cdl_hub_unsubscribe(sb);
     fake_run(1000);
     cdl_hub_set_linger(hub, 5);
