@@ -11,6 +11,8 @@
 #include "metrics.h"
 #include "test.h"
 
+#include <unistd.h>
+
 #define T FAKE_WALL0_MS
 #define MINUTE 60000LL
 
@@ -349,6 +351,80 @@ static void test_set_linger_applies_to_lingering(void)
     ASSERT_EQ(finish(), 0);
 }
 
+/* adapters/binance.lua with `from` replaced by `to`, as adapter "binance" of a host of its own
+ * (in dir, a fresh temporary directory); NULL if that fails. */
+static struct cdl_lua_host *edited_binance(char *dir, const char *from, const char *to)
+{
+    size_t len;
+    char path[512], *text = NULL, *at;
+    FILE *fp = fopen(CDL_SOURCE_DIR "/adapters/binance.lua", "rb");
+    if (!fp)
+        return NULL;
+    text = calloc(1, 1 << 16);
+    len = text ? fread(text, 1, (1 << 16) - 1, fp) : 0;
+    fclose(fp);
+    if (!len || !(at = strstr(text, from)) || !mkdtemp(dir)) {
+        free(text);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/binance.lua", dir);
+    fp = fopen(path, "w");
+    if (fp) {
+        fprintf(fp, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+        fclose(fp);
+    }
+    free(text);
+    struct cdl_lua_opts lo = { .adapters_dir = dir, .lua_dir = CDL_SOURCE_DIR "/lua" };
+    return fp ? cdl_lua_host_create(&lo, NULL) : NULL;
+}
+
+static void remove_edited(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/binance.lua", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Reload: the adapters of a new host take over every feed when they name every stream and every
+ * client's spelling the same; the connection stays, quotes go on.  One that would rename a
+ * stream is refused, and nothing changes. */
+static void test_reload_host(void)
+{
+    start_hub(5);
+    struct cdl_hub_feed *hf = spot();
+    char msg[256];
+    static struct client a;
+    a.n = 0;
+    ASSERT_EQ(cdl_hub_pin(hf, "ethusdt", msg, sizeof msg), 0);
+    struct cdl_hub_sub *sa = cdl_hub_subscribe(hf, "BtcUsdt", on_quote, &a, msg, sizeof msg);
+    struct cdl_upstream *u = fake_up(0);
+    fake_up_open(u);
+
+    char bad_dir[] = "/tmp/cdl_test_hub_XXXXXX";
+    struct cdl_lua_host *bad = edited_binance(bad_dir, "local s = text:upper()", "local s = text:upper() .. 'X'");
+    ASSERT(bad != NULL);
+    ASSERT_EQ(cdl_hub_check_host(hub, bad, msg, sizeof msg), CDL_EINVAL);
+    ASSERT_STR_EQ(msg, "binance spot now names 'ETHUSDT' 'ETHUSDTX' (was 'ETHUSDT'): the stream would change; "
+                       "restart to apply");
+    cdl_lua_host_destroy(bad);
+    remove_edited(bad_dir);
+
+    struct cdl_lua_opts lo = { .adapters_dir = CDL_SOURCE_DIR "/adapters", .lua_dir = CDL_SOURCE_DIR "/lua" };
+    struct cdl_lua_host *h2 = cdl_lua_host_create(&lo, NULL);
+    ASSERT_EQ(cdl_hub_check_host(hub, h2, msg, sizeof msg), 0);
+    ASSERT_EQ(cdl_hub_swap_host(hub, h2), 0);
+    ASSERT(!u->destroyed);
+    const char *code;
+    ASSERT(cdl_hub_resolve(hub, "binance", "spot", NULL, 0, "1m", &code, msg, sizeof msg) == hf);
+    fake_up_frame(u, kline("BTCUSDT", T, 0));
+    ASSERT_EQ(a.n, 1);
+    ASSERT_STR_EQ(a.got[0], quote("BtcUsdt", T, 0));
+    cdl_hub_unsubscribe(sa);
+    ASSERT_EQ(finish(), 0);
+    cdl_lua_host_destroy(h2);
+}
+
 /* What the client protocol answers for a request the hub cannot serve. */
 static void test_resolve_errors(void)
 {
@@ -447,6 +523,7 @@ int main(void)
     TEST_RUN(test_pins_never_linger);
     TEST_RUN(test_linger_each_its_own_time);
     TEST_RUN(test_set_linger_applies_to_lingering);
+    TEST_RUN(test_reload_host);
     TEST_RUN(test_resolve_errors);
     TEST_RUN(test_gap_fanout);
     cdl_config_free(cfg);
