@@ -317,6 +317,12 @@ void fake_up_oversize(struct cdl_upstream *u, size_t len)
     u->cbs.on_oversize(u->user, len);
 }
 
+void fake_up_ping(struct cdl_upstream *u)
+{
+    up_usable(u, 1);
+    u->cbs.on_ping(u->user);
+}
+
 void fake_up_drop(struct cdl_upstream *u, const char *why)
 {
     up_usable(u, 0);

@@ -62,11 +62,12 @@ int fake_timers_active(void);
 int fake_up_count(void);
 struct cdl_upstream *fake_up(int i);
 /* The exchange's side: establish (on_open), deliver one frame (on_frame), report an oversize
- * message dropped (on_oversize), lose the connection (on_down).  The frame is delivered with
+ * message dropped (on_oversize), the ping period's tick (on_ping), lose the connection (on_down).  The frame is delivered with
  * recv_us = the monotonic clock. */
 void fake_up_open(struct cdl_upstream *u);
 void fake_up_frame(struct cdl_upstream *u, const char *text);
 void fake_up_oversize(struct cdl_upstream *u, size_t len);
+void fake_up_ping(struct cdl_upstream *u);
 void fake_up_drop(struct cdl_upstream *u, const char *why);
 /* The last frame sent on u, or "" if none. */
 const char *fake_up_last(const struct cdl_upstream *u);

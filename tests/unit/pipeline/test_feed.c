@@ -980,6 +980,72 @@ static void test_add_refused_when_connection_cannot_start(void)
     cdl_lua_host_destroy(h);
 }
 
+/* ---- Hyperliquid: no closed flag, one subscribe frame per stream, application pings ---------------- */
+
+static const char *hl_candle(int64_t t, const char *close)
+{
+    snprintf(frame_buf, sizeof frame_buf,
+             "{\"channel\":\"candle\",\"data\":{\"t\":%lld,\"T\":%lld,\"s\":\"BTC\",\"i\":\"1m\",\"o\":\"71400.0\","
+             "\"c\":\"%s\",\"h\":\"71422.0\",\"l\":\"71389.0\",\"v\":\"1.5\",\"n\":20}}",
+             (long long)t, (long long)(t + MINUTE - 1), close);
+    return frame_buf;
+}
+
+static struct cdl_feed *start_hl(struct cdl_adapter *hl, int64_t wall)
+{
+    static const char *const syms[] = { "BTC", "ETH" };
+    struct cdl_feed_opts o = { .adapter = hl, .market = cdl_adapter_market(hl, "perp"), .interval = "1m",
+                               .confirm_inferred = 0 };
+    struct cdl_feed *f = start_feed(&o, syms, 2, wall);
+    fake_up_open(fake_up(0));
+    return f;
+}
+
+/* A period without a closed flag is closed by the clock (its end + grace) with its last value,
+ * once the connection has shown life after its end (a pong will do); a silent connection's
+ * period is not taken as closed: the REST backfill brings it. */
+static void test_unflagged_close_needs_a_live_connection(void)
+{
+    struct cdl_adapter *hl;
+    char err[512];
+    ASSERT_EQ(cdl_lua_host_load(host, "hyperliquid", &hl, err, sizeof err), 0);
+    struct cdl_feed *f = start_hl(hl, T + 30000);
+    struct cdl_upstream *u = fake_up(0);
+    ASSERT(u->o.ping_interval_s == 30);
+    ASSERT_EQ(u->n_sent, 2);
+    ASSERT_STR_EQ(u->sent[0], "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"BTC\",\"interval\":\"1m\"}}");
+    ASSERT_STR_EQ(u->sent[1], "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"ETH\",\"interval\":\"1m\"}}");
+    fake_up_ping(u);
+    ASSERT_STR_EQ(fake_up_last(u), "{\"method\":\"ping\"}");
+    fake_up_frame(u, hl_candle(T, "71410.0"));
+    fake_run(20000);
+    fake_up_frame(u, hl_candle(T, "71411.0"));
+    ASSERT_EQ(n_recs, 2);
+    ASSERT_EQ(recs[1].closed, 0);
+    fake_run(11000); /* T + 61 s */
+    fake_up_frame(u, "{\"channel\":\"pong\"}");
+    fake_run(1250); /* T + 62.25 s: over + grace 2 s, alive after the end */
+    ASSERT_EQ(n_recs, 3);
+    ASSERT_EQ(recs[2].t, T);
+    ASSERT_EQ(recs[2].closed, 1);
+    ASSERT(strstr(recs[2].json, "\"close\":71411.0,") != NULL);
+    ASSERT_EQ(fake_rest_count(), 0);
+    ASSERT_EQ(cdl_series_value(cdl_metrics_series(metrics, CDL_M_CLOSES_INFERRED, "hyperliquid", "perp")), 1);
+    ASSERT_EQ(finish(f), 0);
+
+    f = start_hl(hl, T + 30000);
+    u = fake_up(0);
+    fake_up_frame(u, hl_candle(T, "71410.0"));
+    fake_run(33250); /* silent since: not closed, a hole; its page once the reorder wait is over */
+    ASSERT_EQ(n_recs, 1);
+    ASSERT_EQ(fake_rest_count(), 1);
+    ASSERT_STR_EQ(fake_rest(0)->method, "POST");
+    ASSERT_STR_EQ(fake_rest(0)->url, "https://api.hyperliquid.xyz/info");
+    ASSERT_STR_EQ(fake_rest(0)->body, "{\"type\":\"candleSnapshot\",\"req\":{\"coin\":\"BTC\",\"interval\":\"1m\","
+                                      "\"startTime\":1699999980000,\"endTime\":1700000039999}}");
+    ASSERT_EQ(finish(f), 0);
+}
+
 int main(void)
 {
     struct cdl_lua_opts lo = { .adapters_dir = CDL_SOURCE_DIR "/adapters", .lua_dir = CDL_SOURCE_DIR "/lua" };
@@ -1013,6 +1079,7 @@ int main(void)
     TEST_RUN(test_shutdown_announced_reconnects);
     TEST_RUN(test_adapter_error_isolated);
     TEST_RUN(test_add_refused_when_connection_cannot_start);
+    TEST_RUN(test_unflagged_close_needs_a_live_connection);
     rmdir(tmpdir);
     cdl_lua_host_destroy(host);
     fake_io_reset();
