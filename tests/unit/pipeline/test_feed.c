@@ -202,6 +202,8 @@ static void test_subscribe_on_open_packed(void)
 {
     const char *syms[] = { "btcusdt", "ETHUSDT", "solusdt" };
     struct cdl_feed_opts o = opts("1m", 2);
+    o.idle_timeout = 15;
+    o.max_message = 4096;
     struct cdl_feed *f = start_feed(&o, syms, 3, T + 30000);
     ASSERT_EQ(fake_up_count(), 2);
     ASSERT_EQ(cdl_feed_n_connections(f), 2);
@@ -210,7 +212,9 @@ static void test_subscribe_on_open_packed(void)
         ASSERT(u->started);
         ASSERT_STR_EQ(u->url, "wss://stream.binance.com:9443/ws");
         ASSERT_EQ(u->n_sent, 0);
-        ASSERT(u->o.max_sends_per_sec == 4 && u->o.idle_timeout_s == 60 && u->o.ping_interval_s == 0);
+        /* the market's pace and pings, the options' idle timeout and frame cap */
+        ASSERT(u->o.max_sends_per_sec == 4 && u->o.ping_interval_s == 0);
+        ASSERT(u->o.idle_timeout_s == 15 && u->o.max_message == 4096);
     }
     ASSERT_STR_EQ(fake_up(0)->name, "binance/spot#1");
     ASSERT_STR_EQ(fake_up(1)->name, "binance/spot#2");

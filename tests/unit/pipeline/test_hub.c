@@ -125,6 +125,11 @@ static void test_shared_stream_fanout(void)
     struct cdl_upstream *u = fake_up(0);
     ASSERT_STR_EQ(u->url, "wss://stream.binance.com:9443/ws");
     fake_run(0);
+    struct cdl_hub_status st[4];
+    ASSERT_EQ(cdl_hub_status(hub, st, 4), 1);
+    ASSERT_EQ(st[0].streams, 1);
+    ASSERT_EQ(st[0].connections, 1);
+    ASSERT_EQ(st[0].healthy, 0); /* a stream and no established connection */
     fake_up_open(u);
     fake_run(1000);
     ASSERT_EQ(u->n_sent, 1);
@@ -153,7 +158,6 @@ static void test_shared_stream_fanout(void)
     ASSERT_STR_EQ(b.got[1], quote("BTCUSDT", T, 1));
     ASSERT_EQ(cdl_series_value(cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, "binance", "spot", "true")), 1);
     ASSERT_EQ(cdl_series_value(cdl_metrics_series(metrics, CDL_M_QUOTES_PROCESSED, "binance", "spot", "false")), 1);
-    struct cdl_hub_status st[4];
     int n = cdl_hub_status(hub, st, 4);
     ASSERT_EQ(n, 2);
     int k = strcmp(st[0].contract_type, "spot") ? 1 : 0;
