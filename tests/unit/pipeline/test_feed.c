@@ -92,19 +92,24 @@ static const char *quote(const char *sym, int64_t t, int closed, const char *clo
     return quote_iv(sym, "1m", MINUTE, t, closed, close);
 }
 
-/* A Binance REST page of 1m rows from t, closes "100.<i+1>" (the same fields as kline()). */
-static const char *rows(int64_t t, int n)
+/* A Binance REST page of n 1m rows from t, closes "100.<i+1>" (the same fields as kline()),
+ * oldest first, or newest first if `newest_first`. */
+static const char *page(int64_t t, int n, int newest_first)
 {
     static char b[4096];
     size_t k = 0;
     b[k++] = '[';
-    for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+        int i = newest_first ? n - 1 - j : j;
         k += (size_t)snprintf(b + k, sizeof b - k,
                               "%s[%lld,\"100.0\",\"101.5\",\"99.5\",\"100.%d\",\"12.5\",%lld,\"1250.00\",7,\"1\",\"1\",\"0\"]",
-                              i ? "," : "", (long long)(t + i * MINUTE), i + 1, (long long)(t + (i + 1) * MINUTE - 1));
+                              j ? "," : "", (long long)(t + i * MINUTE), i + 1, (long long)(t + (i + 1) * MINUTE - 1));
+    }
     snprintf(b + k, sizeof b - k, "]");
     return b;
 }
+
+static const char *rows(int64_t t, int n) { return page(t, n, 0); }
 
 static const char *rest_url(int64_t from, int64_t to, int limit)
 {
@@ -488,7 +493,8 @@ static void test_backfill_failing_until_deadline_is_a_gap(void)
 }
 
 /* A reconnect: the new session subscribes again, and what closed while the connection was down
- * comes by REST in one page for exactly the missing periods (REST was down too meanwhile). */
+ * comes by REST in one page for exactly the missing periods (REST was down too meanwhile), in
+ * order whatever the page's order. */
 static void test_reconnect_resubscribes_and_backfills(void)
 {
     struct cdl_feed_opts o = opts("1m", 0);
@@ -519,7 +525,7 @@ static void test_reconnect_resubscribes_and_backfills(void)
     ASSERT_STR_EQ(u->sent[1], sub);
     ASSERT_EQ(fake_rest_count(), failed + 1);
     ASSERT_STR_EQ(fake_rest(failed)->url, rest_url(T + MINUTE, T + 4 * MINUTE, 3));
-    fake_rest_answer(failed, 200, rows(T + MINUTE, 3));
+    fake_rest_answer(failed, 200, page(T + MINUTE, 3, 1)); /* newest first: they go out in order all the same */
     ASSERT_EQ(n_recs, 5);
     for (int i = 0; i < 3; i++) {
         char c[16];
@@ -734,6 +740,38 @@ static void test_reload_swap_adapter(void)
     ASSERT_STR_EQ(recs[2].json, quote("btcusdt", T + 2 * MINUTE, 1, "100.1"));
     ASSERT_EQ(finish(f), 0);
     cdl_lua_host_destroy(h2);
+}
+
+/* Streams removed while their connection is down are not subscribed again; a connection left
+ * with none is closed rather than reconnected.  Each failure counts until one is established. */
+static void test_removed_while_down(void)
+{
+    const char *syms[] = { "btcusdt", "ethusdt" };
+    struct cdl_feed_opts o = opts("1m", 0);
+    struct cdl_feed *f = start_feed(&o, syms, 2, T + 30000);
+    struct cdl_upstream *u = fake_up(0);
+    fake_up_open(u);
+    fake_up_drop(u, "closed by peer");
+    fake_up_drop(u, "connect error: refused");
+    struct cdl_feed_status st;
+    cdl_feed_status(f, &st);
+    ASSERT_EQ(st.consecutive_failures, 2);
+    ASSERT_EQ(cdl_feed_remove(f, "ethusdt"), 0);
+    fake_run(0);
+    ASSERT(!u->destroyed);
+    fake_up_open(u);
+    ASSERT_EQ(u->n_sent, 2);
+    ASSERT_STR_EQ(u->sent[1], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\"],\"id\":1}");
+    fake_run(1000);
+    ASSERT_EQ(u->n_sent, 2);
+    cdl_feed_status(f, &st);
+    ASSERT_EQ(st.consecutive_failures, 0);
+    fake_up_drop(u, "closed by peer");
+    ASSERT_EQ(cdl_feed_remove(f, "btcusdt"), 0);
+    fake_run(0);
+    ASSERT(u->destroyed);
+    ASSERT_EQ(cdl_feed_n_connections(f), 0);
+    ASSERT_EQ(finish(f), 0);
 }
 
 /* Backpressure reaches every connection of the feed, the ones opened while paused included. */
@@ -1077,6 +1115,7 @@ int main(void)
     TEST_RUN(test_rotation_failures);
     TEST_RUN(test_rotation_defers_live_changes);
     TEST_RUN(test_reload_swap_adapter);
+    TEST_RUN(test_removed_while_down);
     TEST_RUN(test_pause_every_connection);
     TEST_RUN(test_rotation_make_before_break);
     TEST_RUN(test_bad_input_counted_and_isolated);
