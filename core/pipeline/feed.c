@@ -71,8 +71,11 @@ struct conn {
     struct rotation rot;
 };
 
+/* A REST page in flight.  The feed lists them (so that cdl_feed_destroy can orphan them: a page
+ * may still be answered after the feed is gone, while the REST client and the loop go on). */
 struct backfill {
-    struct cdl_feed *feed;
+    struct cdl_feed *feed; /* NULL once the feed is gone */
+    struct backfill *next, *prev;
     int stream;
     struct cdl_rest_query q;
     char symbol[CDL_SYMBOL_MAX];
@@ -107,6 +110,7 @@ struct cdl_feed {
     int timer_inited, freeing;
     uint64_t last_frame_ms, n_frames, n_errors;
     int backfills_in_flight;
+    struct backfill *backfills; /* in flight, newest first */
     struct cdl_seq *seq;
     struct cdl_seq_stats seen; /* the sequencer's counters already exported */
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
@@ -522,11 +526,23 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
     return 0;
 }
 
+static void backfill_unlink(struct cdl_feed *f, struct backfill *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        f->backfills = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+}
+
 static void on_backfill(void *user, const struct cdl_rest_response *r)
 {
     struct backfill *b = user;
     struct cdl_feed *f = b->feed;
-    if (r->error == CDL_ECLOSED) { /* cancelled: the feed may be gone already */
+    if (f)
+        backfill_unlink(f, b);
+    if (!f || r->error == CDL_ECLOSED) { /* the feed is gone, or the REST client is */
         free(b);
         return;
     }
@@ -580,6 +596,10 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     }
     f->backfills_in_flight++;
     f->streams[s].backfills++;
+    b->next = f->backfills;
+    if (b->next)
+        b->next->prev = b;
+    f->backfills = b;
     return 0;
 }
 
@@ -662,7 +682,9 @@ static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t urllen
     return rc;
 }
 
-/* An upstream to url whose callbacks get link (not started). */
+/* An upstream to url whose callbacks get link (not started); paused if the feed is, so that
+ * backpressure holds for connections opened meanwhile (a stream added, a reload restart, a
+ * rotation). */
 static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, const char *name, struct link *link)
 {
     static const struct cdl_upstream_cbs cbs = {
@@ -677,7 +699,10 @@ static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, c
         .max_message = f->o.max_message,
         .circuit = f->o.circuit,
     };
-    return cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
+    struct cdl_upstream *up = cdl_upstream_create(f->net, f->loop, &uo, &cbs, link);
+    if (f->paused)
+        cdl_upstream_pause(up, 1);
+    return up;
 }
 
 static int conn_start(struct cdl_feed *f, struct conn *c)
@@ -827,7 +852,12 @@ int cdl_feed_add(struct cdl_feed *f, const char *text, char *err, size_t errlen)
     cdl_seq_set_active(f->seq, s, 1);
     snprintf(st->user_symbol, sizeof st->user_symbol, "%s", text);
     if (!st->conn && (rc = place(f, s)) < 0) {
+        /* its new connection cannot start (connect_url fails): nothing may stay behind, or the
+         * next streams would be placed on that dead connection and never stream */
         snprintf(err, errlen, "cannot start a connection for %s: %s", sym, cdl_strerror(rc));
+        st->live = 0;
+        cdl_seq_set_active(f->seq, s, 0);
+        conn_close(f, f->n_conns - 1); /* place() only starts a connection it just appended */
         return rc;
     }
     arm_flush(f);
@@ -928,8 +958,6 @@ static void rot_begin(struct cdl_feed *f, struct conn *c)
         return;
     }
     r->up = conn_upstream(f, url, r->name, &c->link[!c->cur]);
-    if (f->paused)
-        cdl_upstream_pause(r->up, 1);
     cdl_log(CDL_LOG_INFO, "connection rotation started", "conn", c->name, NULL);
     if (cdl_upstream_start(r->up))
         rot_end(f, c, "failed");
@@ -1340,6 +1368,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
         free(c);
     }
     free(f->conns);
+    for (struct backfill *b = f->backfills; b; b = b->next)
+        b->feed = NULL; /* answered later, dropped (on_backfill) */
     if (f->tick)
         uv_close((uv_handle_t *)f->tick, free_handle);
     cdl_seq_destroy(f->seq);

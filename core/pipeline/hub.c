@@ -460,7 +460,13 @@ int cdl_hub_swap_host(struct cdl_hub *h, struct cdl_lua_host *nh)
     return restarted;
 }
 
-void cdl_hub_set_linger(struct cdl_hub *h, double seconds) { h->o.linger_s = seconds; }
+void cdl_hub_set_linger(struct cdl_hub *h, double seconds)
+{
+    h->o.linger_s = seconds;
+    /* the streams lingering already go by the new linger: their timer was armed with the old one */
+    if (h->linger_head && !h->stopped)
+        uv_timer_start(&h->linger_timer, linger_cb, 0, 0);
+}
 
 int cdl_hub_n_streams(const struct cdl_hub *h) { return h->n_streams; }
 
