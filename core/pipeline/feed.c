@@ -10,6 +10,7 @@
 #include "err.h"
 #include "hash.h"
 #include "interval.h"
+#include "list.h"
 #include "log.h"
 #include "rest.h"
 #include "rotate.h"
@@ -75,7 +76,7 @@ struct conn {
  * may still be answered after the feed is gone, while the REST client and the loop go on). */
 struct backfill {
     struct cdl_feed *feed; /* NULL once the feed is gone */
-    struct backfill *next, *prev;
+    struct cdl_list link; /* in the feed's backfills while the feed lives */
     int stream;
     struct cdl_rest_query q;
     char symbol[CDL_SYMBOL_MAX];
@@ -110,7 +111,7 @@ struct cdl_feed {
     int timer_inited, freeing;
     uint64_t last_frame_ms, n_frames, n_errors;
     int backfills_in_flight;
-    struct backfill *backfills; /* in flight, newest first */
+    struct cdl_list backfills; /* struct backfill.link: in flight, newest first */
     struct cdl_seq *seq;
     struct cdl_seq_stats seen; /* the sequencer's counters already exported */
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
@@ -526,22 +527,12 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
     return 0;
 }
 
-static void backfill_unlink(struct cdl_feed *f, struct backfill *b)
-{
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        f->backfills = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-}
-
 static void on_backfill(void *user, const struct cdl_rest_response *r)
 {
     struct backfill *b = user;
     struct cdl_feed *f = b->feed;
     if (f)
-        backfill_unlink(f, b);
+        cdl_list_remove(&b->link);
     if (!f || r->error == CDL_ECLOSED) { /* the feed is gone, or the REST client is */
         free(b);
         return;
@@ -573,6 +564,7 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     if (!f->streams[s].live)
         return CDL_ENOTFOUND; /* removed: nobody wants its past */
     struct backfill *b = cdl_xcalloc(1, sizeof *b);
+    cdl_list_init(&b->link);
     b->feed = f;
     b->stream = s;
     snprintf(b->symbol, sizeof b->symbol, "%s", f->streams[s].symbol);
@@ -596,10 +588,7 @@ static int seq_backfill(void *user, int s, int64_t from, int64_t to, int rows)
     }
     f->backfills_in_flight++;
     f->streams[s].backfills++;
-    b->next = f->backfills;
-    if (b->next)
-        b->next->prev = b;
-    f->backfills = b;
+    cdl_list_push_front(&f->backfills, &b->link);
     return 0;
 }
 
@@ -1242,6 +1231,7 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         return NULL;
     }
     struct cdl_feed *f = cdl_xcalloc(1, sizeof *f);
+    cdl_list_init(&f->backfills);
     f->loop = loop;
     f->net = net;
     f->rest = rest;
@@ -1368,8 +1358,12 @@ void cdl_feed_destroy(struct cdl_feed *f)
         free(c);
     }
     free(f->conns);
-    for (struct backfill *b = f->backfills; b; b = b->next)
+    struct cdl_list *it, *tmp;
+    cdl_list_each(it, tmp, &f->backfills) {
+        struct backfill *b = cdl_list_entry(it, struct backfill, link);
         b->feed = NULL; /* answered later, dropped (on_backfill) */
+        cdl_list_remove(&b->link);
+    }
     if (f->tick)
         uv_close((uv_handle_t *)f->tick, free_handle);
     cdl_seq_destroy(f->seq);

@@ -464,7 +464,7 @@ void cdl_hub_set_linger(struct cdl_hub *h, double seconds)
 {
     h->o.linger_s = seconds;
     /* the streams lingering already go by the new linger: their timer was armed with the old one */
-    if (h->linger_head && !h->stopped)
+    if (!cdl_list_empty(&h->lingering) && !h->stopped)
         uv_timer_start(&h->linger_timer, linger_cb, 0, 0);
 }
 
