@@ -3,12 +3,15 @@
 DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv \
                libuv1-dev libcurl4-openssl-dev libssl-dev ca-certificates \
                liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted python3 openssl valgrind \
-               prometheus
+               prometheus lua-check shellcheck clang-format groff-base
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
+# make install: GNU layout under PREFIX, staged under DESTDIR (docs/architecture.md, "Installed layout").
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build asan test test-fast run check bench chaos clean
+.PHONY: all deps build asan test test-fast run check bench chaos install format clean
 
 all: build
 
@@ -43,6 +46,17 @@ bench: build
 # The longer chaos run of issue #3 (CHAOS_SECONDS, CHAOS_SYMBOLS); figures in docs/reliability.md.
 chaos: build
 	bash tests/bench/chaos.sh
+
+# The install prefix is a configure-time setting (with PREFIX=/usr, config.lua goes to /etc);
+# changing it rebuilds nothing, since no path is compiled into the binary.
+install:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build -j $(JOBS) --target candled
+	DESTDIR=$(DESTDIR) cmake --install build
+
+# Rewrites the C sources with .clang-format; tools/format-check.sh only reports.
+format:
+	clang-format -i $$(tools/format-check.sh --list)
 
 clean:
 	rm -rf build build-asan

@@ -903,6 +903,10 @@ static const char *base_name(const char *path)
 int cdl_cli_main(int argc, char **argv)
 {
     const char *prog = argc > 0 ? base_name(argv[0]) : "candled";
+    if (argc >= 2 && !strcmp(argv[1], "--version")) { /* the aliases' too */
+        printf("candled %s\n", CDL_VERSION);
+        return CDL_EXIT_OK;
+    }
     if (!strcmp(prog, "connector-cli"))
         return cmd_stream(argc, argv);
     if (!strcmp(prog, "connector-wss"))
@@ -914,10 +918,6 @@ int cdl_cli_main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
-        return CDL_EXIT_OK;
-    }
-    if (!strcmp(cmd, "--version")) {
-        printf("candled %s\n", CDL_VERSION);
         return CDL_EXIT_OK;
     }
     if (!strcmp(cmd, "stream"))
