@@ -69,7 +69,7 @@ int main(void)
     char tmpl[] = "/tmp/cdl_datadir_XXXXXX", real[PATH_MAX], link[300], target[300];
     if (!mkdtemp(tmpl) || !realpath(tmpl, real) || strlen(real) >= sizeof root)
         return 1;
-    snprintf(root, sizeof root, "%s", real);
+    memcpy(root, real, strlen(real) + 1);
     const char *dirs[] = { "usr", "usr/bin", "usr/share", "usr/share/candled",
                            "usr/share/candled/adapters", "usr/share/candled/lua", "build", "build/share",
                            "build/share/candled", "src", "src/adapters", NULL };
