@@ -3,7 +3,7 @@
 DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv \
                libuv1-dev libcurl4-openssl-dev libssl-dev ca-certificates \
                liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted python3 openssl valgrind \
-               prometheus lua-check shellcheck clang-format groff-base
+               prometheus git lua-check shellcheck clang-format groff-base man-db
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
