@@ -36,6 +36,7 @@ files["tests/lua"] = { std = "lua54+busted" }
 -- The hooks' signatures are the adapter contract (docs/adapters.md): a hook that does not need
 -- its session, market or request argument still takes it.
 files["adapters"].ignore = { "212/session", "212/market", "212/q" }
+files["examples"].ignore = files["adapters"].ignore
 -- Specs keep a recorded frame or an expected quote on one line, to be compared and grepped whole.
 files["tests/lua"].max_line_length = false
 max_line_length = 120
