@@ -3,12 +3,15 @@
 DEB_PACKAGES = gcc make cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv \
                libuv1-dev libcurl4-openssl-dev libssl-dev ca-certificates \
                liblua5.4-dev lua5.4 lua-cjson lua-cjson-dev lua-busted python3 openssl valgrind \
-               prometheus
+               prometheus git lua-check shellcheck clang-format groff-base man-db
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config.lua
+# make install: GNU layout under PREFIX, staged under DESTDIR (docs/architecture.md, "Installed layout").
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build asan test test-fast run check bench chaos golden clean
+.PHONY: all deps build asan test test-fast run check bench chaos golden install format clean
 
 all: build
 
@@ -48,6 +51,17 @@ chaos: build
 # (git diff tests/fixtures) before committing: docs/adapters.md, "Golden files".
 golden: build
 	CDL_GOLDEN_UPDATE=1 build/test_adapter_golden $(DIR)
+
+# The install prefix is a configure-time setting (with PREFIX=/usr, config.lua goes to /etc);
+# changing it rebuilds nothing, since no path is compiled into the binary.
+install:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build build -j $(JOBS) --target candled
+	DESTDIR=$(DESTDIR) cmake --install build
+
+# Rewrites the C sources with .clang-format; tools/format-check.sh only reports.
+format:
+	clang-format -i $$(tools/format-check.sh --list)
 
 clean:
 	rm -rf build build-asan

@@ -119,7 +119,7 @@ local function rest_request(market, q)
 end
 
 local function rest_parse(market, q, body)
-  local rows, err = json.decode(body)
+  local rows = json.decode(body)
   if type(rows) ~= "table" then return nil, "bad_json" end
   if rows.code ~= nil then return nil, "exchange_error" end
   local candles = {}

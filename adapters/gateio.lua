@@ -227,7 +227,7 @@ end
 -- Futures candles carry no closed flag and are pushed at most every ~2 s (the docs give spot's
 -- channel "update speed: 2000ms"; futures UNCONFIRMED): the last push of a period may miss its
 -- last trades, so the inferred close waits for the REST row (confirm_inferred).
-local function market(name, aliases, ws_url, rows, confirm)
+local function market_def(name, aliases, ws_url, rows, confirm)
   return { name = name, aliases = aliases, ws_url = ws_url, rest_url = "https://api.gateio.ws",
            max_streams = 200, max_sends_per_sec = 10, ping_interval = 10, idle_timeout = 30,
            rest_max_rows = rows, intervals = INTERVALS, confirm_inferred = confirm,
@@ -237,9 +237,9 @@ end
 return adapter.define{
   name = "gateio",
   markets = {
-    market("spot", {}, "wss://api.gateio.ws/ws/v4/", 1000, false),
-    market("usdt", { "futures", "linear" }, "wss://fx-ws.gateio.ws/v4/ws/usdt", 2000, true),
-    market("btc", { "inverse" }, "wss://fx-ws.gateio.ws/v4/ws/btc", 2000, true),
+    market_def("spot", {}, "wss://api.gateio.ws/ws/v4/", 1000, false),
+    market_def("usdt", { "futures", "linear" }, "wss://fx-ws.gateio.ws/v4/ws/usdt", 2000, true),
+    market_def("btc", { "inverse" }, "wss://fx-ws.gateio.ws/v4/ws/btc", 2000, true),
   },
   symbol = function(market, text)
     if text:find("^mark_") or text:find("^index_") then
@@ -251,7 +251,9 @@ return adapter.define{
   end,
   subscribe = function(session, streams) return control(session, "subscribe", streams) end,
   unsubscribe = function(session, streams) return control(session, "unsubscribe", streams) end,
-  ping = function(session) return string.format('{"time":%d,"channel":"%s.ping"}', os.time(), PREFIX[session.market]) end,
+  ping = function(session)
+    return string.format('{"time":%d,"channel":"%s.ping"}', os.time(), PREFIX[session.market])
+  end,
   parse = parse,
   rest = { request = rest_request, parse = rest_parse },
 }

@@ -163,7 +163,8 @@ local function rest_request(market, q)
   local period = PERIOD_MS[q.interval]
   local last = q.end_ms
   if period and q.start_ms + q.limit * period - 1 < last then last = q.start_ms + q.limit * period - 1 end
-  local body = string.format('{"type":"candleSnapshot","req":{"coin":"%s","interval":"%s","startTime":%d,"endTime":%d}}',
+  local body = string.format(
+    '{"type":"candleSnapshot","req":{"coin":"%s","interval":"%s","startTime":%d,"endTime":%d}}',
     q.symbol, q.interval, q.start_ms, last)
   return { url = q.base_url .. "/info", method = "POST", body = body, headers = { "Content-Type: application/json" } }
 end
@@ -176,7 +177,7 @@ end
 -- of 8000 such rows held the loop for 6 s).
 local ROW_DECIMALS = json.extractor{ "o", "h", "l", "c", "v" }
 local CHUNK = {}
-local function chunk_extractor(k)
+local function row_chunk_extractor(k)
   if CHUNK[k] then return CHUNK[k] end
   local p = {}
   for i = 1, 64 do p[i] = tostring(64 * (k - 1) + i) end
@@ -189,7 +190,7 @@ local function exact_decimals(body, j, page)
   local k = (j - 1) // 64 + 1
   if page.k ~= k then
     page.k, page.rows = k, {}
-    chunk_extractor(k)(body, page.rows)
+    row_chunk_extractor(k)(body, page.rows)
   end
   local row, v = page.rows[(j - 1) % 64 + 1], {}
   if type(row) ~= "string" or not ROW_DECIMALS(row, v) then return nil end

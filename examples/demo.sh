@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 N=${1:-10}
 T=$(mktemp -d "${TMPDIR:-/tmp}/candled-demo.XXXXXX")
-SIM= SERVE=
+SIM='' SERVE=''
 cleanup() {
     [ -n "$SERVE" ] && kill -TERM "$SERVE" 2>/dev/null && wait "$SERVE" 2>/dev/null
     [ -n "$SIM" ] && kill -TERM "$SIM" 2>/dev/null && wait "$SIM" 2>/dev/null

@@ -1,6 +1,7 @@
 /* cli.c - see cli.h.  One table of options for every command; the commands are in cmd_*.c. */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,15 @@ static const char usage_text[] =
     "/health /ready /metrics) until SIGTERM/SIGINT; port 0 picks a free port (see --port-file).\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("candled: ", stderr);
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    va_end(ap);
     return CDL_EXIT_USAGE;
 }
 
@@ -204,7 +209,7 @@ static int stream_main(int argc, char **argv)
             return usage_error("--limit: expected a non-negative integer, got '%s'", a.value[OPT_LIMIT]);
     }
     if (a.n_pos > MAX_POSITIONAL)
-        return usage_error("too many symbols (max %s)", "4096");
+        return usage_error("too many symbols (max %d)", CDL_CFG_MAX_SYMBOLS);
     if (strcmp(format, "jsonl") && strcmp(format, "csv"))
         return usage_error("--format: expected jsonl or csv, got '%s'", format);
     if (ws_url && !url_scheme_ok(ws_url, "ws://", "wss://"))
@@ -234,7 +239,7 @@ static int stream_main(int argc, char **argv)
         if (!rc && !n_subs)
             rc = usage_error("%s lists no subscriptions", config_path ? config_path : "the configuration");
     } else if (a.n_pos < 1) {
-        rc = usage_error("stream: missing EXCHANGE%s", " (try --help)");
+        rc = usage_error("stream: missing EXCHANGE (try --help)");
     } else if (a.n_pos < 2) {
         rc = usage_error("stream: missing SYMBOL after '%s'", a.pos[0]);
     } else {
@@ -351,6 +356,10 @@ static const char *base_name(const char *path)
 int cdl_cli_main(int argc, char **argv)
 {
     const char *prog = argc > 0 ? base_name(argv[0]) : "candled";
+    if (argc >= 2 && !strcmp(argv[1], "--version")) { /* the aliases' too */
+        printf("candled %s\n", CDL_VERSION);
+        return CDL_EXIT_OK;
+    }
     if (!strcmp(prog, "connector-cli"))
         return stream_main(argc, argv);
     if (!strcmp(prog, "connector-wss"))
@@ -362,10 +371,6 @@ int cdl_cli_main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
-        return CDL_EXIT_OK;
-    }
-    if (!strcmp(cmd, "--version")) {
-        printf("candled %s\n", CDL_VERSION);
         return CDL_EXIT_OK;
     }
     if (!strcmp(cmd, "stream"))

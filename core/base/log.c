@@ -162,6 +162,8 @@ void cdl_log(enum cdl_log_level level, const char *msg, ...)
 }
 
 static void log_extra(enum cdl_log_level level, const char *msg, const char *extra_key, const char *extra_val, ...)
+    __attribute__((sentinel));
+static void log_extra(enum cdl_log_level level, const char *msg, const char *extra_key, const char *extra_val, ...)
 {
     va_list ap;
     va_start(ap, extra_val);

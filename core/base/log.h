@@ -22,7 +22,7 @@ int cdl_log_level_parse(const char *name);
 int cdl_log_format_parse(const char *name);
 
 /* cdl_log(level, msg, key1, value1, ..., NULL).  Values are strings; NULL values are skipped. */
-void cdl_log(enum cdl_log_level level, const char *msg, ...);
+void cdl_log(enum cdl_log_level level, const char *msg, ...) __attribute__((sentinel));
 
 /* Rate limit state for one kind of repeated event; zero-initialise it.  `burst` (set by the
  * owner; 0 means 1) is how many lines get through per window. */
@@ -36,7 +36,7 @@ struct cdl_log_limit {
 /* Logs at most `burst` lines per `window_ms`; the next line that gets through carries
  * "suppressed":"N" for the ones dropped since.  msg must be static (a literal). */
 void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level,
-                     const char *msg, ...);
+                     const char *msg, ...) __attribute__((sentinel));
 /* The summary of what is still suppressed, if anything: one line {"msg":<msg>,"suppressed":"N"}
  * (the owner calls it before it goes away, so no count is lost). */
 void cdl_log_limit_flush(struct cdl_log_limit *lim);

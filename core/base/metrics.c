@@ -368,6 +368,7 @@ static void bput(struct buf *b, const char *s, size_t len)
 
 static void bputs(struct buf *b, const char *s) { bput(b, s, strlen(s)); }
 
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void bprintf(struct buf *b, const char *fmt, ...)
 {
     char tmp[128];

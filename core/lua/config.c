@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "datadir.h"
 #include "err.h"
 #include "lua_host.h"
 #include "xalloc.h"
@@ -114,10 +115,10 @@ static const struct key schema[] = {
       "debug, info, warn, error or off." },
     { "log", "format", K_STR, "json", 0, 7, OFF(log_format), SZ(log_format), "CONNECTOR_LOG_FORMAT",
       "json (one object per line) or text." },
-    { "lua", "adapters_dir", K_STR, "", 0, 1023, OFF(adapters_dir), SZ(adapters_dir), "CONNECTOR_ADAPTERS_DIR",
-      "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the source tree's)." },
+    { "lua", "adapters_dir", K_STR, "", 0, 1023, OFF(adapters_dir), SZ(adapters_dir), "CONNECTOR_ADAPTER_DIR",
+      "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the executable's: PREFIX/share/candled/adapters installed, the source tree's from a build tree)." },
     { "lua", "sdk_dir", K_STR, "", 0, 1023, OFF(lua_dir), SZ(lua_dir), "CONNECTOR_LUA_DIR",
-      "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir if it holds candled/adapter.lua, else the source tree's)." },
+      "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir if it holds candled/adapter.lua, else the executable's: PREFIX/share/candled/lua installed, the source tree's from a build tree)." },
     { "lua", "memory_limit_mb", K_INT, "64", 1, 4096, OFF(lua_memory_limit_mb), 0, NULL,
       "Memory cap of the adapters' Lua state." },
     { "lua", "instruction_budget", K_INT, "1000000", 1000, 1000000000, OFF(lua_instruction_budget), 0, NULL,
@@ -466,6 +467,18 @@ out:
     return rc;
 }
 
+/* dir = the executable's data directory `sub` (datadir.h), or a message saying how to name it. */
+static int data_dir(const char *sub, char *dir, size_t dirlen, char *err, size_t errlen)
+{
+    int rc = cdl_datadir_find(NULL, sub, dir, dirlen);
+    if (rc)
+        snprintf(err, errlen, "no %s directory found from the executable's location (%s/%s or share/candled/%s "
+                 "beside it: %s); set lua.%s or %s", sub, CDL_DATA_RELDIR, sub, sub, cdl_strerror(rc),
+                 !strcmp(sub, "lua") ? "sdk_dir" : "adapters_dir",
+                 !strcmp(sub, "lua") ? "CONNECTOR_LUA_DIR" : "CONNECTOR_ADAPTER_DIR");
+    return rc;
+}
+
 int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -486,18 +499,20 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
                 return CDL_ECONFIG;
         }
     }
-    /* Directories: adapters/ beside the config file when it exists, else the source tree's. */
+    /* Directories: adapters/ beside the config file when it exists, else the data installed with
+     * the executable (datadir.h: PREFIX/share/candled, or the source tree's from a build tree). */
     if (!cfg->adapters_dir[0]) {
         const char *slash = path ? strrchr(path, '/') : NULL;
         struct stat st;
         if (path)
             snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%.*s%sadapters", slash ? (int)(slash - path) : 0,
                      path, slash ? "/" : "");
-        if (!path || stat(cfg->adapters_dir, &st) || !S_ISDIR(st.st_mode))
-            snprintf(cfg->adapters_dir, sizeof cfg->adapters_dir, "%s/adapters", CDL_SOURCE_DIR);
+        if ((!path || stat(cfg->adapters_dir, &st) || !S_ISDIR(st.st_mode)) &&
+            data_dir("adapters", cfg->adapters_dir, sizeof cfg->adapters_dir, err, errlen))
+            return CDL_ECONFIG;
     }
     /* The SDK: lua/ beside the adapters' directory when it has candled/adapter.lua (a tree laid
-     * out like the source's), else the source tree's (adapters copied beside a config.lua). */
+     * out like the source's), else the executable's (adapters copied beside a config.lua). */
     if (!cfg->lua_dir[0]) {
         const char *slash = strrchr(cfg->adapters_dir, '/');
         char probe[sizeof cfg->lua_dir + 32];
@@ -507,8 +522,8 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
         else
             snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "lua");
         snprintf(probe, sizeof probe, "%s/candled/adapter.lua", cfg->lua_dir);
-        if (stat(probe, &st))
-            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%s/lua", CDL_SOURCE_DIR);
+        if (stat(probe, &st) && data_dir("lua", cfg->lua_dir, sizeof cfg->lua_dir, err, errlen))
+            return CDL_ECONFIG;
     }
     return 0;
 }

@@ -11,6 +11,9 @@
 #include "feed.h"
 
 static char path[64];
+/* The build tree's data: share/candled/{adapters,lua} beside the test binaries, symlinks into
+ * the source tree (core/datadir.h), canonical. */
+static char src_adapters[4096], src_lua[4096];
 
 static int load_text(const char *text, struct cdl_config *cfg, char *err, size_t errlen)
 {
@@ -36,8 +39,8 @@ static void test_defaults(void)
     ASSERT(c.cb_recovery_timeout == 30.0);
     ASSERT(c.inactivity_timeout == 3.0);
     ASSERT_STR_EQ(c.log_level, "info");
-    ASSERT_STR_EQ(c.adapters_dir, CDL_SOURCE_DIR "/adapters");
-    ASSERT_STR_EQ(c.lua_dir, CDL_SOURCE_DIR "/lua");
+    ASSERT_STR_EQ(c.adapters_dir, src_adapters);
+    ASSERT_STR_EQ(c.lua_dir, src_lua);
     cdl_config_free(&c);
 }
 
@@ -72,7 +75,7 @@ static void test_file_and_env(void)
     ASSERT_STR_EQ(o->ws_url, "ws://127.0.0.1:1/ws");
     ASSERT_STR_EQ(o->rest_url, "");
     ASSERT(cdl_config_override(&c, "binance", "usdm") == NULL);
-    ASSERT_STR_EQ(c.adapters_dir, CDL_SOURCE_DIR "/adapters"); /* no /tmp/adapters: the source tree's */
+    ASSERT_STR_EQ(c.adapters_dir, src_adapters); /* no /tmp/adapters: the source tree's */
     cdl_config_free(&c);
 }
 
@@ -208,7 +211,7 @@ static void test_directories(void)
     char err[256];
     ASSERT_EQ(cdl_config_load(cfgp, &c, err, sizeof err), 0);
     ASSERT_STR_EQ(c.adapters_dir, sub);
-    ASSERT_STR_EQ(c.lua_dir, CDL_SOURCE_DIR "/lua");
+    ASSERT_STR_EQ(c.lua_dir, src_lua);
     cdl_config_free(&c);
     snprintf(sdk, sizeof sdk, "%s/lua", dir);
     ASSERT_EQ(mkdir(sdk, 0700), 0);
@@ -225,6 +228,31 @@ static void test_directories(void)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ASSERT_EQ(system(cmd), 0);
+}
+
+/* CONNECTOR_ADAPTER_DIR and CONNECTOR_LUA_DIR beat the file's keys (environment > config.lua)
+ * and the executable's data; the SDK still comes from the executable's data when the adapters'
+ * directory has no lua/ beside it. */
+static void test_directory_environment(void)
+{
+    struct cdl_config c;
+    char err[256];
+    setenv("CONNECTOR_ADAPTER_DIR", "/nonexistent/a", 1);
+    int rc = load_text("return { lua = { adapters_dir = '/from/file' } }", &c, err, sizeof err);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(c.adapters_dir, "/nonexistent/a");
+    ASSERT_STR_EQ(c.lua_dir, src_lua);
+    cdl_config_free(&c);
+    setenv("CONNECTOR_LUA_DIR", "/nonexistent/sdk", 1);
+    rc = load_text("return { lua = { sdk_dir = '/from/file' } }", &c, err, sizeof err);
+    unsetenv("CONNECTOR_ADAPTER_DIR");
+    unsetenv("CONNECTOR_LUA_DIR");
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(c.lua_dir, "/nonexistent/sdk");
+    cdl_config_free(&c);
+    ASSERT_EQ(load_text("return { lua = { adapters_dir = '/from/file' } }", &c, err, sizeof err), 0);
+    ASSERT_STR_EQ(c.adapters_dir, "/from/file");
+    cdl_config_free(&c);
 }
 
 /* sequencer.confirm_inferred: one of three words, into the feed options. */
@@ -255,6 +283,8 @@ static void test_confirm_inferred(void)
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/cdl_config_%d.lua", (int)getpid());
+    if (!realpath(CDL_SOURCE_DIR "/adapters", src_adapters) || !realpath(CDL_SOURCE_DIR "/lua", src_lua))
+        return 1;
     TEST_RUN(test_defaults);
     TEST_RUN(test_file_and_env);
     TEST_RUN(test_errors_name_the_path);
@@ -262,6 +292,7 @@ int main(void)
     TEST_RUN(test_shipped_config);
     TEST_RUN(test_reload_keys);
     TEST_RUN(test_directories);
+    TEST_RUN(test_directory_environment);
     TEST_RUN(test_confirm_inferred);
     unlink(path);
     return TEST_DONE();
