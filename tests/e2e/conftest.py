@@ -1,0 +1,95 @@
+"""conftest.py - the fixtures of candled's pytest end-to-end suite (see README.md).
+
+  env       harness.Env: source/build trees, CDL_SANITIZE
+  e2e       one test's world: a private directory (.tmp, .path(name)) and factories
+            .sim(*args) -> harness.Sim, .serve(*args, argv0=None, environ=None) -> harness.Serve,
+            .run(argv, timeout) -> subprocess.CompletedProcess (text).  At the end of the test
+            every process still running is killed and the directory removed; if the test
+            failed, the tail of each process's log is printed first.
+  no_sanitizer  a mark: skips the test in the ASan build (the valgrind tests)
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import harness
+
+no_sanitizer = pytest.mark.skipif(harness.Env().sanitize, reason="sanitizer build")
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+class World:
+    def __init__(self, env, tmp):
+        self.env, self.tmp = env, tmp
+        self.procs = []
+        self._seq = 0
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def _files(self, stem):
+        self._seq += 1
+        return self.path("%s%d.out" % (stem, self._seq)), self.path("%s%d.err" % (stem, self._seq))
+
+    def sim(self, *args):
+        out, err = self._files("sim")
+        s = harness.Sim(self.env, args, out, err)
+        self.procs.append(s)
+        return s
+
+    def serve(self, *args, argv0=None, environ=None):
+        out, err = self._files("serve")
+        env = dict(os.environ, **environ) if environ else None
+        argv = [argv0] if argv0 else [self.env.candled, "serve"]
+        s = harness.Serve(argv + list(args), self.path("serve%d.ports" % self._seq), out, err, env=env)
+        self.procs.append(s)
+        return s
+
+    def run(self, argv, timeout=60, **kw):
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, **kw)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def read(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
+    def report(self):
+        for p in self.procs:
+            print("--- %s %s stderr (last 30 lines) ---" % (p.kind, p.pid))
+            print(harness.tail(p.err, 30), end="")
+
+    def cleanup(self):
+        for p in self.procs:
+            p.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def env():
+    return harness.Env()
+
+
+@pytest.fixture
+def e2e(env, request):
+    w = World(env, tempfile.mkdtemp(prefix="cdl-e2e."))
+    yield w
+    try:
+        if any(getattr(request.node, "rep_" + when, None) is not None and
+               getattr(request.node, "rep_" + when).failed for when in ("setup", "call")):
+            w.report()
+    finally:
+        w.cleanup()

@@ -1,0 +1,186 @@
+"""harness.py - the machinery of candled's pytest end-to-end suite (standard library only).
+
+conftest.py turns it into fixtures; tests use those (see tests/e2e/README.md).  Every process is
+started on port 0 and reports the port it got (candled-sim prints "PORT <n>", candled serve
+writes --port-file); every wait polls with a deadline; every process a test started is stopped
+and its temporary directory removed when the test ends, and when a test fails the tails of the
+logs of everything it started are printed.
+
+  Env              the source and build trees and the sanitizer flag (CDL_SOURCE_DIR,
+                   CDL_BUILD_DIR, CDL_SANITIZE), as CTest sets them
+  wait_for(f, timeout, what)  polls f() until it returns something true; returns that value,
+                   or fails the test with `what` after timeout seconds
+  Sim, Serve       a running candled-sim / candled serve (use the fixtures' factories)
+  http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+E2E_DIR = os.path.dirname(os.path.abspath(__file__))
+if E2E_DIR not in sys.path:
+    sys.path.insert(0, E2E_DIR)
+
+
+class Env:
+    def __init__(self, environ=os.environ):
+        self.source = environ.get("CDL_SOURCE_DIR") or os.path.dirname(os.path.dirname(E2E_DIR))
+        self.build = environ.get("CDL_BUILD_DIR")
+        if not self.build:
+            raise RuntimeError("CDL_BUILD_DIR must point at the build tree (CTest sets it)")
+        self.sanitize = environ.get("CDL_SANITIZE", "0") == "1"
+        self.candled = os.path.join(self.build, "candled")
+        self.sim_bin = os.path.join(self.build, "candled-sim")
+        self.python = "/usr/bin/python3"
+
+    def e2e(self, name):
+        return os.path.join(self.source, "tests", "e2e", name)
+
+
+def wait_for(f, timeout, what, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = f()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("%s: not within %g s" % (what, timeout))
+        time.sleep(interval)
+
+
+def http_get(port, path, timeout=10):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def tail(path, n=30):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+class Proc:
+    """A background process whose stdout and stderr go to files in the test's directory."""
+
+    kind = "process"
+
+    def __init__(self, argv, out, err, env=None):
+        self.argv, self.out, self.err = argv, out, err
+        with open(out, "wb") as o, open(err, "wb") as e:
+            self.p = subprocess.Popen(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=env)
+        self.pid = self.p.pid
+        self.returncode = None
+
+    def running(self):
+        return self.p.poll() is None
+
+    def check_alive(self, what):
+        rc = self.p.poll()
+        if rc is not None:
+            raise AssertionError("%s %s exited with %d %s" % (self.kind, " ".join(self.argv[1:]), rc, what))
+
+    def send(self, sig):
+        if self.running():
+            self.p.send_signal(sig)
+
+    def stop(self, timeout=30, sig=signal.SIGTERM):
+        """Sends sig and waits; a process still running after timeout s is killed and the test
+        fails.  Returns the exit status."""
+        if self.returncode is not None:
+            return self.returncode
+        self.send(sig)
+        try:
+            self.returncode = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.returncode = self.p.wait()
+            raise AssertionError("%s %d did not exit %g s after signal %d: killed"
+                                 % (self.kind, self.pid, timeout, sig))
+        return self.returncode
+
+    def wait(self, timeout):
+        """Waits for the process to exit by itself; fails the test after timeout s."""
+        try:
+            self.returncode = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s %d still running after %g s" % (self.kind, self.pid, timeout))
+        return self.returncode
+
+    def kill(self):
+        if self.running():
+            self.p.kill()
+        self.returncode = self.p.wait()
+
+    def log(self):
+        with open(self.err, errors="replace") as f:
+            return f.read()
+
+    def output(self):
+        with open(self.out, errors="replace") as f:
+            return f.read()
+
+
+class Sim(Proc):
+    """candled-sim ARGS --port 0; .port once it listens.  .counters() is its exit line."""
+
+    kind = "candled-sim"
+
+    def __init__(self, env, args, out, err, start_timeout=10):
+        super().__init__([env.sim_bin] + list(args) + ["--port", "0"], out, err)
+
+        def port():
+            self.check_alive("before listening")
+            with open(self.out) as f:
+                m = re.match(r"PORT ([0-9]+)\n", f.readline())
+            return m and int(m.group(1))
+
+        self.port = wait_for(port, start_timeout, "candled-sim %s printed no PORT line" % " ".join(args))
+
+    def counters(self):
+        """The "candled_sim" counters line it logs on exit (the text: tests match its fields)."""
+        for line in reversed(self.log().splitlines()):
+            if '"candled_sim":' in line:
+                return line
+        raise AssertionError("candled-sim logged no counters line: %s" % tail(self.err, 5))
+
+
+class Serve(Proc):
+    """candled serve ARGS --port-file F (or another argv[0], e.g. a connector-wss link);
+    .ws_port and .health_port once the port file is written."""
+
+    kind = "candled serve"
+
+    def __init__(self, argv, ports, out, err, env=None, start_timeout=20):
+        super().__init__(list(argv) + ["--port-file", ports], out, err, env=env)
+
+        def written():
+            self.check_alive("before listening")
+            try:
+                with open(ports) as f:
+                    text = f.read()
+            except FileNotFoundError:
+                return None
+            return text if text.endswith("\n") else None
+
+        text = wait_for(written, start_timeout, "candled serve wrote no port file")
+        p = json.loads(text)
+        self.ws_port, self.health_port = p["ws_port"], p["health_port"]
+
+    def http(self, path, timeout=10):
+        return http_get(self.health_port, path, timeout)
+
+    def metrics(self):
+        st, body = self.http("/metrics")
+        assert st == 200, "/metrics: HTTP %d" % st
+        return body
