@@ -2,8 +2,9 @@
 
   env       harness.Env: source/build trees, CDL_SANITIZE
   e2e       one test's world: a private directory (.tmp, .path(name)) and factories
-            .sim(*args) -> harness.Sim, .serve(*args, argv0=None, environ=None) -> harness.Serve,
-            .run(argv, timeout) -> subprocess.CompletedProcess (text).  At the end of the test
+            .sim(*args) -> harness.Sim, .serve(*args, cmd=None, environ=None) -> harness.Serve,
+            .run(argv, timeout) -> subprocess.CompletedProcess (text), .client_quotes_ok(record,
+            lines, symbols, ...) (quotes.py check-client on a client's transcript).  At the end of the test
             every process still running is killed and the directory removed; if the test
             failed, the tail of each process's log is printed first.
   no_sanitizer  a mark: skips the test in the ASan build (the valgrind tests)
@@ -16,6 +17,7 @@ import tempfile
 import pytest
 
 import harness
+import quotes
 
 no_sanitizer = pytest.mark.skipif(harness.Env().sanitize, reason="sanitizer build")
 
@@ -36,9 +38,13 @@ class World:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def _files(self, stem):
+    def _next(self):
         self._seq += 1
-        return self.path("%s%d.out" % (stem, self._seq)), self.path("%s%d.err" % (stem, self._seq))
+        return self._seq
+
+    def _files(self, stem):
+        n = self._next()
+        return self.path("%s%d.out" % (stem, n)), self.path("%s%d.err" % (stem, n))
 
     def sim(self, *args):
         out, err = self._files("sim")
@@ -46,10 +52,11 @@ class World:
         self.procs.append(s)
         return s
 
-    def serve(self, *args, argv0=None, environ=None):
+    def serve(self, *args, cmd=None, environ=None):
+        """cmd: the command before ARGS (default: candled serve); environ: added variables."""
         out, err = self._files("serve")
         env = dict(os.environ, **environ) if environ else None
-        argv = [argv0] if argv0 else [self.env.candled, "serve"]
+        argv = list(cmd or [self.env.candled, "serve"])
         s = harness.Serve(argv + list(args), self.path("serve%d.ports" % self._seq), out, err, env=env)
         self.procs.append(s)
         return s
@@ -66,6 +73,12 @@ class World:
     def read(self, name):
         with open(self.path(name)) as f:
             return f.read()
+
+    def client_quotes_ok(self, record, lines, symbols, count=None, closed_only=False, market="spot"):
+        """quotes.py check-client on what a client got (its transcript lines); the reason of a
+        failure is on stderr."""
+        path = self.write("client%d.txt" % self._next(), "\n".join(lines) + "\n")
+        return quotes.check_client(market, record, path, list(symbols), closed_only, count) == 0
 
     def report(self):
         for p in self.procs:

@@ -8,17 +8,22 @@ logs of everything it started are printed.
 
   Env              the source and build trees and the sanitizer flag (CDL_SOURCE_DIR,
                    CDL_BUILD_DIR, CDL_SANITIZE), as CTest sets them
-  wait_for(f, timeout, what)  polls f() until it returns something true; returns that value,
-                   or fails the test with `what` after timeout seconds
+  wait_for(f, timeout, what, until)  polls v = f() until until(v) (default: v is true);
+                   returns v, or fails the test with `what` and v after timeout seconds
   Sim, Serve       a running candled-sim / candled serve (use the fixtures' factories)
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
+  Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
+  in_parallel(*calls)  runs functions side by side (clients), their results in order
+  promtool_check(text), has_line(text, line)  checks on a /metrics exposition
 """
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,14 +48,16 @@ class Env:
         return os.path.join(self.source, "tests", "e2e", name)
 
 
-def wait_for(f, timeout, what, interval=0.05):
+def wait_for(f, timeout, what, until=bool, interval=0.05):
+    """Polls v = f() until until(v) (by default: v is true); returns v.  Fails the test with what
+    and the last value after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
         v = f()
-        if v:
+        if until(v):
             return v
         if time.monotonic() >= deadline:
-            raise AssertionError("%s: not within %g s" % (what, timeout))
+            raise AssertionError("%s: not within %g s; last: %.800r" % (what, timeout, v))
         time.sleep(interval)
 
 
@@ -68,6 +75,11 @@ def tail(path, n=30):
             return "".join(f.readlines()[-n:])
     except OSError:
         return ""
+
+
+def shell_status(rc):
+    """An exit status as the shell reports it: 128 + N for a process killed by signal N."""
+    return 128 - rc if rc < 0 else rc
 
 
 class Proc:
@@ -94,17 +106,20 @@ class Proc:
         if self.running():
             self.p.send_signal(sig)
 
-    def stop(self, timeout=30, sig=signal.SIGTERM):
-        """Sends sig and waits; a process still running after timeout s is killed and the test
-        fails.  Returns the exit status."""
+    stop_timeout = 30
+
+    def stop(self, timeout=None, sig=signal.SIGTERM):
+        """Sends sig and waits; a process still running after timeout s (default: stop_timeout)
+        is killed and the test fails.  Returns the exit status."""
+        timeout = timeout or self.stop_timeout
         if self.returncode is not None:
             return self.returncode
         self.send(sig)
         try:
-            self.returncode = self.p.wait(timeout)
+            self.returncode = shell_status(self.p.wait(timeout))
         except subprocess.TimeoutExpired:
             self.p.kill()
-            self.returncode = self.p.wait()
+            self.returncode = shell_status(self.p.wait())
             raise AssertionError("%s %d did not exit %g s after signal %d: killed"
                                  % (self.kind, self.pid, timeout, sig))
         return self.returncode
@@ -112,7 +127,7 @@ class Proc:
     def wait(self, timeout):
         """Waits for the process to exit by itself; fails the test after timeout s."""
         try:
-            self.returncode = self.p.wait(timeout)
+            self.returncode = shell_status(self.p.wait(timeout))
         except subprocess.TimeoutExpired:
             raise AssertionError("%s %d still running after %g s" % (self.kind, self.pid, timeout))
         return self.returncode
@@ -120,7 +135,7 @@ class Proc:
     def kill(self):
         if self.running():
             self.p.kill()
-        self.returncode = self.p.wait()
+        self.returncode = shell_status(self.p.wait())
 
     def log(self):
         with open(self.err, errors="replace") as f:
@@ -160,6 +175,7 @@ class Serve(Proc):
     .ws_port and .health_port once the port file is written."""
 
     kind = "candled serve"
+    stop_timeout = 60  # the drain is bounded: 60 s is a hang
 
     def __init__(self, argv, ports, out, err, env=None, start_timeout=20):
         super().__init__(list(argv) + ["--port-file", ports], out, err, env=env)
@@ -173,8 +189,8 @@ class Serve(Proc):
                 return None
             return text if text.endswith("\n") else None
 
-        text = wait_for(written, start_timeout, "candled serve wrote no port file")
-        p = json.loads(text)
+        self.ports_text = wait_for(written, start_timeout, "candled serve wrote no port file")
+        p = json.loads(self.ports_text)
         self.ws_port, self.health_port = p["ws_port"], p["health_port"]
 
     def http(self, path, timeout=10):
@@ -184,3 +200,62 @@ class Serve(Proc):
         st, body = self.http("/metrics")
         assert st == 200, "/metrics: HTTP %d" % st
         return body
+
+
+class Background:
+    """fn() run in a thread of its own; .result(timeout) is its value (or raises what it raised)."""
+
+    def __init__(self, fn):
+        self._value = self._error = None
+
+        def run():
+            try:
+                self._value = fn()
+            except BaseException as e:  # handed to whoever asks for the result
+                self._error = e
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def result(self, timeout):
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError("still running after %g s" % timeout)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class Client(Background):
+    """A WebSocket client in the background: wsclient.transcript(port, path, send, count,
+    timeout); .lines grows as frames arrive; .result(t) is (lines, ok)."""
+
+    def __init__(self, port, send, path="/", count=0, timeout=60):
+        import wsclient
+        self.lines = []
+        super().__init__(lambda: wsclient.transcript(port, path, send, count, timeout, emit=self.lines.append))
+
+    def quotes(self):
+        return sum('"type":"quote"' in line for line in list(self.lines))
+
+
+def in_parallel(*calls):
+    """Runs each call (a function of no argument) in its own thread; returns their results in
+    order, or raises the first exception one of them raised."""
+    runs = [Background(c) for c in calls]
+    return [r.result(600) for r in runs]
+
+
+def promtool_check(text):
+    """promtool check metrics on an exposition; fails the test with promtool's words."""
+    assert shutil.which("promtool"), "promtool not found (Debian package prometheus: make deps)"
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, "promtool check metrics: %s%s" % (r.stdout, r.stderr)
+
+
+def has_line(text, line):
+    """grep -qx: some line of text is exactly line."""
+    return line in text.splitlines()

@@ -1,4 +1,4 @@
-"""candled-sim speaks Binance's kline protocol correctly.  Replaces test_sim_binance.sh (every
+"""candled-sim speaks Binance's kline protocol correctly.  Replaces test_sim_binance.py (every
 check kept; its usage errors are binance's rows in test_sim_usage.py).
 
 1. live /ws: SUBSCRIBE ack, LIST_SUBSCRIPTIONS, error replies, kline frames in the recorded field

@@ -1,4 +1,4 @@
-"""candled-sim speaks Bybit v5's kline protocol correctly.  Replaces test_sim_bybit.sh (every
+"""candled-sim speaks Bybit v5's kline protocol correctly.  Replaces test_sim_bybit.py (every
 check kept; its usage error is bybit's row in test_sim_usage.py).
 
 1. spot: acks and pongs in spot's shape, spot's 10-args limit with Bybit's error text, the other

@@ -1,4 +1,4 @@
-"""candled-sim speaks Gate.io's candlestick protocol correctly.  Replaces test_sim_gateio.sh (every
+"""candled-sim speaks Gate.io's candlestick protocol correctly.  Replaces test_sim_gateio.py (every
 check kept; the futures loop over usdt and btc is a parametrised test).  Gate's unknown market
 usage error is a new row in test_sim_usage.py.
 

@@ -1,4 +1,4 @@
-"""candled-sim speaks Hyperliquid's candle protocol correctly.  Replaces test_sim_hyperliquid.sh
+"""candled-sim speaks Hyperliquid's candle protocol correctly.  Replaces test_sim_hyperliquid.py
 (every check kept, and the simulator's exit status now checked too; its usage error is
 hyperliquid's row in test_sim_usage.py).
 

@@ -1,4 +1,4 @@
-"""candled-sim speaks OKX's candle protocol correctly.  Replaces test_sim_okx.sh (every check
+"""candled-sim speaks OKX's candle protocol correctly.  Replaces test_sim_okx.py (every check
 kept; its usage error is okx's row in test_sim_usage.py, now checked for exit status 2).
 
 1. /ws/v5/business: the text ping is answered "pong"; subscribe is acknowledged per argument with

@@ -1,5 +1,5 @@
 """candled-sim's usage errors exit 2 with a clear message.  Replaces the usage sections of
-test_sim_binance.sh (5), test_sim_okx.sh, test_sim_bybit.sh (3) and test_sim_hyperliquid.sh (4):
+test_sim_binance.py (5), test_sim_okx.py, test_sim_bybit.py (3) and test_sim_hyperliquid.py (4):
 one row per exchange in cases.SIM_BAD_MARKET (gateio's row is new).
 """
 import pytest
