@@ -11,6 +11,7 @@
 """
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -20,6 +21,14 @@ import harness
 import quotes
 
 no_sanitizer = pytest.mark.skipif(harness.Env().sanitize, reason="sanitizer build")
+
+
+def pytest_configure(config):
+    # CTest stops a test with SIGTERM: end the way Ctrl-C does, so that the fixtures' teardown
+    # still kills what the test started and removes its directory
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGTERM, interrupted)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

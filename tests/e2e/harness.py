@@ -16,6 +16,7 @@ logs of everything it started are printed.
   in_parallel(*calls)  runs functions side by side (clients), their results in order
   promtool_check(text), has_line(text, line)  checks on a /metrics exposition
 """
+import ctypes
 import json
 import os
 import re
@@ -77,6 +78,16 @@ def tail(path, n=30):
         return ""
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies, however it dies (a CTest
+    timeout kills it with no chance to clean up).  Linux's PR_SET_PDEATHSIG, bound to the thread
+    that forked: the fixtures start processes from the test's own (main) thread."""
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def shell_status(rc):
     """An exit status as the shell reports it: 128 + N for a process killed by signal N."""
     return 128 - rc if rc < 0 else rc
@@ -90,7 +101,8 @@ class Proc:
     def __init__(self, argv, out, err, env=None):
         self.argv, self.out, self.err = argv, out, err
         with open(out, "wb") as o, open(err, "wb") as e:
-            self.p = subprocess.Popen(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=env)
+            self.p = subprocess.Popen(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=env,
+                                      preexec_fn=_die_with_parent)
         self.pid = self.p.pid
         self.returncode = None
 
