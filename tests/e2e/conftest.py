@@ -1,12 +1,14 @@
 """conftest.py - the fixtures of candled's pytest end-to-end suite (see README.md).
 
   env       harness.Env: source/build trees, CDL_SANITIZE
-  e2e       one test's world: a private directory (.tmp, .path(name)) and factories
-            .sim(*args) -> harness.Sim, .serve(*args, cmd=None, environ=None) -> harness.Serve,
-            .run(argv, timeout) -> subprocess.CompletedProcess (text), .client_quotes_ok(record,
-            lines, symbols, ...) (quotes.py check-client on a client's transcript).  At the end of the test
-            every process still running is killed and the directory removed; if the test
-            failed, the tail of each process's log is printed first.
+  e2e       one test's world: a private directory (.tmp, .path(name), .write, .read) and
+            .sim(*args) -> harness.Sim, .stream(*args, environ=None) -> harness.Stream,
+            .serve(*args, cmd=None, environ=None) -> harness.Serve,
+            .run(argv, timeout) -> subprocess.CompletedProcess (text),
+            .client_quotes_ok(record, lines, symbols, ...) (quotes.py check-client on a client's
+            transcript).  At the end of the test every process still running is killed and the
+            directory removed; if the test failed, the tail of each process's log is printed
+            first.
   no_sanitizer  a mark: skips the test in the ASan build (the valgrind tests)
 """
 import os
@@ -20,7 +22,7 @@ import pytest
 import harness
 import quotes
 
-no_sanitizer = pytest.mark.skipif(harness.Env().sanitize, reason="sanitizer build")
+no_sanitizer = pytest.mark.skipif(os.environ.get("CDL_SANITIZE", "0") == "1", reason="sanitizer build")
 
 
 def pytest_configure(config):
@@ -39,6 +41,8 @@ def pytest_runtest_makereport(item, call):
 
 
 class World:
+    """What the e2e fixture gives a test: its directory and the processes it started."""
+
     def __init__(self, env, tmp):
         self.env, self.tmp = env, tmp
         self.procs = []
@@ -58,6 +62,13 @@ class World:
     def sim(self, *args):
         out, err = self._files("sim")
         s = harness.Sim(self.env, args, out, err)
+        self.procs.append(s)
+        return s
+
+    def stream(self, *args, environ=None):
+        """candled stream ARGS in the background; environ: added variables."""
+        out, err = self._files("stream")
+        s = harness.Stream(self.env, args, out, err, environ=dict(os.environ, **environ) if environ else None)
         self.procs.append(s)
         return s
 

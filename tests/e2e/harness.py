@@ -10,7 +10,8 @@ logs of everything it started are printed.
                    CDL_BUILD_DIR, CDL_SANITIZE), as CTest sets them
   wait_for(f, timeout, what, until)  polls v = f() until until(v) (default: v is true);
                    returns v, or fails the test with `what` and v after timeout seconds
-  Sim, Serve       a running candled-sim / candled serve (use the fixtures' factories)
+  Sim, Stream, Serve  a running candled-sim / candled stream / candled serve (use the
+                   fixtures' factories)
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
   Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
   in_parallel(*calls)  runs functions side by side (clients), their results in order
@@ -43,10 +44,6 @@ class Env:
         self.sanitize = environ.get("CDL_SANITIZE", "0") == "1"
         self.candled = os.path.join(self.build, "candled")
         self.sim_bin = os.path.join(self.build, "candled-sim")
-        self.python = "/usr/bin/python3"
-
-    def e2e(self, name):
-        return os.path.join(self.source, "tests", "e2e", name)
 
 
 def wait_for(f, timeout, what, until=bool, interval=0.05):
@@ -180,6 +177,18 @@ class Sim(Proc):
             if '"candled_sim":' in line:
                 return line
         raise AssertionError("candled-sim logged no counters line: %s" % tail(self.err, 5))
+
+
+class Stream(Proc):
+    """candled stream ARGS in the background: its quotes go to .out (.output(), .lines())."""
+
+    kind = "candled stream"
+
+    def __init__(self, env, args, out, err, environ=None):
+        super().__init__([env.candled, "stream"] + list(args), out, err, env=environ)
+
+    def lines(self):
+        return self.output().splitlines()
 
 
 class Serve(Proc):

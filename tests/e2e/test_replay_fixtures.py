@@ -21,9 +21,9 @@ def test_replay(e2e, market):
             if s not in syms:
                 syms.append(s)
     sim = e2e.sim("--exchange", "binance", "--replay", frames)
-    r = e2e.run([e2e.env.candled, "stream", "binance"] + syms + ["--market", market, "--limit", str(len(want)),
-                                                                "--ws-url", "ws://127.0.0.1:%d/ws" % sim.port],
-                timeout=60, env=dict(os.environ, CONNECTOR_SEQUENCER_CLOCK_RULES="false"))
+    run = e2e.stream("binance", *syms, "--market", market, "--limit", str(len(want)),
+                     "--ws-url", "ws://127.0.0.1:%d/ws" % sim.port, environ={"CONNECTOR_SEQUENCER_CLOCK_RULES": "false"})
+    rc = run.wait(60)
     assert sim.stop() == 0, "sim exit status"
-    assert r.returncode == 0, "%s exited %d: %s" % (market, r.returncode, r.stderr)
-    assert r.stdout == "".join(line + "\n" for line in want), "%s quotes differ from the recorded frames" % market
+    assert rc == 0, "%s exited %d" % (market, rc)
+    assert run.output() == "".join(line + "\n" for line in want), "%s quotes differ from the recorded frames" % market
