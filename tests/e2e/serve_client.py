@@ -20,6 +20,9 @@
       sends N malformed JSON messages and reads every error reply; prints
       "errors <replies> <connector_client_errors_total>"
 
+As a module (the pytest e2e tests): each command is a function of the parsed options
+(options(ws_port, health_port, symbols, out, count)) that raises Fail.
+
 Exit status 0 when every check held; otherwise 1 with the failed check on stderr.
 """
 import argparse
@@ -301,6 +304,12 @@ def logflood(a):
     total = sum(float(line.split()[-1]) for line in text.splitlines()
                 if line.startswith("connector_client_errors_total{"))
     print("errors %d %d" % (errors, total))
+    return errors, total
+
+
+def options(ws_port, health_port, symbols="", out="", count=0):
+    """The parsed options of a command, for a caller that imports this module."""
+    return argparse.Namespace(ws_port=ws_port, health_port=health_port, symbols=symbols, out=out, count=count)
 
 
 def main():

@@ -1,18 +1,10 @@
-"""Helpers for the simulator checks written in Python inside the e2e shell tests.
+"""Helpers for the simulator checks of the e2e tests (test_sim_*.py).
 
-  check(cond, what)           exit 1 with "check failed: what" unless cond
   rest(base, path)            GET base+path: (status, headers, JSON body or None)
 """
 import json
-import sys
 import urllib.error
 import urllib.request
-
-
-def check(cond, what):
-    if not cond:
-        print("check failed: " + what, file=sys.stderr)
-        sys.exit(1)
 
 
 def rest(base, path):

@@ -9,6 +9,7 @@ As a module:
     ws = wsclient.connect("127.0.0.1", port, "/ws")
     ws.send_text('{"method":"SUBSCRIBE","params":["btcusdt@kline_1s"],"id":1}')
     kind, payload = ws.recv(timeout=5)    # kind: "text", "binary", "close"; payload: str/bytes/(code, reason)
+    lines, ok = wsclient.transcript(port, "/ws", send=[...], count=3)   # what the command prints
 
 As a command:
     wsclient.py --port P [--path /ws] [--send TEXT]... [--count N] [--timeout S]
@@ -172,6 +173,35 @@ def connect(host, port, path="/", timeout=10.0, rcvbuf=0):
     return ws
 
 
+def transcript(port, path="/ws", send=(), count=0, timeout=10.0, host="127.0.0.1", emit=None):
+    """What the command prints, as a list of lines: each received text frame, then
+    "CLOSE <code> <reason>" if the server closes; emit(line) is called as each arrives.  Returns
+    (lines, ok): ok as the command's exit status 0 (count frames arrived, or a clean close without
+    count).  A timeout or a connection error raises (OSError, WSError) as the command exits 1."""
+    lines = []
+
+    def out(line):
+        lines.append(line)
+        if emit:
+            emit(line)
+
+    ws = connect(host, port, path)
+    for text in send:
+        ws.send_text(text)
+    deadline = time.monotonic() + timeout
+    got = 0
+    while count == 0 or got < count:
+        kind, payload = ws.recv(max(0.001, deadline - time.monotonic()))
+        if kind == "close":
+            out("CLOSE %d %s" % payload)
+            return lines, count == 0
+        if kind == "text":
+            out(payload)
+            got += 1
+    ws.close()
+    return lines, True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -182,21 +212,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds for the whole run")
     a = ap.parse_args()
     try:
-        ws = connect(a.host, a.port, a.path)
-        for text in a.send:
-            ws.send_text(text)
-        deadline = time.monotonic() + a.timeout
-        got = 0
-        while a.count == 0 or got < a.count:
-            kind, payload = ws.recv(max(0.001, deadline - time.monotonic()))
-            if kind == "close":
-                print("CLOSE %d %s" % payload, flush=True)
-                return 0 if a.count == 0 else 1
-            if kind == "text":
-                print(payload, flush=True)
-                got += 1
-        ws.close()
-        return 0
+        _, ok = transcript(a.port, a.path, a.send, a.count, a.timeout, a.host,
+                           emit=lambda line: print(line, flush=True))
+        return 0 if ok else 1
     except (OSError, WSError) as e:
         print("wsclient: %s" % e, file=sys.stderr)
         return 1
