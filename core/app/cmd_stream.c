@@ -398,15 +398,14 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
             code = CDL_EXIT_USAGE;
             goto out;
         }
-        const struct cdl_exchange_override *ov = cdl_config_override(cfg, s->exchange, m->name);
         fo[i] = (struct cdl_feed_opts){
             .adapter = a,
             .market = m,
             .interval = s->interval,
             .symbols = s->symbols,
             .n_symbols = s->n_symbols,
-            .ws_url = s->ws_url ? s->ws_url : (ov && ov->ws_url[0] ? ov->ws_url : NULL),
-            .rest_url = s->rest_url ? s->rest_url : (ov && ov->rest_url[0] ? ov->rest_url : NULL),
+            .ws_url = s->ws_url,
+            .rest_url = s->rest_url,
             .closed_only = s->closed_only,
             .dedup = r.dedup,
         };

@@ -886,6 +886,14 @@ const struct cdl_exchange_override *cdl_config_override(const struct cdl_config 
     return NULL;
 }
 
+void cdl_config_endpoints(const struct cdl_config *cfg, const char *exchange, const char *market, const char **ws_url,
+                          const char **rest_url)
+{
+    const struct cdl_exchange_override *ov = cdl_config_override(cfg, exchange, market);
+    *ws_url = ov && ov->ws_url[0] ? ov->ws_url : NULL;
+    *rest_url = ov && ov->rest_url[0] ? ov->rest_url : NULL;
+}
+
 void cdl_config_reference(FILE *out)
 {
     static const char *const tn[] = { "integer", "number", "boolean", "string" };

@@ -89,6 +89,9 @@ void cdl_config_free(struct cdl_config *cfg);
 /* The exchanges.<exchange>.<market> override, or NULL. */
 const struct cdl_exchange_override *cdl_config_override(const struct cdl_config *cfg, const char *exchange,
                                                         const char *market);
+/* The endpoints config.lua sets for (exchange, market): borrowed from cfg, NULL where it sets none. */
+void cdl_config_endpoints(const struct cdl_config *cfg, const char *exchange, const char *market, const char **ws_url,
+                          const char **rest_url);
 /* Writes the configuration reference (Markdown) generated from the schema table. */
 void cdl_config_reference(FILE *out);
 

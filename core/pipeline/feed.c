@@ -1377,6 +1377,14 @@ void cdl_feed_destroy(struct cdl_feed *f)
 
 void cdl_feed_opts_config(const struct cdl_config *cfg, struct cdl_feed_opts *fo)
 {
+    if (fo->adapter && fo->market) {
+        const char *ws, *rest;
+        cdl_config_endpoints(cfg, cdl_adapter_name(fo->adapter), fo->market->name, &ws, &rest);
+        if (!fo->ws_url)
+            fo->ws_url = ws;
+        if (!fo->rest_url)
+            fo->rest_url = rest;
+    }
     fo->max_streams_per_conn = cfg->max_symbol_per_ws;
     fo->max_message = (size_t)cfg->max_frame_bytes;
     fo->idle_timeout = cfg->idle_timeout;

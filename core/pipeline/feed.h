@@ -124,8 +124,9 @@ void cdl_feed_status(const struct cdl_feed *f, struct cdl_feed_status *out);
 void cdl_feed_destroy(struct cdl_feed *f);
 
 struct cdl_config;
-/* The feed options that come from the configuration (connections, sequencer); the caller sets
- * the rest (adapter, market, interval, symbols, URLs, dedup). */
+/* The feed options that come from the configuration: connections, sequencer, and, when the caller
+ * set adapter and market but no URL, config.lua's endpoints for that market.  The caller sets
+ * the rest (adapter, market, interval, symbols, URLs given on the command line, dedup). */
 void cdl_feed_opts_config(const struct cdl_config *cfg, struct cdl_feed_opts *fo);
 
 #endif

@@ -260,13 +260,10 @@ struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, co
         if (hf->a == a && hf->m == m && !strcmp(hf->interval, iv.name))
             return hf;
     const struct cdl_config *cfg = h->o.cfg;
-    const struct cdl_exchange_override *ov = cdl_config_override(cfg, cdl_adapter_name(a), m->name);
     struct cdl_feed_opts fo = {
         .adapter = a,
         .market = m,
         .interval = iv.name,
-        .ws_url = ov && ov->ws_url[0] ? ov->ws_url : NULL,
-        .rest_url = ov && ov->rest_url[0] ? ov->rest_url : NULL,
         .dedup = h->dedup,
         .circuit = h->o.circuits ? cdl_circuits_ws(h->o.circuits, cdl_adapter_name(a), m->name) : NULL,
     };
@@ -448,9 +445,9 @@ int cdl_hub_swap_host(struct cdl_hub *h, struct cdl_lua_host *nh)
         if (!a) /* not after a passed cdl_hub_check_host */
             continue;
         if (hf->feed) {
-            const struct cdl_exchange_override *ov = cdl_config_override(h->o.cfg, cdl_adapter_name(a), m->name);
-            int n = cdl_feed_swap_adapter(hf->feed, a, m, ov && ov->ws_url[0] ? ov->ws_url : NULL,
-                                          ov && ov->rest_url[0] ? ov->rest_url : NULL);
+            const char *ws, *rest;
+            cdl_config_endpoints(h->o.cfg, cdl_adapter_name(a), m->name, &ws, &rest);
+            int n = cdl_feed_swap_adapter(hf->feed, a, m, ws, rest);
             restarted += n > 0 ? n : 0;
         }
         hf->a = a;
