@@ -11,7 +11,7 @@
 
 #include "err.h"
 #include "feed.h"
-#include "lua_host.h"
+#include "lua_sandbox.h"
 #include "rest.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lua_host.h"
+#include "sizes.h"
 
 enum cdl_req_op { CDL_REQ_SUBSCRIBE, CDL_REQ_UNSUBSCRIBE, CDL_REQ_PING };
 
