@@ -451,6 +451,7 @@ int luaopen_candled_contract(lua_State *L)
     set_num(L, "aliases", CDL_ALIASES_MAX);
     set_num(L, "name_len", CDL_NAME_MAX - 1);
     set_num(L, "interval_name_len", CDL_IVNAME_MAX - 1);
+    set_num(L, "url_len", CDL_URL_MAX - 1);
     set_num(L, "rest_rows", CDL_REST_ROWS_MAX);
     set_num(L, "rest_weights", CDL_REST_WEIGHTS_MAX);
     set_num(L, "rest_weight", WEIGHT_MAX);
