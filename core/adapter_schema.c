@@ -492,8 +492,12 @@ static void field_range(const struct cdl_market_field *f, char *out, size_t len)
     case CDL_FT_WEIGHTS:
         snprintf(out, len, "weights in (0, %.15g]", f->max);
         break;
-    default:
-        out[0] = '\0';
+    case CDL_FT_BOOL:
+        snprintf(out, len, "`true` or `false`");
+        break;
+    case CDL_FT_INTERVALS:
+        snprintf(out, len, "keys: canonical intervals");
+        break;
     }
 }
 
