@@ -10,26 +10,6 @@ static char *doc;
 static size_t doc_len;
 static char doc_path[512];
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (!s || fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        fclose(f);
-        return NULL;
-    }
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return s;
-}
-
 /* The generated text of a block (malloc'd). */
 static char *generate(const char *block)
 {
@@ -150,7 +130,7 @@ int main(int argc, char **argv)
 {
     const char *src = getenv("CDL_SOURCE_DIR");
     snprintf(doc_path, sizeof doc_path, "%s/docs/adapters.md", src ? src : CDL_SOURCE_DIR);
-    doc = read_file(doc_path, &doc_len);
+    doc = test_read_file(doc_path, &doc_len);
     if (argc > 1 && !strcmp(argv[1], "--write"))
         return doc ? write_blocks() : 1;
     TEST_RUN(test_blocks_are_current);
