@@ -52,9 +52,6 @@ struct cdl_hook_def {
 extern const struct cdl_hook_def cdl_hook_schema[];
 extern const int cdl_hook_schema_count;
 
-/* 1 if s can name an adapter, a market or an alias: [a-z0-9_]+, shorter than CDL_NAME_MAX. */
-int cdl_adapter_name_valid(const char *s);
-
 /* Checks the market table at index mt against the schema and fills m (fields it does not name
  * are left alone).  0, or CDL_EINVAL with "<where>.<field> is missing or invalid" (or
  * "<where>.aliases: at most 4") in err.  Reads through metamethods: call it protected. */

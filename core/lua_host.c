@@ -91,6 +91,7 @@ struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct
     h->L = h->sb.L;
     return h;
 }
+
 void cdl_lua_host_destroy(struct cdl_lua_host *h)
 {
     if (!h)
@@ -697,6 +698,19 @@ int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, siz
 
 /* ---- REST ------------------------------------------------------------------------------------------ */
 
+struct rest_req_ctx {
+    struct cdl_rest_req *out;
+    const char *bad;
+};
+
+/* [ctx, request] -> [] */
+static int rest_req_p(lua_State *L)
+{
+    struct rest_req_ctx *cx = lua_touserdata(L, 1);
+    cx->bad = cdl_lua_rest_req(L, 2, cx->out);
+    return 0;
+}
+
 int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, const struct cdl_rest_query *q,
                              struct cdl_rest_req *out)
 {
@@ -709,9 +723,17 @@ int cdl_adapter_rest_request(struct cdl_adapter *a, const struct cdl_market *m, 
     int rc = pcall_budget(a, "rest.request", 2, 1);
     if (rc)
         return rc;
-    int t = lua_gettop(L);
-    const char *bad = cdl_lua_rest_req(L, t, out);
-    lua_settop(L, t - 1);
+    /* [request] -> converted by a protected call: reading it can run its metamethods */
+    struct rest_req_ctx cx = { .out = out };
+    lua_pushcfunction(L, rest_req_p);
+    lua_insert(L, -2);
+    lua_pushlightuserdata(L, &cx);
+    lua_insert(L, -2); /* [fn, ctx, request] */
+    if ((rc = pcall_budget(a, "rest.request", 2, 0))) {
+        cdl_rest_req_clear(out);
+        return rc;
+    }
+    const char *bad = cx.bad;
     if (bad) {
         contract_error(a, "rest.request", bad);
         return CDL_ELUA;
