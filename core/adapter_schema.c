@@ -81,6 +81,16 @@ int cdl_adapter_name_valid(const char *s)
     return 1;
 }
 
+double cdl_market_rest_weight(const struct cdl_market *m, int limit)
+{
+    if (!m->n_rest_weights)
+        return 1;
+    for (int i = 0; i < m->n_rest_weights; i++)
+        if (limit <= m->rest_weights[i].max_limit)
+            return m->rest_weights[i].weight;
+    return m->rest_weights[m->n_rest_weights - 1].weight;
+}
+
 /* ---- checks in C -------------------------------------------------------------------------------- */
 
 /* rest_weight at the top of the stack: absent, a number in (0, WEIGHT_MAX], or an array of at
@@ -535,13 +545,3 @@ int cdl_schema_reference(FILE *out, const char *block)
     }
     return -1;
 }
-double cdl_market_rest_weight(const struct cdl_market *m, int limit)
-{
-    if (!m->n_rest_weights)
-        return 1;
-    for (int i = 0; i < m->n_rest_weights; i++)
-        if (limit <= m->rest_weights[i].max_limit)
-            return m->rest_weights[i].weight;
-    return m->rest_weights[m->n_rest_weights - 1].weight;
-}
-
