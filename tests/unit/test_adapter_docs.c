@@ -1,8 +1,8 @@
 /* docs/adapters.md holds blocks generated from the adapter contract (core/adapter_schema.c): the
  * market field table and the canonical interval list, each between
  *   <!-- BEGIN generated: <block> ... -->  and  <!-- END generated: <block> -->
- * This test fails when a block drifted from the tables.  `test_adapter_docs --write` rewrites the
- * blocks in place (run it from the build directory after changing the schema). */
+ * This test fails when a block drifted from the tables.  `test_adapter_docs --write` (the CMake
+ * target adapter-docs) rewrites the blocks in place after a change of the schema. */
 #include "adapter_schema.h"
 #include "test.h"
 
@@ -50,7 +50,7 @@ static void test_blocks_are_current(void)
         char *want = generate(cdl_schema_blocks[i]);
         char *got = strndup(doc + start, end - start);
         if (strcmp(got, want))
-            TEST_FAIL_("%s: block '%s' is stale: run build/test_adapter_docs --write\n--- in the file:\n%s--- from "
+            TEST_FAIL_("%s: block '%s' is stale: run cmake --build build --target adapter-docs\n--- in the file:\n%s--- from "
                        "the schema:\n%s",
                        doc_path, cdl_schema_blocks[i], got, want);
         free(got);
