@@ -21,11 +21,9 @@
 local adapter = require("candled.adapter")
 local json = require("candled.json")
 
-local SPOT_INTERVALS = {}
-for _, iv in ipairs({ "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d",
-                      "1w", "1M" }) do
-  SPOT_INTERVALS[iv] = iv -- Binance uses the canonical names themselves
-end
+-- Binance uses the canonical names themselves.
+local SPOT_INTERVALS = adapter.same_intervals({ "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h",
+                                                "12h", "1d", "3d", "1w", "1M" })
 local DAY = 24 * 3600 -- seconds: every connection is cut at 24 h
 local FUTURES_INTERVALS = {}
 for iv, name in pairs(SPOT_INTERVALS) do
@@ -104,10 +102,9 @@ end
 
 local function control(session, method, streams)
   local names, frames = stream_names(streams), {}
-  for first = 1, #names, SUBSCRIBE_BATCH do
-    session.next_id = (session.next_id or 0) + 1
+  for first, last in adapter.batches(#names, SUBSCRIBE_BATCH) do
     frames[#frames + 1] = string.format('{"method":"%s","params":[%s],"id":%d}', method,
-      table.concat(names, ",", first, math.min(first + SUBSCRIBE_BATCH - 1, #names)), session.next_id)
+      table.concat(names, ",", first, last), adapter.next_id(session))
   end
   return frames
 end

@@ -29,10 +29,7 @@ local INTERVALS = {
   ["4h"] = "240", ["6h"] = "360", ["12h"] = "720", ["1d"] = "D", ["1w"] = "W", ["1M"] = "M",
 }
 -- Period length in ms of each Bybit interval name; "M" is calendar months (see close_time).
-local PERIOD_MS = { D = 86400000, W = 7 * 86400000 }
-for _, name in pairs(INTERVALS) do
-  if name:find("^%d+$") then PERIOD_MS[name] = tonumber(name) * 60000 end
-end
+local PERIOD_MS = adapter.periods(INTERVALS)
 
 -- Topics per subscribe frame: spot's documented limit; futures have none, 200 keeps frames small.
 local ARGS_PER_FRAME = { spot = 10, linear = 200, inverse = 200 }
@@ -158,11 +155,9 @@ end
 local function control_frames(session, op, streams)
   local topics, frames = {}, {}
   for k, s in ipairs(streams) do topics[k] = string.format('"kline.%s.%s"', s.interval, s.symbol) end
-  local batch = ARGS_PER_FRAME[session.market] or 10
-  for first = 1, #topics, batch do
-    session.next_id = (session.next_id or 0) + 1
-    frames[#frames + 1] = string.format('{"req_id":"%d","op":"%s","args":[%s]}', session.next_id, op,
-      table.concat(topics, ",", first, math.min(first + batch - 1, #topics)))
+  for first, last in adapter.batches(#topics, ARGS_PER_FRAME[session.market] or 10) do
+    frames[#frames + 1] = string.format('{"req_id":"%d","op":"%s","args":[%s]}', adapter.next_id(session), op,
+      table.concat(topics, ",", first, last))
   end
   return frames
 end

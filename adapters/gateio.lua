@@ -28,12 +28,10 @@
 local adapter = require("candled.adapter")
 local json = require("candled.json")
 
-local INTERVALS, STEP = {}, {}
-for _, e in ipairs({ { "10s", 10 }, { "1m", 60 }, { "5m", 300 }, { "15m", 900 }, { "30m", 1800 }, { "1h", 3600 },
-                     { "4h", 14400 }, { "8h", 28800 }, { "1d", 86400 } }) do
-  INTERVALS[e[1]] = e[1] -- Gate uses the canonical names for these
-  STEP[e[1]] = e[2]
-end
+-- Gate uses the canonical names for these.
+local INTERVALS = adapter.same_intervals({ "10s", "1m", "5m", "15m", "30m", "1h", "4h", "8h", "1d" })
+local STEP = {} -- seconds per period
+for name, ms in pairs(adapter.periods(INTERVALS)) do STEP[name] = ms // 1000 end
 
 local PREFIX = { spot = "spot", usdt = "futures", btc = "futures" }
 local CANDLES = { spot = "spot.candlesticks", futures = "futures.candlesticks" }
@@ -163,11 +161,10 @@ end
 
 local function control(session, event, streams)
   local frames, channel = {}, PREFIX[session.market] .. ".candlesticks"
-  local now = os.time()
+  local now = adapter.now()
   for k, s in ipairs(streams) do
-    session.next_id = (session.next_id or 0) + 1
     frames[k] = string.format('{"time":%d,"id":%d,"channel":"%s","event":"%s","payload":["%s","%s"]}', now,
-      session.next_id, channel, event, s.interval, s.symbol)
+      adapter.next_id(session), channel, event, s.interval, s.symbol)
   end
   return frames
 end
@@ -252,7 +249,7 @@ return adapter.define{
   subscribe = function(session, streams) return control(session, "subscribe", streams) end,
   unsubscribe = function(session, streams) return control(session, "unsubscribe", streams) end,
   ping = function(session)
-    return string.format('{"time":%d,"channel":"%s.ping"}', os.time(), PREFIX[session.market])
+    return string.format('{"time":%d,"channel":"%s.ping"}', adapter.now(), PREFIX[session.market])
   end,
   parse = parse,
   rest = { request = rest_request, parse = rest_parse },

@@ -23,16 +23,12 @@
 local adapter = require("candled.adapter")
 local json = require("candled.json")
 
-local INTERVALS = {}
-for _, iv in ipairs({ "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M" }) do
-  INTERVALS[iv] = iv -- Hyperliquid uses the canonical names
-end
+-- Hyperliquid uses the canonical names.
+local INTERVALS = adapter.same_intervals({ "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d",
+                                           "1w", "1M" })
 -- Period lengths for the REST window (1M: its shortest month, so a window never holds more).
-local PERIOD_MS = {
-  ["1m"] = 60000, ["3m"] = 180000, ["5m"] = 300000, ["15m"] = 900000, ["30m"] = 1800000,
-  ["1h"] = 3600000, ["2h"] = 7200000, ["4h"] = 14400000, ["8h"] = 28800000, ["12h"] = 43200000,
-  ["1d"] = 86400000, ["3d"] = 259200000, ["1w"] = 604800000, ["1M"] = 28 * 86400000,
-}
+local PERIOD_MS = adapter.periods(INTERVALS)
+PERIOD_MS["1M"] = 28 * 86400000
 
 local FIELDS = { "t", "T", "s", "i", "o", "c", "h", "l", "v", "n" }
 local NF = #FIELDS

@@ -30,12 +30,7 @@ local INTERVALS = {
   ["1h"] = "1H", ["2h"] = "2H", ["4h"] = "4H", ["6h"] = "6Hutc", ["12h"] = "12Hutc",
   ["1d"] = "1Dutc", ["2d"] = "2Dutc", ["3d"] = "3Dutc", ["1w"] = "1Wutc", ["1M"] = "1Mutc", ["3M"] = "3Mutc",
 }
-local MIN, HOUR, DAY = 60000, 3600000, 86400000
-local BAR_MS = {
-  ["1s"] = 1000, ["1m"] = MIN, ["3m"] = 3 * MIN, ["5m"] = 5 * MIN, ["15m"] = 15 * MIN, ["30m"] = 30 * MIN,
-  ["1H"] = HOUR, ["2H"] = 2 * HOUR, ["4H"] = 4 * HOUR, ["6Hutc"] = 6 * HOUR, ["12Hutc"] = 12 * HOUR,
-  ["1Dutc"] = DAY, ["2Dutc"] = 2 * DAY, ["3Dutc"] = 3 * DAY, ["1Wutc"] = 7 * DAY,
-} -- months have no fixed length
+local BAR_MS = adapter.periods(INTERVALS) -- OKX bar -> ms (months have no fixed length)
 local SUBSCRIBE_BATCH = 100    -- arguments per subscribe frame (~6 KB, far under 64 KB)
 local CANDLES_ROWS, HISTORY_ROWS = 300, 100
 local CANDLES_DEPTH = 1400     -- /market/candles serves the latest 1,440 rows: stay inside them
@@ -158,14 +153,13 @@ end
 
 local function control(session, op, streams)
   local frames = {}
-  for first = 1, #streams, SUBSCRIBE_BATCH do
+  for first, last in adapter.batches(#streams, SUBSCRIBE_BATCH) do
     local args = {}
-    for k = first, math.min(first + SUBSCRIBE_BATCH - 1, #streams) do
+    for k = first, last do
       local s = streams[k]
       args[#args + 1] = string.format('{"channel":"candle%s","instId":"%s"}', s.interval, s.symbol)
     end
-    session.next_id = (session.next_id or 0) + 1
-    frames[#frames + 1] = string.format('{"id":"%d","op":"%s","args":[%s]}', session.next_id, op,
+    frames[#frames + 1] = string.format('{"id":"%d","op":"%s","args":[%s]}', adapter.next_id(session), op,
       table.concat(args, ","))
   end
   return frames

@@ -12,6 +12,7 @@
 #include "datadir.h"
 #include "err.h"
 #include "lua_host.h"
+#include "lua_sandbox.h"
 #include "xalloc.h"
 
 enum ktype { K_INT, K_NUM, K_BOOL, K_STR };

@@ -49,12 +49,9 @@ static int test_current_failed;
         else { test_passes++; fprintf(stderr, "ok %s\n", #fn); }                        \
     } while (0)
 
-/* Reads tests/fixtures/<dir>/<name> of the source tree, NUL-terminated (malloc'd; the caller
- * frees it), or NULL. */
-static inline char *test_read_fixture(const char *dir, const char *name, size_t *len)
+/* Reads a file, NUL-terminated (malloc'd; the caller frees it), or NULL. */
+static inline char *test_read_file(const char *path, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -70,6 +67,14 @@ static inline char *test_read_fixture(const char *dir, const char *name, size_t 
     b[*len] = '\0';
     fclose(f);
     return b;
+}
+
+/* Reads tests/fixtures/<dir>/<name> of the source tree (test_read_file). */
+static inline char *test_read_fixture(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s/%s", CDL_SOURCE_DIR, dir, name);
+    return test_read_file(path, len);
 }
 
 #define TEST_DONE()                                                                     \
