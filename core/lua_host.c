@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -169,6 +170,21 @@ static void copy_lib(lua_State *L, const char *const *only, const char *deny)
 
 static int sandbox_require(lua_State *L);
 
+/* os.time() in an adapter: without an argument, the daemon's wall clock (clock.h; virtual under
+ * a test clock, so a timestamp an adapter sends agrees with the exchange's time); with a date
+ * table, Lua's own os.time (upvalue 1). */
+static int sandbox_os_time(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, (lua_Integer)(cdl_clock_now_ms() / 1000));
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 /* Builds a new sandbox environment table and leaves it on the stack. */
 static void push_sandbox_env(lua_State *L)
 {
@@ -185,7 +201,10 @@ static void push_sandbox_env(lua_State *L)
         lua_setfield(L, -2, libs[i]);
     }
     lua_getglobal(L, "os");
-    copy_lib(L, os_allow, NULL);
+    copy_lib(L, os_allow, NULL); /* [env, os] */
+    lua_getfield(L, -1, "time");
+    lua_pushcclosure(L, sandbox_os_time, 1); /* upvalue: the real os.time */
+    lua_setfield(L, -2, "time");
     lua_setfield(L, -2, "os");
     lua_newtable(L); /* [env, loaded] per-environment module cache */
     lua_pushvalue(L, -2);

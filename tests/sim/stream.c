@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "core.h"
 
 const char *sim_stream_key(const struct sim_stream *s)
@@ -111,7 +112,7 @@ int sim_client_subscribe(struct sim_client *c, const char *key, const char *symb
     core->sim.counters.subscribes++;
     sim_log_sub(c, '+', key);
     if (core->sim.opts.subscribe_delay_ms) /* a slow exchange: the reply and the data wait */
-        c->stall_until = sim_now_ms() + core->sim.opts.subscribe_delay_ms;
+        c->stall_until = sim_real_ms() + core->sim.opts.subscribe_delay_ms;
     sim_gen_timer_arm(core);
     if (core->sim.opts.flood)
         sim_client_wake(c);
@@ -294,8 +295,8 @@ static void sim_gen_timer_cb(uv_timer_t *t)
             next = due;
     }
     if (next != INT64_MAX) {
-        int64_t wait = next - sim_now_ms();
-        uv_timer_start(&core->gen_timer, sim_gen_timer_cb, wait > 0 ? (uint64_t)wait : 0, 0);
+        int64_t wait = next - sim_now_ms(); /* wall ms, armed as real ms */
+        uv_timer_start(&core->gen_timer, sim_gen_timer_cb, wait > 0 ? cdl_clock_timer_ms((uint64_t)wait) : 0, 0);
     }
 }
 
