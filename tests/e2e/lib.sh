@@ -23,6 +23,12 @@
 #                       line "HTTP <status>"
 #   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below);
 #                       case_wait PID waits for a case's candled and stops its simulator
+#   use_test_clock RATE [SAN_RATE]  exports CDL_TEST_CLOCK (core/clock.h), anchored now: every
+#                       candled and candled-sim the test starts afterwards runs exchange time
+#                       RATE times faster (SAN_RATE, default RATE, in the sanitizer build),
+#                       network timers stay real; sets CLOCK_RATE (1 without a test clock)
+#   clock_now_ms        the exchange's time now, ms (the test clock's, as candled and the sim see it)
+#   clock_sleep S       sleeps S seconds of exchange time (S / CLOCK_RATE real seconds)
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -172,6 +178,30 @@ except urllib.error.HTTPError as e:
 sys.stdout.write(body.decode())
 print("HTTP %d" % status)
 PY
+}
+
+# only a test that asks for it runs on a test clock
+unset CDL_TEST_CLOCK
+CLOCK_RATE=1
+use_test_clock() {
+    CLOCK_RATE=$1
+    [ "${CDL_SANITIZE:-0}" = 1 ] && CLOCK_RATE=${2:-$1}
+    CDL_TEST_CLOCK="$(date +%s%3N)x$CLOCK_RATE"
+    export CDL_TEST_CLOCK
+}
+
+clock_now_ms() {
+    _real=$(date +%s%3N)
+    if [ -n "${CDL_TEST_CLOCK:-}" ]; then
+        _anchor=${CDL_TEST_CLOCK%x*}
+        echo $((_anchor + (_real - _anchor) * ${CDL_TEST_CLOCK#*x}))
+    else
+        echo "$_real"
+    fi
+}
+
+clock_sleep() {
+    sleep "$(awk -v s="$1" -v r="$CLOCK_RATE" 'BEGIN { printf "%.3f", s / r }')"
 }
 
 skip_in_sanitizer_build() {
