@@ -127,10 +127,12 @@ void sim_stream_drop_sub(struct sim_stream *s, struct sim_client *c)
             s->nsubs--;
             break;
         }
-    /* idle: restarts from the wall clock when someone subscribes again; with --max-conn-age it
-     * goes on (sim_stream_runs) */
-    if (s->nsubs == 0 && c->core->sim.opts.max_conn_age <= 0)
-        s->open = 0;
+    /* The market goes on without its last subscriber to the end of the next period, so that a
+     * reconnect, however late on a fast test clock, finds every close in --truth (sent: false)
+     * and the stream where it was; then it idles and restarts from the wall clock when someone
+     * subscribes again.  With --max-conn-age it always goes on (sim_stream_runs). */
+    if (s->nsubs == 0 && s->open)
+        s->linger_until = sim_interval_next(&s->iv, sim_interval_next(&s->iv, s->open));
 }
 
 int sim_client_unsubscribe(struct sim_client *c, const char *key)
@@ -191,7 +193,7 @@ static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_
     struct sim_buf b = {0};
     if (core->truth)
         sim_truth_write(core, s, &s->cur, s->nsubs > 0, 0);
-    if (core->record)
+    if (core->record && s->nsubs > 0) /* what was sent */
         sim_record_write(core, s, &s->cur, event_ms, &b);
     sim_push_event(core, s, &s->cur, event_ms, &b);
     sim_buf_free(&b);
@@ -272,12 +274,13 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
     }
 }
 
-/* Whether stream s is generated now.  With --max-conn-age, a stream goes on while its only
- * subscriber, cut at the age, reconnects (an exchange's market does not stop for a connection),
- * so --truth holds every period's close, and the REST backfill has to bring it. */
-static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s)
+/* Whether stream s is generated now: while subscribed, and a while after (linger_until).  With
+ * --max-conn-age, a stream goes on while its only subscriber, cut at the age, reconnects (an
+ * exchange's market does not stop for a connection), so --truth holds every period's close, and
+ * the REST backfill has to bring it. */
+static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s, int64_t now)
 {
-    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0);
+    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0 || now < s->linger_until);
 }
 
 static void sim_gen_timer_cb(uv_timer_t *t)
@@ -288,8 +291,10 @@ static void sim_gen_timer_cb(uv_timer_t *t)
         return;
     for (int i = 0; i < core->nstreams; i++) {
         struct sim_stream *s = core->streams[i];
-        if (!sim_stream_runs(core, s))
+        if (!sim_stream_runs(core, s, now)) {
+            s->open = 0; /* idle (a linger that ran out) */
             continue;
+        }
         int64_t due = sim_stream_run(core, s, now);
         if (due < next)
             next = due;
