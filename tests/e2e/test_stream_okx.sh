@@ -7,10 +7,43 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
+trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py --exchange okx"
 ws() { echo "ws://127.0.0.1:$SIM_PORT/ws/v5/business"; }
 rest() { echo "http://127.0.0.1:$SIM_PORT"; }
+
+# 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
+# open past that (36 closed 1 s candles take over 35 s)
+# It takes over 30 s of real time, so it runs in the background from the start, with its own
+# simulators (SIM_TAG); its verdict is "$T/keep.fail" (absent = passed).
+keepalive_case() {
+    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
+    SIM_TAG=.keep.
+    fail() { echo "keepalive: $*" >>"$T/keep.fail"; exit 1; }
+    start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/rec.keep"
+    echo "$SIM_PID" >>"$T/pids"
+    rc=0
+    timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 36 --ws-url "$(ws)" \
+        >"$T/out.keep" 2>"$T/err.keep" || rc=$?
+    stop_sim || fail "candled-sim exited $SIM_EXIT"
+    [ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
+    $QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
+    grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0,' "$SIM_LOG" \
+        || fail "keepalive: connection not kept by pings: $(tail -1 "$SIM_LOG")"
+    # the rule itself: a client that subscribes and then says nothing is dropped (here after 2 s)
+    start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
+    echo "$SIM_PID" >>"$T/pids"
+    $PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
+        --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
+    stop_sim || fail "candled-sim exited $SIM_EXIT"
+    grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
+    grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
+    echo "ok: keepalive: one connection kept past the idle rule by candled's pings; a silent client dropped"
+}
+keepalive_case >"$T/keep.out" 2>&1 &
+keepalive=$!
+echo "$keepalive" >>"$T/pids"
 
 # 1. every market, with --market, then without it (inferred from the ids)
 for market in spot swap futures; do
@@ -130,23 +163,8 @@ for want in 'connector_frames_rejected_total:okx,futures,bad_json=' 'connector_d
     echo "$summary" | grep -q "$want[1-9]" || fail "faults: not counted: $want ($summary)"
 done
 
-# 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
-# open past that (36 closed 1 s candles take over 35 s)
-start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/rec.keep"
-rc=0
-timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 36 --ws-url "$(ws)" \
-    >"$T/out.keep" 2>"$T/err.keep" || rc=$?
-stop_sim || fail "candled-sim exited $SIM_EXIT"
-[ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
-$QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
-grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0,' "$SIM_LOG" \
-    || fail "keepalive: connection not kept by pings: $(tail -1 "$SIM_LOG")"
-# the rule itself: a client that subscribes and then says nothing is dropped (here after 2 s)
-start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
-$PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
-    --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
-stop_sim || fail "candled-sim exited $SIM_EXIT"
-grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
-grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
 
+wait $keepalive || true
+[ ! -s "$T/keep.fail" ] || fail "$(cat "$T/keep.fail")"
+cat "$T/keep.out"
 echo "ok: okx spot, swap, futures exact (market given and inferred), closed once per period, backfill after disconnect and stall, keepalive"
