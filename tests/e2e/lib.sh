@@ -29,6 +29,10 @@
 #                       network timers stay real; sets CLOCK_RATE (1 without a test clock)
 #   clock_now_ms        the exchange's time now, ms (the test clock's, as candled and the sim see it)
 #   clock_sleep S       sleeps S seconds of exchange time (S / CLOCK_RATE real seconds)
+#   part FUNC           runs FUNC in the background, in a subshell under set -e (its first failure
+#                       ends it) with SIM_TAG .FUNC., its output in $E2E_TMP/FUNC.log; a part
+#                       lists the processes it starts in "$E2E_TMP/pids" (the exit trap stops them)
+#   wait_parts FUNC...  waits for those parts and prints their logs; returns 1 if any failed
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -55,6 +59,8 @@ E2E_MAIN_PID=${BASHPID:-$$}
 
 e2e_cleanup() {
     [ "${BASHPID:-$$}" = "$E2E_MAIN_PID" ] || return 0
+    # shellcheck disable=SC2046
+    [ ! -s "$E2E_TMP/pids" ] || kill -TERM $(cat "$E2E_TMP/pids") 2>/dev/null || true
     if [ -n "$SERVE_PID" ]; then
         kill -KILL "$SERVE_PID" 2>/dev/null
         wait "$SERVE_PID" 2>/dev/null
@@ -202,6 +208,21 @@ clock_now_ms() {
 
 clock_sleep() {
     sleep "$(awk -v s="$1" -v r="$CLOCK_RATE" 'BEGIN { printf "%.3f", s / r }')"
+}
+
+part() {
+    ( trap - EXIT INT TERM; SIM_TAG=".$1."; "$1" ) >"$E2E_TMP/$1.log" 2>&1 &
+    echo $! >>"$E2E_TMP/pids"
+    eval "_part_$1=\$!"
+}
+
+wait_parts() {
+    _bad=0
+    for _p in "$@"; do
+        eval "wait \$_part_$_p" || { _bad=1; echo "FAIL: part $_p:" >&2; }
+        cat "$E2E_TMP/$_p.log"
+    done
+    return $_bad
 }
 
 skip_in_sanitizer_build() {

@@ -10,7 +10,6 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 # the sanitizer build is several times slower: a shorter run there
 [ "${CDL_SANITIZE:-0}" = 1 ] && SECS=${CHAOS_SECONDS:-15} || SECS=${CHAOS_SECONDS:-25}

@@ -6,17 +6,8 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
-
-# part NAME: starts the part's function in the background (a subshell under set -e: its first
-# failure ends it); its output goes to "$T/NAME.log"
-part() {
-    ( trap - EXIT INT TERM; SIM_TAG=".$1."; "$1" ) >"$T/$1.log" 2>&1 &
-    echo $! >>"$T/pids"
-    eval "part_$1=\$!"
-}
 
 frames() {
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --record "$T/rec" \
@@ -101,9 +92,4 @@ echo "ok: stalled connection replaced, no hole"
 part frames
 part rest_errors
 part stall
-bad=0
-for p in frames rest_errors stall; do
-    eval "wait \$part_$p" || { bad=1; echo "FAIL: $p:" >&2; }
-    cat "$T/$p.log"
-done
-[ $bad = 0 ] || exit 1
+wait_parts frames rest_errors stall || exit 1

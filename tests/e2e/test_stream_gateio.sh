@@ -12,7 +12,6 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
 TRUTH="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/truth.py"
@@ -27,11 +26,8 @@ ws_path() {
 
 # 3. keepalive: no protocol pings and a 12 s idle rule.  candled's spot.ping (every 10 s) keeps
 # its connection for 26 s; a client that subscribes and then says nothing is dropped meanwhile.
-# In the background, its own simulator (SIM_TAG); its verdict is "$T/ka.fail" (absent = passed).
-keepalive_case() {
-    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
-    SIM_TAG=.ka.
-    fail() { echo "keepalive: $*" >>"$T/ka.fail"; exit 1; }
+# A part (lib.sh), in the background with its own simulator.
+keepalive() {
     start_sim --exchange gateio --symbols BTC_USDT --interval 10s --rate 1 --ping-interval 0 --idle-disconnect 12
     echo "$SIM_PID" >>"$T/pids"
     "$PYTHON" - "$SIM_PORT" >"$T/silent" 2>&1 <<'EOF' &
@@ -62,17 +58,12 @@ EOF
         || fail "candled reconnected"
     echo "ok: spot.ping keeps the connection past the idle rule"
 }
-keepalive_case >"$T/ka.out" 2>&1 &
-keepalive=$!
-echo "$keepalive" >>"$T/pids"
+part keepalive
 
 # 1c. the simulator's generic faults on Gate frames: the stream goes on, exact, and each is counted
 # In the background and in real time (its disconnects' reconnects are real: on a fast clock one
-# would often span a period end, whose close nobody then gets): verdict "$T/ft.fail".
-faults_case() {
-    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
-    SIM_TAG=.ft.
-    fail() { echo "faults: $*" >>"$T/ft.fail"; exit 1; }
+# would often span a period end, whose close nobody then gets): a part.
+faults() {
     start_sim --exchange gateio --symbols BTC_USDT,ETH_USDT --interval 10s --rate 4 --truth "$T/truth.ft" \
         --garbage-every 5 --duplicate-every 4 --reorder-every 9 --oversize-every 13 --oversize-bytes 1500000 \
         --disconnect-after 45
@@ -94,9 +85,7 @@ faults_case() {
     done
     echo "ok: garbage, duplicates, reordering, oversize frames and disconnects on Gate frames"
 }
-faults_case >"$T/ft.out" 2>&1 &
-faults=$!
-echo "$faults" >>"$T/pids"
+part faults
 
 # 1. every market: exact quotes, both symbols, echoed as written
 for market in spot usdt btc; do
@@ -175,9 +164,4 @@ else
     echo "skip: futures closed candles (GATEIO_FUTURES_CLOSED=0)"
 fi
 
-wait $faults || true
-[ ! -s "$T/ft.fail" ] || fail "$(cat "$T/ft.fail")"
-cat "$T/ft.out"
-wait $keepalive || true
-[ ! -s "$T/ka.fail" ] || fail "$(cat "$T/ka.fail")"
-cat "$T/ka.out"
+wait_parts faults keepalive || exit 1

@@ -11,7 +11,6 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
 TRUTH="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/truth.py"
@@ -41,11 +40,8 @@ stream() {
 # (one stream at 1 update/s: 70 quotes take about 70 s; the simulator's default rule is
 # Hyperliquid's 60 s).  A minute boundary passes meanwhile: its close is inferred, exactly once.
 # It needs a minute of real time (two client pings), so it runs in the background from the start,
-# with its own simulator (SIM_TAG); its verdict is "$T/keep.fail" (absent = passed).
-keepalive_case() {
-    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
-    SIM_TAG=.keep.
-    fail() { echo "keepalive: $*" >>"$T/keep.fail"; exit 1; }
+# with its own simulator: a part (lib.sh).
+keepalive() {
     start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --truth "$T/truth.keep"
     echo "$SIM_PID" >>"$T/pids"
     stream keep perp 70 1 "" BTC
@@ -77,9 +73,7 @@ EOF
     stop_sim
     echo "ok: keepalive past the idle rule, the close inferred meanwhile equals REST's row"
 }
-keepalive_case >"$T/keep.out" 2>&1 &
-keepalive=$!
-echo "$keepalive" >>"$T/pids"
+part keepalive
 
 # --- perp and spot, symbols echoed as written ---------------------------------------------------
 start_sim --exchange hyperliquid --market perp --symbols BTC,kPEPE --interval 1m --rate 4 --truth "$T/truth.perp"
@@ -134,7 +128,5 @@ stop_sim
 grep -q '"idle_drops":[1-9]' "$SIM_LOG" || fail "the simulator's idle rule did not drop a silent client"
 
 
-wait $keepalive || true
-[ ! -s "$T/keep.fail" ] || fail "$(cat "$T/keep.fail")"
-cat "$T/keep.out"
+wait_parts keepalive || exit 1
 echo "ok: perp and spot quotes exact in every payload shape, inferred closes once per period; keepalive past the idle rule; usage errors"

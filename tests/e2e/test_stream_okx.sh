@@ -7,7 +7,6 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'kill -TERM $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py --exchange okx"
 ws() { echo "ws://127.0.0.1:$SIM_PORT/ws/v5/business"; }
@@ -16,11 +15,8 @@ rest() { echo "http://127.0.0.1:$SIM_PORT"; }
 # 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
 # open past that (36 closed 1 s candles take over 35 s)
 # It takes over 30 s of real time, so it runs in the background from the start, with its own
-# simulators (SIM_TAG); its verdict is "$T/keep.fail" (absent = passed).
-keepalive_case() {
-    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
-    SIM_TAG=.keep.
-    fail() { echo "keepalive: $*" >>"$T/keep.fail"; exit 1; }
+# simulators: a part (lib.sh).
+keepalive() {
     start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/rec.keep"
     echo "$SIM_PID" >>"$T/pids"
     rc=0
@@ -41,9 +37,7 @@ keepalive_case() {
     grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
     echo "ok: keepalive: one connection kept past the idle rule by candled's pings; a silent client dropped"
 }
-keepalive_case >"$T/keep.out" 2>&1 &
-keepalive=$!
-echo "$keepalive" >>"$T/pids"
+part keepalive
 
 # 1. every market, with --market, then without it (inferred from the ids)
 for market in spot swap futures; do
@@ -164,7 +158,5 @@ for want in 'connector_frames_rejected_total:okx,futures,bad_json=' 'connector_d
 done
 
 
-wait $keepalive || true
-[ ! -s "$T/keep.fail" ] || fail "$(cat "$T/keep.fail")"
-cat "$T/keep.out"
+wait_parts keepalive || exit 1
 echo "ok: okx spot, swap, futures exact (market given and inferred), closed once per period, backfill after disconnect and stall, keepalive"

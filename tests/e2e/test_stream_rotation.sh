@@ -18,7 +18,6 @@
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
-trap 'for p in $(cat "$T/pids" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done; e2e_cleanup' EXIT
 CANDLED="$CDL_BUILD_DIR/candled"
 [ "${CDL_SANITIZE:-0}" = 1 ] && SECS=20 || SECS=26
 SYMS="AAAUSDT BBBUSDT CCCUSDT DDDUSDT EEEUSDT FFFUSDT"
