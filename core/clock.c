@@ -49,12 +49,13 @@ int cdl_clock_parse(const char *text, struct cdl_clock_spec *out, char *why, siz
         return fail(why, why_len, "the anchor is not a decimal number of Unix milliseconds");
     if (anchor < ANCHOR_MIN_MS || anchor > ANCHOR_MAX_MS)
         return fail(why, why_len, "the anchor is outside 2001..2100 (Unix milliseconds expected)");
-    /* the rate: digits, optionally one '.' and more digits (no sign, exponent, hex, inf, nan) */
+    /* the rate: digits, optionally one '.' and more digits (no sign, exponent, hex, inf, nan);
+     * strtod reads it once it is known to be that */
     const char *r = x + 1, *dot = strchr(r, '.');
     size_t int_len = dot ? (size_t)(dot - r) : strlen(r);
-    long long ip, fp = 0;
-    if (parse_digits(r, int_len, 4, &ip) < 0 ||
-        (dot && parse_digits(dot + 1, strlen(dot + 1), 6, &fp) < 0))
+    long long digits;
+    if (parse_digits(r, int_len, 4, &digits) < 0 ||
+        (dot && parse_digits(dot + 1, strlen(dot + 1), 6, &digits) < 0))
         return fail(why, why_len, "the rate is not a decimal number (e.g. 20 or 2.5)");
     double rate = strtod(r, NULL);
     if (!(rate > 0) || rate > CDL_CLOCK_MAX_RATE)

@@ -1,7 +1,8 @@
 /* clock.h - the process's clocks: wall time (the exchanges' time) and monotonic time.
  *
  * Wall time is what candle open times, the sequencer's grace, reorder wait, hold deadline and
- * retry wait, backfill ranges and log timestamps are measured in: cdl_clock_now_ms().
+ * retry wait, backfill ranges, an adapter's os.time() and log timestamps are measured in:
+ * cdl_clock_now_ms().
  * Monotonic time (cdl_clock_mono_us(), and libuv's uv_now()/uv_hrtime(), which are the same
  * kind) measures what is about the network and the process itself: connect, idle and ping
  * timeouts, reconnect backoff and circuit breakers, REST weight budgets, connection lifetimes

@@ -48,7 +48,14 @@ EOF
     # minute periods on a test clock ten times as fast (five under ASan): this case's simulator
     # and candled only; the seconds-long periods of the others stay real.  The hold is 10 s of
     # real time in every case: REST requests wait for the host's weight budget, which is real.
-    [ "$iv" != 1m ] || use_test_clock 10 5
+    if [ "$iv" = 1m ]; then
+        use_test_clock 10 5
+        # both streams must be live before the first period end (--limit 2 closed): start at
+        # least 15 s of exchange time before a minute boundary (as in real time, where the
+        # start-up is a far smaller share of a minute)
+        t=$(clock_now_ms)
+        [ $((60000 - t % 60000)) -ge 15000 ] || clock_sleep $(( (60000 - t % 60000) / 1000 + 1 ))
+    fi
     # shellcheck disable=SC2086
     start_sim --exchange "$ex" --market "$market" --symbols "$(echo $syms | tr ' ' ,)" --interval "$iv" \
         $faults --truth "$T/$name.truth"
