@@ -6,7 +6,8 @@
 # is started on port 0 and reports the port it got.
 #
 #   start_sim ARGS...   starts candled-sim ARGS... --port 0 in the background, waits for its
-#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file).
+#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file),
+#                       lists SIM_PID in "$E2E_TMP/pids".
 #                       Subshells running simulators side by side set SIM_TAG (a distinct word)
 #                       first, so that their files do not collide
 #   stop_sim            SIGTERM, waits (SIGKILL after 30 s, reported); sets SIM_EXIT to its exit
@@ -94,6 +95,7 @@ start_sim() {
     SIM_LOG="$E2E_TMP/sim${SIM_TAG:-}$_sim_seq.err"
     "$SIM_BIN" "$@" --port 0 >"$_out" 2>"$SIM_LOG" &
     SIM_PID=$!
+    echo "$SIM_PID" >>"$E2E_TMP/pids" # for the exit trap, when a part or case started it
     SIM_PORT=
     _tries=0
     while [ $_tries -lt 200 ]; do               # up to 10 s (ASan builds start slowly)
