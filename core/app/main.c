@@ -4,8 +4,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 
 int main(int argc, char **argv)
 {
+    char why[192];
+    if (cdl_clock_setup(why, sizeof why) < 0) { /* a bad CDL_TEST_CLOCK: nothing runs */
+        fprintf(stderr, "candled: %s\n", why);
+        return 2;
+    }
     return cdl_cli_main(argc, argv);
 }

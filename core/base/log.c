@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 static enum cdl_log_level g_level = CDL_LOG_INFO;
 static enum cdl_log_format g_format = CDL_LOG_JSON;
 static FILE *g_sink;
@@ -37,20 +39,6 @@ int cdl_log_format_parse(const char *name)
     if (!strcmp(name, "text"))
         return CDL_LOG_TEXT;
     return -1;
-}
-
-uint64_t cdl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t cdl_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Appends s JSON-escaped to the buffer; truncates silently at the end. */
@@ -87,7 +75,7 @@ static void vlog(enum cdl_log_level level, const char *msg, const char *extra_ke
 {
     char line[4096], ts[40];
     size_t n = 0, cap = sizeof line - 2;
-    uint64_t now = cdl_now_ms();
+    uint64_t now = cdl_clock_now_ms();
     time_t secs = (time_t)(now / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
@@ -176,7 +164,7 @@ void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log
 {
     if (level < g_level || level >= CDL_LOG_OFF)
         return;
-    uint64_t now = cdl_now_ms();
+    uint64_t now = cdl_clock_mono_us() / 1000; /* real time: a flood is a rate per real second */
     if (!lim->window_start_ms || now - lim->window_start_ms >= window_ms) {
         lim->window_start_ms = now ? now : 1;
         lim->passed = 0;

@@ -4,7 +4,9 @@
  * or a human "ts LEVEL msg key=value" format.  Context is passed as NULL-terminated key/value
  * string pairs.  cdl_log_limited() lets a repeated error through a few times per window and
  * counts what it suppressed, so a garbage-spewing upstream or a client flooding bad requests
- * cannot flood the log.  The module holds
+ * cannot flood the log.  "ts" is clock.h's wall clock (under a test clock the virtual time, so
+ * a line's time matches the candle times it mentions); rate-limit windows are monotonic, real
+ * time (a flood is a rate per real second).  The module holds
  * only process-wide settings (level, format, sink); it is used from the loop thread. */
 #ifndef CDL_LOG_H
 #define CDL_LOG_H
@@ -40,10 +42,5 @@ void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log
 /* The summary of what is still suppressed, if anything: one line {"msg":<msg>,"suppressed":"N"}
  * (the owner calls it before it goes away, so no count is lost). */
 void cdl_log_limit_flush(struct cdl_log_limit *lim);
-
-/* Wall clock, milliseconds since the Unix epoch. */
-uint64_t cdl_now_ms(void);
-/* Monotonic clock, microseconds. */
-uint64_t cdl_mono_us(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "circuit.h"
+#include "clock.h"
 #include "list.h"
 #include "log.h"
 #include "xalloc.h"
@@ -84,7 +85,7 @@ char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
     for (int i = 0; i < n; i++)
         ready &= st[i].healthy;
     char now[40];
-    iso_time(cdl_now_ms(), now, sizeof now);
+    iso_time(cdl_clock_now_ms(), now, sizeof now);
     struct text t = { 0 };
     tput(&t, "{\"status\":\"%s\",\"timestamp\":\"%s\",\"draining\":%s,\"clients\":%d,\"exchanges\":[",
          ready ? "ready" : "not_ready", now, *o->draining ? "true" : "false", cdl_wsapi_n_clients(o->server));
@@ -225,7 +226,7 @@ static int on_request(struct cdl_admin *a, struct lws *wsi, struct pss *pss, con
     }
     if (!strcmp(path, "/health")) {
         char now[40];
-        iso_time(cdl_now_ms(), now, sizeof now);
+        iso_time(cdl_clock_now_ms(), now, sizeof now);
         tput(&t, "{\"status\":\"healthy\",\"timestamp\":\"%s\"}\n", now);
         return respond(wsi, pss, 200, "application/json", t.p, t.n);
     }

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "err.h"
 #include "jsonscan.h"
 #include "list.h"
@@ -465,7 +466,7 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
 static int take_token(struct client *cl)
 {
     double rate = cl->srv->o.max_requests_per_sec;
-    uint64_t now = cdl_mono_us() / 1000;
+    uint64_t now = cdl_clock_mono_us() / 1000;
     cl->tokens += (double)(now - cl->tokens_ms) * rate / 1000.0;
     if (cl->tokens > rate)
         cl->tokens = rate;
@@ -662,7 +663,7 @@ static struct client *client_new(struct cdl_wsapi *srv, struct lws *wsi)
     cl->wsi = wsi;
     cl->id = ++srv->next_id;
     cl->tokens = srv->o.max_requests_per_sec;
-    cl->tokens_ms = cdl_mono_us() / 1000;
+    cl->tokens_ms = cdl_clock_mono_us() / 1000;
     cdl_list_init(&cl->dirty);
     cdl_list_init(&cl->subs);
     cdl_list_push_front(&srv->clients, &cl->link);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "candle.h"
+#include "clock.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -362,7 +363,7 @@ static int l_is_name(lua_State *L)
 
 static int l_now_ms(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)cdl_now_ms());
+    lua_pushinteger(L, (lua_Integer)cdl_clock_now_ms());
     return 1;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adapter_schema.h"
+#include "clock.h"
 #include "lua_json.h"
 
 #define HOOK_STEP 1000 /* instructions between count-hook calls */
@@ -95,6 +96,21 @@ static const luaL_Reg c_modules[] = {
 };
 
 /* Copies the fields of the library table at the top into a new table, skipping `deny`. [lib] -> [copy] */
+/* os.time() in an adapter: without an argument, the daemon's wall clock (clock.h; virtual under
+ * a test clock, so a timestamp an adapter sends agrees with the exchange's time); with a date
+ * table, Lua's own os.time (upvalue 1). */
+static int sandbox_os_time(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, (lua_Integer)(cdl_clock_now_ms() / 1000));
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static void copy_lib(lua_State *L, const char *const *only, const char *deny)
 {
     lua_newtable(L); /* [lib, copy] */
@@ -136,7 +152,10 @@ static void push_sandbox_env(lua_State *L)
         lua_setfield(L, -2, libs[i]);
     }
     lua_getglobal(L, "os");
-    copy_lib(L, os_allow, NULL);
+    copy_lib(L, os_allow, NULL); /* [env, os] */
+    lua_getfield(L, -1, "time");
+    lua_pushcclosure(L, sandbox_os_time, 1); /* upvalue: the real os.time */
+    lua_setfield(L, -2, "time");
     lua_setfield(L, -2, "os");
     lua_newtable(L); /* [env, loaded] per-environment module cache */
     lua_pushvalue(L, -2);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "clock.h"
 #include "config.h"
 #include "err.h"
 #include "hash.h"
@@ -17,6 +18,8 @@
 #include "seq.h"
 #include "upstream.h"
 #include "xalloc.h"
+
+#define FEED_TICK_MS 250 /* wall time between sequencer ticks */
 
 struct conn;
 
@@ -221,7 +224,7 @@ static void rot_tick(struct cdl_feed *f);
 static void on_tick(uv_timer_t *t)
 {
     struct cdl_feed *f = t->data;
-    cdl_seq_tick(f->seq, (int64_t)cdl_now_ms());
+    cdl_seq_tick(f->seq, (int64_t)cdl_clock_now_ms());
     sync_stats(f);
     rot_tick(f);
 }
@@ -229,7 +232,7 @@ static void on_tick(uv_timer_t *t)
 /* Runs one checked candle through the sequencer. */
 static void deliver(struct cdl_feed *f, int s, const struct cdl_candle *c, int from_rest, uint64_t recv_us)
 {
-    enum cdl_seq_verdict v = cdl_seq_push(f->seq, s, c, from_rest, (int64_t)cdl_now_ms(), recv_us);
+    enum cdl_seq_verdict v = cdl_seq_push(f->seq, s, c, from_rest, (int64_t)cdl_clock_now_ms(), recv_us);
     if (v == CDL_SEQ_REVISION) {
         char ot[24];
         snprintf(ot, sizeof ot, "%lld", (long long)c->open_time);
@@ -378,7 +381,7 @@ static void on_open(void *user)
     /* After a reconnect, what closed while we were away is a hole: backfill it now. */
     if (cdl_upstream_generation(c->up) > 1 || c->restarted) {
         c->restarted = 0;
-        int64_t now = (int64_t)cdl_now_ms();
+        int64_t now = (int64_t)cdl_clock_now_ms();
         for (int i = 0; i < c->count; i++)
             if (f->streams[c->streams[i]].live)
                 cdl_seq_reconnected(f->seq, c->streams[i], now);
@@ -449,7 +452,7 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
     if (f->s_frames)
         cdl_series_add(f->s_frames, 1);
     f->n_frames++;
-    f->last_frame_ms = cdl_now_ms();
+    f->last_frame_ms = cdl_clock_now_ms();
     c->last_frame_ms = (int64_t)f->last_frame_ms;
     if (session <= 0)
         return;
@@ -552,7 +555,7 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
     if (f->metrics)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name,
                                           ok ? "ok" : "failed"), 1);
-    cdl_seq_backfill_done(f->seq, b->stream, ok, (int64_t)cdl_now_ms());
+    cdl_seq_backfill_done(f->seq, b->stream, ok, (int64_t)cdl_clock_now_ms());
     sync_stats(f);
     free(b);
 }
@@ -1325,7 +1328,10 @@ int cdl_feed_start(struct cdl_feed *f)
     f->tick = cdl_xmalloc(sizeof *f->tick);
     uv_timer_init(f->loop, f->tick);
     f->tick->data = f;
-    uv_timer_start(f->tick, on_tick, 250, 250);
+    /* The tick drives the sequencer's wall-clock deadlines (grace, reorder wait, hold, retry):
+     * its period is wall time, so it shrinks with a test clock (clock.h). */
+    uint64_t tick_ms = cdl_clock_timer_ms(FEED_TICK_MS);
+    uv_timer_start(f->tick, on_tick, tick_ms, tick_ms);
     for (int i = 0; i < f->n_conns; i++) {
         int rc = conn_start(f, f->conns[i]);
         if (rc)

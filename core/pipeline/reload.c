@@ -7,6 +7,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -231,7 +232,7 @@ void cdl_reload_run(const struct cdl_reload_ctx *ctx, struct cdl_reload_result *
     }
     free(old.p);
     free(neu.p);
-    res->at_ms = cdl_now_ms();
+    res->at_ms = cdl_clock_now_ms();
     res->duration_s = (double)(uv_hrtime() - t0) / 1e9;
     report(ctx, res);
 }

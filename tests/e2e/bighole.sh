@@ -7,7 +7,8 @@
 # into --truth, only what someone subscribes to); once the first has printed 4 closes the test
 # stops it (SIGSTOP: a suspended machine) for STOP_S seconds, during
 # which the simulator drops the silent connection (--idle-disconnect in SIM ARGS) and every
-# close it sends is lost, then continues it (SIGCONT).  Nothing of the hole can come from the
+# close it sends is lost, then continues it (SIGCONT).  STOP_S is exchange time: the caller's
+# test clock (use_test_clock) shortens the stop, the simulator's idle rule stays real.  Nothing of the hole can come from the
 # WebSocket any more: it is backfilled from REST, and candled exits (--limit) LIMIT_AFTER quotes
 # after the 4, inside the hole's last page.  Checked:
 #   - the closes are exact against the simulator's truth, in order, no gap (truth.py);
@@ -44,7 +45,7 @@ big_hole() {
     [ "$_n" -ge 4 ] || { kill "$_pid"; tail -5 "$T/err"; fail "no 4 closes before the stop"; }
     kill -STOP "$_pid"
     _before=$(wc -l <"$T/out")
-    sleep "$_stop"
+    clock_sleep "$_stop"
     kill -CONT "$_pid"
     _rc=0
     wait "$_pid" || _rc=$?

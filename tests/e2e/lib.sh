@@ -6,7 +6,8 @@
 # is started on port 0 and reports the port it got.
 #
 #   start_sim ARGS...   starts candled-sim ARGS... --port 0 in the background, waits for its
-#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file).
+#                       "PORT <n>" line; sets SIM_PORT, SIM_PID, SIM_LOG (its stderr file),
+#                       lists SIM_PID in "$E2E_TMP/pids".
 #                       Subshells running simulators side by side set SIM_TAG (a distinct word)
 #                       first, so that their files do not collide
 #   stop_sim            SIGTERM, waits (SIGKILL after 30 s, reported); sets SIM_EXIT to its exit
@@ -23,6 +24,16 @@
 #                       line "HTTP <status>"
 #   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below);
 #                       case_wait PID waits for a case's candled and stops its simulator
+#   use_test_clock RATE [SAN_RATE]  exports CDL_TEST_CLOCK (core/clock.h), anchored now: every
+#                       candled and candled-sim the test starts afterwards runs exchange time
+#                       RATE times faster (SAN_RATE, default RATE, in the sanitizer build),
+#                       network timers stay real; sets CLOCK_RATE (1 without a test clock)
+#   clock_now_ms        the exchange's time now, ms (the test clock's, as candled and the sim see it)
+#   clock_sleep S       sleeps S seconds of exchange time (S / CLOCK_RATE real seconds)
+#   part FUNC           runs FUNC in the background, in a subshell under set -e (its first failure
+#                       ends it) with SIM_TAG .FUNC., its output in $E2E_TMP/FUNC.log; a part
+#                       lists the processes it starts in "$E2E_TMP/pids" (the exit trap stops them)
+#   wait_parts FUNC...  waits for those parts and prints their logs; returns 1 if any failed
 
 : "${CDL_SOURCE_DIR:?CDL_SOURCE_DIR must point at the source tree}"
 : "${CDL_BUILD_DIR:?CDL_BUILD_DIR must point at the build tree}"
@@ -49,6 +60,8 @@ E2E_MAIN_PID=${BASHPID:-$$}
 
 e2e_cleanup() {
     [ "${BASHPID:-$$}" = "$E2E_MAIN_PID" ] || return 0
+    # shellcheck disable=SC2046
+    [ ! -s "$E2E_TMP/pids" ] || kill -TERM $(cat "$E2E_TMP/pids") 2>/dev/null || true
     if [ -n "$SERVE_PID" ]; then
         kill -KILL "$SERVE_PID" 2>/dev/null
         wait "$SERVE_PID" 2>/dev/null
@@ -82,6 +95,7 @@ start_sim() {
     SIM_LOG="$E2E_TMP/sim${SIM_TAG:-}$_sim_seq.err"
     "$SIM_BIN" "$@" --port 0 >"$_out" 2>"$SIM_LOG" &
     SIM_PID=$!
+    echo "$SIM_PID" >>"$E2E_TMP/pids" # for the exit trap, when a part or case started it
     SIM_PORT=
     _tries=0
     while [ $_tries -lt 200 ]; do               # up to 10 s (ASan builds start slowly)
@@ -172,6 +186,45 @@ except urllib.error.HTTPError as e:
 sys.stdout.write(body.decode())
 print("HTTP %d" % status)
 PY
+}
+
+# only a test that asks for it runs on a test clock
+unset CDL_TEST_CLOCK
+CLOCK_RATE=1
+use_test_clock() {
+    CLOCK_RATE=$1
+    [ "${CDL_SANITIZE:-0}" = 1 ] && CLOCK_RATE=${2:-$1}
+    CDL_TEST_CLOCK="$(date +%s%3N)x$CLOCK_RATE"
+    export CDL_TEST_CLOCK
+}
+
+clock_now_ms() {
+    _real=$(date +%s%3N)
+    if [ -n "${CDL_TEST_CLOCK:-}" ]; then
+        _anchor=${CDL_TEST_CLOCK%x*}
+        echo $((_anchor + (_real - _anchor) * ${CDL_TEST_CLOCK#*x}))
+    else
+        echo "$_real"
+    fi
+}
+
+clock_sleep() {
+    sleep "$(awk -v s="$1" -v r="$CLOCK_RATE" 'BEGIN { printf "%.3f", s / r }')"
+}
+
+part() {
+    ( trap - EXIT INT TERM; SIM_TAG=".$1."; "$1" ) >"$E2E_TMP/$1.log" 2>&1 &
+    echo $! >>"$E2E_TMP/pids"
+    eval "_part_$1=\$!"
+}
+
+wait_parts() {
+    _bad=0
+    for _p in "$@"; do
+        eval "wait \$_part_$_p" || { _bad=1; echo "FAIL: part $_p:" >&2; }
+        cat "$E2E_TMP/$_p.log"
+    done
+    return $_bad
 }
 
 skip_in_sanitizer_build() {

@@ -6,6 +6,7 @@
 # the simulator's --truth), and announce no gap: every hole is fillable, so every hole is filled.
 # The same script is the longer chaos run (tests/bench/chaos.sh, `make chaos`): CHAOS_SECONDS,
 # CHAOS_SYMBOLS and CHAOS_SAMPLE (seconds between RSS samples) size it.
+# The two runs go side by side, each with its own simulator.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
@@ -24,7 +25,12 @@ syms=$(i=1; while [ $i -le "$NSYM" ]; do printf 'SYM%04dUSDT ' $i; i=$((i + 1));
 # not every 3rd: the faults ask for about one page per second per two symbols, so this is about
 # one 429 a second whatever the size; at every 3rd the host would be shut nearly all the time
 # and the holes could only time out.
-for status in 429 500; do
+# One run, in a subshell: its verdict is "$T/<status>.fail" (absent = passed) and "$T/<status>.check".
+chaos_run() {
+    trap - EXIT INT TERM # a subshell: the script's cleanup is not its to run
+    status=$1
+    SIM_TAG=".$status."
+    fail() { echo "REST $status: $*" >>"$T/$status.fail"; exit 1; }
     case $status in
     429) conn_faults="--disconnect-after 400 --revise-every 5" rest_every=$((NSYM / 2 > 3 ? NSYM / 2 : 3)) ;;
     500) conn_faults="--stall-after 300 --stall-ms 3000 --rest-garbage-every 5" rest_every=3 ;;
@@ -33,6 +39,7 @@ for status in 429 500; do
     start_sim --exchange binance --symbol-count "$NSYM" --interval 1s --rate 2 --truth "$T/truth.$status" \
         $conn_faults --duplicate-every 7 --reorder-every 11 --skip-close-every 4 --garbage-every 13 \
         --rest-fail-every $rest_every --rest-status $status
+    echo "$SIM_PID" >>"$T/pids"
     # shellcheck disable=SC2086
     # The faults make far more holes than a real market: with 100 symbols the backfills need more
     # than Binance's REST weight budget (6000/min, 50 requests/s), so over the budget holes would
@@ -44,6 +51,7 @@ for status in 429 500; do
         --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" \
         >"$T/out.$status" 2>"$T/err.$status" &
     pid=$!
+    echo "$pid" >>"$T/pids"
     samples="" elapsed=0
     while [ "$elapsed" -lt "$SECS" ]; do  # resident memory over the run, kB
         step=$((SECS - elapsed < SAMPLE ? SECS - elapsed : SAMPLE))
@@ -56,14 +64,14 @@ for status in 429 500; do
     rc=0
     wait "$pid" || rc=$?
     stop_sim || true
-    [ $rc -eq 0 ] || { tail -20 "$T/err.$status"; fail "candled exited $rc (REST $status)"; }
+    [ $rc -eq 0 ] || fail "candled exited $rc: $(tail -20 "$T/err.$status")"
     faults=$(grep -o '"faults":{[^}]*}' "$SIM_LOG")
     counters=$(sed -n 's/.*"msg":"stream finished".*"counters":"\([^"]*\)".*/\1/p' "$T/err.$status")
     /usr/bin/python3 "$CDL_SOURCE_DIR/tests/e2e/truth.py" "$T/truth.$status" "$T/out.$status" \
         --exchange binance --market spot --min-symbols "$NSYM" --min-closed $((NSYM * (SECS - 8))) --max-gaps 0 \
-        || { echo "$counters"; fail "closed candles wrong under chaos (REST $status)"; }
+        >"$T/truth.$status.out" 2>&1 || fail "closed candles wrong under chaos: $(cat "$T/truth.$status.out") $counters"
     for want in gaps_detected gaps_filled rest_backfills_total:binance,spot,ok duplicates_filtered frames_rejected; do
-        echo "$counters" | grep -q "$want[^ ]*=[1-9]" || { echo "$counters"; fail "no $want under chaos"; }
+        echo "$counters" | grep -q "$want[^ ]*=[1-9]" || fail "no $want under chaos: $counters"
     done
     case $status in
     429) injected='"disconnects":[1-9].*"duplicates":[1-9].*"reorders":[1-9].*"skipped_closes":[1-9].*"garbage":[1-9].*"rest_failures":[1-9].*"revisions":[1-9]'
@@ -74,5 +82,9 @@ for status in 429 500; do
     echo "chaos REST $status, $NSYM symbols, ${SECS} s: peak RSS ${rss} kB, RSS every ${SAMPLE} s:$samples"
     echo "  sim $faults"
     echo "  candled: $counters"
-done
+    cat "$T/truth.$status.out"
+}
+
+chaos_case() { chaos_run "$1" >"$T/$1.check"; }
+run_cases chaos_case "$(printf '429\n500')" || { echo "FAIL: chaos" >&2; exit 1; }
 echo "ok: chaos, every closed candle exactly once and in order"

@@ -79,4 +79,13 @@ for sig in TERM INT; do
         || { echo "FAIL: SIG$sig: summary does not count the quotes written"; tail -2 "$T/err.$sig"; exit 1; }
 done
 
-echo "ok: spot, usdm, coinm and csv/closed-only streams are exact; SIGTERM/SIGINT exit 0"
+# a bad test clock (core/clock.h) stops candled and the simulator at start-up: exit 2, one line
+for bin in candled candled-sim; do
+    rc=0
+    CDL_TEST_CLOCK=1765000000000x0 "$CDL_BUILD_DIR/$bin" stream binance BTCUSDT >/dev/null 2>"$T/err.clock" || rc=$?
+    [ $rc -eq 2 ] || { echo "FAIL: $bin with a bad CDL_TEST_CLOCK: exit $rc, expected 2"; exit 1; }
+    [ "$(cat "$T/err.clock")" = "$bin: CDL_TEST_CLOCK=1765000000000x0: the rate must be above 0 and at most 1000" ] \
+        || { echo "FAIL: $bin with a bad CDL_TEST_CLOCK: $(cat "$T/err.clock")"; exit 1; }
+done
+
+echo "ok: spot, usdm, coinm and csv/closed-only streams are exact; SIGTERM/SIGINT exit 0; a bad test clock refused"

@@ -16,6 +16,7 @@
 # 4. A server that accepts every upgrade, then sends only garbage and closes: a connect counts
 #    as a success only once a candle or an ack is accepted, so the breaker keeps failing and
 #    opening (it would close at every upgrade if any message counted).
+# The four run side by side (parts, lib.sh), each with its own simulator or server.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
@@ -38,7 +39,9 @@ tokens() { # FILE KIND (connect|rest)
 sim_count() { grep -o "\"$1\":[0-9]*" "$SIM_LOG" | tail -1 | cut -d: -f2; }
 
 # ---- 1. WebSocket connects -------------------------------------------------------------------------
+connects() {
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --record "$T/rec" --refuse-ws 4
+echo "$SIM_PID" >>"$T/pids"
 rc=0
 CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT=0.4 \
 CONNECTOR_CIRCUIT_BREAKER_HALF_OPEN_CALLS=1 CONNECTOR_MAX_SYMBOL_PER_WS=1 \
@@ -81,12 +84,15 @@ for want in "open=$opens" "half_open=$opens" closed=1; do
 done
 echo "$summary" | grep -q 'connector_connection_errors_total:binance,spot=4' || { echo "$summary"; fail "4 connect errors expected"; }
 echo "ok: connect breaker $seq, waits ${waits% } ms, sim upgrades $upgrades (refused $refused)"
+}
 
 # ---- 2. REST 429 with Retry-After ---------------------------------------------------------------
 # Every other close of each of 3 streams is skipped, so the sequencer keeps asking for backfill
 # pages (a failed page is retried after 0.3 s), and every REST answer is 429 with Retry-After: 1.
+rest() {
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT,BNBUSDT --interval 1s --rate 4 --record "$T/rec2" \
     --skip-close-every 2 --rest-fail-every 1 --rest-status 429
+echo "$SIM_PID" >>"$T/pids"
 printf 'return { sequencer = { retry_seconds = 0.3, reorder_wait_seconds = 0.1 } }\n' >"$T/fast_retry.lua"
 rc=0
 CONNECTOR_LOG_LEVEL=debug CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=3 \
@@ -112,6 +118,7 @@ got=$(sim_count rest_requests)
 grep '"msg":"stream finished"' "$T/err2" | grep -q "connector_rest_circuit_breaker_transitions_total:127.0.0.1:$SIM_PORT,open=$opens" \
     || fail "REST transitions not counted"
 echo "ok: REST breaker $seq: $sent requests for $opens openings of 1000 ms"
+}
 
 # ---- 3. an upgrade answered 429 with Retry-After ----------------------------------------------------
 # A plain TCP server that answers every upgrade "429 Too Many Requests, Retry-After: 2" (what an
@@ -164,6 +171,7 @@ py_server() {
     SRV_OUT="$T/upgrades.$1.out"
     $PYTHON "$T/upgrades.py" "$1" >"$SRV_OUT" 2>&1 &
     SRV_PID=$!
+    echo "$SRV_PID" >>"$T/pids"
     port=
     for _ in $(seq 100); do port=$(head -1 "$SRV_OUT" 2>/dev/null); [ -n "$port" ] && break; sleep 0.05; done
     [ -n "$port" ] || { kill "$SRV_PID"; fail "the $1 server did not start"; }
@@ -176,6 +184,7 @@ against() {
     shift 2
     env "$@" "$CANDLED" stream binance BTCUSDT --ws-url "ws://127.0.0.1:$port/ws" >"$T/out$_n" 2>"$T/err$_n" &
     CANDLED_PID=$!
+    echo "$CANDLED_PID" >>"$T/pids"
     sleep "$_s"
     kill -INT "$CANDLED_PID"
     rc=0
@@ -183,6 +192,7 @@ against() {
     kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true
     [ $rc -eq 0 ] || { tail -20 "$T/err$_n"; fail "candled exited $rc after SIGINT"; }
 }
+upgrade_429() {
 py_server 429
 against 5 3
 seq=$(tokens "$T/err3" connect)
@@ -198,8 +208,10 @@ served=$(grep -c '^upgrade' "$SRV_OUT" || true)
 [ "$n_conn" -le 4 ] && [ "$served" -le "$n_conn" ] && [ "$served" -ge $((n_conn - 1)) ] \
     || fail "$n_conn connects logged, $served served"
 echo "ok: upgrade 429 Retry-After: 2 -> $seq ($n_conn connects in 5 s, each opening 2000 ms)"
+}
 
 # ---- 4. upgraded, then garbage only ------------------------------------------------------------------
+upgrade_garbage() {
 py_server garbage
 against 6 4 CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT=0.4
 seq=$(tokens "$T/err4" connect)
@@ -214,3 +226,10 @@ if echo "$summary" | grep -q 'connector_circuit_breaker_transitions_total:binanc
     echo "$summary"; fail "the breaker closed on a connection that only sent garbage"
 fi
 echo "ok: upgraded then garbage -> $seq ($served upgrades served), the breaker never closed"
+}
+
+part connects
+part rest
+part upgrade_429
+part upgrade_garbage
+wait_parts connects rest upgrade_429 upgrade_garbage || exit 1

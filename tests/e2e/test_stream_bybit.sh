@@ -3,7 +3,10 @@
 # linear and inverse, checked byte for byte against the frames the simulator recorded as it sent
 # them.  Bybit's shortest interval is 1m, so the scenarios that need closed candles (one close per
 # period, a hole that only the REST backfill can fill, keepalive past the idle rule) run for each
-# market in the background while the short ones run; together they take one to two minutes.
+# market in the background while the short ones run.  The background runs' exchange time runs
+# on a test clock ten times as fast (five under ASan): a 1m period takes 6 s; what is about
+# connections (pings, the simulator's idle rule, reconnects) stays real.  The short ones, whose
+# pace is the subscribe pacing's, run in real time.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
@@ -20,6 +23,9 @@ syms_of() { case $1 in inverse) echo "BTCUSD ETHUSD" ;; *) echo "BTCUSDT ETHUSDT
 # connection once, ~8 s after P1 ended: candled must print P0's close from the WebSocket, P1's
 # from the REST backfill after the reconnect, each once.  The sim also drops any client silent
 # for 25 s; candled's {"op":"ping"} every 20 s must keep both connections alive (no server pings).
+# On the test clock those connections live only seconds, so a third background run per market,
+# in real time, holds one connection for 27 s on candled's pings alone: one client, pinged, not
+# dropped.
 # SIGTERM, then SIGKILL after 15 s: a process that hangs on exit is a failure, not a test timeout
 stop_pid() {
     kill -TERM "$1"
@@ -28,9 +34,9 @@ stop_pid() {
     if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1"; return 124; fi
     wait "$1"
 }
-now_ms() { /usr/bin/python3 -c 'import time; print(int(time.time() * 1000))'; }
-t=$(now_ms)
-if [ $((60000 - t % 60000)) -lt 6000 ]; then sleep 7; t=$(now_ms); fi
+use_test_clock 10 5
+t=$(clock_now_ms)
+if [ $((60000 - t % 60000)) -lt 6000 ]; then clock_sleep 7; t=$(clock_now_ms); fi
 b1=$(( (t / 60000 + 1) * 60000 ))             # end of P0
 skip=$((b1 / 60000))                           # index of P1: its close is never sent
 frames=$(( (b1 + 60000 + 8000 - t) / 1000 ))   # one update a second: the disconnect comes ~8 s after P1
@@ -48,10 +54,10 @@ long_run() {
     while ! grep -q '^PORT ' "$T/long.sim.$m" && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
     port=$(sed -n 's/^PORT //p' "$T/long.sim.$m")
     : >"$T/long.out.$m"
-    # a 10 s grace: the missing P1 close is found after the disconnect (+8 s), so it is the
-    # reconnect's backfill that brings it (with the default 3 s the sequencer would find the
-    # hole, and fill it, before the disconnect)
-    CONNECTOR_INACTIVITY_TIMEOUT=10 "$CANDLED" stream bybit "$(syms_of $m | cut -d' ' -f1)" --market "$m" \
+    # a 10 s grace (plus 1 s of real time for the reconnect): the missing P1 close is found after
+    # the disconnect (+8 s), so it is the reconnect's backfill that brings it (with the default
+    # 3 s the sequencer would find the hole, and fill it, before the disconnect)
+    CONNECTOR_INACTIVITY_TIMEOUT=$((10 + CLOCK_RATE)) "$CANDLED" stream bybit "$(syms_of $m | cut -d' ' -f1)" --market "$m" \
         --ws-url "ws://127.0.0.1:$port/v5/public/$m" --rest-url "http://127.0.0.1:$port" \
         >>"$T/long.out.$m" 2>"$T/long.err.$m" &
     cpid=$!
@@ -64,6 +70,29 @@ long_run() {
     stop_pid $sim || echo "sim exited $? on SIGTERM" >>"$T/long.fail.$m"
 }
 for m in spot linear inverse; do long_run $m & eval "long_$m=\$!"; done
+unset CDL_TEST_CLOCK # the rest: real time
+
+# keepalive NAME: 27 s of one connection that only candled's pings keep past the idle rule (25 s)
+keepalive_run() {
+    trap - EXIT INT TERM
+    m=$1
+    : >"$T/keep.sim.$m"
+    "$CDL_BUILD_DIR/candled-sim" --exchange bybit --market "$m" --symbols "$(syms_of $m | cut -d' ' -f1)" \
+        --interval 1m --rate 1 --ping-interval 0 --idle-disconnect 25 --port 0 >>"$T/keep.sim.$m" 2>"$T/keep.simerr.$m" &
+    sim=$!
+    echo $sim >>"$T/long.pids"
+    n=0
+    while ! grep -q '^PORT ' "$T/keep.sim.$m" && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    port=$(sed -n 's/^PORT //p' "$T/keep.sim.$m")
+    "$CANDLED" stream bybit "$(syms_of $m | cut -d' ' -f1)" --market "$m" --ws-url "ws://127.0.0.1:$port/v5/public/$m" \
+        >"$T/keep.out.$m" 2>"$T/keep.err.$m" &
+    cpid=$!
+    echo $cpid >>"$T/long.pids"
+    sleep 27
+    stop_pid $cpid || echo "candled exited $? on SIGTERM" >>"$T/keep.fail.$m"
+    stop_pid $sim || echo "sim exited $? on SIGTERM" >>"$T/keep.fail.$m"
+}
+for m in spot linear inverse; do keepalive_run $m & eval "keep_$m=\$!"; done
 
 # --- exact quotes on every market ------------------------------------------------------------------
 for m in spot linear inverse; do
@@ -188,5 +217,11 @@ for m in spot linear inverse; do
     grep -q '"clients":2,.*"disconnects":1,.*"idle_drops":0[,}]' "$T/long.simerr.$m" \
         || { tail -1 "$T/long.simerr.$m"; fail "$m: keepalive did not hold the connection past the idle rule"; }
     echo "ok: $m: $(cat "$T/long.check.$m")"
+    eval "wait \$keep_$m"
+    [ ! -f "$T/keep.fail.$m" ] || { cat "$T/keep.fail.$m"; tail -5 "$T/keep.err.$m"; fail "$m: keepalive run"; }
+    # rx_msgs: the subscribe and at least one {"op":"ping"}
+    grep -Eq '"clients":1,.*"rx_msgs":([2-9]|[1-9][0-9]),.*"disconnects":0,.*"idle_drops":0[,}]' "$T/keep.simerr.$m" \
+        || { tail -1 "$T/keep.simerr.$m"; fail "$m: keepalive did not hold a connection 27 s past the idle rule (25 s)"; }
+    echo "ok: $m: keepalive: one connection for 27 s on candled's pings"
 done
 echo "ok: bybit spot, linear, inverse: exact quotes, closes once per period, REST backfill, keepalive"

@@ -2,15 +2,18 @@
 # Bad input from the exchange: garbage and truncated frames, frames of the wrong shape,
 # oversize frames, duplicates, reordering and disconnects.  The stream must go on, every quote
 # must be exact, closed candles must stay unique and ordered, and every fault must be counted.
+# The three parts run side by side, each with its own simulator.
 set -eu
 . "$CDL_SOURCE_DIR/tests/e2e/lib.sh"
 T="$E2E_TMP"
 CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
 
+frames() {
 start_sim --exchange binance --symbols BTCUSDT,ETHUSDT --interval 1s --rate 4 --record "$T/rec" \
     --garbage-every 5 --duplicate-every 4 --reorder-every 9 --oversize-every 13 --oversize-bytes 1500000 \
     --disconnect-after 45
+echo "$SIM_PID" >>"$T/pids"
 rc=0
 timeout 90 "$CANDLED" stream binance BTCUSDT ETHUSDT --interval 1s --limit 120 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out" 2>"$T/err" || rc=$?
@@ -42,11 +45,14 @@ accounted=$(grep '"msg":"frame rejected"' "$T/err" \
 [ "$accounted" = "$rejected" ] || { echo "FAIL: 'frame rejected' lines account for $accounted, rejected $rejected"; exit 1; }
 grep -q '"msg":"frame rejected","suppressed":"[0-9]*"}$' "$T/err" || { echo "FAIL: no summary line at exit"; exit 1; }
 echo "ok: faults counted, stream exact: $summary" | cut -c1-400
+}
 
 # REST errors during backfill: counted, the stream goes on, and the holes that cannot be filled
 # (every third close is skipped) are announced as gap events once the hold deadline passes
+rest_errors() {
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec2" \
     --disconnect-after 20 --rest-fail-every 1 --rest-status 500 --skip-close-every 3
+echo "$SIM_PID" >>"$T/pids"
 rc=0
 CONNECTOR_INACTIVITY_TIMEOUT=0.3 CONNECTOR_SEQUENCER_HOLD_SECONDS=2 \
 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
@@ -62,11 +68,14 @@ for want in 'connector_rest_requests_total:binance,spot,500=' 'connector_rest_ba
 done
 grep -q '"msg":"backfill request failed".*"status":"500"' "$T/err2" || { echo "FAIL: REST failure not logged"; exit 1; }
 echo "ok: REST failures counted and logged, unfillable holes announced as gaps, stream went on"
+}
 
 # A silent (stalled) connection is detected by the idle timer, replaced, and the backfill fills
 # what closed meanwhile: no hole.
+stall() {
 start_sim --exchange binance --symbols BTCUSDT --interval 1s --rate 4 --record "$T/rec3" \
     --stall-after 12 --stall-ms 6000
+echo "$SIM_PID" >>"$T/pids"
 rc=0
 CONNECTOR_IDLE_TIMEOUT=1.5 CONNECTOR_INACTIVITY_TIMEOUT=0.3 timeout 90 "$CANDLED" stream binance BTCUSDT --interval 1s --limit 40 \
     --ws-url "ws://127.0.0.1:$SIM_PORT/ws" --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out3" 2>"$T/err3" || rc=$?
@@ -78,3 +87,9 @@ grep -q '"msg":"upstream closing to reconnect".*"reason":"idle timeout"' "$T/err
 grep '"msg":"stream finished"' "$T/err3" | grep -q 'connector_rest_backfills_total:binance,spot,ok=[1-9]' \
     || { echo "FAIL: no backfill after the stall"; exit 1; }
 echo "ok: stalled connection replaced, no hole"
+}
+
+part frames
+part rest_errors
+part stall
+wait_parts frames rest_errors stall || exit 1

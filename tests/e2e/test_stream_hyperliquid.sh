@@ -36,6 +36,45 @@ stream() {
     grep -q "\"msg\":\"stream finished\",\"quotes\":\"$_limit\"" "$T/err.$_name" || fail "no summary ($_name)"
 }
 
+# --- keepalive: {"method":"ping"} every 30 s holds the connection past the 60 s rule ------------
+# (one stream at 1 update/s: 70 quotes take about 70 s; the simulator's default rule is
+# Hyperliquid's 60 s).  A minute boundary passes meanwhile: its close is inferred, exactly once.
+# It needs a minute of real time (two client pings), so it runs in the background from the start,
+# with its own simulator: a part (lib.sh).
+keepalive() {
+    start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --truth "$T/truth.keep"
+    echo "$SIM_PID" >>"$T/pids"
+    stream keep perp 70 1 "" BTC
+    grep -q 'connector_closes_inferred_total:hyperliquid,perp=[1-9]' "$T/err.keep" || fail "no inferred close"
+    grep -q '"clients":1,.*"pings":0,"pongs":0,.*"rx_msgs":[3-9]' "$SIM_LOG" || fail "not one connection kept by client pings"
+    grep -q '"idle_drops":0[,}]' "$SIM_LOG" || fail "the keepalive connection was dropped"
+    # the period that closed meanwhile: POST /info candleSnapshot (what a backfill asks) answers its
+    # final state byte for byte (REST is a pure function of the seed: a fresh simulator serves it)
+    start_sim --exchange hyperliquid --symbols BTC --interval 1m
+    echo "$SIM_PID" >>"$T/pids"
+    "$PYTHON" - "$T/truth.keep" "$SIM_PORT" <<'EOF' || fail "REST candleSnapshot rows differ from the final states"
+import json, sys, urllib.request
+final = [d for d in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if d["is_closed"]]
+if not final:
+    sys.exit("no period closed in 70 s")
+for d in final:
+    body = json.dumps({"type": "candleSnapshot", "req": {"coin": "BTC", "interval": "1m",
+                       "startTime": d["timestamp"], "endTime": d["timestamp"] + 59999}}).encode()
+    req = urllib.request.Request("http://127.0.0.1:%s/info" % sys.argv[2], data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        rows = json.loads(r.read(), parse_float=str)
+    want = [{"T": d["close_time"], "c": d["close"], "h": d["high"], "i": "1m", "l": d["low"], "n": d["trades"],
+             "o": d["open"], "s": "BTC", "t": d["timestamp"], "v": d["volume"]}]
+    if rows != want:
+        sys.exit("REST %r\n final %r" % (rows, want))
+print("%d closed period(s): REST rows equal the final states" % len(final))
+EOF
+    stop_sim
+    echo "ok: keepalive past the idle rule, the close inferred meanwhile equals REST's row"
+}
+part keepalive
+
 # --- perp and spot, symbols echoed as written ---------------------------------------------------
 start_sim --exchange hyperliquid --market perp --symbols BTC,kPEPE --interval 1m --rate 4 --truth "$T/truth.perp"
 stream perp perp 10 0 "" BTC kPEPE
@@ -88,35 +127,6 @@ timeout 60 "$CANDLED" stream hyperliquid BTC --limit 16 --ws-url "ws://127.0.0.1
 stop_sim
 grep -q '"idle_drops":[1-9]' "$SIM_LOG" || fail "the simulator's idle rule did not drop a silent client"
 
-# --- keepalive: {"method":"ping"} every 30 s holds the connection past the 60 s rule ------------
-# (one stream at 1 update/s: 70 quotes take about 70 s; the simulator's default rule is
-# Hyperliquid's 60 s).  A minute boundary passes meanwhile: its close is inferred, exactly once.
-start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --truth "$T/truth.keep"
-stream keep perp 70 1 "" BTC
-grep -q 'connector_closes_inferred_total:hyperliquid,perp=[1-9]' "$T/err.keep" || fail "no inferred close"
-grep -q '"clients":1,.*"pings":0,"pongs":0,.*"rx_msgs":[3-9]' "$SIM_LOG" || fail "not one connection kept by client pings"
-grep -q '"idle_drops":0[,}]' "$SIM_LOG" || fail "the keepalive connection was dropped"
-# the period that closed meanwhile: POST /info candleSnapshot (what a backfill asks) answers its
-# final state byte for byte (REST is a pure function of the seed: a fresh simulator serves it)
-start_sim --exchange hyperliquid --symbols BTC --interval 1m
-"$PYTHON" - "$T/truth.keep" "$SIM_PORT" <<'EOF' || fail "REST candleSnapshot rows differ from the final states"
-import json, sys, urllib.request
-final = [d for d in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if d["is_closed"]]
-if not final:
-    sys.exit("no period closed in 70 s")
-for d in final:
-    body = json.dumps({"type": "candleSnapshot", "req": {"coin": "BTC", "interval": "1m",
-                       "startTime": d["timestamp"], "endTime": d["timestamp"] + 59999}}).encode()
-    req = urllib.request.Request("http://127.0.0.1:%s/info" % sys.argv[2], data=body,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        rows = json.loads(r.read(), parse_float=str)
-    want = [{"T": d["close_time"], "c": d["close"], "h": d["high"], "i": "1m", "l": d["low"], "n": d["trades"],
-             "o": d["open"], "s": "BTC", "t": d["timestamp"], "v": d["volume"]}]
-    if rows != want:
-        sys.exit("REST %r\n final %r" % (rows, want))
-print("%d closed period(s): REST rows equal the final states" % len(final))
-EOF
-stop_sim
 
+wait_parts keepalive || exit 1
 echo "ok: perp and spot quotes exact in every payload shape, inferred closes once per period; keepalive past the idle rule; usage errors"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Hyperliquid backfill end to end: after 5 updates the simulator stalls the connection for 140 s
-# (it sends nothing, not even pongs; candled's idle timeout is raised to 125 s so that it waits).
-# A whole period then passes without a frame: once the clock is past its end the core's
+# (it sends nothing, not even pongs; candled's idle timeout is raised to 125 s so that it waits),
+# both in exchange time: on a test clock ten times as fast (five under ASan), the stall and the
+# idle timeout, which are real time, are divided by the rate.  A whole period then passes without a frame: once the clock is past its end the core's
 # sequencer fetches it with POST /info candleSnapshot.  Every closed candle from the period that
 # was in progress when the stall began on must be there, once, in order, with the final state's
 # exact values (truth.py), the open quotes must be states that were sent, in order, and the
@@ -17,10 +18,11 @@ CANDLED="$CDL_BUILD_DIR/candled"
 QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py"
 TRUTH="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/truth.py"
 STALL_AFTER=5
+use_test_clock 10 5
 
 start_sim --exchange hyperliquid --symbols BTC --interval 1m --rate 1 --stall-after $STALL_AFTER \
-    --stall-ms 140000 --truth "$T/truth"
-CONNECTOR_IDLE_TIMEOUT=125 "$CANDLED" stream hyperliquid BTC --ws-url "ws://127.0.0.1:$SIM_PORT/ws" \
+    --stall-ms $((140000 / CLOCK_RATE)) --truth "$T/truth"
+CONNECTOR_IDLE_TIMEOUT=$(awk -v r="$CLOCK_RATE" 'BEGIN { print 125 / r }') "$CANDLED" stream hyperliquid BTC --ws-url "ws://127.0.0.1:$SIM_PORT/ws" \
     --rest-url "http://127.0.0.1:$SIM_PORT" >"$T/out" 2>"$T/err" &
 pid=$!
 # P, the period of the last update before the stall; done once a period after it is closed

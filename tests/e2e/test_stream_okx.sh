@@ -12,6 +12,33 @@ QUOTES="/usr/bin/python3 $CDL_SOURCE_DIR/tests/e2e/quotes.py --exchange okx"
 ws() { echo "ws://127.0.0.1:$SIM_PORT/ws/v5/business"; }
 rest() { echo "http://127.0.0.1:$SIM_PORT"; }
 
+# 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
+# open past that (36 closed 1 s candles take over 35 s)
+# It takes over 30 s of real time, so it runs in the background from the start, with its own
+# simulators: a part (lib.sh).
+keepalive() {
+    start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/rec.keep"
+    echo "$SIM_PID" >>"$T/pids"
+    rc=0
+    timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 36 --ws-url "$(ws)" \
+        >"$T/out.keep" 2>"$T/err.keep" || rc=$?
+    stop_sim || fail "candled-sim exited $SIM_EXIT"
+    [ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
+    $QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
+    grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0,' "$SIM_LOG" \
+        || fail "keepalive: connection not kept by pings: $(tail -1 "$SIM_LOG")"
+    # the rule itself: a client that subscribes and then says nothing is dropped (here after 2 s)
+    start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
+    echo "$SIM_PID" >>"$T/pids"
+    $PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
+        --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
+    stop_sim || fail "candled-sim exited $SIM_EXIT"
+    grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
+    grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
+    echo "ok: keepalive: one connection kept past the idle rule by candled's pings; a silent client dropped"
+}
+part keepalive
+
 # 1. every market, with --market, then without it (inferred from the ids)
 for market in spot swap futures; do
     case $market in
@@ -73,7 +100,11 @@ rc=0
 [ $rc -eq 1 ] && grep -q "subscriptions\[1\].market: symbols 'BTC-USDT' (spot) and 'BTC-USDT-SWAP' (swap) are in different markets" \
     "$T/out.check2" || fail "check of mixed markets: exit $rc, $(cat "$T/out.check2")"
 
+# Parts 2, 3, the stall and the faults run side by side (parts, lib.sh), each with its own
+# simulator.
+
 # 2. closed candles only: once per period, consecutive seconds
+closed_only() {
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 4 --record "$T/rec.closed"
 timeout 60 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 6 --ws-url "$(ws)" \
     >"$T/out.closed" 2>"$T/err.closed" || fail "closed-only exited $?"
@@ -81,9 +112,12 @@ stop_sim || fail "candled-sim exited $SIM_EXIT (closed-only)"
 $QUOTES check --market spot --closed-only --count 6 "$T/rec.closed" "$T/out.closed" || fail "closed quotes differ"
 [ "$(grep -c '"is_closed":true' "$T/out.closed")" = 6 ] || fail "expected 6 closed quotes"
 grep -o '"timestamp":[0-9]*' "$T/out.closed" | cut -d: -f2 | awk 'NR > 1 && $1 != prev + 1000 { print "FAIL: not consecutive: " prev " then " $1; exit 1 } { prev = $1 }'
+}
+part closed_only
 
 # 3. a disconnect and skipped closes: candled reconnects and fills the holes from REST
 # (history-candles, newest first, after/before windows); every quote exact, no hole
+disconnect() {
 start_sim --exchange okx --symbols BTC-USDT,ETH-USDT --interval 1s --rate 4 --record "$T/rec.disc" --disconnect-after 12 \
     --skip-close-every 4
 rc=0
@@ -98,8 +132,11 @@ for want in 'connector_reconnections_total:okx,spot=' 'connector_rest_requests_t
             'connector_rest_backfills_total:okx,spot,ok='; do
     echo "$summary" | grep -q "$want[1-9]" || fail "disconnect: not counted: $want ($summary)"
 done
+}
+part disconnect
 
 # a stall long enough that closes are missed on the WebSocket: only the backfill can deliver them
+stall() {
 start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 4 --record "$T/rec.stall" --stall-after 10 --stall-ms 6000
 rc=0
 CONNECTOR_IDLE_TIMEOUT=1.5 timeout 90 "$CANDLED" stream okx BTC-USDT --interval 1s --limit 40 --ws-url "$(ws)" \
@@ -113,9 +150,12 @@ stop_sim || fail "candled-sim exited $SIM_EXIT"
 grep -q '"msg":"upstream closing to reconnect".*"reason":"idle timeout"' "$T/err.stall" || fail "stall: not detected"
 grep '"msg":"stream finished"' "$T/err.stall" | grep -q 'connector_rest_backfills_total:okx,spot,ok=[1-9]' \
     || fail "stall: no backfill"
+}
+part stall
 
 # bad input through the generic fault injection: garbage, duplicates, reordering; the quotes
 # equal candle states of the simulator's ground truth (--truth), every fault counted
+faults() {
 start_sim --exchange okx --market futures --symbols BTC-USD-261225 --interval 1s --rate 4 --truth "$T/truth.faults" \
     --garbage-every 5 --duplicate-every 4 --reorder-every 9
 rc=0
@@ -129,24 +169,8 @@ summary=$(grep '"msg":"stream finished"' "$T/err.faults")
 for want in 'connector_frames_rejected_total:okx,futures,bad_json=' 'connector_duplicates_filtered_total:okx,futures='; do
     echo "$summary" | grep -q "$want[1-9]" || fail "faults: not counted: $want ($summary)"
 done
+}
+part faults
 
-# 4. keepalive: OKX drops a client silent for 30 s; candled's text pings keep one connection
-# open past that (36 closed 1 s candles take over 35 s)
-start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --record "$T/rec.keep"
-rc=0
-timeout 120 "$CANDLED" stream okx BTC-USDT --interval 1s --closed-only --limit 36 --ws-url "$(ws)" \
-    >"$T/out.keep" 2>"$T/err.keep" || rc=$?
-stop_sim || fail "candled-sim exited $SIM_EXIT"
-[ $rc -eq 0 ] || fail "keepalive: candled exited $rc"
-$QUOTES check --market spot --closed-only --count 36 "$T/rec.keep" "$T/out.keep" || fail "keepalive: quotes"
-grep -q '"clients":1,.*"app_pings":[1-9].*"idle_drops":0,' "$SIM_LOG" \
-    || fail "keepalive: connection not kept by pings: $(tail -1 "$SIM_LOG")"
-# the rule itself: a client that subscribes and then says nothing is dropped (here after 2 s)
-start_sim --exchange okx --symbols BTC-USDT --interval 1s --rate 1 --idle-disconnect 2
-$PYTHON "$WSCLIENT" --port "$SIM_PORT" --path /ws/v5/business \
-    --send '{"op":"subscribe","args":[{"channel":"candle1s","instId":"BTC-USDT"}]}' --timeout 20 >"$T/out.silent" || true
-stop_sim || fail "candled-sim exited $SIM_EXIT"
-grep -q '^CLOSE 1001 idle timeout' "$T/out.silent" || fail "a silent client was not dropped: $(tail -2 "$T/out.silent")"
-grep -q '"idle_drops":1,' "$SIM_LOG" || fail "idle drop not counted"
-
+wait_parts closed_only disconnect stall faults keepalive || exit 1
 echo "ok: okx spot, swap, futures exact (market given and inferred), closed once per period, backfill after disconnect and stall, keepalive"

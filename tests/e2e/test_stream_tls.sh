@@ -29,12 +29,17 @@ grep '"msg":"stream finished"' "$T/err" | grep -q 'connector_rest_requests_total
     || { echo "FAIL: no https backfill"; grep 'stream finished' "$T/err"; exit 1; }
 
 # untrusted certificate, then a name the certificate does not cover: no quotes, retries, SIGTERM exits 0
+# (both side by side)
 for case in untrusted wrongname; do
     if [ $case = untrusted ]; then url="wss://localhost:$SIM_PORT/ws"; ca=""; else url="wss://127.0.0.1:$SIM_PORT/ws"; ca="$T/ca.pem"; fi
     CONNECTOR_TLS_CA_FILE="$ca" "$CANDLED" stream binance BTCUSDT --interval 1s --ws-url "$url" \
         >"$T/out.$case" 2>"$T/err.$case" &
-    pid=$!
-    sleep 3
+    eval "pid_$case=\$!"
+    eval "echo \$pid_$case" >>"$T/pids"
+done
+sleep 3
+for case in untrusted wrongname; do
+    eval "pid=\$pid_$case"
     kill -TERM $pid
     rc=0
     wait $pid || rc=$?

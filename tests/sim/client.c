@@ -221,7 +221,7 @@ void sim_client_start_replay(struct sim_client *c)
 void sim_client_count_rx(struct sim_client *c)
 {
     struct sim_core *core = c->core;
-    int64_t now = sim_now_ms();
+    int64_t now = sim_real_ms();
     int limit = core->sim.opts.max_msg_rate ? core->sim.opts.max_msg_rate
                                             : core->sim.default_max_msg_rate;
     core->sim.counters.rx_msgs++;
@@ -250,8 +250,8 @@ struct sim_client *sim_client_new(struct sim_core *core, struct lws *wsi)
     c->core = core;
     c->wsi = wsi;
     c->id = ++core->next_client_id;
-    c->next_ping_ms = sim_now_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
-    c->last_rx_ms = sim_now_ms();
+    c->next_ping_ms = sim_real_ms() + (int64_t)sim_ping_interval(&core->sim) * 1000;
+    c->last_rx_ms = sim_real_ms();
     c->opened_ms = c->last_rx_ms;
     c->next = core->clients;
     if (core->clients)
@@ -367,7 +367,7 @@ int sim_client_writeable(struct sim_client *c)
     struct sim_core *core = c->core;
     if (c->closing)
         return sim_client_write_close(c);
-    int64_t now = sim_now_ms();
+    int64_t now = sim_real_ms();
     if (c->stall_until) {
         if (now < c->stall_until)
             return 0; /* the housekeeping timer wakes us when the stall is over */
@@ -415,7 +415,7 @@ void sim_client_receive(struct sim_client *c, const void *in, size_t len)
     sim_buf_add(&c->rx, in, len);
     if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi))
         return;
-    c->last_rx_ms = sim_now_ms();
+    c->last_rx_ms = sim_real_ms();
     core->sim.ex->ws_message(&core->sim, c, c->rx.data, c->rx.len);
     c->rx.len = 0;
 }

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "clock.h"
 #include "core.h"
 
 void *sim_xmalloc(size_t n)
@@ -89,12 +89,9 @@ void sim_buf_free(struct sim_buf *b)
     b->len = b->cap = 0;
 }
 
-int64_t sim_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
+int64_t sim_now_ms(void) { return (int64_t)cdl_clock_now_ms(); }
+
+int64_t sim_real_ms(void) { return (int64_t)(cdl_clock_mono_us() / 1000); }
 
 void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt)
 {

@@ -72,6 +72,7 @@ struct sim_stream {
     struct sim_client **subs;
     int nsubs, capsubs;
     int64_t open;              /* open time of the current period, 0 = idle */
+    int64_t linger_until;      /* with no subscriber, generated on until then (wall ms) */
     int64_t next_k;            /* next update index in the period */
     struct sim_candle cur;     /* cache for incremental generation */
     struct sim_candle revise;  /* --revise-every: a closed candle to correct at the next close */

@@ -55,7 +55,7 @@ void sim_http_free(struct sim_pss *pss)
 /* Used weight of the current minute, after adding `weight`. */
 static int sim_weight_add(struct sim_core *core, int weight)
 {
-    int64_t minute = sim_now_ms() / 60000;
+    int64_t minute = sim_real_ms() / 60000;
     if (minute != core->weight_minute) {
         core->weight_minute = minute;
         core->weight_used = 0;
@@ -79,8 +79,8 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     struct sim_http_reply *rep = pss->http;
     sim->counters.rest_requests++;
     core->rest_seq++;
-    if (sim_now_ms() / 1000 != core->rest_second) {
-        core->rest_second = sim_now_ms() / 1000;
+    if (sim_real_ms() / 1000 != core->rest_second) {
+        core->rest_second = sim_real_ms() / 1000;
         core->rest_in_second = 0;
     }
     if (++core->rest_in_second > sim->counters.rest_peak_per_sec)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "core.h"
 
 /* --- the lws protocol callback ----------------------------------------------------------- */
@@ -79,7 +80,7 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
         if (pss->client) {
             core->sim.counters.pongs++;
             pss->client->pongs++;
-            pss->client->last_rx_ms = sim_now_ms();
+            pss->client->last_rx_ms = sim_real_ms();
             sim_client_count_rx(pss->client);
         }
         return 0;
@@ -120,7 +121,7 @@ static const lws_retry_bo_t sim_retry = {
 static void sim_house_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
-    int64_t now = sim_now_ms();
+    int64_t now = sim_real_ms();
     int pi = sim_ping_interval(&core->sim);
     int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
                                                    : core->sim.default_idle_disconnect;
@@ -179,7 +180,7 @@ static void sim_close_handles(struct sim_core *core)
 static void sim_drain_cb(uv_timer_t *t)
 {
     struct sim_core *core = t->data;
-    if (core->nclients > 0 && sim_now_ms() < core->drain_deadline)
+    if (core->nclients > 0 && sim_real_ms() < core->drain_deadline)
         return;
     uv_timer_stop(&core->drain_timer);
     if (!core->destroyed) {
@@ -196,7 +197,7 @@ static void sim_signal_cb(uv_signal_t *s, int signum)
         return;
     fprintf(stderr, "candled-sim: signal %d, closing %d client(s)\n", signum, core->nclients);
     core->draining = 1;
-    core->drain_deadline = sim_now_ms() + SIM_DRAIN_MS;
+    core->drain_deadline = sim_real_ms() + SIM_DRAIN_MS;
     uv_timer_stop(&core->gen_timer);
     for (struct sim_client *c = core->clients; c; c = c->next) {
         c->stall_until = 0;
@@ -359,6 +360,11 @@ int main(int argc, char **argv)
 {
     static struct sim_core core;
     signal(SIGPIPE, SIG_IGN);
+    char why[192];
+    if (cdl_clock_setup(why, sizeof why) < 0) {
+        fprintf(stderr, "candled-sim: %s\n", why);
+        return 2;
+    }
     int rc = sim_parse_args(&core.sim, &core.served_mask, argc, argv);
     if (rc == 0)
         rc = sim_run(&core);

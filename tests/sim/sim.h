@@ -165,8 +165,12 @@ struct sim {
     int styles;                /* number of render styles the exchange uses (<= 4) */
 };
 
-/* Wall clock in ms since the epoch. */
+/* The exchange's wall clock, ms since the epoch: core/clock.c's, so CDL_TEST_CLOCK runs it as
+ * fast as candled's (candles, REST answers, server times, event times follow it). */
 int64_t sim_now_ms(void);
+/* Real monotonic ms: what is about connections (pings, idle and age cut-offs, stalls, send and
+ * request rates, the drain) stays real, as candled's network timers do (clock.h). */
+int64_t sim_real_ms(void);
 /* How every entry of an exchange's market table begins (its first member). */
 struct sim_market {
     const char *name;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "core.h"
 
 const char *sim_stream_key(const struct sim_stream *s)
@@ -111,7 +112,7 @@ int sim_client_subscribe(struct sim_client *c, const char *key, const char *symb
     core->sim.counters.subscribes++;
     sim_log_sub(c, '+', key);
     if (core->sim.opts.subscribe_delay_ms) /* a slow exchange: the reply and the data wait */
-        c->stall_until = sim_now_ms() + core->sim.opts.subscribe_delay_ms;
+        c->stall_until = sim_real_ms() + core->sim.opts.subscribe_delay_ms;
     sim_gen_timer_arm(core);
     if (core->sim.opts.flood)
         sim_client_wake(c);
@@ -126,10 +127,12 @@ void sim_stream_drop_sub(struct sim_stream *s, struct sim_client *c)
             s->nsubs--;
             break;
         }
-    /* idle: restarts from the wall clock when someone subscribes again; with --max-conn-age it
-     * goes on (sim_stream_runs) */
-    if (s->nsubs == 0 && c->core->sim.opts.max_conn_age <= 0)
-        s->open = 0;
+    /* The market goes on without its last subscriber to the end of the next period, so that a
+     * reconnect, however late on a fast test clock, finds every close in --truth (sent: false)
+     * and the stream where it was; then it idles and restarts from the wall clock when someone
+     * subscribes again.  With --max-conn-age it always goes on (sim_stream_runs). */
+    if (s->nsubs == 0 && s->open)
+        s->linger_until = sim_interval_next(&s->iv, sim_interval_next(&s->iv, s->open));
 }
 
 int sim_client_unsubscribe(struct sim_client *c, const char *key)
@@ -190,7 +193,7 @@ static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_
     struct sim_buf b = {0};
     if (core->truth)
         sim_truth_write(core, s, &s->cur, s->nsubs > 0, 0);
-    if (core->record)
+    if (core->record && s->nsubs > 0) /* what was sent */
         sim_record_write(core, s, &s->cur, event_ms, &b);
     sim_push_event(core, s, &s->cur, event_ms, &b);
     sim_buf_free(&b);
@@ -271,12 +274,13 @@ static int64_t sim_stream_run(struct sim_core *core, struct sim_stream *s, int64
     }
 }
 
-/* Whether stream s is generated now.  With --max-conn-age, a stream goes on while its only
- * subscriber, cut at the age, reconnects (an exchange's market does not stop for a connection),
- * so --truth holds every period's close, and the REST backfill has to bring it. */
-static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s)
+/* Whether stream s is generated now: while subscribed, and a while after (linger_until).  With
+ * --max-conn-age, a stream goes on while its only subscriber, cut at the age, reconnects (an
+ * exchange's market does not stop for a connection), so --truth holds every period's close, and
+ * the REST backfill has to bring it. */
+static int sim_stream_runs(const struct sim_core *core, const struct sim_stream *s, int64_t now)
 {
-    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0);
+    return s->live && (s->nsubs || core->sim.opts.max_conn_age > 0 || now < s->linger_until);
 }
 
 static void sim_gen_timer_cb(uv_timer_t *t)
@@ -287,15 +291,17 @@ static void sim_gen_timer_cb(uv_timer_t *t)
         return;
     for (int i = 0; i < core->nstreams; i++) {
         struct sim_stream *s = core->streams[i];
-        if (!sim_stream_runs(core, s))
+        if (!sim_stream_runs(core, s, now)) {
+            s->open = 0; /* idle (a linger that ran out) */
             continue;
+        }
         int64_t due = sim_stream_run(core, s, now);
         if (due < next)
             next = due;
     }
     if (next != INT64_MAX) {
-        int64_t wait = next - sim_now_ms();
-        uv_timer_start(&core->gen_timer, sim_gen_timer_cb, wait > 0 ? (uint64_t)wait : 0, 0);
+        int64_t wait = next - sim_now_ms(); /* wall ms, armed as real ms */
+        uv_timer_start(&core->gen_timer, sim_gen_timer_cb, wait > 0 ? cdl_clock_timer_ms((uint64_t)wait) : 0, 0);
     }
 }
 

@@ -3,6 +3,7 @@
  * reads the same rules from. */
 #include "adapter_schema.h"
 #include "candle.h"
+#include "clock.h"
 #include "err.h"
 #include "interval.h"
 #include "log.h"
@@ -174,11 +175,11 @@ static void test_decimal_and_names(void)
     ASSERT_STR_EQ(run(L, "return tostring(contract.is_name('usdm')) .. tostring(contract.is_name('USDM')) .. "
                          "tostring(contract.is_name('a\\0b')) .. tostring(contract.is_name(string.rep('a', 32)))"),
                   "truefalsefalsefalse");
-    uint64_t before = cdl_now_ms();
+    uint64_t before = cdl_clock_now_ms();
     lua_settop(L, 0);
     ASSERT_EQ(luaL_dostring(L, "return contract.now_ms()"), LUA_OK);
     uint64_t t = (uint64_t)lua_tointeger(L, -1);
-    ASSERT(t >= before && t <= cdl_now_ms());
+    ASSERT(t >= before && t <= cdl_clock_now_ms());
     lua_close(L);
 }
 

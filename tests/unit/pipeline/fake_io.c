@@ -62,9 +62,9 @@ void fake_io_set_wall(uint64_t ms)
     mono_base = mono;
 }
 
-/* The linker sends every call of cdl_now_ms (log.h) here (--wrap=cdl_now_ms). */
-uint64_t __wrap_cdl_now_ms(void);
-uint64_t __wrap_cdl_now_ms(void) { return fake_io_wall(); }
+/* The linker sends every call of cdl_clock_now_ms (clock.h) here (--wrap=cdl_clock_now_ms). */
+uint64_t __wrap_cdl_clock_now_ms(void);
+uint64_t __wrap_cdl_clock_now_ms(void) { return fake_io_wall(); }
 
 static struct ftimer *timer_of(const void *h)
 {

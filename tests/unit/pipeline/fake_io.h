@@ -1,14 +1,14 @@
 /* fake_io.h - a fake io layer for the pipeline's unit tests (test_feed, test_hub).
  *
  * It implements what feed.c and hub.c call of upstream.h and rest.h, libuv's timers
- * (uv_timer_*, uv_now, uv_hrtime, uv_close, uv_is_active) and the wall clock (cdl_now_ms, by
+ * (uv_timer_*, uv_now, uv_hrtime, uv_close, uv_is_active) and the wall clock (cdl_clock_now_ms, by
  * the linker's --wrap), so the pipeline runs with no socket, no libuv loop and no real time:
  *   - every upstream created is recorded (URL, name, options, frames sent, pauses, reconnect
  *     requests, destroy) and the test plays the exchange: it opens a connection, delivers frames
  *     and oversize notices, and drops it with a reason;
  *   - every REST request is recorded (method, URL, weight) and the test answers or fails it;
  *     the callback runs only then, never inside cdl_rest_request (as rest.h promises);
- *   - time moves only in fake_run: the monotonic clock (uv_now) and the wall clock (cdl_now_ms)
+ *   - time moves only in fake_run: the monotonic clock (uv_now) and the wall clock (cdl_clock_now_ms)
  *     advance together, and the timers due meanwhile fire in deadline order, each at its time.
  * Everything is synchronous and deterministic.  The fake owns what it records until
  * fake_io_reset; the struct cdl_upstream it hands out stays readable after destroy. */
