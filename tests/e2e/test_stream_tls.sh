@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # wss:// and https:// end to end: candled-sim serves TLS with a certificate for "localhost" from a
 # throwaway CA made here.  With the CA trusted (connection.ca_file / CONNECTOR_TLS_CA_FILE) quotes
 # are exact and the REST backfill after a disconnect works over https; without it, or with a
@@ -30,19 +30,20 @@ grep '"msg":"stream finished"' "$T/err" | grep -q 'connector_rest_requests_total
 
 # untrusted certificate, then a name the certificate does not cover: no quotes, retries, SIGTERM exits 0
 # (both side by side)
+declare -A pids
 for case in untrusted wrongname; do
     if [ $case = untrusted ]; then url="wss://localhost:$SIM_PORT/ws"; ca=""; else url="wss://127.0.0.1:$SIM_PORT/ws"; ca="$T/ca.pem"; fi
     CONNECTOR_TLS_CA_FILE="$ca" "$CANDLED" stream binance BTCUSDT --interval 1s --ws-url "$url" \
         >"$T/out.$case" 2>"$T/err.$case" &
-    eval "pid_$case=\$!"
-    eval "echo \$pid_$case" >>"$T/pids"
+    pids[$case]=$!
+    echo "${pids[$case]}" >>"$T/pids"
 done
 sleep 3
 for case in untrusted wrongname; do
-    eval "pid=\$pid_$case"
-    kill -TERM $pid
+    pid=${pids[$case]}
+    kill -TERM "$pid"
     rc=0
-    wait $pid || rc=$?
+    wait "$pid" || rc=$?
     [ $rc -eq 0 ] || { echo "FAIL: $case: exit $rc"; tail -5 "$T/err.$case"; exit 1; }
     [ ! -s "$T/out.$case" ] || { echo "FAIL: $case: quotes were accepted"; exit 1; }
     [ "$(grep -c '"msg":"upstream down, reconnecting"' "$T/err.$case")" -ge 2 ] \
