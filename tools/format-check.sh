@@ -4,7 +4,7 @@
 # fails if there is any.  `make format` rewrites them.  --list prints the files and exits.
 set -eu
 cd "$(dirname "$0")/.."
-files=$(ls core/*.c core/*.h core/*/*.c core/*/*.h tests/unit/*.c tests/unit/*.h tests/sim/*.c tests/sim/*.h 2>/dev/null || true)
+files=$(ls core/*/*.c core/*/*.h tests/unit/*.c tests/unit/*.h tests/unit/*/*.c tests/unit/*/*.h tests/sim/*.c tests/sim/*.h tools/*.c 2>/dev/null || true)
 if [ "${1:-}" = --list ]; then
     printf '%s\n' "$files"
     exit 0

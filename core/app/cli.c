@@ -46,8 +46,21 @@ static int usage_error(const char *fmt, ...)
 enum cmd { CMD_STREAM = 1 << 0, CMD_SERVE = 1 << 1, CMD_CHECK = 1 << 2 };
 
 enum opt {
-    OPT_MARKET, OPT_INTERVAL, OPT_LIMIT, OPT_CLOSED_ONLY, OPT_FORMAT, OPT_WS_URL, OPT_REST_URL, OPT_FROM_CONFIG,
-    OPT_CONFIG, OPT_HOST, OPT_PORT, OPT_HEALTH_PORT, OPT_PORT_FILE, OPT_HELP, OPT_COUNT
+    OPT_MARKET,
+    OPT_INTERVAL,
+    OPT_LIMIT,
+    OPT_CLOSED_ONLY,
+    OPT_FORMAT,
+    OPT_WS_URL,
+    OPT_REST_URL,
+    OPT_FROM_CONFIG,
+    OPT_CONFIG,
+    OPT_HOST,
+    OPT_PORT,
+    OPT_HEALTH_PORT,
+    OPT_PORT_FILE,
+    OPT_HELP,
+    OPT_COUNT
 };
 
 static const struct option_def {
@@ -74,7 +87,7 @@ static const struct option_def {
 /* What each command says of an argument it does not take (the wording users and tests know). */
 static const char *unknown_fmt(enum cmd c)
 {
-    return c == CMD_STREAM ? "unknown option '%s' (try --help)"
+    return c == CMD_STREAM  ? "unknown option '%s' (try --help)"
            : c == CMD_SERVE ? "serve: unknown argument '%s' (try --help)"
                             : "check: unexpected argument '%s'";
 }
@@ -111,8 +124,8 @@ static int parse_args(enum cmd c, int argc, char **argv, struct args *a, int *he
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         int k = 0;
-        while (k < OPT_COUNT && (!(options[k].cmds & c) || strlen(options[k].name) != nl ||
-                                 strncmp(options[k].name, name, nl)))
+        while (k < OPT_COUNT &&
+               (!(options[k].cmds & c) || strlen(options[k].name) != nl || strncmp(options[k].name, name, nl)))
             k++;
         if (k == OPT_COUNT)
             return usage_error(unknown_fmt(c), arg);
@@ -231,9 +244,14 @@ static int stream_main(int argc, char **argv)
         for (int i = 0; i < cfg->n_subs; i++) {
             struct cdl_subscription *s = &cfg->subs[i];
             subs[n_subs++] = (struct cdl_stream_sub){
-                .exchange = s->exchange, .market = s->market[0] ? s->market : NULL, .interval = s->interval,
-                .symbols = (const char **)s->symbols, .n_symbols = s->n_symbols, .ws_url = ws_url,
-                .rest_url = rest_url, .closed_only = closed_only,
+                .exchange = s->exchange,
+                .market = s->market[0] ? s->market : NULL,
+                .interval = s->interval,
+                .symbols = (const char **)s->symbols,
+                .n_symbols = s->n_symbols,
+                .ws_url = ws_url,
+                .rest_url = rest_url,
+                .closed_only = closed_only,
             };
         }
         if (!rc && !n_subs)
@@ -244,8 +262,14 @@ static int stream_main(int argc, char **argv)
         rc = usage_error("stream: missing SYMBOL after '%s'", a.pos[0]);
     } else {
         subs[n_subs++] = (struct cdl_stream_sub){
-            .exchange = a.pos[0], .market = market, .interval = interval, .symbols = a.pos + 1,
-            .n_symbols = a.n_pos - 1, .ws_url = ws_url, .rest_url = rest_url, .closed_only = closed_only,
+            .exchange = a.pos[0],
+            .market = market,
+            .interval = interval,
+            .symbols = a.pos + 1,
+            .n_symbols = a.n_pos - 1,
+            .ws_url = ws_url,
+            .rest_url = rest_url,
+            .closed_only = closed_only,
         };
     }
     if (!rc) {

@@ -38,8 +38,8 @@ static int check_subscription(struct cdl_lua_host *h, const struct cdl_subscript
         fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, err);
         return 1;
     }
-    if (!(m = cdl_adapter_pick_market(a, s->market[0] ? s->market : NULL, (const char *const *)s->symbols,
-                                      s->n_symbols, "market", err, sizeof err))) {
+    if (!(m = cdl_adapter_pick_market(a, s->market[0] ? s->market : NULL, (const char *const *)s->symbols, s->n_symbols,
+                                      "market", err, sizeof err))) {
         fprintf(stderr, "candled: subscriptions[%d].market: %s\n", i + 1, err);
         return 1;
     }

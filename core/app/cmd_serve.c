@@ -104,8 +104,9 @@ static void reload_cb(uv_timer_t *t)
         snprintf(s->reload.message, sizeof s->reload.message, "the server is draining");
         s->reload.ok = 0;
     } else {
-        struct cdl_reload_ctx ctx = { .cfg = s->cfg, .host = &s->rt->host, .hub = s->hub,
-                                      .metrics = s->rt->metrics, .loader = s->loader };
+        struct cdl_reload_ctx ctx = {
+            .cfg = s->cfg, .host = &s->rt->host, .hub = s->hub, .metrics = s->rt->metrics, .loader = s->loader
+        };
         cdl_reload_run(&ctx, &s->reload);
     }
     if (s->admin)
@@ -150,9 +151,8 @@ static int pin_config(struct serve *s)
         const struct cdl_subscription *sub = &s->cfg->subs[i];
         const char *code;
         char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market,
-                                                  (const char *const *)sub->symbols, sub->n_symbols, sub->interval,
-                                                  &code, msg, sizeof msg);
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, (const char *const *)sub->symbols,
+                                                  sub->n_symbols, sub->interval, &code, msg, sizeof msg);
         if (!hf) {
             fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, msg);
             return CDL_EXIT_USAGE;
@@ -168,9 +168,8 @@ static int pin_config(struct serve *s)
         const struct cdl_subscription *sub = &s->cfg->subs[i];
         const char *code;
         char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market,
-                                                  (const char *const *)sub->symbols, sub->n_symbols, sub->interval,
-                                                  &code, msg, sizeof msg);
+        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, (const char *const *)sub->symbols,
+                                                  sub->n_symbols, sub->interval, &code, msg, sizeof msg);
         for (int k = 0; hf && k < sub->n_symbols; k++)
             if (cdl_hub_pin(hf, sub->symbols[k], msg, sizeof msg)) {
                 fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);
@@ -187,26 +186,42 @@ static int start(struct serve *s, const char *port_file)
     struct cdl_runtime *rt = s->rt;
     if (cdl_runtime_open(rt))
         return CDL_EXIT_FAILURE;
-    struct cdl_hub_opts ho = { .loop = &rt->loop, .net = rt->net, .rest = rt->rest, .metrics = rt->metrics,
-                               .circuits = rt->circuits, .host = rt->host, .cfg = cfg,
+    struct cdl_hub_opts ho = { .loop = &rt->loop,
+                               .net = rt->net,
+                               .rest = rt->rest,
+                               .metrics = rt->metrics,
+                               .circuits = rt->circuits,
+                               .host = rt->host,
+                               .cfg = cfg,
                                .linger_s = cfg->linger_seconds };
     s->hub = cdl_hub_create(&ho);
     int rc = pin_config(s);
     if (rc)
         return rc;
     struct cdl_wsapi_opts so = {
-        .host = cfg->server_host, .port = cfg->server_port, .max_clients = cfg->max_clients,
-        .queue_max = cfg->client_queue_max, .send_buffer = cfg->client_send_buffer, .max_message = cfg->client_max_message,
-        .max_symbols = cfg->max_symbols_per_client, .max_requests_per_sec = cfg->max_requests_per_sec,
+        .host = cfg->server_host,
+        .port = cfg->server_port,
+        .max_clients = cfg->max_clients,
+        .queue_max = cfg->client_queue_max,
+        .send_buffer = cfg->client_send_buffer,
+        .max_message = cfg->client_max_message,
+        .max_symbols = cfg->max_symbols_per_client,
+        .max_requests_per_sec = cfg->max_requests_per_sec,
     };
     int ws_port = 0, health_port = 0;
     if (!(s->srv = cdl_wsapi_create(rt->net, s->hub, rt->metrics, &so, &ws_port)))
         return CDL_EXIT_FAILURE;
     if (cfg->health_enabled) {
-        struct cdl_admin_opts ao = { .host = cfg->server_host, .port = cfg->health_port, .hub = s->hub,
-                                     .circuits = rt->circuits, .server = s->srv, .metrics = rt->metrics,
-                                     .draining = &s->draining, .reload = &s->reload,
-                                     .request_reload = request_reload, .user = s };
+        struct cdl_admin_opts ao = { .host = cfg->server_host,
+                                     .port = cfg->health_port,
+                                     .hub = s->hub,
+                                     .circuits = rt->circuits,
+                                     .server = s->srv,
+                                     .metrics = rt->metrics,
+                                     .draining = &s->draining,
+                                     .reload = &s->reload,
+                                     .request_reload = request_reload,
+                                     .user = s };
         if (!(s->admin = cdl_admin_create(rt->net, &ao, &health_port)))
             return CDL_EXIT_FAILURE;
     }

@@ -111,7 +111,10 @@ struct stream_run {
     int exit_code;
     char *buf; /* formatted output not yet written to stdout */
     size_t buf_len, buf_cap;
-    struct pending { size_t end; uint64_t recv_us; } pend[1024]; /* quotes in buf, for latency */
+    struct pending {
+        size_t end;
+        uint64_t recv_us;
+    } pend[1024]; /* quotes in buf, for latency */
     int n_pend;
     struct lat_hist lat;
 };
@@ -200,7 +203,7 @@ static void stop(struct stream_run *r, const char *why)
 {
     if (r->stopping)
         return;
-    r->stopping = 1; /* from now on flush_out writes everything, blocking */
+    r->stopping = 1;    /* from now on flush_out writes everything, blocking */
     while (pop_some(r)) /* what is queued still goes out, up to --limit */
         flush_out(r);
     flush_out(r);
@@ -345,8 +348,9 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
     int id = fs->base + meta->stream;
     out_stream_at(r, id, meta);
     if (r->buf_len < OUT_HIGH && !cdl_outq_closed_depth(r->q) && !cdl_outq_open_depth(r->q)) {
-        struct cdl_outq_item it = { .stream = id, .is_gap = 1, .gap_from = from, .gap_to = to,
-                                    .gap_missing = missing, .gap_reason = reason };
+        struct cdl_outq_item it = {
+            .stream = id, .is_gap = 1, .gap_from = from, .gap_to = to, .gap_missing = missing, .gap_reason = reason
+        };
         format_item(r, &it);
         return;
     }
@@ -355,11 +359,7 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
 
 static void on_prepare(uv_prepare_t *p) { drain(p->data); }
 
-static void on_signal(uv_signal_t *s, int signum)
-{
-    stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
-}
-
+static void on_signal(uv_signal_t *s, int signum) { stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM"); }
 
 int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, int n_subs, long limit, int csv)
 {
@@ -392,7 +392,8 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
             code = rc == CDL_ENOTFOUND ? CDL_EXIT_USAGE : CDL_EXIT_FAILURE;
             goto out;
         }
-        const struct cdl_market *m = cdl_adapter_pick_market(a, s->market, s->symbols, s->n_symbols, "--market", err, sizeof err);
+        const struct cdl_market *m =
+            cdl_adapter_pick_market(a, s->market, s->symbols, s->n_symbols, "--market", err, sizeof err);
         if (!m) {
             fprintf(stderr, "candled: %s\n", err);
             code = CDL_EXIT_USAGE;
@@ -423,7 +424,8 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
         struct cdl_feed_sink sink = { .on_quote = on_quote, .on_gap = on_gap, .user = &r.sinks[i] };
         base += fo[i].n_symbols;
         fo[i].circuit = cdl_circuits_ws(r.rt->circuits, cdl_adapter_name(fo[i].adapter), fo[i].market->name);
-        struct cdl_feed *f = cdl_feed_create(loop, r.rt->net, r.rt->rest, r.metrics, &fo[i], &sink, &rc, err, sizeof err);
+        struct cdl_feed *f =
+            cdl_feed_create(loop, r.rt->net, r.rt->rest, r.metrics, &fo[i], &sink, &rc, err, sizeof err);
         if (!f) {
             fprintf(stderr, "candled: %s\n", err);
             code = CDL_EXIT_USAGE;
@@ -465,8 +467,8 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
         snprintf(p50, sizeof p50, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.50));
         snprintf(p99, sizeof p99, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.99));
         char *counters = cdl_metrics_summary(r.metrics);
-        cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99,
-                "counters", counters, NULL);
+        cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99, "counters",
+                counters, NULL);
         free(counters);
     }
 out:
@@ -483,4 +485,3 @@ out:
     free(r.buf);
     return code;
 }
-

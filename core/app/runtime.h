@@ -31,7 +31,7 @@ struct cdl_rest;
 
 struct cdl_runtime {
     uv_loop_t loop;
-    struct cdl_config *cfg;        /* borrowed; a reload applies into it */
+    struct cdl_config *cfg; /* borrowed; a reload applies into it */
     struct cdl_metrics *metrics;
     struct cdl_lua_host *host;
     struct cdl_net *net;           /* NULL until cdl_runtime_open */

@@ -12,7 +12,7 @@
 #define ANCHOR_MIN_MS 978307200000LL  /* 2001-01-01 */
 #define ANCHOR_MAX_MS 4102444800000LL /* 2100-01-01 */
 
-static struct cdl_clock_spec g_spec = {0, 1.0};
+static struct cdl_clock_spec g_spec = { 0, 1.0 };
 static int g_scaled; /* a test clock is in force */
 
 static int fail(char *why, size_t why_len, const char *reason)
@@ -54,8 +54,7 @@ int cdl_clock_parse(const char *text, struct cdl_clock_spec *out, char *why, siz
     const char *r = x + 1, *dot = strchr(r, '.');
     size_t int_len = dot ? (size_t)(dot - r) : strlen(r);
     long long digits;
-    if (parse_digits(r, int_len, 4, &digits) < 0 ||
-        (dot && parse_digits(dot + 1, strlen(dot + 1), 6, &digits) < 0))
+    if (parse_digits(r, int_len, 4, &digits) < 0 || (dot && parse_digits(dot + 1, strlen(dot + 1), 6, &digits) < 0))
         return fail(why, why_len, "the rate is not a decimal number (e.g. 20 or 2.5)");
     double rate = strtod(r, NULL);
     if (!(rate > 0) || rate > CDL_CLOCK_MAX_RATE)
@@ -91,7 +90,7 @@ int cdl_clock_setup(char *why, size_t why_len)
 {
     const char *v = getenv(CDL_CLOCK_ENV);
     g_scaled = 0;
-    g_spec = (struct cdl_clock_spec){0, 1.0};
+    g_spec = (struct cdl_clock_spec){ 0, 1.0 };
     if (!v || !*v)
         return 0;
     char reason[128];
@@ -121,10 +120,7 @@ uint64_t cdl_clock_now_ms(void)
     return (uint64_t)(g_scaled ? cdl_clock_virtual_ms(&g_spec, us) : us / 1000);
 }
 
-uint64_t cdl_clock_timer_ms(uint64_t wall_ms)
-{
-    return g_scaled ? cdl_clock_delay_ms(&g_spec, wall_ms) : wall_ms;
-}
+uint64_t cdl_clock_timer_ms(uint64_t wall_ms) { return g_scaled ? cdl_clock_delay_ms(&g_spec, wall_ms) : wall_ms; }
 
 uint64_t cdl_clock_mono_us(void)
 {

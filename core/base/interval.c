@@ -11,11 +11,11 @@
 #define DAY (24 * HOUR)
 
 static const struct cdl_interval intervals[] = {
-    { "1s", SEC, 0 },        { "10s", 10 * SEC, 0 },  { "1m", MIN, 0 },        { "3m", 3 * MIN, 0 },
-    { "5m", 5 * MIN, 0 },    { "15m", 15 * MIN, 0 },  { "30m", 30 * MIN, 0 },  { "1h", HOUR, 0 },
-    { "2h", 2 * HOUR, 0 },   { "4h", 4 * HOUR, 0 },   { "6h", 6 * HOUR, 0 },   { "8h", 8 * HOUR, 0 },
-    { "12h", 12 * HOUR, 0 }, { "1d", DAY, 0 },        { "2d", 2 * DAY, 0 },    { "3d", 3 * DAY, 0 },
-    { "5d", 5 * DAY, 0 },    { "1w", 7 * DAY, 0 },    { "1M", 0, 1 },          { "3M", 0, 3 },
+    { "1s", SEC, 0 },        { "10s", 10 * SEC, 0 }, { "1m", MIN, 0 },       { "3m", 3 * MIN, 0 },
+    { "5m", 5 * MIN, 0 },    { "15m", 15 * MIN, 0 }, { "30m", 30 * MIN, 0 }, { "1h", HOUR, 0 },
+    { "2h", 2 * HOUR, 0 },   { "4h", 4 * HOUR, 0 },  { "6h", 6 * HOUR, 0 },  { "8h", 8 * HOUR, 0 },
+    { "12h", 12 * HOUR, 0 }, { "1d", DAY, 0 },       { "2d", 2 * DAY, 0 },   { "3d", 3 * DAY, 0 },
+    { "5d", 5 * DAY, 0 },    { "1w", 7 * DAY, 0 },   { "1M", 0, 1 },         { "3M", 0, 3 },
 };
 #define N_INTERVALS ((int)(sizeof intervals / sizeof intervals[0]))
 
@@ -34,10 +34,7 @@ int cdl_interval_parse(const char *name, struct cdl_interval *out)
 
 int cdl_interval_count(void) { return N_INTERVALS; }
 
-const struct cdl_interval *cdl_interval_at(int i)
-{
-    return i >= 0 && i < N_INTERVALS ? &intervals[i] : NULL;
-}
+const struct cdl_interval *cdl_interval_at(int i) { return i >= 0 && i < N_INTERVALS ? &intervals[i] : NULL; }
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -98,7 +95,4 @@ int64_t cdl_interval_next(const struct cdl_interval *iv, int64_t open)
     return open + iv->ms;
 }
 
-int cdl_interval_aligned(const struct cdl_interval *iv, int64_t t)
-{
-    return cdl_interval_floor(iv, t) == t;
-}
+int cdl_interval_aligned(const struct cdl_interval *iv, int64_t t) { return cdl_interval_floor(iv, t) == t; }

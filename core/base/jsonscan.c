@@ -15,7 +15,7 @@
 struct node {
     char seg[SEG_MAX]; /* key, or "" for an array index */
     unsigned char seg_len;
-    int index;         /* 1-based array index, 0 for a key */
+    int index; /* 1-based array index, 0 for a key */
     int first_child, next_sibling;
     int leaf; /* path number ending here, -1 if none */
 };
@@ -163,8 +163,14 @@ static int string(struct scan *c, size_t *off, size_t *len, int *escaped)
             if (++c->p >= c->end)
                 break;
             switch (*c->p) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-                break;
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't': break;
             case 'u':
                 if (c->end - c->p < 5)
                     return fail(c, "truncated \\u escape");
@@ -173,8 +179,7 @@ static int string(struct scan *c, size_t *off, size_t *len, int *escaped)
                         return fail(c, "bad \\u escape");
                 c->p += 4;
                 break;
-            default:
-                return fail(c, "bad escape");
+            default: return fail(c, "bad escape");
             }
         }
         c->p++;
@@ -384,8 +389,8 @@ static int value(struct scan *c, int node)
     }
 }
 
-int cdl_jsonscan_run(const struct cdl_jsonscan *s, const char *text, size_t len, struct cdl_json_span *out,
-                     char *err, size_t errlen)
+int cdl_jsonscan_run(const struct cdl_jsonscan *s, const char *text, size_t len, struct cdl_json_span *out, char *err,
+                     size_t errlen)
 {
     struct scan c = { text, text, text + len, s, out, NULL, 0 };
     memset(out, 0, (size_t)s->n_paths * sizeof *out);
@@ -484,8 +489,7 @@ long cdl_json_unescape(const char *s, size_t len, char *buf, size_t cap)
             o += put_utf8(buf + o, (unsigned)cp);
             break;
         }
-        default:
-            return -1;
+        default: return -1;
         }
     }
     if (o >= cap)

@@ -12,8 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum cdl_json_kind { CDL_J_ABSENT = 0, CDL_J_STRING, CDL_J_NUMBER, CDL_J_TRUE, CDL_J_FALSE, CDL_J_NULL,
-                     CDL_J_OBJECT, CDL_J_ARRAY };
+enum cdl_json_kind {
+    CDL_J_ABSENT = 0,
+    CDL_J_STRING,
+    CDL_J_NUMBER,
+    CDL_J_TRUE,
+    CDL_J_FALSE,
+    CDL_J_NULL,
+    CDL_J_OBJECT,
+    CDL_J_ARRAY
+};
 
 struct cdl_json_span {
     enum cdl_json_kind kind;
@@ -31,8 +39,8 @@ void cdl_jsonscan_destroy(struct cdl_jsonscan *s);
 int cdl_jsonscan_count(const struct cdl_jsonscan *s);
 
 /* Validates text and fills out[0..n).  0, or CDL_EINVAL with a message ("... at byte N") in err. */
-int cdl_jsonscan_run(const struct cdl_jsonscan *s, const char *text, size_t len, struct cdl_json_span *out,
-                     char *err, size_t errlen);
+int cdl_jsonscan_run(const struct cdl_jsonscan *s, const char *text, size_t len, struct cdl_json_span *out, char *err,
+                     size_t errlen);
 
 /* Unescapes a string span into buf (UTF-8; \uXXXX incl. surrogate pairs).  Returns the length,
  * or -1 if it does not fit or an escape is invalid. */

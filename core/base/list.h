@@ -12,10 +12,10 @@ struct cdl_list {
 };
 
 /* The element that contains the member `link` of type `type`. */
-#define cdl_list_entry(link, type, member) ((type *)((char *)(link) - offsetof(type, member)))
+#define cdl_list_entry(link, type, member) ((type *)((char *)(link)-offsetof(type, member)))
 
 /* Iterates over the links of head; `it` may be removed (not any other) inside the loop body. */
-#define cdl_list_each(it, tmp, head) \
+#define cdl_list_each(it, tmp, head)                                                                                   \
     for ((it) = (head)->next, (tmp) = (it)->next; (it) != (head); (it) = (tmp), (tmp) = (it)->next)
 
 /* A head, or an element not in any list. */

@@ -52,10 +52,19 @@ static size_t put_json_str(char *b, size_t at, size_t cap, const char *s)
             b[at++] = (char)c;
         } else if (c < 0x20) {
             b[at++] = '\\';
-            if (c == '\n') b[at++] = 'n';
-            else if (c == '\t') b[at++] = 't';
-            else if (c == '\r') b[at++] = 'r';
-            else { b[at++] = 'u'; b[at++] = '0'; b[at++] = '0'; b[at++] = hex[c >> 4]; b[at++] = hex[c & 15]; }
+            if (c == '\n')
+                b[at++] = 'n';
+            else if (c == '\t')
+                b[at++] = 't';
+            else if (c == '\r')
+                b[at++] = 'r';
+            else {
+                b[at++] = 'u';
+                b[at++] = '0';
+                b[at++] = '0';
+                b[at++] = hex[c >> 4];
+                b[at++] = hex[c & 15];
+            }
         } else {
             b[at++] = (char)c;
         }
@@ -70,8 +79,7 @@ static size_t put_raw(char *b, size_t at, size_t cap, const char *s)
     return at;
 }
 
-static void vlog(enum cdl_log_level level, const char *msg, const char *extra_key,
-                 const char *extra_val, va_list ap)
+static void vlog(enum cdl_log_level level, const char *msg, const char *extra_key, const char *extra_val, va_list ap)
 {
     char line[4096], ts[40];
     size_t n = 0, cap = sizeof line - 2;
@@ -159,8 +167,7 @@ static void log_extra(enum cdl_log_level level, const char *msg, const char *ext
     va_end(ap);
 }
 
-void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level,
-                     const char *msg, ...)
+void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level, const char *msg, ...)
 {
     if (level < g_level || level >= CDL_LOG_OFF)
         return;

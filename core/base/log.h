@@ -37,8 +37,8 @@ struct cdl_log_limit {
 };
 /* Logs at most `burst` lines per `window_ms`; the next line that gets through carries
  * "suppressed":"N" for the ones dropped since.  msg must be static (a literal). */
-void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level,
-                     const char *msg, ...) __attribute__((sentinel));
+void cdl_log_limited(struct cdl_log_limit *lim, uint64_t window_ms, enum cdl_log_level level, const char *msg, ...)
+    __attribute__((sentinel));
 /* The summary of what is still suppressed, if anything: one line {"msg":<msg>,"suppressed":"N"}
  * (the owner calls it before it goes away, so no count is lost). */
 void cdl_log_limit_flush(struct cdl_log_limit *lim);

@@ -101,8 +101,8 @@ char *cdl_admin_ready_json(const struct cdl_admin_opts *o, int *status)
              "\"last_message_time\":%s,\"total_quotes\":%llu,\"total_errors\":%llu,\"consecutive_failures\":%d,"
              "\"circuit_state\":\"%s\",\"healthy\":%s}",
              i ? "," : "", st[i].exchange, st[i].contract_type, st[i].streams, st[i].active_connections, last,
-             (unsigned long long)st[i].total_quotes, (unsigned long long)st[i].total_errors,
-             st[i].consecutive_failures, circuit_state(o, &st[i]), st[i].healthy ? "true" : "false");
+             (unsigned long long)st[i].total_quotes, (unsigned long long)st[i].total_errors, st[i].consecutive_failures,
+             circuit_state(o, &st[i]), st[i].healthy ? "true" : "false");
     }
     tput(&t, "]");
     if (o->reload && o->reload->at_ms) {
@@ -276,12 +276,9 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
     struct cdl_admin *a = vh ? lws_vhost_user(vh) : NULL;
     (void)len;
     switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return a ? on_request(a, wsi, pss, in ? (const char *)in : "/") : -1;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION: /* a POST body: answered at LWS_CALLBACK_HTTP already */
-        return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return on_writeable(wsi, pss);
+    case LWS_CALLBACK_HTTP: return a ? on_request(a, wsi, pss, in ? (const char *)in : "/") : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: /* a POST body: answered at LWS_CALLBACK_HTTP already */ return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: return on_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss && a)
             waiter_unlink(pss);
@@ -290,8 +287,7 @@ static int admin_cb(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->body = NULL;
         }
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 

@@ -17,11 +17,11 @@
 #include "request.h"
 #include "xalloc.h"
 
-#define CTL_MAX 4096     /* replies queued for one client before it counts as not reading */
-#define CLOSE_WAIT_S 10  /* a client that never lets us write its close frame is dropped after this */
+#define CTL_MAX 4096        /* replies queued for one client before it counts as not reading */
+#define CLOSE_WAIT_S 10     /* a client that never lets us write its close frame is dropped after this */
 #define LOG_WINDOW_MS 10000 /* rate limit window of the client log lines */
 #define LOG_BURST 5         /* lines of one kind per window */
-#define WRITE_BATCH 256   /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
+#define WRITE_BATCH 256     /* messages written per WRITEABLE at most, so one busy client cannot hog the loop */
 
 struct client;
 struct csub;
@@ -30,7 +30,7 @@ struct csub;
 struct msg {
     struct msg *next;
     struct symsub *ss;
-    int gap;             /* a gap event of ss: not a quote, not counted toward its limit */
+    int gap; /* a gap event of ss: not a quote, not counted toward its limit */
     size_t len;
     unsigned char buf[]; /* LWS_PRE + payload */
 };
@@ -40,7 +40,7 @@ struct symsub {
     struct csub *sub;
     struct cdl_hub_sub *hs; /* NULL once released */
     char exch_symbol[CDL_SYMBOL_MAX];
-    struct msg *open;      /* latest open candle not yet written */
+    struct msg *open; /* latest open candle not yet written */
     int64_t open_time;
     struct cdl_list dlink; /* in the client's dirty list while dirty */
     int dirty;
@@ -67,8 +67,8 @@ struct client {
     int n_ctl, n_q;
     struct cdl_list dirty; /* struct symsub.dlink: pending open candles, oldest first */
     struct cdl_list subs;  /* struct csub.link, newest first */
-    int n_symbols;   /* live symbol subscriptions */
-    int n_done;      /* subscriptions that delivered their limit */
+    int n_symbols;         /* live symbol subscriptions */
+    int n_done;            /* subscriptions that delivered their limit */
     double tokens;
     uint64_t tokens_ms;
     int write_asked; /* a WRITEABLE is on its way */
@@ -219,8 +219,7 @@ static void client_close(struct client *cl, int code, const char *reason)
     cl->n_ctl = 0;
     depth_closed_add(cl, -cl->n_q);
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &cl->subs)
-        purge(cl, cdl_list_entry(it, struct csub, link), NULL);
+    cdl_list_each(it, tmp, &cl->subs) purge(cl, cdl_list_entry(it, struct csub, link), NULL);
     wake(cl);
     if (cl->wsi)
         lws_set_timeout(cl->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_WAIT_S);
@@ -267,8 +266,8 @@ static void send_error(struct client *cl, const char *code, const char *message)
     cdl_series_add(cdl_metrics_series(cl->srv->metrics, CDL_M_CLIENT_ERRORS, code), 1);
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)cl->id);
-    cdl_log_limited(&cl->srv->lim_refused, LOG_WINDOW_MS, CDL_LOG_WARN, "client request refused", "client", id,
-                    "code", code, "message", message, NULL);
+    cdl_log_limited(&cl->srv->lim_refused, LOG_WINDOW_MS, CDL_LOG_WARN, "client request refused", "client", id, "code",
+                    code, "message", message, NULL);
 }
 
 /* ---- quotes from the hub ------------------------------------------------------------------------------ */
@@ -318,7 +317,7 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
     struct msg *m = msg_new(c ? cl->srv->last.buf : buf, (size_t)n);
     m->ss = ss;
     m->gap = !c;
-    if (!c || c->closed == 1) { /* a gap event is ordered with the closed candles */
+    if (!c || c->closed == 1) {                               /* a gap event is ordered with the closed candles */
         if (c && ss->open && ss->open_time <= c->open_time) { /* superseded by its close */
             dirty_unlink(cl, ss);
             free(ss->open);
@@ -434,7 +433,8 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
     for (int i = 0; i < rq->n_symbols; i++) { /* all or nothing */
         int found = 0;
         struct cdl_list *it, *tmp;
-        cdl_list_each(it, tmp, &cl->subs) {
+        cdl_list_each(it, tmp, &cl->subs)
+        {
             const struct csub *s = cdl_list_entry(it, struct csub, link);
             for (int k = 0; k < s->n && !found && s->hf == hf; k++)
                 found = s->syms[k].hs && !strcmp(s->syms[k].exch_symbol, exch[i]);
@@ -447,7 +447,8 @@ static void do_unsubscribe(struct client *cl, struct cdl_hub_feed *hf, struct cd
         }
     }
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &cl->subs) {
+    cdl_list_each(it, tmp, &cl->subs)
+    {
         struct csub *s = cdl_list_entry(it, struct csub, link);
         for (int k = 0; k < s->n && s->hf == hf; k++)
             for (int i = 0; i < rq->n_symbols; i++)
@@ -499,10 +500,10 @@ static void handle_message(struct client *cl, const char *text, size_t len)
     const char **names = cdl_xcalloc((size_t)rq.n_symbols + 1, sizeof *names);
     for (int i = 0; i < rq.n_symbols; i++)
         names[i] = rq.symbols[i];
-    struct cdl_hub_feed *hf = cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, names, rq.n_symbols, rq.interval,
-                                              &code, msg, sizeof msg);
+    struct cdl_hub_feed *hf =
+        cdl_hub_resolve(cl->srv->hub, rq.exchange, rq.market, names, rq.n_symbols, rq.interval, &code, msg, sizeof msg);
     free(names);
-    char (*exch)[CDL_SYMBOL_MAX] = cdl_xcalloc((size_t)rq.n_symbols, sizeof *exch);
+    char(*exch)[CDL_SYMBOL_MAX] = cdl_xcalloc((size_t)rq.n_symbols, sizeof *exch);
     if (!hf)
         send_error(cl, code, msg);
     else if (normalise(hf, &rq, exch, msg, sizeof msg))
@@ -521,17 +522,14 @@ static void on_receive(struct client *cl, struct lws *wsi, const char *in, size_
     const char *msg;
     size_t n, cap = (size_t)cl->srv->o.max_message;
     switch (cdl_reasm_feed(&cl->rx, wsi, cap, in, len, &msg, &n)) {
-    case CDL_REASM_DONE:
-        handle_message(cl, msg, n);
-        break;
+    case CDL_REASM_DONE: handle_message(cl, msg, n); break;
     case CDL_REASM_OVERSIZE: {
         char text[128];
         snprintf(text, sizeof text, "message of %zu bytes; at most %zu", n, cap);
         send_error(cl, "frame_too_large", text);
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -695,9 +693,10 @@ static int server_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
     struct cdl_wsapi *srv = vh ? lws_vhost_user(vh) : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP: /* a plain HTTP request on the WebSocket port */
-        return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "WebSocket only") ? -1 : lws_http_transaction_completed(wsi);
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return !srv || srv->draining || srv->n_clients >= srv->o.max_clients;
+        return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "WebSocket only")
+                   ? -1
+                   : lws_http_transaction_completed(wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return !srv || srv->draining || srv->n_clients >= srv->o.max_clients;
     case LWS_CALLBACK_ESTABLISHED:
         if (srv->o.send_buffer > 0) {
             int v = srv->o.send_buffer, fd = (int)lws_get_socket_fd(wsi);
@@ -710,16 +709,14 @@ static int server_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (pss->cl && !pss->cl->close_code)
             on_receive(pss->cl, wsi, in, len);
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->cl ? on_writeable(pss->cl, wsi) : 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: return pss->cl ? on_writeable(pss->cl, wsi) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pss->cl) {
             client_free(pss->cl);
             pss->cl = NULL;
         }
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -729,7 +726,7 @@ static const struct lws_protocols protocols[] = {
 };
 
 struct cdl_wsapi *cdl_wsapi_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
-                                     const struct cdl_wsapi_opts *o, int *bound)
+                                   const struct cdl_wsapi_opts *o, int *bound)
 {
     struct cdl_wsapi *s = cdl_xcalloc(1, sizeof *s);
     s->o = *o;

@@ -22,12 +22,12 @@
 
 struct cdl_wsapi_opts {
     const char *host;
-    int port;              /* 0 = a free port */
+    int port; /* 0 = a free port */
     int max_clients;
-    int queue_max;         /* closed candles queued per client */
-    int send_buffer;       /* SO_SNDBUF of client sockets, 0 = the kernel's default */
-    int max_message;       /* bytes of one client message */
-    int max_symbols;       /* symbol subscriptions per client */
+    int queue_max;   /* closed candles queued per client */
+    int send_buffer; /* SO_SNDBUF of client sockets, 0 = the kernel's default */
+    int max_message; /* bytes of one client message */
+    int max_symbols; /* symbol subscriptions per client */
     double max_requests_per_sec;
 };
 
@@ -35,7 +35,7 @@ struct cdl_wsapi;
 
 /* Listens; NULL if it cannot (logged).  *bound: the port it got. */
 struct cdl_wsapi *cdl_wsapi_create(struct cdl_net *net, struct cdl_hub *hub, struct cdl_metrics *metrics,
-                                     const struct cdl_wsapi_opts *o, int *bound);
+                                   const struct cdl_wsapi_opts *o, int *bound);
 int cdl_wsapi_n_clients(const struct cdl_wsapi *s);
 /* Refuses new clients and closes every client with 1001. */
 void cdl_wsapi_drain(struct cdl_wsapi *s);

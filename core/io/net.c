@@ -45,8 +45,7 @@ struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file, const struc
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                   LWS_SERVER_OPTION_LIBUV;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_LIBUV;
     info.foreign_loops = n->foreign_loops;
     info.pcontext = &n->ctx;
     n->ctx = lws_create_context(&info);
@@ -59,7 +58,7 @@ struct cdl_net *cdl_net_create(uv_loop_t *loop, const char *ca_file, const struc
     info.vhost_name = "client";
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = client_protocols;
-    info.extensions = NULL; /* no client permessage-deflate on lws 4.1.6 (lws #2794) */
+    info.extensions = NULL;                              /* no client permessage-deflate on lws 4.1.6 (lws #2794) */
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* needed on this vhost for client TLS */
     if (ca_file && *ca_file)
         info.client_ssl_ca_filepath = ca_file; /* else the OS CA store */
@@ -182,4 +181,3 @@ void cdl_net_destroy(struct cdl_net *n)
     cdl_log_limit_flush(&lws_log_limit);
     free(n);
 }
-

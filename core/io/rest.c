@@ -45,8 +45,8 @@ struct req {
     uint64_t deadline_ms;        /* fails with CDL_EOPEN if its breaker stays open past this */
     struct budget *budget;       /* its host's, NULL = none */
     double weight;
-    int budget_waiting;          /* waiting for the budget now (counted in the gauge) */
-    int budget_waited;           /* counted in budget_waits */
+    int budget_waiting; /* waiting for the budget now (counted in the gauge) */
+    int budget_waited;  /* counted in budget_waits */
 };
 
 struct sock {
@@ -626,7 +626,8 @@ int cdl_rest_request_weighted(struct cdl_rest *r, const char *method, const char
 int cdl_rest_cancel(struct cdl_rest *r, uint64_t id)
 {
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &r->queued) {
+    cdl_list_each(it, tmp, &r->queued)
+    {
         struct req *q = cdl_list_entry(it, struct req, link);
         if (q->id == id) {
             unlink_queued(r, q);
@@ -634,7 +635,8 @@ int cdl_rest_cancel(struct cdl_rest *r, uint64_t id)
             return 0;
         }
     }
-    cdl_list_each(it, tmp, &r->active) {
+    cdl_list_each(it, tmp, &r->active)
+    {
         struct req *q = cdl_list_entry(it, struct req, link);
         if (q->id == id) {
             curl_multi_remove_handle(r->multi, q->easy);

@@ -37,7 +37,7 @@ struct cdl_rest_opts {
     long pool_connections; /* per host (CONNECTOR_REST_POOL_CONNECTIONS) */
     long pool_maxsize;     /* in total (CONNECTOR_REST_POOL_MAXSIZE) */
     const char *user_agent;
-    const char *ca_file;   /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
+    const char *ca_file;           /* PEM CAs for https (NULL = the OS CA store); borrowed for the client's life */
     struct cdl_circuits *circuits; /* per-host breakers, borrowed for the client's life; NULL = none */
     long breaker_max_wait_ms;      /* longest wait for an open host's breaker */
     double budget_fraction;        /* share of every declared budget used, (0, 1]; 0 = no budgets */
@@ -49,14 +49,14 @@ void cdl_rest_opts_default(struct cdl_rest_opts *o);
 
 struct cdl_rest_response {
     uint64_t id;
-    long status;           /* HTTP status, 0 if there was no response */
-    const char *body;      /* borrowed until the callback returns; NUL-terminated */
+    long status;      /* HTTP status, 0 if there was no response */
+    const char *body; /* borrowed until the callback returns; NUL-terminated */
     size_t body_len;
-    double retry_after_s;  /* Retry-After in seconds, -1 if absent */
-    int error;             /* 0, or CDL_EIO (transport), CDL_ERANGE (body cap), CDL_ECLOSED (cancelled),
-                            * CDL_EOPEN (not sent: the host's breaker is open) */
+    double retry_after_s;   /* Retry-After in seconds, -1 if absent */
+    int error;              /* 0, or CDL_EIO (transport), CDL_ERANGE (body cap), CDL_ECLOSED (cancelled),
+                             * CDL_EOPEN (not sent: the host's breaker is open) */
     const char *error_text; /* "" when error == 0 */
-    long http_version;     /* 1 or 2 */
+    long http_version;      /* 1 or 2 */
     double total_s;
 };
 

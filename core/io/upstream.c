@@ -35,19 +35,19 @@ struct cdl_upstream {
     int gai_busy;
 
     uv_timer_t retry_timer, idle_timer, ping_timer, send_timer;
-    int handles_open;  /* uv handles not yet closed */
+    int handles_open; /* uv handles not yet closed */
     int handles_closing;
-    int dead;          /* destroy() called */
-    unsigned attempt;  /* consecutive failed attempts */
+    int dead;                    /* destroy() called */
+    unsigned attempt;            /* consecutive failed attempts */
     struct cdl_circuit *circuit; /* borrowed, may be NULL */
-    int verdict_due;   /* this attempt was let through by the breaker and owes it a verdict */
-    uint64_t retry_after_ms; /* the upgrade was answered 429/418 with Retry-After */
+    int verdict_due;             /* this attempt was let through by the breaker and owes it a verdict */
+    uint64_t retry_after_ms;     /* the upgrade was answered 429/418 with Retry-After */
     unsigned generation;
     uint64_t rng;
     uint64_t last_rx_ms;
-    int close_code;        /* close frame to write at the next WRITEABLE, 0 = none */
-    int reconnect_after;   /* after our own close: reconnect */
-    int paused;            /* backpressure: not reading (applied again on every connection) */
+    int close_code;      /* close frame to write at the next WRITEABLE, 0 = none */
+    int reconnect_after; /* after our own close: reconnect */
+    int paused;          /* backpressure: not reading (applied again on every connection) */
 
     struct out_frame *q_head, *q_tail;
     size_t q_len;
@@ -78,7 +78,7 @@ static void maybe_free(struct cdl_upstream *u)
 {
     if (!u->dead || u->wsi || u->gai_busy || u->handles_closing)
         return;
-    {   /* close our timers; the last close callback frees */
+    { /* close our timers; the last close callback frees */
         u->handles_closing = 1;
         uv_close((uv_handle_t *)&u->retry_timer, on_handle_closed);
         uv_close((uv_handle_t *)&u->idle_timer, on_handle_closed);
@@ -416,15 +416,12 @@ static void on_receive(struct cdl_upstream *u, struct lws *wsi, const char *in, 
     size_t n;
     u->last_rx_ms = now_ms(u);
     switch (cdl_reasm_feed(&u->rx, wsi, u->o.max_message, in, len, &msg, &n)) {
-    case CDL_REASM_DONE:
-        deliver(u, msg, n);
-        break;
+    case CDL_REASM_DONE: deliver(u, msg, n); break;
     case CDL_REASM_OVERSIZE:
         if (u->cbs.on_oversize)
             u->cbs.on_oversize(u->user, n);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -529,8 +526,7 @@ static int lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         }
         return 0;
 
-    default:
-        return 0;
+    default: return 0;
     }
 }
 

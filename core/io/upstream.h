@@ -30,21 +30,21 @@
 struct cdl_upstream;
 
 struct cdl_upstream_cbs {
-    void (*on_open)(void *user);                                         /* established */
+    void (*on_open)(void *user);                                                  /* established */
     void (*on_frame)(void *user, const char *data, size_t len, uint64_t recv_us); /* one whole message */
-    void (*on_oversize)(void *user, size_t len);                         /* a message over the cap was dropped */
-    void (*on_ping)(void *user);                                         /* every ping_interval while open */
-    void (*on_down)(void *user, const char *why);                        /* lost or failed; a reconnect is scheduled */
+    void (*on_oversize)(void *user, size_t len);  /* a message over the cap was dropped */
+    void (*on_ping)(void *user);                  /* every ping_interval while open */
+    void (*on_down)(void *user, const char *why); /* lost or failed; a reconnect is scheduled */
 };
 
 struct cdl_upstream_opts {
-    const char *url;           /* ws:// or wss:// */
-    const char *name;          /* for logs, e.g. "binance/spot#1" */
-    double idle_timeout_s;     /* reconnect after this long without a frame; 0 = never */
-    double ping_interval_s;    /* on_ping period; 0 = none */
-    double max_sends_per_sec;  /* pacing of send(); 0 = unpaced */
-    size_t max_message;        /* reassembly cap in bytes; 0 = 1 MiB */
-    size_t max_queued;         /* frames waiting to be sent; 0 = 4096 */
+    const char *url;             /* ws:// or wss:// */
+    const char *name;            /* for logs, e.g. "binance/spot#1" */
+    double idle_timeout_s;       /* reconnect after this long without a frame; 0 = never */
+    double ping_interval_s;      /* on_ping period; 0 = none */
+    double max_sends_per_sec;    /* pacing of send(); 0 = unpaced */
+    size_t max_message;          /* reassembly cap in bytes; 0 = 1 MiB */
+    size_t max_queued;           /* frames waiting to be sent; 0 = 4096 */
     struct cdl_circuit *circuit; /* borrowed: the market's breaker, shared by its connections; NULL = none */
 };
 

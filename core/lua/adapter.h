@@ -25,8 +25,8 @@ struct cdl_market {
     char rest_url[CDL_URL_MAX];
     int max_streams;
     double max_sends_per_sec;
-    double ping_interval; /* seconds, 0 = none */
-    double idle_timeout;  /* seconds */
+    double ping_interval;      /* seconds, 0 = none */
+    double idle_timeout;       /* seconds */
     double max_connection_age; /* seconds the exchange keeps a connection open, 0 = no limit */
     int rest_max_rows;
     /* REST budget of the market's host (docs/adapters.md): weight per minute (0 = none), the
@@ -40,7 +40,7 @@ struct cdl_market {
         double weight;
     } rest_weights[CDL_REST_WEIGHTS_MAX];
     int confirm_inferred; /* 1: closes inferred without a flag wait for the REST row (throttled pushes) */
-    int index; /* position in the adapter's markets, 0 = default */
+    int index;            /* position in the adapter's markets, 0 = default */
 };
 
 /* One stream as the exchange names it. */
@@ -61,22 +61,22 @@ struct cdl_parsed_candle {
  * a REST page of more rows spills into a scratch array owned by the host (at most the market's
  * rest_max_rows), valid until the next cdl_adapter_rest_parse.  Read the candles through items. */
 struct cdl_parse_result {
-    int n; /* valid candles in items[] */
+    int n;                           /* valid candles in items[] */
     struct cdl_parsed_candle *items; /* fixed, or the host's scratch array */
     int cap, limit;                  /* room in items; most candles taken (the rest is refused) */
     struct cdl_parsed_candle fixed[CDL_PARSE_MAX];
-    int n_bad;               /* candles refused at the boundary */
-    char bad_reason[32];     /* reason of the first refused candle */
+    int n_bad;           /* candles refused at the boundary */
+    char bad_reason[32]; /* reason of the first refused candle */
     enum cdl_parse_event event;
-    int rejected;            /* the adapter rejected the whole frame (nil, reason) */
-    char reason[32];         /* rejection reason token */
-    char message[256];       /* event message (error/reconnect) */
+    int rejected;      /* the adapter rejected the whole frame (nil, reason) */
+    char reason[32];   /* rejection reason token */
+    char message[256]; /* event message (error/reconnect) */
 };
 
 struct cdl_rest_req {
     char url[2 * CDL_URL_MAX];
     char method[8];
-    char *body; /* malloc'd or NULL; free with cdl_rest_req_clear */
+    char *body;       /* malloc'd or NULL; free with cdl_rest_req_clear */
     char *headers[9]; /* NULL-terminated, malloc'd */
 };
 void cdl_rest_req_clear(struct cdl_rest_req *r);
@@ -104,8 +104,8 @@ const char *cdl_adapter_interval_canonical(const struct cdl_adapter *a, const st
 int cdl_adapter_has_rest(const struct cdl_adapter *a);
 
 /* symbol(market, text) -> out.  CDL_EINVAL with the adapter's reason in err when refused. */
-int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out,
-                       size_t outlen, char *err, size_t errlen);
+int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out, size_t outlen,
+                       char *err, size_t errlen);
 
 /* market_of(text) -> the market a symbol belongs to, for exchanges whose symbols say it (OKX
  * instrument ids).  NULL when the adapter has no market_of hook, when the hook returns nil (it
@@ -116,14 +116,12 @@ int cdl_adapter_has_market_of(struct cdl_adapter *a);
  * of the symbols are in, else the default market.  NULL with a message in err (hint: what the
  * user should give, "--market" or "contract_type") if the market is unknown, a symbol's market
  * cannot be told, or the symbols are in different markets. */
-const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market,
-                                                const char *const *symbols, int n, const char *hint, char *err,
-                                                size_t errlen);
+const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market, const char *const *symbols,
+                                                 int n, const char *hint, char *err, size_t errlen);
 const struct cdl_market *cdl_adapter_market_of(struct cdl_adapter *a, const char *text);
 
 /* Sessions: a Lua table per upstream connection.  Returns a reference (> 0) or a negative error. */
-int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url,
-                            uint64_t conn_id);
+int cdl_adapter_session_new(struct cdl_adapter *a, const struct cdl_market *m, const char *ws_url, uint64_t conn_id);
 void cdl_adapter_session_free(struct cdl_adapter *a, int session);
 
 /* A session of adapter `to` (a reloaded copy of `from`, possibly in another host) for the same
@@ -134,8 +132,8 @@ void cdl_adapter_session_free(struct cdl_adapter *a, int session);
 int cdl_adapter_session_migrate(struct cdl_adapter *from, int session, struct cdl_adapter *to,
                                 const struct cdl_market *m, const char *ws_url, uint64_t conn_id);
 
-int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
-                            char *out, size_t outlen);
+int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n, char *out,
+                            size_t outlen);
 
 /* Frames to send: emit(user, frame, len) is called for each text frame the hook returned. */
 typedef void (*cdl_frame_emit)(void *user, const char *frame, size_t len);
@@ -145,8 +143,7 @@ int cdl_adapter_ping(struct cdl_adapter *a, int session, cdl_frame_emit emit, vo
 
 /* parse(session, frame) converted into res.  Returns 0 (see res for candles / event / rejection)
  * or a negative error when the hook raised or broke the contract (already counted and logged). */
-int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len,
-                      struct cdl_parse_result *res);
+int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len, struct cdl_parse_result *res);
 
 /* The order in which res's rows go to the sequencer: by open time (a page comes newest or oldest
  * first), rows with the same open time in their page order, so a page that repeats a period is

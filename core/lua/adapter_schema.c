@@ -17,43 +17,101 @@
 #define WEIGHT_MAX 1e6 /* the heaviest request a rest_weight may declare */
 
 const struct cdl_market_field cdl_market_schema[] = {
-    { .field = "name", .type = CDL_FT_NAME, .required = 1, .offset = OFF(name), .size = SZ(name),
+    { .field = "name",
+      .type = CDL_FT_NAME,
+      .required = 1,
+      .offset = OFF(name),
+      .size = SZ(name),
       .help = "The market's name, a lower-case identifier; the first market is the exchange's default." },
-    { .field = "ws_url", .type = CDL_FT_URL, .required = 1, .schemes = { "ws://", "wss://" },
-      .expect = "a ws:// or wss:// URL string", .offset = OFF(ws_url), .size = SZ(ws_url),
+    { .field = "ws_url",
+      .type = CDL_FT_URL,
+      .required = 1,
+      .schemes = { "ws://", "wss://" },
+      .expect = "a ws:// or wss:// URL string",
+      .offset = OFF(ws_url),
+      .size = SZ(ws_url),
       .help = "Default WebSocket endpoint (`exchanges.<exchange>.<market>.ws_url` in `config.lua` or `--ws-url` "
               "replace it)." },
-    { .field = "rest_url", .type = CDL_FT_URL, .schemes = { "http://", "https://" },
-      .expect = "an http(s):// URL string", .offset = OFF(rest_url), .size = SZ(rest_url),
+    { .field = "rest_url",
+      .type = CDL_FT_URL,
+      .schemes = { "http://", "https://" },
+      .expect = "an http(s):// URL string",
+      .offset = OFF(rest_url),
+      .size = SZ(rest_url),
       .help = "REST base for backfill; without it (or without the `rest` hooks) nothing is backfilled." },
-    { .field = "max_streams", .type = CDL_FT_INT, .min = 1, .max = 100000, .dflt = 200, .offset = OFF(max_streams),
+    { .field = "max_streams",
+      .type = CDL_FT_INT,
+      .min = 1,
+      .max = 100000,
+      .dflt = 200,
+      .offset = OFF(max_streams),
       .help = "Streams on one connection." },
-    { .field = "max_sends_per_sec", .type = CDL_FT_NUM, .min = 0.1, .max = 1000, .dflt = 5,
+    { .field = "max_sends_per_sec",
+      .type = CDL_FT_NUM,
+      .min = 0.1,
+      .max = 1000,
+      .dflt = 5,
       .offset = OFF(max_sends_per_sec),
       .help = "Control frames the core may send per second per connection (subscribe, unsubscribe, ping)." },
-    { .field = "ping_interval", .type = CDL_FT_NUM, .min = 0, .max = 3600, .dflt = 0, .offset = OFF(ping_interval),
+    { .field = "ping_interval",
+      .type = CDL_FT_NUM,
+      .min = 0,
+      .max = 3600,
+      .dflt = 0,
+      .offset = OFF(ping_interval),
       .help = "Seconds between calls of `ping()`; 0 = no application ping." },
-    { .field = "idle_timeout", .type = CDL_FT_NUM, .min = 1, .max = 86400, .dflt = 60, .offset = OFF(idle_timeout),
+    { .field = "idle_timeout",
+      .type = CDL_FT_NUM,
+      .min = 1,
+      .max = 86400,
+      .dflt = 60,
+      .offset = OFF(idle_timeout),
       .help = "Seconds without any frame before the core reconnects." },
-    { .field = "max_connection_age", .type = CDL_FT_NUM, .min = 0, .max = 604800, .dflt = 0,
+    { .field = "max_connection_age",
+      .type = CDL_FT_NUM,
+      .min = 0,
+      .max = 604800,
+      .dflt = 0,
       .offset = OFF(max_connection_age),
       .help = "Seconds the exchange keeps a connection open (7 days at most); 0 = no limit. See below." },
-    { .field = "rest_max_rows", .type = CDL_FT_INT, .min = 1, .max = CDL_REST_ROWS_MAX, .dflt = 500,
-      .offset = OFF(rest_max_rows), .help = "Rows one REST page may hold: the exchange's maximum." },
-    { .field = "rest_weight_per_minute", .type = CDL_FT_NUM, .min = 0, .max = 1e7, .dflt = 0,
+    { .field = "rest_max_rows",
+      .type = CDL_FT_INT,
+      .min = 1,
+      .max = CDL_REST_ROWS_MAX,
+      .dflt = 500,
+      .offset = OFF(rest_max_rows),
+      .help = "Rows one REST page may hold: the exchange's maximum." },
+    { .field = "rest_weight_per_minute",
+      .type = CDL_FT_NUM,
+      .min = 0,
+      .max = 1e7,
+      .dflt = 0,
       .offset = OFF(rest_weight_per_minute),
       .help = "REST weight the exchange allows per minute per IP on `rest_url`'s host; 0 = no budget (REST budgets)." },
-    { .field = "rest_weight_burst", .type = CDL_FT_NUM, .min = 0, .max = 1e7, .dflt = 0,
-      .offset = OFF(rest_weight_burst), .help = "Most weight spent at once; 0 = a second's worth of the budget." },
-    { .field = "rest_weight", .type = CDL_FT_WEIGHTS, .max = WEIGHT_MAX,
+    { .field = "rest_weight_burst",
+      .type = CDL_FT_NUM,
+      .min = 0,
+      .max = 1e7,
+      .dflt = 0,
+      .offset = OFF(rest_weight_burst),
+      .help = "Most weight spent at once; 0 = a second's worth of the budget." },
+    { .field = "rest_weight",
+      .type = CDL_FT_WEIGHTS,
+      .max = WEIGHT_MAX,
       .help = "Weight of one request: a number > 0, or at most 16 `{max_limit, weight}` steps with `max_limit` "
               "integers growing in [1, 10000] (REST budgets); absent = 1." },
-    { .field = "confirm_inferred", .type = CDL_FT_BOOL, .dflt = 0, .offset = OFF(confirm_inferred),
+    { .field = "confirm_inferred",
+      .type = CDL_FT_BOOL,
+      .dflt = 0,
+      .offset = OFF(confirm_inferred),
       .help = "No closed flag and throttled pushes: inferred closes wait for the REST row. See below." },
-    { .field = "aliases", .type = CDL_FT_ALIASES, .max = CDL_ALIASES_MAX,
+    { .field = "aliases",
+      .type = CDL_FT_ALIASES,
+      .max = CDL_ALIASES_MAX,
       .help = "Other names of the market: at most 4 lower-case identifiers, each unique among the adapter's "
               "market names and aliases." },
-    { .field = "intervals", .type = CDL_FT_INTERVALS,
+    { .field = "intervals",
+      .type = CDL_FT_INTERVALS,
       .help = "Canonical interval -> the exchange's name (non-empty, at most 15 characters); absent = the "
               "adapter's own `intervals`. Every key must be canonical." },
 };
@@ -201,18 +259,14 @@ static int read_field(lua_State *L, const struct cdl_market_field *f, struct cdl
             return -1;
         *(int *)p = ty == LUA_TNIL ? (int)f->dflt : lua_toboolean(L, -1);
         return 0;
-    case CDL_FT_WEIGHTS:
-        return read_weights(L, m);
-    case CDL_FT_ALIASES:
-        return read_aliases(L, f, m);
-    case CDL_FT_INTERVALS:
-        return 0; /* the host reads the map (it needs the adapter's own as the fallback) */
+    case CDL_FT_WEIGHTS: return read_weights(L, m);
+    case CDL_FT_ALIASES: return read_aliases(L, f, m);
+    case CDL_FT_INTERVALS: return 0; /* the host reads the map (it needs the adapter's own as the fallback) */
     }
     return -1;
 }
 
-int cdl_schema_check_market(lua_State *L, int mt, struct cdl_market *m, const char *where, char *err,
-                            size_t errlen)
+int cdl_schema_check_market(lua_State *L, int mt, struct cdl_market *m, const char *where, char *err, size_t errlen)
 {
     for (int i = 0; i < cdl_market_schema_count; i++) {
         const struct cdl_market_field *f = &cdl_market_schema[i];
@@ -269,8 +323,9 @@ int cdl_schema_check_hooks(lua_State *L, int t, const char *name, int *has_rest,
 /* ---- the candled.contract module ---------------------------------------------------------------- */
 
 static const char *const type_names[] = {
-    [CDL_FT_NAME] = "name",       [CDL_FT_URL] = "url",         [CDL_FT_INT] = "integer",
-    [CDL_FT_NUM] = "number",      [CDL_FT_BOOL] = "boolean",    [CDL_FT_WEIGHTS] = "weights",
+    [CDL_FT_NAME] = "name",       [CDL_FT_URL] = "url",
+    [CDL_FT_INT] = "integer",     [CDL_FT_NUM] = "number",
+    [CDL_FT_BOOL] = "boolean",    [CDL_FT_WEIGHTS] = "weights",
     [CDL_FT_ALIASES] = "aliases", [CDL_FT_INTERVALS] = "intervals",
 };
 
@@ -327,8 +382,8 @@ static int ro_pairs(lua_State *L)
 /* [t] -> [view]: a read-only view of t (reads, pairs, ipairs and # see t; writes raise). */
 static void freeze(lua_State *L)
 {
-    lua_newtable(L);                /* [t, view] */
-    lua_createtable(L, 0, 5);       /* [t, view, mt] */
+    lua_newtable(L);          /* [t, view] */
+    lua_createtable(L, 0, 5); /* [t, view, mt] */
     lua_pushvalue(L, -3);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, ro_newindex);
@@ -487,28 +542,16 @@ static void field_range(const struct cdl_market_field *f, char *out, size_t len)
 {
     switch (f->type) {
     case CDL_FT_INT:
-    case CDL_FT_NUM:
-        snprintf(out, len, "%.15g .. %.15g", f->min, f->max);
-        break;
+    case CDL_FT_NUM: snprintf(out, len, "%.15g .. %.15g", f->min, f->max); break;
     case CDL_FT_URL:
-        snprintf(out, len, "`%s`%s%s%s", f->schemes[0], f->schemes[1] ? " or `" : "", f->schemes[1] ? f->schemes[1] : "",
-                 f->schemes[1] ? "`" : "");
+        snprintf(out, len, "`%s`%s%s%s", f->schemes[0], f->schemes[1] ? " or `" : "",
+                 f->schemes[1] ? f->schemes[1] : "", f->schemes[1] ? "`" : "");
         break;
-    case CDL_FT_NAME:
-        snprintf(out, len, "`[a-z0-9_]+`, at most %d characters", CDL_NAME_MAX - 1);
-        break;
-    case CDL_FT_ALIASES:
-        snprintf(out, len, "at most %d names", (int)f->max);
-        break;
-    case CDL_FT_WEIGHTS:
-        snprintf(out, len, "weights in (0, %.15g]", f->max);
-        break;
-    case CDL_FT_BOOL:
-        snprintf(out, len, "`true` or `false`");
-        break;
-    case CDL_FT_INTERVALS:
-        snprintf(out, len, "keys: canonical intervals");
-        break;
+    case CDL_FT_NAME: snprintf(out, len, "`[a-z0-9_]+`, at most %d characters", CDL_NAME_MAX - 1); break;
+    case CDL_FT_ALIASES: snprintf(out, len, "at most %d names", (int)f->max); break;
+    case CDL_FT_WEIGHTS: snprintf(out, len, "weights in (0, %.15g]", f->max); break;
+    case CDL_FT_BOOL: snprintf(out, len, "`true` or `false`"); break;
+    case CDL_FT_INTERVALS: snprintf(out, len, "keys: canonical intervals"); break;
     }
 }
 

@@ -31,11 +31,11 @@ struct cdl_market_field {
     const char *field;
     enum cdl_field_type type;
     int required;
-    double min, max;            /* numbers: the range; WEIGHTS: the largest weight; ALIASES: most entries */
-    double dflt;                /* numbers and booleans: the value when absent */
-    const char *schemes[3];     /* URL: accepted prefixes (NULL-terminated) */
-    const char *expect;         /* URL: what the Lua SDK says it must be */
-    size_t offset, size;        /* where the value lands in struct cdl_market; strings: buffer size */
+    double min, max;        /* numbers: the range; WEIGHTS: the largest weight; ALIASES: most entries */
+    double dflt;            /* numbers and booleans: the value when absent */
+    const char *schemes[3]; /* URL: accepted prefixes (NULL-terminated) */
+    const char *expect;     /* URL: what the Lua SDK says it must be */
+    size_t offset, size;    /* where the value lands in struct cdl_market; strings: buffer size */
     const char *help;
 };
 
@@ -55,8 +55,7 @@ extern const int cdl_hook_schema_count;
 /* Checks the market table at index mt against the schema and fills m (fields it does not name
  * are left alone).  0, or CDL_EINVAL with "<where>.<field> is missing or invalid" (or
  * "<where>.aliases: at most 4") in err.  Reads through metamethods: call it protected. */
-int cdl_schema_check_market(lua_State *L, int mt, struct cdl_market *m, const char *where, char *err,
-                            size_t errlen);
+int cdl_schema_check_market(lua_State *L, int mt, struct cdl_market *m, const char *where, char *err, size_t errlen);
 /* Checks the hooks of the adapter table at index t; sets *has_rest.  0, or CDL_EINVAL with
  * "adapter '<name>': <hook> must be a function" (or the rest table's message) in err. */
 int cdl_schema_check_hooks(lua_State *L, int t, const char *name, int *has_rest, char *err, size_t errlen);

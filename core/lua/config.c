@@ -90,7 +90,8 @@ static const struct key schema[] = {
         .min = 1,
         .max = 1000000,
         .offset = OFF(client_queue_max),
-        .help = "Closed candles queued for one client; past it the client is closed with 1008 (open candles are latest-wins).",
+        .help =
+            "Closed candles queued for one client; past it the client is closed with 1008 (open candles are latest-wins).",
     },
     {
         .section = "server",
@@ -99,7 +100,8 @@ static const struct key schema[] = {
         .dflt = "262144",
         .max = 67108864,
         .offset = OFF(client_send_buffer),
-        .help = "Kernel send buffer of each client socket, bytes (bounds what a client that stops reading pins in the kernel); 0 = the kernel's autotuning.",
+        .help =
+            "Kernel send buffer of each client socket, bytes (bounds what a client that stops reading pins in the kernel); 0 = the kernel's autotuning.",
     },
     {
         .section = "server",
@@ -167,7 +169,8 @@ static const struct key schema[] = {
         .max = 86400,
         .offset = OFF(inactivity_timeout),
         .env = "CONNECTOR_INACTIVITY_TIMEOUT",
-        .help = "Seconds after a period's end before its missing close becomes a hole to backfill, a candle without a closed flag is taken as closed, and REST rows are final (the predecessor's 'seconds before REST backfill').",
+        .help =
+            "Seconds after a period's end before its missing close becomes a hole to backfill, a candle without a closed flag is taken as closed, and REST rows are final (the predecessor's 'seconds before REST backfill').",
     },
     {
         .section = "connection",
@@ -188,7 +191,8 @@ static const struct key schema[] = {
         .max = 86400,
         .offset = OFF(idle_timeout),
         .env = "CONNECTOR_IDLE_TIMEOUT",
-        .help = "Seconds without any upstream frame before reconnecting (a silent, zombie connection); 0 = each adapter's own value.",
+        .help =
+            "Seconds without any upstream frame before reconnecting (a silent, zombie connection); 0 = each adapter's own value.",
     },
     {
         .section = "connection",
@@ -198,7 +202,8 @@ static const struct key schema[] = {
         .max = 604800,
         .offset = OFF(max_connection_age),
         .env = "CONNECTOR_MAX_CONNECTION_AGE",
-        .help = "Seconds an exchange keeps one upstream connection open; each is replaced (make-before-break) shortly before: 0 = each adapter's own value (Binance 24 h; none elsewhere). Shorter only for tests or a stricter exchange.",
+        .help =
+            "Seconds an exchange keeps one upstream connection open; each is replaced (make-before-break) shortly before: 0 = each adapter's own value (Binance 24 h; none elsewhere). Shorter only for tests or a stricter exchange.",
     },
     {
         .section = "connection",
@@ -230,7 +235,8 @@ static const struct key schema[] = {
         .max = 1000,
         .offset = OFF(cb_failure_threshold),
         .env = "CONNECTOR_CIRCUIT_BREAKER_FAILURE_THRESHOLD",
-        .help = "Consecutive failed attempts that open a breaker: WebSocket connects per exchange market, requests per REST host (docs/reliability.md).",
+        .help =
+            "Consecutive failed attempts that open a breaker: WebSocket connects per exchange market, requests per REST host (docs/reliability.md).",
     },
     {
         .section = "circuit_breaker",
@@ -241,7 +247,8 @@ static const struct key schema[] = {
         .max = 300,
         .offset = OFF(cb_recovery_timeout),
         .env = "CONNECTOR_CIRCUIT_BREAKER_RECOVERY_TIMEOUT",
-        .help = "First wait in the open state, seconds (fractions allowed); each failed trial doubles it, up to 300 s (30 -> 60 -> 120 -> 240 -> 300), each wait jittered down by up to 20%.",
+        .help =
+            "First wait in the open state, seconds (fractions allowed); each failed trial doubles it, up to 300 s (30 -> 60 -> 120 -> 240 -> 300), each wait jittered down by up to 20%.",
     },
     {
         .section = "circuit_breaker",
@@ -252,7 +259,8 @@ static const struct key schema[] = {
         .max = 100,
         .offset = OFF(cb_half_open_calls),
         .env = "CONNECTOR_CIRCUIT_BREAKER_HALF_OPEN_CALLS",
-        .help = "Trial attempts let through when half-open; the breaker closes when all of them succeed, reopens on a failed one.",
+        .help =
+            "Trial attempts let through when half-open; the breaker closes when all of them succeed, reopens on a failed one.",
     },
     {
         .section = "queues",
@@ -263,7 +271,8 @@ static const struct key schema[] = {
         .max = 10000000,
         .offset = OFF(closed_queue_maxsize),
         .env = "CONNECTOR_CLOSED_QUEUE_MAXSIZE",
-        .help = "candled stream: closed candles queued for a slow stdout before upstream reads pause (they resume at half). serve has its per-client caps (server.*).",
+        .help =
+            "candled stream: closed candles queued for a slow stdout before upstream reads pause (they resume at half). serve has its per-client caps (server.*).",
     },
     {
         .section = "queues",
@@ -273,7 +282,8 @@ static const struct key schema[] = {
         .max = 10000000,
         .offset = OFF(open_queue_maxsize),
         .env = "CONNECTOR_OPEN_QUEUE_MAXSIZE",
-        .help = "candled stream: cap on the open-candle latest-wins map used while stdout is behind (0 = one entry per stream).",
+        .help =
+            "candled stream: cap on the open-candle latest-wins map used while stdout is behind (0 = one entry per stream).",
     },
     {
         .section = "dedup",
@@ -284,7 +294,8 @@ static const struct key schema[] = {
         .max = 86400,
         .offset = OFF(dedup_window_seconds),
         .env = "CONNECTOR_DEDUPLICATION_WINDOW_SECONDS",
-        .help = "How long an emitted closed candle is remembered, to tell a repeat (dropped, counted as a duplicate) from a revision (dropped, counted, logged).",
+        .help =
+            "How long an emitted closed candle is remembered, to tell a repeat (dropped, counted as a duplicate) from a revision (dropped, counted, logged).",
     },
     {
         .section = "dedup",
@@ -306,7 +317,8 @@ static const struct key schema[] = {
         .max = 86400,
         .offset = OFF(seq_hold_seconds),
         .env = "CONNECTOR_SEQUENCER_HOLD_SECONDS",
-        .help = "How long closed candles wait behind a hole for the backfill before the hole is announced as a gap event.",
+        .help =
+            "How long closed candles wait behind a hole for the backfill before the hole is announced as a gap event.",
     },
     {
         .section = "sequencer",
@@ -344,7 +356,8 @@ static const struct key schema[] = {
         .dflt = "true",
         .offset = OFF(seq_clock_rules),
         .env = "CONNECTOR_SEQUENCER_CLOCK_RULES",
-        .help = "Use the local clock to find missing closes, close unflagged candles and size reconnect holes; false only for replays of recorded data whose periods are long over.",
+        .help =
+            "Use the local clock to find missing closes, close unflagged candles and size reconnect holes; false only for replays of recorded data whose periods are long over.",
     },
     {
         .section = "sequencer",
@@ -355,7 +368,8 @@ static const struct key schema[] = {
         .offset = OFF(seq_confirm_inferred),
         .size = SZ(seq_confirm_inferred),
         .env = "CONNECTOR_CONFIRM_INFERRED",
-        .help = "Closes inferred for exchanges without a closed flag wait for the exchange's REST row of their period, which goes out instead (the inferred value only if none comes within hold_seconds): adapter (where the adapter says pushes are throttled: Gate.io futures), always, or never. One REST request per stream and period.",
+        .help =
+            "Closes inferred for exchanges without a closed flag wait for the exchange's REST row of their period, which goes out instead (the inferred value only if none comes within hold_seconds): adapter (where the adapter says pushes are throttled: Gate.io futures), always, or never. One REST request per stream and period.",
     },
     {
         .section = "rest",
@@ -387,7 +401,8 @@ static const struct key schema[] = {
         .min = 0.001,
         .max = 1,
         .offset = OFF(rest_budget_fraction),
-        .help = "Share of each exchange's REST weight budget (the adapters' rest_weight_per_minute) candled uses; lower it when other clients share the IP. Requests over it wait in order (docs/reliability.md).",
+        .help =
+            "Share of each exchange's REST weight budget (the adapters' rest_weight_per_minute) candled uses; lower it when other clients share the IP. Requests over it wait in order (docs/reliability.md).",
     },
     {
         .section = "rest",
@@ -396,7 +411,8 @@ static const struct key schema[] = {
         .dflt = "true",
         .offset = OFF(rest_budgets),
         .env = "CONNECTOR_REST_BUDGETS",
-        .help = "Keep to the adapters' REST weight budgets; false only against a simulator or a private mirror without the exchange's limits (the chaos tests: their faults need more REST than Binance allows).",
+        .help =
+            "Keep to the adapters' REST weight budgets; false only against a simulator or a private mirror without the exchange's limits (the chaos tests: their faults need more REST than Binance allows).",
     },
     {
         .section = "log",
@@ -429,7 +445,8 @@ static const struct key schema[] = {
         .offset = OFF(adapters_dir),
         .size = SZ(adapters_dir),
         .env = "CONNECTOR_ADAPTER_DIR",
-        .help = "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the executable's: PREFIX/share/candled/adapters installed, the source tree's from a build tree).",
+        .help =
+            "Directory of the exchange adapters (default: adapters/ beside config.lua if it exists, else the executable's: PREFIX/share/candled/adapters installed, the source tree's from a build tree).",
     },
     {
         .section = "lua",
@@ -440,7 +457,8 @@ static const struct key schema[] = {
         .offset = OFF(lua_dir),
         .size = SZ(lua_dir),
         .env = "CONNECTOR_LUA_DIR",
-        .help = "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir if it holds candled/adapter.lua, else the executable's: PREFIX/share/candled/lua installed, the source tree's from a build tree).",
+        .help =
+            "Directory holding candled/*.lua, the adapter SDK (default: lua/ beside adapters_dir if it holds candled/adapter.lua, else the executable's: PREFIX/share/candled/lua installed, the source tree's from a build tree).",
     },
     {
         .section = "lua",
@@ -465,12 +483,14 @@ static const struct key schema[] = {
 };
 #define N_KEYS ((int)(sizeof schema / sizeof schema[0]))
 
-static const char *const sections[] = { "server", "connection", "circuit_breaker", "queues", "dedup",
-                                        "sequencer", "rest", "log", "lua", NULL };
+static const char *const sections[] = {
+    "server", "connection", "circuit_breaker", "queues", "dedup", "sequencer", "rest", "log", "lua", NULL
+};
 
 /* The scalar keys a reload applies to a running server; every other key needs a restart. */
-static const char *const reloadable[] = { "server.linger_seconds", "log.level", "log.format", "lua.adapters_dir",
-                                          "lua.sdk_dir", "lua.memory_limit_mb", "lua.instruction_budget", NULL };
+static const char *const reloadable[] = { "server.linger_seconds",  "log.level",   "log.format",
+                                          "lua.adapters_dir",       "lua.sdk_dir", "lua.memory_limit_mb",
+                                          "lua.instruction_budget", NULL };
 
 static int set_value(struct cdl_config *cfg, const struct key *k, const char *text, char *err, size_t errlen,
                      const char *origin)
@@ -520,8 +540,8 @@ range:
     else if (k->type == K_BOOL)
         snprintf(err, errlen, "%s%s.%s: expected true or false, got '%.100s'", origin, k->section, k->name, text);
     else
-        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%.15g, %.15g], got '%.100s'", origin, k->section, k->name,
-                 k->type == K_INT ? "n integer" : "", k->min, k->max, text);
+        snprintf(err, errlen, "%s%s.%s: expected a%s number in [%.15g, %.15g], got '%.100s'", origin, k->section,
+                 k->name, k->type == K_INT ? "n integer" : "", k->min, k->max, text);
     return CDL_ECONFIG;
 }
 
@@ -595,7 +615,8 @@ static int read_exchanges(lua_State *L, struct cdl_config *cfg, char *err, size_
         lua_pushnil(L);
         while (lua_next(L, -2)) { /* [.., markets, mk, t] */
             char path[160];
-            snprintf(path, sizeof path, "exchanges.%s.%s", ex, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+            snprintf(path, sizeof path, "exchanges.%s.%s", ex,
+                     lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
             if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
                 snprintf(err, errlen, "%s: expected a table", path);
                 return CDL_ECONFIG;
@@ -811,9 +832,10 @@ static int data_dir(const char *sub, char *dir, size_t dirlen, char *err, size_t
 {
     int rc = cdl_datadir_find(NULL, sub, dir, dirlen);
     if (rc)
-        snprintf(err, errlen, "no %s directory found from the executable's location (%s/%s or share/candled/%s "
-                 "beside it: %s); set lua.%s or %s", sub, CDL_DATA_RELDIR, sub, sub, cdl_strerror(rc),
-                 !strcmp(sub, "lua") ? "sdk_dir" : "adapters_dir",
+        snprintf(err, errlen,
+                 "no %s directory found from the executable's location (%s/%s or share/candled/%s "
+                 "beside it: %s); set lua.%s or %s",
+                 sub, CDL_DATA_RELDIR, sub, sub, cdl_strerror(rc), !strcmp(sub, "lua") ? "sdk_dir" : "adapters_dir",
                  !strcmp(sub, "lua") ? "CONNECTOR_LUA_DIR" : "CONNECTOR_ADAPTER_DIR");
     return rc;
 }
@@ -857,7 +879,8 @@ int cdl_config_load(const char *path, struct cdl_config *cfg, char *err, size_t 
         char probe[sizeof cfg->lua_dir + 32];
         struct stat st;
         if (slash)
-            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%.*s/lua", (int)(slash - cfg->adapters_dir), cfg->adapters_dir);
+            snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "%.*s/lua", (int)(slash - cfg->adapters_dir),
+                     cfg->adapters_dir);
         else
             snprintf(cfg->lua_dir, sizeof cfg->lua_dir, "lua");
         snprintf(probe, sizeof probe, "%s/candled/adapter.lua", cfg->lua_dir);
@@ -952,16 +975,13 @@ static int key_differs(const struct cdl_config *a, const struct cdl_config *b, c
 {
     const char *pa = (const char *)a + k->offset, *pb = (const char *)b + k->offset;
     switch (k->type) {
-    case K_STR:
-        return strcmp(pa, pb) != 0;
-    case K_NUM:
-        return *(const double *)pa != *(const double *)pb;
+    case K_STR: return strcmp(pa, pb) != 0;
+    case K_NUM: return *(const double *)pa != *(const double *)pb;
     case K_INT:
         if (k->offset == OFF(lua_instruction_budget) || k->offset == OFF(max_frame_bytes))
             return *(const long *)pa != *(const long *)pb;
         return *(const int *)pa != *(const int *)pb;
-    case K_BOOL:
-        return *(const int *)pa != *(const int *)pb;
+    case K_BOOL: return *(const int *)pa != *(const int *)pb;
     }
     return 0;
 }
@@ -979,7 +999,7 @@ void cdl_config_apply_reload(struct cdl_config *dst, struct cdl_config *src)
 {
     for (int i = 0; i < N_KEYS; i++)
         if (is_reloadable(&schema[i])) {
-            size_t len = schema[i].type == K_STR ? schema[i].size
+            size_t len = schema[i].type == K_STR   ? schema[i].size
                          : schema[i].type == K_NUM ? sizeof(double)
                          : (schema[i].offset == OFF(lua_instruction_budget) || schema[i].offset == OFF(max_frame_bytes))
                              ? sizeof(long)

@@ -377,4 +377,3 @@ int *cdl_parse_result_order(const struct cdl_parse_result *res)
     free(k);
     return order;
 }
-

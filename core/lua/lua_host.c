@@ -70,8 +70,8 @@ static int pcall_budget(struct cdl_adapter *a, const char *hook, int nargs, int 
     if (a->name[0]) {
         if (h->metrics)
             cdl_series_add(cdl_metrics_series(h->metrics, CDL_M_ADAPTER_ERRORS, a->name, hook), 1);
-        cdl_log_limited(&a->log_limit, 10000, CDL_LOG_ERROR, "adapter hook failed", "exchange", a->name, "hook",
-                        hook, "error", msg, NULL);
+        cdl_log_limited(&a->log_limit, 10000, CDL_LOG_ERROR, "adapter hook failed", "exchange", a->name, "hook", hook,
+                        "error", msg, NULL);
     }
     rc = cdl_sandbox_over_budget(rc, msg) ? CDL_EBUDGET : CDL_ELUA;
     lua_pop(L, 1);
@@ -230,8 +230,7 @@ static int check_adapter(lua_State *L)
         return 0;
     if (lua_getfield(L, t, "markets") != LUA_TTABLE || lua_rawlen(L, -1) == 0 ||
         lua_rawlen(L, -1) > CDL_MARKETS_MAX) { /* [ctx, adapter, markets] */
-        snprintf(err, errlen, "adapter '%s': markets must be a non-empty array (at most %d)", a->name,
-                 CDL_MARKETS_MAX);
+        snprintf(err, errlen, "adapter '%s': markets must be a non-empty array (at most %d)", a->name, CDL_MARKETS_MAX);
         return 0;
     }
     int n = (int)lua_rawlen(L, -1);
@@ -268,8 +267,7 @@ static int check_adapter(lua_State *L)
     return 0;
 }
 
-int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err,
-                      size_t errlen)
+int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err, size_t errlen)
 {
     for (int i = 0; i < h->n_adapters; i++)
         if (!strcmp(h->adapters[i]->name, name)) {
@@ -415,8 +413,8 @@ static void contract_error(struct cdl_adapter *a, const char *hook, const char *
                     hook, "error", what, NULL);
 }
 
-int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out,
-                       size_t outlen, char *err, size_t errlen)
+int cdl_adapter_symbol(struct cdl_adapter *a, const struct cdl_market *m, const char *text, char *out, size_t outlen,
+                       char *err, size_t errlen)
 {
     lua_State *L = a->host->L;
     if (!push_hook(a, NULL, "symbol")) {
@@ -450,9 +448,8 @@ int cdl_adapter_has_market_of(struct cdl_adapter *a)
     return 1;
 }
 
-const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market,
-                                                const char *const *symbols, int n, const char *hint, char *err,
-                                                size_t errlen)
+const struct cdl_market *cdl_adapter_pick_market(struct cdl_adapter *a, const char *market, const char *const *symbols,
+                                                 int n, const char *hint, char *err, size_t errlen)
 {
     if (market || !cdl_adapter_has_market_of(a)) {
         const struct cdl_market *m = cdl_adapter_market(a, market);
@@ -538,20 +535,16 @@ static int copy_plain(lua_State *from, lua_State *to, int depth, int *budget)
         else
             lua_pushnumber(to, lua_tonumber(from, -1));
         return 0;
-    case LUA_TBOOLEAN:
-        lua_pushboolean(to, lua_toboolean(from, -1));
-        return 0;
-    case LUA_TTABLE:
-        break;
-    default:
-        return -1;
+    case LUA_TBOOLEAN: lua_pushboolean(to, lua_toboolean(from, -1)); return 0;
+    case LUA_TTABLE: break;
+    default: return -1;
     }
     if (depth <= 0)
         return -1;
     lua_newtable(to);
     lua_pushnil(from);
     while (lua_next(from, -2)) { /* from: [t, k, v] */
-        lua_pushvalue(from, -2);  /* [t, k, v, k] */
+        lua_pushvalue(from, -2); /* [t, k, v, k] */
         int t = lua_type(from, -1);
         int ok = (t == LUA_TSTRING || t == LUA_TNUMBER || t == LUA_TBOOLEAN) && !copy_plain(from, to, 0, budget);
         lua_pop(from, 1); /* [t, k, v] */
@@ -604,8 +597,8 @@ int cdl_adapter_session_migrate(struct cdl_adapter *from, int session, struct cd
     return fresh;
 }
 
-int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n,
-                            char *out, size_t outlen)
+int cdl_adapter_connect_url(struct cdl_adapter *a, int session, const struct cdl_stream_ref *streams, int n, char *out,
+                            size_t outlen)
 {
     lua_State *L = a->host->L;
     if (!push_hook(a, NULL, "connect_url")) {
@@ -683,8 +676,7 @@ static int convert(struct cdl_adapter *a, const char *hook, struct cdl_parse_res
     return 0;
 }
 
-int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len,
-                      struct cdl_parse_result *res)
+int cdl_adapter_parse(struct cdl_adapter *a, int session, const char *frame, size_t len, struct cdl_parse_result *res)
 {
     lua_State *L = a->host->L;
     cdl_parse_result_reset(res, CDL_PARSE_MAX);

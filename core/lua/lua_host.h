@@ -38,8 +38,7 @@ size_t cdl_lua_host_collect(struct cdl_lua_host *h);
 
 /* Loads adapters/<name>.lua (name: [a-z0-9_]+).  On failure returns a negative cdl_err and a
  * human message in err.  Loading the same name twice returns the loaded adapter. */
-int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err,
-                      size_t errlen);
+int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapter **out, char *err, size_t errlen);
 /* Names of adapters/<name>.lua files, sorted; returns the count (at most `max`). */
 int cdl_lua_host_list(const struct cdl_lua_host *h, char names[][CDL_NAME_MAX], int max);
 

@@ -58,19 +58,11 @@ static int ex_call(lua_State *L)
             else
                 lua_pushlstring(L, v, sp->len); /* the exact token text */
             break;
-        case CDL_J_TRUE:
-            lua_pushboolean(L, 1);
-            break;
-        case CDL_J_FALSE:
-            lua_pushboolean(L, 0);
-            break;
+        case CDL_J_TRUE: lua_pushboolean(L, 1); break;
+        case CDL_J_FALSE: lua_pushboolean(L, 0); break;
         case CDL_J_OBJECT:
-        case CDL_J_ARRAY:
-            lua_pushlstring(L, v, sp->len);
-            break;
-        default:
-            lua_pushnil(L);
-            break;
+        case CDL_J_ARRAY: lua_pushlstring(L, v, sp->len); break;
+        default: lua_pushnil(L); break;
         }
         lua_rawseti(L, 3, i + 1);
     }

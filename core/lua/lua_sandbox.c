@@ -83,9 +83,9 @@ int cdl_sandbox_over_budget(int rc, const char *msg)
 
 /* ---- sandbox environments ----------------------------------------------------------------------- */
 
-static const char *const base_allow[] = { "assert", "error",    "ipairs",       "next",         "pairs",
-                                          "pcall",  "select",   "tonumber",     "tostring",     "type",
-                                          "xpcall", "rawequal", "rawget",       "rawlen",       "rawset",
+static const char *const base_allow[] = { "assert",       "error",        "ipairs",   "next",     "pairs",
+                                          "pcall",        "select",       "tonumber", "tostring", "type",
+                                          "xpcall",       "rawequal",     "rawget",   "rawlen",   "rawset",
                                           "setmetatable", "getmetatable", "_VERSION", NULL };
 
 /* The SDK modules implemented in C. */
@@ -227,7 +227,7 @@ int cdl_sandbox_run_file(struct cdl_sandbox *sb, const char *path, int *env_ref)
     *env_ref = 0;
     int rc = luaL_loadfilex(L, path, "t");
     if (rc != LUA_OK)
-        return rc; /* [message] */
+        return rc;       /* [message] */
     push_sandbox_env(L); /* [chunk, env] */
     lua_pushvalue(L, -1);
     int ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -26,11 +26,11 @@ struct conn;
 struct stream {
     char user_symbol[CDL_SYMBOL_MAX];
     char symbol[CDL_SYMBOL_MAX]; /* the exchange's */
-    struct conn *conn;     /* the connection carrying it, NULL none */
-    int live;              /* wanted (0: removed, kept for its dedup state until reused) */
-    int sent;              /* subscribed on its connection's current session */
-    int backfills;         /* REST pages in flight for it (its slot is not reused meanwhile) */
-};                         /* its sequencer id is its index */
+    struct conn *conn;           /* the connection carrying it, NULL none */
+    int live;                    /* wanted (0: removed, kept for its dedup state until reused) */
+    int sent;                    /* subscribed on its connection's current session */
+    int backfills;               /* REST pages in flight for it (its slot is not reused meanwhile) */
+};                               /* its sequencer id is its index */
 
 /* What an upstream's callbacks get as their user pointer: they tell a connection's current
  * upstream (link[cur]) from a rotation's (the other link). */
@@ -65,12 +65,12 @@ struct conn {
     int session;
     int *streams;
     int count, cap;
-    int fails; /* consecutive failures since the last established connection */
-    int restarted; /* a new upstream replaced the old one (reload): its first open is a reconnect */
+    int fails;             /* consecutive failures since the last established connection */
+    int restarted;         /* a new upstream replaced the old one (reload): its first open is a reconnect */
     int64_t last_frame_ms; /* wall clock of its last frame, 0 none */
     char url[CDL_URL_MAX]; /* what connect_url gave when it was started */
     char name[96];
-    struct link link[2];   /* link[cur] is up's */
+    struct link link[2]; /* link[cur] is up's */
     int cur;
     struct rotation rot;
 };
@@ -79,7 +79,7 @@ struct conn {
  * may still be answered after the feed is gone, while the REST client and the loop go on). */
 struct backfill {
     struct cdl_feed *feed; /* NULL once the feed is gone */
-    struct cdl_list link; /* in the feed's backfills while the feed lives */
+    struct cdl_list link;  /* in the feed's backfills while the feed lives */
     int stream;
     struct cdl_rest_query q;
     char symbol[CDL_SYMBOL_MAX];
@@ -107,9 +107,9 @@ struct cdl_feed {
     int next_conn_id;
     int per; /* streams per connection */
     int started;
-    int paused;           /* backpressure: upstream reads stopped */
-    uint64_t rng;         /* rotation jitter */
-    int changes;          /* streams added or removed since the last flush */
+    int paused;             /* backpressure: upstream reads stopped */
+    uint64_t rng;           /* rotation jitter */
+    int changes;            /* streams added or removed since the last flush */
     uv_timer_t flush_timer; /* sends live (un)subscribes in batches, at the upstream's pace */
     int timer_inited, freeing;
     uint64_t last_frame_ms, n_frames, n_errors;
@@ -120,8 +120,8 @@ struct cdl_feed {
     uv_timer_t *tick;          /* drives the sequencer's clock rules; freed in its close callback */
     struct cdl_quote_meta meta;
     struct cdl_parse_result res; /* scratch, too big for the stack of a callback */
-    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions,
-        *s_inferred, *s_holes, *s_filled, *s_held, *s_late, *s_rot[4], *s_confirm[CDL_CONFIRM_RESULTS];
+    struct cdl_series *s_frames, *s_dups, *s_sub_err, *s_active, *s_conn_err, *s_reconn, *s_revisions, *s_inferred,
+        *s_holes, *s_filled, *s_held, *s_late, *s_rot[4], *s_confirm[CDL_CONFIRM_RESULTS];
     struct cdl_log_limit lim_reject, lim_oversize, lim_candle, lim_event, lim_rest, lim_rest_fail, lim_gap, lim_rev,
         lim_send;
 };
@@ -196,8 +196,7 @@ static void sync_stats(struct cdl_feed *f)
         uint64_t dups = st->verdicts[CDL_SEQ_DUPLICATE] + st->verdicts[CDL_SEQ_STALE] -
                         f->seen.verdicts[CDL_SEQ_DUPLICATE] - f->seen.verdicts[CDL_SEQ_STALE];
         cdl_series_add(f->s_dups, (double)dups);
-        cdl_series_add(f->s_revisions,
-                       (double)(st->verdicts[CDL_SEQ_REVISION] - f->seen.verdicts[CDL_SEQ_REVISION]));
+        cdl_series_add(f->s_revisions, (double)(st->verdicts[CDL_SEQ_REVISION] - f->seen.verdicts[CDL_SEQ_REVISION]));
         cdl_series_add(f->s_inferred, (double)(st->inferred - f->seen.inferred));
         cdl_series_add(f->s_holes, (double)(st->holes - f->seen.holes));
         cdl_series_add(f->s_filled, (double)(st->holes_filled - f->seen.holes_filled));
@@ -237,8 +236,8 @@ static void deliver(struct cdl_feed *f, int s, const struct cdl_candle *c, int f
         char ot[24];
         snprintf(ot, sizeof ot, "%lld", (long long)c->open_time);
         cdl_log_limited(&f->lim_rev, 10000, CDL_LOG_WARN, "closed candle revised by the exchange; the first one stands",
-                        "exchange", cdl_adapter_name(f->a), "market", f->m->name, "symbol",
-                        f->streams[s].user_symbol, "open_time", ot, "source", from_rest ? "rest" : "ws", NULL);
+                        "exchange", cdl_adapter_name(f->a), "market", f->m->name, "symbol", f->streams[s].user_symbol,
+                        "open_time", ot, "source", from_rest ? "rest" : "ws", NULL);
     }
 }
 
@@ -280,9 +279,8 @@ static int handle_candles(struct cdl_feed *f, struct cdl_parse_result *res, uint
         const char *why;
         if (check_candle(f, &res->items[i], &s, &why)) {
             count(f, CDL_M_CANDLES_REJECTED, why);
-            cdl_log_limited(&f->lim_candle, 10000, CDL_LOG_WARN, "candle rejected", "exchange",
-                            cdl_adapter_name(f->a), "market", f->m->name, "conn", conn, "reason", why, "symbol",
-                            res->items[i].symbol, NULL);
+            cdl_log_limited(&f->lim_candle, 10000, CDL_LOG_WARN, "candle rejected", "exchange", cdl_adapter_name(f->a),
+                            "market", f->m->name, "conn", conn, "reason", why, "symbol", res->items[i].symbol, NULL);
             continue;
         }
         deliver(f, s, &res->items[i].c, 0, recv_us);
@@ -486,8 +484,7 @@ static void on_frame(void *user, const char *data, size_t len, uint64_t recv_us)
         else
             rot_down(f, c); /* a replacement about to go is no replacement */
         return;
-    default:
-        break;
+    default: break;
     }
     /* the exchange speaks the protocol: what the connect breaker counts as a success */
     if (handle_candles(f, res, recv_us, c->name) > 0 || res->event == CDL_EV_ACK)
@@ -506,8 +503,8 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
         return -1; /* counted and logged by the host */
     if (res->rejected) {
         count(f, CDL_M_FRAMES_REJECTED, res->reason);
-        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill page rejected", "exchange",
-                        cdl_adapter_name(f->a), "market", f->m->name, "reason", res->reason, NULL);
+        cdl_log_limited(&f->lim_rest, 10000, CDL_LOG_WARN, "backfill page rejected", "exchange", cdl_adapter_name(f->a),
+                        "market", f->m->name, "reason", res->reason, NULL);
         return -1;
     }
     for (int i = 0; i < res->n_bad; i++)
@@ -516,8 +513,10 @@ static int backfill_rows(struct cdl_feed *f, struct backfill *b, const struct cd
     uint64_t now_us = uv_hrtime() / 1000;
     for (int i = 0; i < res->n; i++) {
         struct cdl_parsed_candle *pc = &res->items[order ? order[i] : i];
-        if ((pc->symbol[0] && strcmp(pc->symbol, b->symbol)) || (pc->interval[0] && strcmp(pc->interval, f->exch_interval))) {
-            count(f, CDL_M_CANDLES_REJECTED, pc->symbol[0] && strcmp(pc->symbol, b->symbol) ? "unknown_symbol" : "wrong_interval");
+        if ((pc->symbol[0] && strcmp(pc->symbol, b->symbol)) ||
+            (pc->interval[0] && strcmp(pc->interval, f->exch_interval))) {
+            count(f, CDL_M_CANDLES_REJECTED,
+                  pc->symbol[0] && strcmp(pc->symbol, b->symbol) ? "unknown_symbol" : "wrong_interval");
             continue;
         }
         if (!cdl_interval_aligned(&f->iv, pc->c.open_time)) {
@@ -545,7 +544,8 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
     char status[16];
     snprintf(status, sizeof status, "%ld", r->status);
     if (f->metrics)
-        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status), 1);
+        cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_REQUESTS, cdl_adapter_name(f->a), f->m->name, status),
+                       1);
     int ok = 0;
     if (r->error || r->status != 200)
         cdl_log_limited(&f->lim_rest_fail, 10000, CDL_LOG_WARN, "backfill request failed", "exchange",
@@ -554,7 +554,8 @@ static void on_backfill(void *user, const struct cdl_rest_response *r)
         ok = backfill_rows(f, b, r) == 0;
     if (f->metrics)
         cdl_series_add(cdl_metrics_series(f->metrics, CDL_M_REST_BACKFILLS, cdl_adapter_name(f->a), f->m->name,
-                                          ok ? "ok" : "failed"), 1);
+                                          ok ? "ok" : "failed"),
+                       1);
     cdl_seq_backfill_done(f->seq, b->stream, ok, (int64_t)cdl_clock_now_ms());
     sync_stats(f);
     free(b);
@@ -680,7 +681,11 @@ static int conn_url(struct cdl_feed *f, struct conn *c, char *url, size_t urllen
 static struct cdl_upstream *conn_upstream(struct cdl_feed *f, const char *url, const char *name, struct link *link)
 {
     static const struct cdl_upstream_cbs cbs = {
-        .on_open = on_open, .on_frame = on_frame, .on_oversize = on_oversize, .on_ping = on_ping, .on_down = on_down,
+        .on_open = on_open,
+        .on_frame = on_frame,
+        .on_oversize = on_oversize,
+        .on_ping = on_ping,
+        .on_down = on_down,
     };
     struct cdl_upstream_opts uo = {
         .url = url,
@@ -819,8 +824,7 @@ static void arm_flush(struct cdl_feed *f)
 static int normalise(struct cdl_feed *f, const char *text, char *sym, char *err, size_t errlen)
 {
     char why[200] = "";
-    if (strlen(text) >= CDL_SYMBOL_MAX ||
-        cdl_adapter_symbol(f->a, f->m, text, sym, CDL_SYMBOL_MAX, why, sizeof why)) {
+    if (strlen(text) >= CDL_SYMBOL_MAX || cdl_adapter_symbol(f->a, f->m, text, sym, CDL_SYMBOL_MAX, why, sizeof why)) {
         snprintf(err, errlen, "invalid symbol '%.64s' for %s %s%s%s", text, cdl_adapter_name(f->a), f->m->name,
                  why[0] ? ": " : "", why);
         return CDL_EINVAL;
@@ -1053,8 +1057,8 @@ static void rot_end(struct cdl_feed *f, struct conn *c, const char *result)
         r->due_ms = i == 3 ? 0 : cdl_rotate_retry_ms(now, r->failed, cdl_rand_next(&f->rng));
         char d[24];
         snprintf(d, sizeof d, "%llu", (unsigned long long)(r->due_ms ? r->due_ms - now : 0));
-        cdl_log(CDL_LOG_WARN, "connection rotation failed; the connection goes on", "conn", c->name, "result",
-                result, "retry_ms", d, NULL);
+        cdl_log(CDL_LOG_WARN, "connection rotation failed; the connection goes on", "conn", c->name, "result", result,
+                "retry_ms", d, NULL);
     }
     arm_flush(f);
 }
@@ -1158,9 +1162,8 @@ int cdl_feed_swap_adapter(struct cdl_feed *f, struct cdl_adapter *a, const struc
     if (!exch_iv)
         return CDL_EINVAL; /* cdl_feed_check_adapter said so */
     const char *new_ws = ws_url ? ws_url : m->ws_url;
-    int all = strcmp(new_ws, f->ws_url) || strcmp(exch_iv, f->exch_interval) ||
-              om->ping_interval != m->ping_interval || om->idle_timeout != m->idle_timeout ||
-              om->max_sends_per_sec != m->max_sends_per_sec;
+    int all = strcmp(new_ws, f->ws_url) || strcmp(exch_iv, f->exch_interval) || om->ping_interval != m->ping_interval ||
+              om->idle_timeout != m->idle_timeout || om->max_sends_per_sec != m->max_sends_per_sec;
     for (int i = 0; i < f->n_conns; i++) { /* the sessions move to the new state */
         struct conn *c = f->conns[i];
         if (c->rot.up) { /* a rotation under way is dropped (its session is the old state's) and tried again soon */
@@ -1272,7 +1275,11 @@ struct cdl_feed *cdl_feed_create(uv_loop_t *loop, struct cdl_net *net, struct cd
         .confirm_inferred = o->confirm_inferred < 0 ? f->m->confirm_inferred : o->confirm_inferred,
     };
     struct cdl_seq_cbs scb = {
-        .emit = seq_emit, .gap = seq_gap, .backfill = seq_backfill, .alive = seq_alive, .user = f,
+        .emit = seq_emit,
+        .gap = seq_gap,
+        .backfill = seq_backfill,
+        .alive = seq_alive,
+        .user = f,
     };
     f->seq = cdl_seq_create(&so, &scb);
     if (can_backfill) /* the host's budget (the first market declaring a host sets it, the smaller holds) */
@@ -1347,8 +1354,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
     if (!f || f->freeing)
         return;
     f->freeing = 1;
-    struct cdl_log_limit *lims[] = { &f->lim_reject, &f->lim_oversize, &f->lim_candle, &f->lim_event, &f->lim_rest,
-                                     &f->lim_rest_fail, &f->lim_gap, &f->lim_rev, &f->lim_send };
+    struct cdl_log_limit *lims[] = { &f->lim_reject,    &f->lim_oversize, &f->lim_candle, &f->lim_event, &f->lim_rest,
+                                     &f->lim_rest_fail, &f->lim_gap,      &f->lim_rev,    &f->lim_send };
     for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++)
         cdl_log_limit_flush(lims[i]); /* what the limits still hold back, before it is lost */
     for (int i = 0; i < f->n_conns; i++) {
@@ -1365,7 +1372,8 @@ void cdl_feed_destroy(struct cdl_feed *f)
     }
     free(f->conns);
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &f->backfills) {
+    cdl_list_each(it, tmp, &f->backfills)
+    {
         struct backfill *b = cdl_list_entry(it, struct backfill, link);
         b->feed = NULL; /* answered later, dropped (on_backfill) */
         cdl_list_remove(&b->link);

@@ -54,11 +54,11 @@ struct cdl_feed_sink {
 struct cdl_feed_opts {
     struct cdl_adapter *adapter;
     const struct cdl_market *market;
-    const char *interval;        /* canonical */
-    const char *const *symbols;  /* as the user wrote them (borrowed for create; may be none) */
+    const char *interval;       /* canonical */
+    const char *const *symbols; /* as the user wrote them (borrowed for create; may be none) */
     int n_symbols;
-    const char *ws_url;          /* NULL = the market's */
-    const char *rest_url;        /* NULL = the market's */
+    const char *ws_url;   /* NULL = the market's */
+    const char *rest_url; /* NULL = the market's */
     int closed_only;
     int max_streams_per_conn;    /* 0 = the market's max_streams */
     size_t max_message;          /* reassembly cap, 0 = 1 MiB */
@@ -69,8 +69,8 @@ struct cdl_feed_opts {
     /* the sequencer (seq.h); 0 = defaults 2 s, 1 s, 30 s, 2 s, 1024 */
     int64_t grace_ms, reorder_wait_ms, hold_ms, retry_ms;
     int hold_max;
-    int no_clock;                /* 1: no sequencer rule from the clock (replays) */
-    int confirm_inferred;        /* inferred closes wait for REST: -1 as the market says, 0 no, 1 yes */
+    int no_clock;         /* 1: no sequencer rule from the clock (replays) */
+    int confirm_inferred; /* inferred closes wait for REST: -1 as the market says, 0 no, 1 yes */
 };
 
 struct cdl_feed;

@@ -23,8 +23,8 @@ struct hub_stream {
     int pins;
     struct cdl_list subs; /* struct cdl_hub_sub.link, newest first */
     int n_subs;
-    uint64_t idle_since_ms;   /* lingering since (loop ms), 0 = referenced */
-    struct cdl_list linger;   /* in the hub's lingering list while idle_since_ms */
+    uint64_t idle_since_ms; /* lingering since (loop ms), 0 = referenced */
+    struct cdl_list linger; /* in the hub's lingering list while idle_since_ms */
 };
 
 struct cdl_hub_sub {
@@ -118,7 +118,8 @@ static int on_quote(void *user, const struct cdl_quote_meta *meta, const struct 
     cdl_series_observe(hf->hub->s_latency, (double)(uv_hrtime() / 1000 - recv_us) / 1e6);
     struct cdl_quote_meta m = *meta;
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &st->subs) {
+    cdl_list_each(it, tmp, &st->subs)
+    {
         struct cdl_hub_sub *s = cdl_list_entry(it, struct cdl_hub_sub, link);
         m.symbol = s->symbol;
         s->fn(s->user, &m, c, NULL);
@@ -137,7 +138,8 @@ static void on_gap(void *user, const struct cdl_quote_meta *meta, int64_t from, 
     struct cdl_gap g = { .from = from, .to = to, .missing = missing, .reason = reason };
     struct cdl_quote_meta m = *meta;
     struct cdl_list *it, *tmp;
-    cdl_list_each(it, tmp, &st->subs) {
+    cdl_list_each(it, tmp, &st->subs)
+    {
         struct cdl_hub_sub *s = cdl_list_entry(it, struct cdl_hub_sub, link);
         m.symbol = s->symbol;
         s->fn(s->user, &m, NULL, &g);
@@ -216,8 +218,8 @@ struct cdl_hub *cdl_hub_create(const struct cdl_hub_opts *o)
 }
 
 struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, const char *market,
-                                     const char *const *symbols, int n_symbols, const char *interval,
-                                     const char **code, char *msg, size_t msglen)
+                                     const char *const *symbols, int n_symbols, const char *interval, const char **code,
+                                     char *msg, size_t msglen)
 {
     struct cdl_adapter *a;
     char err[512];
@@ -300,7 +302,8 @@ const char *cdl_hub_feed_interval(const struct cdl_hub_feed *hf) { return hf->in
 int cdl_hub_symbol(struct cdl_hub_feed *hf, const char *text, char out[CDL_SYMBOL_MAX], char *msg, size_t msglen)
 {
     char why[200] = "";
-    if (strlen(text) >= CDL_SYMBOL_MAX || cdl_adapter_symbol(hf->a, hf->m, text, out, CDL_SYMBOL_MAX, why, sizeof why)) {
+    if (strlen(text) >= CDL_SYMBOL_MAX ||
+        cdl_adapter_symbol(hf->a, hf->m, text, out, CDL_SYMBOL_MAX, why, sizeof why)) {
         snprintf(msg, msglen, "invalid symbol '%.64s' for %s %s%s%s", text, cdl_adapter_name(hf->a), hf->m->name,
                  why[0] ? ": " : "", why);
         return CDL_EINVAL;
@@ -527,8 +530,7 @@ void cdl_hub_destroy(struct cdl_hub *h)
             for (; st; st = sn) {
                 sn = st->hnext;
                 struct cdl_list *it, *tmp;
-                cdl_list_each(it, tmp, &st->subs)
-                    free(cdl_list_entry(it, struct cdl_hub_sub, link));
+                cdl_list_each(it, tmp, &st->subs) free(cdl_list_entry(it, struct cdl_hub_sub, link));
                 free(st);
             }
         }

@@ -53,11 +53,12 @@ void cdl_hub_stop(struct cdl_hub *h);
 void cdl_hub_destroy(struct cdl_hub *h);
 
 /* Finds or creates the feed of (exchange, market, interval); market NULL or "" = the market the
- * adapter's market_of says the symbols are in (OKX), else the exchange's default.  On failure returns NULL with *code set to the protocol's error code
+ * adapter's market_of says the symbols are in (OKX), else the exchange's default.  On failure returns NULL with *code
+ * set to the protocol's error code
  * ("unknown_exchange", "unknown_market", "unsupported_interval", "unavailable") and a message. */
 struct cdl_hub_feed *cdl_hub_resolve(struct cdl_hub *h, const char *exchange, const char *market,
-                                     const char *const *symbols, int n_symbols, const char *interval,
-                                     const char **code, char *msg, size_t msglen);
+                                     const char *const *symbols, int n_symbols, const char *interval, const char **code,
+                                     char *msg, size_t msglen);
 const char *cdl_hub_feed_exchange(const struct cdl_hub_feed *hf);
 const char *cdl_hub_feed_market(const struct cdl_hub_feed *hf);   /* canonical name */
 const char *cdl_hub_feed_interval(const struct cdl_hub_feed *hf); /* canonical name */

@@ -60,9 +60,9 @@ static int collect_pins(struct cdl_lua_host *h, const struct cdl_config *cfg, st
             return CDL_EINVAL;
         }
         char mwhy[256];
-        const struct cdl_market *m = cdl_adapter_pick_market(a, sub->market[0] ? sub->market : NULL,
-                                                             (const char *const *)sub->symbols, sub->n_symbols,
-                                                             "market", mwhy, sizeof mwhy);
+        const struct cdl_market *m =
+            cdl_adapter_pick_market(a, sub->market[0] ? sub->market : NULL, (const char *const *)sub->symbols,
+                                    sub->n_symbols, "market", mwhy, sizeof mwhy);
         if (!m) {
             snprintf(err, errlen, "subscriptions[%d]: %s", i + 1, mwhy);
             return CDL_EINVAL;
@@ -92,7 +92,10 @@ static int collect_pins(struct cdl_lua_host *h, const struct cdl_config *cfg, st
     return 0;
 }
 
-static int cmp_pin(const void *x, const void *y) { return strcmp(((const struct pin *)x)->key, ((const struct pin *)y)->key); }
+static int cmp_pin(const void *x, const void *y)
+{
+    return strcmp(((const struct pin *)x)->key, ((const struct pin *)y)->key);
+}
 
 /* Every endpoint override must be a URL a connection can use. */
 static int check_overrides(const struct cdl_config *cfg, char *err, size_t errlen)
@@ -193,8 +196,8 @@ static void report(const struct cdl_reload_ctx *ctx, struct cdl_reload_result *r
         cdl_log(CDL_LOG_ERROR, "reload failed: the running configuration and adapters stay", "error", res->message,
                 "duration_ms", ms, NULL);
     else
-        cdl_log(CDL_LOG_INFO, "reloaded", "streams_added", added, "streams_removed", removed,
-                "connections_restarted", restarted, "duration_ms", ms, NULL);
+        cdl_log(CDL_LOG_INFO, "reloaded", "streams_added", added, "streams_removed", removed, "connections_restarted",
+                restarted, "duration_ms", ms, NULL);
     if (res->ok && res->n_restart_required)
         cdl_log(CDL_LOG_WARN, "reload: these keys changed but apply only after a restart; their running values stay",
                 "keys", keys, NULL);
@@ -213,8 +216,8 @@ void cdl_reload_run(const struct cdl_reload_ctx *ctx, struct cdl_reload_result *
     if (!prepare(ctx, &ncfg, &nh, &neu, res)) {
         if (collect_pins(*ctx->host, ctx->cfg, &old, err, sizeof err)) /* pinned at start: cannot fail */
             cdl_log(CDL_LOG_WARN, "reload: the running subscriptions no longer resolve", "error", err, NULL);
-        res->n_restart_required = cdl_config_restart_keys(ctx->cfg, ncfg, res->restart_required,
-                                                          CDL_RELOAD_MAX_RESTART_KEYS);
+        res->n_restart_required =
+            cdl_config_restart_keys(ctx->cfg, ncfg, res->restart_required, CDL_RELOAD_MAX_RESTART_KEYS);
         /* Step 4: from here on nothing is refused. */
         cdl_config_apply_reload(ctx->cfg, ncfg);
         cdl_log_setup(cdl_log_level_parse(ctx->cfg->log_level), cdl_log_format_parse(ctx->cfg->log_format), NULL);

@@ -33,21 +33,21 @@ struct cdl_reload_loader {
 };
 
 struct cdl_reload_result {
-    int ok;               /* 1: applied; 0: refused, the running state stays */
-    char message[1024];   /* why it was refused ("" when applied) */
-    uint64_t at_ms;       /* wall clock when it finished, 0 = never ran */
-    double duration_s;    /* time the loop spent in it */
+    int ok;             /* 1: applied; 0: refused, the running state stays */
+    char message[1024]; /* why it was refused ("" when applied) */
+    uint64_t at_ms;     /* wall clock when it finished, 0 = never ran */
+    double duration_s;  /* time the loop spent in it */
     int streams_added, streams_removed, connections_restarted;
     char restart_required[CDL_RELOAD_MAX_RESTART_KEYS][48];
     int n_restart_required;
-    uint64_t requests;    /* reload requests that led to this one (coalesced) */
+    uint64_t requests; /* reload requests that led to this one (coalesced) */
 };
 
 struct cdl_reload_ctx {
-    struct cdl_config *cfg;       /* the running configuration, updated in place */
-    struct cdl_lua_host **host;   /* the running host, replaced */
+    struct cdl_config *cfg;     /* the running configuration, updated in place */
+    struct cdl_lua_host **host; /* the running host, replaced */
     struct cdl_hub *hub;
-    struct cdl_metrics *metrics;  /* may be NULL */
+    struct cdl_metrics *metrics; /* may be NULL */
     struct cdl_reload_loader loader;
 };
 

@@ -55,7 +55,8 @@ static void open_for(struct cdl_breaker *b, uint64_t now, uint64_t wait)
 /* The next doubled, jittered wait. */
 static void trip(struct cdl_breaker *b, uint64_t now)
 {
-    const struct cdl_backoff_policy bp = { .base_ms = b->p.recovery_ms, .max_ms = b->p.max_ms,
+    const struct cdl_backoff_policy bp = { .base_ms = b->p.recovery_ms,
+                                           .max_ms = b->p.max_ms,
                                            .jitter_pct = b->p.jitter_pct };
     uint32_t wait = cdl_backoff_delay(&bp, b->opens, cdl_rand_next(&b->rng));
     b->opens++;
@@ -65,8 +66,7 @@ static void trip(struct cdl_breaker *b, uint64_t now)
 int cdl_breaker_allow(struct cdl_breaker *b, uint64_t now)
 {
     switch (b->state) {
-    case CDL_BREAKER_CLOSED:
-        return 1;
+    case CDL_BREAKER_CLOSED: return 1;
     case CDL_BREAKER_OPEN:
         if (now < b->open_until)
             return 0;
@@ -86,11 +86,8 @@ void cdl_breaker_on_success(struct cdl_breaker *b, uint64_t now)
 {
     (void)now;
     switch (b->state) {
-    case CDL_BREAKER_CLOSED:
-        b->failures = 0;
-        break;
-    case CDL_BREAKER_OPEN: /* a late verdict of an attempt let through before opening */
-        break;
+    case CDL_BREAKER_CLOSED: b->failures = 0; break;
+    case CDL_BREAKER_OPEN: /* a late verdict of an attempt let through before opening */ break;
     case CDL_BREAKER_HALF_OPEN:
         if (b->trials_out)
             b->trials_out--;
@@ -112,11 +109,8 @@ void cdl_breaker_on_failure(struct cdl_breaker *b, uint64_t now)
         if (b->failures >= b->p.failure_threshold)
             trip(b, now);
         break;
-    case CDL_BREAKER_OPEN: /* late: the wait already covers it */
-        break;
-    case CDL_BREAKER_HALF_OPEN:
-        trip(b, now);
-        break;
+    case CDL_BREAKER_OPEN: /* late: the wait already covers it */ break;
+    case CDL_BREAKER_HALF_OPEN: trip(b, now); break;
     }
 }
 
@@ -147,10 +141,8 @@ enum cdl_breaker_state cdl_breaker_state(const struct cdl_breaker *b) { return b
 uint64_t cdl_breaker_next_allowed(const struct cdl_breaker *b, uint64_t now)
 {
     switch (b->state) {
-    case CDL_BREAKER_CLOSED:
-        return now;
-    case CDL_BREAKER_OPEN:
-        return b->open_until > now ? b->open_until : now;
+    case CDL_BREAKER_CLOSED: return now;
+    case CDL_BREAKER_OPEN: return b->open_until > now ? b->open_until : now;
     case CDL_BREAKER_HALF_OPEN:
         return b->trials_out + b->trials_ok < b->p.half_open_calls ? now : CDL_BREAKER_AFTER_TRIALS;
     }

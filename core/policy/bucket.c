@@ -21,10 +21,7 @@ double cdl_bucket_level(const struct cdl_bucket *b, uint64_t now_ms)
     return t < b->burst ? t : b->burst;
 }
 
-static double fit(const struct cdl_bucket *b, double weight)
-{
-    return weight < b->burst ? weight : b->burst;
-}
+static double fit(const struct cdl_bucket *b, double weight) { return weight < b->burst ? weight : b->burst; }
 
 uint64_t cdl_bucket_wait(const struct cdl_bucket *b, double weight, uint64_t now_ms)
 {

@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 struct cdl_bucket {
-    double per_ms;   /* tokens gained per ms */
-    double burst;    /* most tokens held */
-    double tokens;   /* held at at_ms */
+    double per_ms; /* tokens gained per ms */
+    double burst;  /* most tokens held */
+    double tokens; /* held at at_ms */
     uint64_t at_ms;
 };
 

@@ -29,8 +29,7 @@ struct cdl_circuits {
     int n;
 };
 
-struct cdl_circuits *cdl_circuits_create(const struct cdl_breaker_policy *p, struct cdl_metrics *metrics,
-                                         uint64_t seed)
+struct cdl_circuits *cdl_circuits_create(const struct cdl_breaker_policy *p, struct cdl_metrics *metrics, uint64_t seed)
 {
     struct cdl_circuits *cs = cdl_xcalloc(1, sizeof *cs);
     cs->p = *p;

@@ -18,8 +18,8 @@ struct entry {
 
 struct cdl_dedup {
     int64_t window_ms;
-    uint32_t cap;   /* ring capacity = max_entries */
-    uint32_t head;  /* oldest entry */
+    uint32_t cap;  /* ring capacity = max_entries */
+    uint32_t head; /* oldest entry */
     uint32_t count;
     struct entry *ring;
     uint32_t mask;  /* index size - 1 (a power of two >= 2 * cap) */

@@ -119,11 +119,11 @@ void cdl_outq_push(struct cdl_outq *q, int stream, const struct cdl_candle *c, u
         open_push(q, &it);
 }
 
-void cdl_outq_push_gap(struct cdl_outq *q, int stream, int64_t from, int64_t to, int64_t missing,
-                       const char *reason)
+void cdl_outq_push_gap(struct cdl_outq *q, int stream, int64_t from, int64_t to, int64_t missing, const char *reason)
 {
-    struct cdl_outq_item it = { .stream = stream, .is_gap = 1, .gap_from = from, .gap_to = to,
-                                .gap_missing = missing, .gap_reason = reason };
+    struct cdl_outq_item it = {
+        .stream = stream, .is_gap = 1, .gap_from = from, .gap_to = to, .gap_missing = missing, .gap_reason = reason
+    };
     closed_push(q, &it);
 }
 

@@ -34,8 +34,7 @@ void cdl_outq_destroy(struct cdl_outq *q);
 /* Queues a candle (closed == 1 into the FIFO, anything else into the map). */
 void cdl_outq_push(struct cdl_outq *q, int stream, const struct cdl_candle *c, uint64_t recv_us);
 /* Queues a gap event in the closed FIFO, in order with the closed candles. */
-void cdl_outq_push_gap(struct cdl_outq *q, int stream, int64_t from, int64_t to, int64_t missing,
-                       const char *reason);
+void cdl_outq_push_gap(struct cdl_outq *q, int stream, int64_t from, int64_t to, int64_t missing, const char *reason);
 /* Takes the next item: 1, or 0 if empty. */
 int cdl_outq_pop(struct cdl_outq *q, struct cdl_outq_item *out);
 

@@ -10,8 +10,8 @@
 #include "xalloc.h"
 
 enum { P_OP, P_EXCHANGE, P_CONTRACT, P_MARKET, P_SYMBOLS, P_INTERVAL, P_LIMIT, P_CLOSED_ONLY, P__COUNT };
-static const char *const paths[P__COUNT] = { "op", "exchange", "contract_type", "market",
-                                             "symbols", "interval", "limit", "closed_only" };
+static const char *const paths[P__COUNT] = { "op",      "exchange", "contract_type", "market",
+                                             "symbols", "interval", "limit",         "closed_only" };
 
 static int fail(const char **code, const char *c, char *msg, size_t msglen, const char *text)
 {

@@ -23,7 +23,7 @@ struct cdl_request {
     char exchange[CDL_NAME_MAX];
     char market[CDL_NAME_MAX]; /* "" = the exchange's default */
     char interval[CDL_IVNAME_MAX];
-    int64_t limit;             /* 0 = endless */
+    int64_t limit; /* 0 = endless */
     int closed_only;
     char (*symbols)[CDL_SYMBOL_MAX]; /* malloc'd, as written (unescaped) */
     int n_symbols;
@@ -33,9 +33,9 @@ struct cdl_jsonscan;
 /* The compiled field scanner requests are parsed with (cdl_jsonscan_destroy it). */
 struct cdl_jsonscan *cdl_request_scanner(void);
 
-/* Parses text[0..len) with scan (from cdl_request_scanner).  max_symbols caps the symbols array.  On error returns CDL_EINVAL with
- * the protocol's error code in *code and a message; req is then empty.  Free with
- * cdl_request_clear either way. */
+/* Parses text[0..len) with scan (from cdl_request_scanner).  max_symbols caps the symbols array.  On error returns
+ * CDL_EINVAL with the protocol's error code in *code and a message; req is then empty.  Free with cdl_request_clear
+ * either way. */
 int cdl_request_parse(const struct cdl_jsonscan *scan, const char *text, size_t len, int max_symbols,
                       struct cdl_request *req, const char **code, char *msg, size_t msglen);
 void cdl_request_clear(struct cdl_request *req);

@@ -14,26 +14,26 @@ struct held {
 
 struct sstream {
     uint64_t key;
-    int64_t next;            /* open time of the next closed candle expected, -1 before the first */
-    int next_from_open;      /* next is the first period seen (an open update), no close yet */
-    int64_t last_closed;     /* open time of the last closed candle emitted, -1 none */
+    int64_t next;        /* open time of the next closed candle expected, -1 before the first */
+    int next_from_open;  /* next is the first period seen (an open update), no close yet */
+    int64_t last_closed; /* open time of the last closed candle emitted, -1 none */
     uint64_t last_closed_hash;
-    int64_t last_open;       /* open time of the last open update emitted, -1 none */
+    int64_t last_open; /* open time of the last open update emitted, -1 none */
     uint64_t last_open_hash;
-    int has_pending;         /* closed == -1 streams: the latest value of the newest period */
-    int pending_stale;       /* ...received before a reconnect: updates may be missing */
+    int has_pending;   /* closed == -1 streams: the latest value of the newest period */
+    int pending_stale; /* ...received before a reconnect: updates may be missing */
     struct cdl_candle pending;
     uint64_t pending_recv;
     /* a hole: closed candles from `next` up to hole_to (or the first held one) are missing */
     int hole, hole_gapped, inflight;
-    int hole_confirm;        /* the hole is the REST confirmation of inferred closes, not a loss */
+    int hole_confirm; /* the hole is the REST confirmation of inferred closes, not a loss */
     int64_t hole_to, hole_since, retry_at, page_from, page_to;
     int64_t gap_from, gap_to; /* the last gap announced, to recognise late candles */
     int inactive;
     int n_held, cap_held;
-    struct held *held;       /* sorted by open time, allocated while a hole lasts */
+    struct held *held; /* sorted by open time, allocated while a hole lasts */
     int n_cand, cap_cand;
-    struct held *cand;       /* inferred closes waiting for their REST confirmation, by open time */
+    struct held *cand; /* inferred closes waiting for their REST confirmation, by open time */
 };
 
 struct cdl_seq {
@@ -48,7 +48,9 @@ struct cdl_seq {
 const char *cdl_seq_gap_reason_name(enum cdl_seq_gap_reason r)
 {
     static const char *const names[CDL_GAP_REASONS] = {
-        [CDL_GAP_NOT_FOUND] = "not_found", [CDL_GAP_TIMEOUT] = "timeout", [CDL_GAP_OVERFLOW] = "hold_overflow",
+        [CDL_GAP_NOT_FOUND] = "not_found",
+        [CDL_GAP_TIMEOUT] = "timeout",
+        [CDL_GAP_OVERFLOW] = "hold_overflow",
     };
     return (unsigned)r < CDL_GAP_REASONS ? names[r] : "unknown";
 }
@@ -167,8 +169,9 @@ static void drop_cands(struct cdl_seq *s, struct sstream *st, const struct cdl_c
     int k = 0;
     while (k < st->n_cand && st->cand[k].c.open_time <= c->open_time) {
         if (st->cand[k].c.open_time == c->open_time)
-            s->stats.confirm[cdl_candle_values_hash(&st->cand[k].c) == cdl_candle_values_hash(c)
-                                 ? CDL_CONFIRM_SAME : CDL_CONFIRM_CORRECTED]++;
+            s->stats
+                .confirm[cdl_candle_values_hash(&st->cand[k].c) == cdl_candle_values_hash(c) ? CDL_CONFIRM_SAME
+                                                                                             : CDL_CONFIRM_CORRECTED]++;
         k++;
     }
     if (k) {
@@ -225,8 +228,7 @@ static void gap_to(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_s
 
 /* The periods [next, to) are given up on: those with an inferred close waiting for its REST
  * confirmation get that close (unconfirmed: the best value there is), the others are lost. */
-static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why,
-                         int64_t now)
+static void announce_gap(struct cdl_seq *s, struct sstream *st, int64_t to, enum cdl_seq_gap_reason why, int64_t now)
 {
     while (st->n_cand && st->cand[0].c.open_time < to) {
         struct held h = pop_cand(st);
@@ -275,8 +277,8 @@ static void open_hole(struct cdl_seq *s, struct sstream *st, int64_t to, int64_t
     if (st->hole) {
         if (to > st->hole_to)
             st->hole_to = to;
-        if (st->hole_confirm && to > (st->n_cand ? cdl_interval_next(&s->o.iv, st->cand[st->n_cand - 1].c.open_time)
-                                                 : st->next)) {
+        if (st->hole_confirm &&
+            to > (st->n_cand ? cdl_interval_next(&s->o.iv, st->cand[st->n_cand - 1].c.open_time) : st->next)) {
             st->hole_confirm = 0; /* periods with nothing at all are missing too now: a hole */
             s->stats.holes++;
         }
@@ -318,7 +320,7 @@ static enum cdl_seq_verdict hold(struct cdl_seq *s, struct sstream *st, const st
         i--;
     if (i > 0 && st->held[i - 1].c.open_time == c->open_time)
         return cdl_candle_values_hash(&st->held[i - 1].c) == cdl_candle_values_hash(c) ? CDL_SEQ_DUPLICATE
-                                                                                        : CDL_SEQ_REVISION;
+                                                                                       : CDL_SEQ_REVISION;
     if (st->n_held == s->o.hold_max) {
         /* no more room: give up on the oldest hole, let what can go out go out */
         announce_gap(s, st, st->held[0].c.open_time, CDL_GAP_OVERFLOW, now);
@@ -447,8 +449,8 @@ static enum cdl_seq_verdict push_unflagged(struct cdl_seq *s, struct sstream *st
     return push_open(s, st, &st->pending, recv_us);
 }
 
-enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest,
-                                  int64_t now_ms, uint64_t recv_us)
+enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest, int64_t now_ms,
+                                  uint64_t recv_us)
 {
     struct sstream *st = &s->st[id];
     enum cdl_seq_verdict v;
@@ -484,10 +486,7 @@ static int64_t advance(const struct cdl_seq *s, int64_t t, int rows)
     return t;
 }
 
-static int64_t hole_target(const struct sstream *st)
-{
-    return st->n_held ? st->held[0].c.open_time : st->hole_to;
-}
+static int64_t hole_target(const struct sstream *st) { return st->n_held ? st->held[0].c.open_time : st->hole_to; }
 
 void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms)
 {

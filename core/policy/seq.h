@@ -36,13 +36,13 @@ struct cdl_dedup;
 
 /* What happened to one pushed candle. */
 enum cdl_seq_verdict {
-    CDL_SEQ_NEW = 0,    /* emitted as a closed candle (maybe after others it released) */
-    CDL_SEQ_UPDATE,     /* emitted as an open update */
-    CDL_SEQ_HELD,       /* a closed candle waiting behind a hole */
-    CDL_SEQ_DUPLICATE,  /* the same candle was already emitted (or is already held) */
-    CDL_SEQ_STALE,      /* an update older than what was already emitted */
-    CDL_SEQ_REVISION,   /* a closed candle differing from the one already emitted for its period */
-    CDL_SEQ_PENDING,    /* REST row of a period not yet over: ignored, the WebSocket brings it */
+    CDL_SEQ_NEW = 0,   /* emitted as a closed candle (maybe after others it released) */
+    CDL_SEQ_UPDATE,    /* emitted as an open update */
+    CDL_SEQ_HELD,      /* a closed candle waiting behind a hole */
+    CDL_SEQ_DUPLICATE, /* the same candle was already emitted (or is already held) */
+    CDL_SEQ_STALE,     /* an update older than what was already emitted */
+    CDL_SEQ_REVISION,  /* a closed candle differing from the one already emitted for its period */
+    CDL_SEQ_PENDING,   /* REST row of a period not yet over: ignored, the WebSocket brings it */
     CDL_SEQ_VERDICTS
 };
 
@@ -93,7 +93,7 @@ struct cdl_seq_opts {
 
 /* What became of inferred closes waiting for REST (confirm_inferred). */
 enum cdl_seq_confirm {
-    CDL_CONFIRM_SAME = 0, /* the exchange's row had the inferred values */
+    CDL_CONFIRM_SAME = 0,  /* the exchange's row had the inferred values */
     CDL_CONFIRM_CORRECTED, /* it differed: the row went out, the inference would have been wrong */
     CDL_CONFIRM_NONE,      /* no row by the deadline (or REST had none): the inferred close went out */
     CDL_CONFIRM_DROPPED,   /* too many waiting (hold_max): the oldest was let go */
@@ -103,14 +103,14 @@ enum cdl_seq_confirm {
 /* Counters over all streams. */
 struct cdl_seq_stats {
     uint64_t verdicts[CDL_SEQ_VERDICTS];
-    uint64_t inferred;       /* closes inferred (newer period or clock) */
-    uint64_t holes;          /* holes found */
-    uint64_t holes_filled;   /* holes closed with every period delivered */
+    uint64_t inferred;     /* closes inferred (newer period or clock) */
+    uint64_t holes;        /* holes found */
+    uint64_t holes_filled; /* holes closed with every period delivered */
     uint64_t gaps[CDL_GAP_REASONS];
-    uint64_t periods_lost;   /* periods announced in gaps */
-    uint64_t backfills;      /* backfill pages asked for */
+    uint64_t periods_lost; /* periods announced in gaps */
+    uint64_t backfills;    /* backfill pages asked for */
     uint64_t backfills_failed;
-    uint64_t late;           /* closed candles that arrived after their gap was announced */
+    uint64_t late; /* closed candles that arrived after their gap was announced */
     uint64_t confirm[CDL_CONFIRM_RESULTS];
 };
 
@@ -131,8 +131,8 @@ void cdl_seq_reset(struct cdl_seq *s, int id, uint64_t key);
 void cdl_seq_set_active(struct cdl_seq *s, int id, int active);
 
 /* One checked candle of stream id (copied).  from_rest: it came from a backfill page. */
-enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest,
-                                  int64_t now_ms, uint64_t recv_us);
+enum cdl_seq_verdict cdl_seq_push(struct cdl_seq *s, int id, const struct cdl_candle *c, int from_rest, int64_t now_ms,
+                                  uint64_t recv_us);
 /* The backfill page asked for last ended (ok = it was answered and parsed). */
 void cdl_seq_backfill_done(struct cdl_seq *s, int id, int ok, int64_t now_ms);
 /* The stream's connection was re-established: whatever closed meanwhile is a hole, and the

@@ -71,8 +71,8 @@ static void sim_client_push(struct sim_client *c, struct sim_frame *f)
         return;
     if (c->qlen >= (size_t)core->sim.opts.queue_max) {
         core->sim.counters.slow_drops++;
-        fprintf(stderr, "candled-sim: client %llu send queue over %d frames, closing 1008\n",
-                (unsigned long long)c->id, core->sim.opts.queue_max);
+        fprintf(stderr, "candled-sim: client %llu send queue over %d frames, closing 1008\n", (unsigned long long)c->id,
+                core->sim.opts.queue_max);
         sim_client_close(c, 1008, "send queue overflow: client too slow");
         return;
     }
@@ -181,7 +181,7 @@ void sim_client_send(struct sim_client *c, const char *text, size_t len)
 
 void sim_client_sendf(struct sim_client *c, const char *fmt, ...)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     va_list ap;
     va_start(ap, fmt);
     sim_buf_vprintf(&b, fmt, ap);
@@ -190,20 +190,11 @@ void sim_client_sendf(struct sim_client *c, const char *fmt, ...)
     sim_buf_free(&b);
 }
 
-void sim_client_set_style(struct sim_client *c, int style)
-{
-    c->style = style;
-}
+void sim_client_set_style(struct sim_client *c, int style) { c->style = style; }
 
-int sim_client_style(const struct sim_client *c)
-{
-    return c->style;
-}
+int sim_client_style(const struct sim_client *c) { return c->style; }
 
-int sim_client_stream_count(const struct sim_client *c)
-{
-    return c->nstreams;
-}
+int sim_client_stream_count(const struct sim_client *c) { return c->nstreams; }
 
 const char *sim_client_stream_key(const struct sim_client *c, int i)
 {
@@ -222,8 +213,7 @@ void sim_client_count_rx(struct sim_client *c)
 {
     struct sim_core *core = c->core;
     int64_t now = sim_real_ms();
-    int limit = core->sim.opts.max_msg_rate ? core->sim.opts.max_msg_rate
-                                            : core->sim.default_max_msg_rate;
+    int limit = core->sim.opts.max_msg_rate ? core->sim.opts.max_msg_rate : core->sim.default_max_msg_rate;
     core->sim.counters.rx_msgs++;
     if (now - c->rx_window_ms >= 1000) {
         c->rx_window_ms = now;
@@ -231,8 +221,7 @@ void sim_client_count_rx(struct sim_client *c)
     }
     if (++c->rx_in_window == limit + 1) {
         fprintf(stderr, "candled-sim: client %llu sent more than %d messages in a second%s\n",
-                (unsigned long long)c->id, limit,
-                core->sim.opts.enforce_rate ? ", disconnecting" : "");
+                (unsigned long long)c->id, limit, core->sim.opts.enforce_rate ? ", disconnecting" : "");
         if (core->sim.opts.enforce_rate) {
             core->sim.counters.rate_drops++;
             sim_client_close(c, 1008, "too many requests");
@@ -327,8 +316,8 @@ static int sim_client_write_one(struct sim_client *c, int64_t now)
     if (!c->qlen && c->replay_on) {
         while (c->qlen < 8 && c->replay_pos < core->nreplay && !c->closing) {
             size_t i = c->replay_pos++;
-            struct sim_frame *f = sim_frame_new(core->replay_blob + core->replay_off[i],
-                                                core->replay_len[i], SIM_FRAME_DATA);
+            struct sim_frame *f =
+                sim_frame_new(core->replay_blob + core->replay_off[i], core->replay_len[i], SIM_FRAME_DATA);
             sim_client_push_data(c, f);
             sim_frame_unref(f);
         }
@@ -393,8 +382,7 @@ int sim_client_writeable(struct sim_client *c)
         rc = sim_client_write_one(c, now);
         if (rc < 0)
             return -1;
-    } while (rc > 0 && --batch > 0 && !c->closing && !c->stall_until && !c->ping_due &&
-             !lws_partial_buffered(c->wsi));
+    } while (rc > 0 && --batch > 0 && !c->closing && !c->stall_until && !c->ping_due && !lws_partial_buffered(c->wsi));
     if (c->closing)
         return sim_client_write_close(c);
     if (c->qlen || core->sim.opts.flood || (c->replay_on && c->replay_pos < core->nreplay))

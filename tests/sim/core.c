@@ -56,10 +56,7 @@ void sim_buf_add(struct sim_buf *b, const void *p, size_t n)
     b->data[b->len] = '\0';
 }
 
-void sim_buf_str(struct sim_buf *b, const char *s)
-{
-    sim_buf_add(b, s, strlen(s));
-}
+void sim_buf_str(struct sim_buf *b, const char *s) { sim_buf_add(b, s, strlen(s)); }
 
 void sim_buf_vprintf(struct sim_buf *b, const char *fmt, va_list ap)
 {
@@ -93,10 +90,7 @@ int64_t sim_now_ms(void) { return (int64_t)cdl_clock_now_ms(); }
 
 int64_t sim_real_ms(void) { return (int64_t)(cdl_clock_mono_us() / 1000); }
 
-void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt)
-{
-    sim->gen.fmt = *fmt;
-}
+void sim_set_format(struct sim *sim, const struct sim_gen_format *fmt) { sim->gen.fmt = *fmt; }
 
 /* --ping-interval, or the exchange's own rule. */
 int sim_ping_interval(const struct sim *sim)
@@ -106,8 +100,7 @@ int sim_ping_interval(const struct sim *sim)
 
 static void sim_add_symbol(struct sim *sim, const char *name)
 {
-    sim->opts.symbols = sim_xrealloc(sim->opts.symbols,
-                                     (size_t)(sim->opts.nsymbols + 1) * sizeof(char *));
+    sim->opts.symbols = sim_xrealloc(sim->opts.symbols, (size_t)(sim->opts.nsymbols + 1) * sizeof(char *));
     sim->opts.symbols[sim->opts.nsymbols++] = sim_xstrdup(name);
 }
 
@@ -152,8 +145,7 @@ int sim_interval_served(struct sim *sim, const struct sim_interval *iv)
     return 0;
 }
 
-const void *sim_market_init(struct sim *sim, const void *table, size_t n, size_t size,
-                            const char *choices)
+const void *sim_market_init(struct sim *sim, const void *table, size_t n, size_t size, const char *choices)
 {
     const char *want = sim->opts.market ? sim->opts.market : ((const struct sim_market *)table)->name;
     for (size_t i = 0; i < n; i++) {

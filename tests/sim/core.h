@@ -24,14 +24,14 @@
 
 #include "sim.h"
 
-#define SIM_RX_MAX (64 * 1024)        /* largest client message we reassemble */
+#define SIM_RX_MAX (64 * 1024) /* largest client message we reassemble */
 #define SIM_HTTP_CHUNK (32 * 1024)
 #define SIM_MAX_HEADER 32768         /* bytes of request line + headers */
-#define SIM_MAX_STREAMS_TOTAL 200000  /* distinct stream keys over the process lifetime */
+#define SIM_MAX_STREAMS_TOTAL 200000 /* distinct stream keys over the process lifetime */
 #define SIM_REPLAY_MAX (256u << 20)
 #define SIM_DRAIN_MS 2000
 #define SIM_HOUSE_MS 100
-#define SIM_FLOOD_BATCH 64         /* frames per WRITEABLE in --flood mode */
+#define SIM_FLOOD_BATCH 64 /* frames per WRITEABLE in --flood mode */
 
 enum sim_frame_kind {
     SIM_FRAME_DATA,    /* a market-data frame: counted, subject to faults */
@@ -57,29 +57,29 @@ struct sim_frame {
 /* --flood: a frame rendered once per tick with a sentinel event time, patched per frame. */
 struct sim_flood_tpl {
     struct sim_buf text;
-    int tick;                  /* candle tick it was rendered for, -1 = none */
+    int tick; /* candle tick it was rendered for, -1 = none */
     int64_t open;
-    long e_off;                /* offset of the sentinel digits, -1 = not found */
-    long n_off;                /* offset of the sentinel trade count, -1 = not found */
+    long e_off; /* offset of the sentinel digits, -1 = not found */
+    long n_off; /* offset of the sentinel trade count, -1 = not found */
 };
 
 struct sim_stream {
-    char *key;                 /* exchange stream name */
+    char *key; /* exchange stream name */
     char *symbol;
     struct sim_interval iv;
-    int live;                  /* symbol and interval served: candles are generated */
+    int live; /* symbol and interval served: candles are generated */
     uint64_t sym_key;
     struct sim_client **subs;
     int nsubs, capsubs;
-    int64_t open;              /* open time of the current period, 0 = idle */
-    int64_t linger_until;      /* with no subscriber, generated on until then (wall ms) */
-    int64_t next_k;            /* next update index in the period */
-    struct sim_candle cur;     /* cache for incremental generation */
-    struct sim_candle revise;  /* --revise-every: a closed candle to correct at the next close */
-    int64_t revise_end;        /* its period's end (event time), 0 = none pending */
-    struct sim_candle flood;   /* --flood: state of the flood frames */
+    int64_t open;             /* open time of the current period, 0 = idle */
+    int64_t linger_until;     /* with no subscriber, generated on until then (wall ms) */
+    int64_t next_k;           /* next update index in the period */
+    struct sim_candle cur;    /* cache for incremental generation */
+    struct sim_candle revise; /* --revise-every: a closed candle to correct at the next close */
+    int64_t revise_end;       /* its period's end (event time), 0 = none pending */
+    struct sim_candle flood;  /* --flood: state of the flood frames */
     struct sim_flood_tpl tpl[SIM_STYLES];
-    uint64_t flood_seq;        /* --flood: frames sent, patched into the trade count */
+    uint64_t flood_seq; /* --flood: frames sent, patched into the trade count */
 };
 
 struct sim_client {
@@ -90,17 +90,17 @@ struct sim_client {
     int style;
     struct sim_stream **streams;
     int nstreams, capstreams;
-    struct sim_frame **q;      /* ring of queued frames */
+    struct sim_frame **q; /* ring of queued frames */
     size_t qhead, qlen, qcap;
-    struct sim_frame *held;    /* --reorder-every: frame waiting to be sent after the next */
-    struct sim_buf rx;         /* message reassembly */
+    struct sim_frame *held; /* --reorder-every: frame waiting to be sent after the next */
+    struct sim_buf rx;      /* message reassembly */
     uint64_t data_queued, data_sent, pongs;
     int64_t rx_window_ms;
     int rx_in_window;
     int64_t next_ping_ms;
     int ping_due;
-    int64_t last_rx_ms;        /* last message (text or pong) from the client */
-    int64_t opened_ms;         /* when the upgrade was accepted (--max-conn-age) */
+    int64_t last_rx_ms; /* last message (text or pong) from the client */
+    int64_t opened_ms;  /* when the upgrade was accepted (--max-conn-age) */
     int64_t stall_until;
     int stalled;
     int closing, close_code, abrupt;
@@ -115,12 +115,12 @@ struct sim_pss {
     struct sim_client *client;
     struct sim_http_reply *http;
     size_t http_sent;
-    char *post_path;           /* a POST waiting for the rest of its body */
+    char *post_path; /* a POST waiting for the rest of its body */
     struct sim_buf post_body;
 };
 
 struct sim_core {
-    struct sim sim;            /* first: exchanges see &core->sim */
+    struct sim sim; /* first: exchanges see &core->sim */
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     uv_timer_t gen_timer, house_timer, drain_timer;
@@ -133,10 +133,10 @@ struct sim_core {
     int nclients;
     uint64_t next_client_id;
     FILE *record;
-    FILE *truth;               /* --truth: the expected quote of every generated candle */
+    FILE *truth; /* --truth: the expected quote of every generated candle */
     char *replay_blob;
     size_t *replay_off, *replay_len, nreplay;
-    uint32_t served_mask;      /* bit i: sim_interval_at(i) is served */
+    uint32_t served_mask; /* bit i: sim_interval_at(i) is served */
     int draining, destroyed;
     int64_t drain_deadline;
     int64_t flood_window_ms;
@@ -148,10 +148,7 @@ struct sim_core {
     uint64_t rest_seq;
 };
 
-static inline struct sim_core *sim_core_of(struct sim *sim)
-{
-    return (struct sim_core *)sim;
-}
+static inline struct sim_core *sim_core_of(struct sim *sim) { return (struct sim_core *)sim; }
 
 /* core.c: allocation that aborts on out of memory, and the ping rule */
 void *sim_xmalloc(size_t n);
@@ -202,11 +199,11 @@ int sim_record_open(struct sim_core *core);
 /* Loads the --replay file: 0 or -1 after a message. */
 int sim_load_replay(struct sim_core *core, const char *file);
 /* --truth: the line for candle state k of stream s, whether it was sent, whether a revision. */
-void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
-                     int sent, int revision);
+void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k, int sent,
+                     int revision);
 /* --record: the bare payload (style 0) of one generated event; b is scratch. */
-void sim_record_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, struct sim_buf *b);
+void sim_record_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      struct sim_buf *b);
 /* Closes the files and frees the replay lines. */
 void sim_record_close(struct sim_core *core);
 

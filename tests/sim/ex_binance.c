@@ -18,33 +18,33 @@
 
 #define BN_STYLE_RAW 0
 #define BN_STYLE_COMBINED 1
-#define BN_MAX_TOKENS 1100        /* a SUBSCRIBE with up to ~1024 params */
+#define BN_MAX_TOKENS 1100 /* a SUBSCRIBE with up to ~1024 params */
 #define BN_DAY_MS 86400000LL
 
 struct bn_market {
-    struct sim_market m;          /* first: names, formats, default symbols */
-    int max_msg_rate;             /* incoming messages per second per connection */
+    struct sim_market m; /* first: names, formats, default symbols */
+    int max_msg_rate;    /* incoming messages per second per connection */
 };
 
 static const struct bn_market bn_markets[] = {
-    {{"spot", {NULL}, {8, 8, 8, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 5},
-    {{"usdm", {"futures", "linear", NULL}, {2, 3, 4, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 10},
-    {{"coinm", {"delivery", "inverse", NULL}, {2, 0, 8, 1, 10}, "BTCUSD_PERP,ETHUSD_PERP", "SYM%04dUSD_PERP"},
-     10},
+    { { "spot", { NULL }, { 8, 8, 8, 0, 0 }, "BTCUSDT,ETHUSDT", "SYM%04dUSDT" }, 5 },
+    { { "usdm", { "futures", "linear", NULL }, { 2, 3, 4, 0, 0 }, "BTCUSDT,ETHUSDT", "SYM%04dUSDT" }, 10 },
+    { { "coinm", { "delivery", "inverse", NULL }, { 2, 0, 8, 1, 10 }, "BTCUSD_PERP,ETHUSD_PERP", "SYM%04dUSD_PERP" },
+      10 },
 };
 
 /* REST klines endpoints: path, max limit, weight rule, COIN-M window rule. */
 struct bn_route {
     const char *path;
     int max_limit;
-    int futures_weight;           /* weight by limit; else a flat 2 */
-    int coinm_window;             /* startTime/endTime window of at most 200 days, newest first */
+    int futures_weight; /* weight by limit; else a flat 2 */
+    int coinm_window;   /* startTime/endTime window of at most 200 days, newest first */
 };
 
 static const struct bn_route bn_routes[] = {
-    {"/api/v3/klines", 1000, 0, 0},
-    {"/fapi/v1/klines", 1500, 1, 0},
-    {"/dapi/v1/klines", 1500, 1, 1},
+    { "/api/v3/klines", 1000, 0, 0 },
+    { "/fapi/v1/klines", 1500, 1, 0 },
+    { "/dapi/v1/klines", 1500, 1, 1 },
 };
 
 /* --- init ---------------------------------------------------------------------------------- */
@@ -71,10 +71,7 @@ static int bn_interval(const char *name, struct sim_interval *iv)
 /* --- WebSocket ----------------------------------------------------------------------------- */
 
 /* Strips the USD-M "/market" route prefix. */
-static const char *bn_route_path(const char *path)
-{
-    return !strncmp(path, "/market/", 8) ? path + 7 : path;
-}
+static const char *bn_route_path(const char *path) { return !strncmp(path, "/market/", 8) ? path + 7 : path; }
 
 static int bn_ws_path_ok(struct sim *sim, const char *path)
 {
@@ -86,7 +83,7 @@ static int bn_ws_path_ok(struct sim *sim, const char *path)
 static int bn_subscribe_name(struct sim_client *c, const char *name)
 {
     char symbol[64];
-    struct sim_interval iv = {0};
+    struct sim_interval iv = { 0 };
     const char *at = strstr(name, "@kline_");
     size_t n = at ? (size_t)(at - name) : 0;
     if (!at || n == 0 || n >= sizeof symbol || bn_interval(at + 7, &iv) < 0) {
@@ -191,7 +188,7 @@ static int bn_request_id(const char *msg, const struct sim_json_tok *t, int v, c
 
 static void bn_list_subscriptions(struct sim_client *c, const char *id)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     sim_buf_str(&b, "[");
     for (int i = 0; i < sim_client_stream_count(c); i++)
         sim_buf_printf(&b, "%s\"%s\"", i ? "," : "", sim_client_stream_key(c, i));
@@ -200,13 +197,12 @@ static void bn_list_subscriptions(struct sim_client *c, const char *id)
     sim_buf_free(&b);
 }
 
-static void bn_subscribe_msg(struct sim_client *c, const char *msg, const struct sim_json_tok *t,
-                             int params, int subscribe, const char *id)
+static void bn_subscribe_msg(struct sim_client *c, const char *msg, const struct sim_json_tok *t, int params,
+                             int subscribe, const char *id)
 {
     char name[200];
     if (params < 0 || t[params].type != SIM_JSON_ARRAY || t[params].size == 0) {
-        bn_reply_error(c, 2, "Invalid request: params must be a non-empty array of stream names",
-                       id);
+        bn_reply_error(c, 2, "Invalid request: params must be a non-empty array of stream names", id);
         return;
     }
     for (int i = 0; i < t[params].size; i++) {
@@ -267,8 +263,7 @@ static void bn_ws_message(struct sim *sim, struct sim_client *c, const char *msg
         bn_subscribe_msg(c, msg, t, params, 0, id);
     } else if (sim_json_streq(msg, t, method, "LIST_SUBSCRIPTIONS")) {
         bn_list_subscriptions(c, id);
-    } else if (sim_json_streq(msg, t, method, "SET_PROPERTY") ||
-               sim_json_streq(msg, t, method, "GET_PROPERTY")) {
+    } else if (sim_json_streq(msg, t, method, "SET_PROPERTY") || sim_json_streq(msg, t, method, "GET_PROPERTY")) {
         int set = sim_json_streq(msg, t, method, "SET_PROPERTY");
         int p0 = params >= 0 ? sim_json_elem(t, params, 0) : -1;
         int p1 = params >= 0 ? sim_json_elem(t, params, 1) : -1;
@@ -279,8 +274,7 @@ static void bn_ws_message(struct sim *sim, struct sim_client *c, const char *msg
         } else if (p1 < 0 || (t[p1].type != SIM_JSON_TRUE && t[p1].type != SIM_JSON_FALSE)) {
             bn_reply_error(c, 1, "Invalid value type: expected Boolean", id);
         } else {
-            sim_client_set_style(c, t[p1].type == SIM_JSON_TRUE ? BN_STYLE_COMBINED
-                                                                 : BN_STYLE_RAW);
+            sim_client_set_style(c, t[p1].type == SIM_JSON_TRUE ? BN_STYLE_COMBINED : BN_STYLE_RAW);
             bn_reply_result(c, "null", id);
         }
     } else {
@@ -308,8 +302,8 @@ static void bn_text(const struct sim *sim, const struct sim_candle *k, struct bn
 }
 
 /* The kline event, field for field in the order of the recorded frames. */
-static void bn_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, int style, struct sim_buf *out)
+static void bn_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      int style, struct sim_buf *out)
 {
     struct bn_text t;
     bn_text(sim, k, &t);
@@ -321,10 +315,9 @@ static void bn_render(struct sim *sim, const struct sim_stream *s, const struct 
                    "\"s\":\"%s\",\"i\":\"%s\",\"f\":%lld,\"L\":%lld,\"o\":\"%s\",\"c\":\"%s\","
                    "\"h\":\"%s\",\"l\":\"%s\",\"v\":\"%s\",\"n\":%lld,\"x\":%s,\"q\":\"%s\","
                    "\"V\":\"%s\",\"Q\":\"%s\",\"B\":\"0\"}}",
-                   (long long)event_ms, sym, (long long)k->open_time, (long long)k->close_time,
-                   sym, sim_stream_interval(s)->name, (long long)k->first_trade,
-                   (long long)k->last_trade, t.k.o, t.k.c, t.k.h, t.k.l, t.k.v, (long long)k->trades,
-                   k->closed ? "true" : "false", t.k.q, t.tv, t.tq);
+                   (long long)event_ms, sym, (long long)k->open_time, (long long)k->close_time, sym,
+                   sim_stream_interval(s)->name, (long long)k->first_trade, (long long)k->last_trade, t.k.o, t.k.c,
+                   t.k.h, t.k.l, t.k.v, (long long)k->trades, k->closed ? "true" : "false", t.k.q, t.tv, t.tq);
     if (style == BN_STYLE_COMBINED)
         sim_buf_str(out, "}");
 }
@@ -354,8 +347,8 @@ static void bn_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
 }
 
 /* Open times [first, last] (both aligned, first <= last) rendered oldest first. */
-static void bn_rows(struct sim *sim, struct sim_buf *b, const char *symbol,
-                    const struct sim_interval *iv, int64_t first, int64_t last, int64_t now)
+static void bn_rows(struct sim *sim, struct sim_buf *b, const char *symbol, const struct sim_interval *iv,
+                    int64_t first, int64_t last, int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, symbol);
     struct sim_candle k;
@@ -415,8 +408,7 @@ static void bn_klines(struct sim *sim, const struct bn_route *r, const struct si
                              "Illegal characters found in parameter 'limit'; legal range is "
                              "'^[0-9]{1,20}$'.");
     if (has_start < 0 || has_end < 0)
-        return bn_rest_error(rep, 400, -1100,
-                             "Illegal characters found in a parameter.");
+        return bn_rest_error(rep, 400, -1100, "Illegal characters found in a parameter.");
     if (limit < 1 || limit > r->max_limit)
         return bn_rest_error(rep, 400, -1130, "Data sent for parameter 'limit' is not valid.");
     if (has_start && has_end && start > end)
@@ -429,8 +421,9 @@ static void bn_klines(struct sim *sim, const struct bn_route *r, const struct si
     if (r->coinm_window && (has_start || has_end)) {
         /* COIN-M: a window of at most 200 days, the most recent `limit` rows before its end */
         if (has_start && has_end && end - start > 200 * BN_DAY_MS)
-            return bn_rest_error(rep, 400, -1127, "More than 200 days between startTime and "
-                                                  "endTime.");
+            return bn_rest_error(rep, 400, -1127,
+                                 "More than 200 days between startTime and "
+                                 "endTime.");
         if (!has_end)
             end = start + 200 * BN_DAY_MS;
         if (!has_start)
@@ -498,8 +491,7 @@ static void bn_rest_fault_body(struct sim *sim, int status, struct sim_buf *body
 /* candled's Binance adapter reports v as the volume and q as the quote volume, except on COIN-M
  * where v counts contracts: there q (the base-asset volume) is the volume and there is no quote
  * volume. */
-static void bn_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                     struct sim_truth *t)
+static void bn_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, struct sim_truth *t)
 {
     struct bn_text x;
     int inverse = sim->gen.fmt.inverse;

@@ -17,38 +17,35 @@
 #include "json.h"
 #include "sim.h"
 
-#define BB_MAX_TOKENS 4096        /* a futures subscribe with ~2000 topics */
+#define BB_MAX_TOKENS 4096 /* a futures subscribe with ~2000 topics */
 #define BB_MAX_LIMIT 1000
-#define BB_IDLE_S 600             /* "no ping-pong and no stream data ... cut off after 10 minutes" */
-#define BB_ARGS_CHARS 21000       /* one public connection's args, in characters */
+#define BB_IDLE_S 600       /* "no ping-pong and no stream data ... cut off after 10 minutes" */
+#define BB_ARGS_CHARS 21000 /* one public connection's args, in characters */
 
 struct bb_market {
-    struct sim_market m;          /* first: names, formats, default symbols */
-    int args_limit;               /* topics per subscribe request; 0 = none */
-    int spot_acks;                /* spot's reply shape: ret_msg = op, req_id only if sent */
+    struct sim_market m; /* first: names, formats, default symbols */
+    int args_limit;      /* topics per subscribe request; 0 = none */
+    int spot_acks;       /* spot's reply shape: ret_msg = op, req_id only if sent */
 };
 
 static const struct bb_market bb_markets[] = {
-    {{"spot", {NULL}, {2, 6, 8, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 10, 1},
-    {{"linear", {NULL}, {2, 3, 4, 0, 0}, "BTCUSDT,ETHUSDT", "SYM%04dUSDT"}, 0, 0},
+    { { "spot", { NULL }, { 2, 6, 8, 0, 0 }, "BTCUSDT,ETHUSDT", "SYM%04dUSDT" }, 10, 1 },
+    { { "linear", { NULL }, { 2, 3, 4, 0, 0 }, "BTCUSDT,ETHUSDT", "SYM%04dUSDT" }, 0, 0 },
     /* inverse: `volume` counts contracts of 1 USD, `turnover` is the base coin */
-    {{"inverse", {NULL}, {1, 0, 8, 1, 1}, "BTCUSD,ETHUSD", "SYM%04dUSD"}, 0, 0},
+    { { "inverse", { NULL }, { 1, 0, 8, 1, 1 }, "BTCUSD,ETHUSD", "SYM%04dUSD" }, 0, 0 },
 };
 
 /* Bybit's interval names and the canonical ones of the generator. */
 static const struct {
     const char *bybit, *canonical;
 } bb_intervals[] = {
-    {"1", "1m"},    {"3", "3m"},    {"5", "5m"},    {"15", "15m"}, {"30", "30m"},
-    {"60", "1h"},   {"120", "2h"},  {"240", "4h"},  {"360", "6h"}, {"720", "12h"},
-    {"D", "1d"},    {"W", "1w"},    {"M", "1M"},
+    { "1", "1m" },  { "3", "3m" },   { "5", "5m" },   { "15", "15m" }, { "30", "30m" },
+    { "60", "1h" }, { "120", "2h" }, { "240", "4h" }, { "360", "6h" }, { "720", "12h" },
+    { "D", "1d" },  { "W", "1w" },   { "M", "1M" },
 };
 #define BB_N_INTERVALS (sizeof bb_intervals / sizeof bb_intervals[0])
 
-static const struct bb_market *bb_market(const struct sim *sim)
-{
-    return sim->state;
-}
+static const struct bb_market *bb_market(const struct sim *sim) { return sim->state; }
 
 static int bb_interval(const char *name, struct sim_interval *iv)
 {
@@ -99,8 +96,8 @@ static int bb_ws_open(struct sim *sim, struct sim_client *c, const char *path, c
 static void bb_conn_id(const struct sim_client *c, char *out, size_t cap)
 {
     unsigned long long p = (unsigned long long)(uintptr_t)c;
-    snprintf(out, cap, "%08llx-%04llx-4%03llx-8%03llx-%012llx", p & 0xffffffffULL, (p >> 32) & 0xffff,
-             (p >> 8) & 0xfff, (p >> 20) & 0xfff, p & 0xffffffffffffULL);
+    snprintf(out, cap, "%08llx-%04llx-4%03llx-8%03llx-%012llx", p & 0xffffffffULL, (p >> 32) & 0xffff, (p >> 8) & 0xfff,
+             (p >> 20) & 0xfff, p & 0xffffffffffffULL);
 }
 
 /* One reply: {"success":..,"ret_msg":..,"conn_id":..,["req_id":..,]"op":..}.  ret_msg is JSON
@@ -108,11 +105,10 @@ static void bb_conn_id(const struct sim_client *c, char *out, size_t cap)
 static void bb_reply(struct sim *sim, struct sim_client *c, int ok, const char *ret_msg, const char *req_id,
                      const char *op)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     char conn[64];
     bb_conn_id(c, conn, sizeof conn);
-    sim_buf_printf(&b, "{\"success\":%s,\"ret_msg\":\"%s\",\"conn_id\":\"%s\"", ok ? "true" : "false", ret_msg,
-                   conn);
+    sim_buf_printf(&b, "{\"success\":%s,\"ret_msg\":\"%s\",\"conn_id\":\"%s\"", ok ? "true" : "false", ret_msg, conn);
     if (req_id || !bb_market(sim)->spot_acks)
         sim_buf_printf(&b, ",\"req_id\":\"%s\"", req_id ? req_id : "");
     sim_buf_printf(&b, ",\"op\":\"%s\"}", op);
@@ -288,8 +284,8 @@ static void bb_render(struct sim *sim, const struct sim_stream *s, const struct 
                    "\"open\":\"%s\",\"close\":\"%s\",\"high\":\"%s\",\"low\":\"%s\",\"volume\":\"%s\","
                    "\"turnover\":\"%s\",\"confirm\":%s,\"timestamp\":%lld}],\"ts\":%lld,\"type\":\"snapshot\"}",
                    sim_stream_key(s), (long long)k->open_time, (long long)k->close_time,
-                   bb_interval_name(sim_stream_interval(s)), x.o, x.c, x.h, x.l, x.v, x.q,
-                   k->closed ? "true" : "false", (long long)last_trade, (long long)event_ms);
+                   bb_interval_name(sim_stream_interval(s)), x.o, x.c, x.h, x.l, x.v, x.q, k->closed ? "true" : "false",
+                   (long long)last_trade, (long long)event_ms);
 }
 
 /* candled's Bybit adapter reports `volume` as the volume and `turnover` as the quote volume,
@@ -320,8 +316,8 @@ static void bb_rest_error(struct sim_http_reply *rep, int code, const char *msg)
 }
 
 /* Rows for the open times from `last` back to `lo` (at most `limit`), newest first. */
-static void bb_rows(struct sim *sim, struct sim_buf *b, const char *symbol, const struct sim_interval *iv,
-                    int64_t last, int64_t lo, long long limit, int64_t now)
+static void bb_rows(struct sim *sim, struct sim_buf *b, const char *symbol, const struct sim_interval *iv, int64_t last,
+                    int64_t lo, long long limit, int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, symbol);
     struct sim_candle k;
@@ -330,8 +326,8 @@ static void bb_rows(struct sim *sim, struct sim_buf *b, const char *symbol, cons
     for (int64_t t = last; n < limit && t >= lo; t = sim_interval_floor(iv, t - 1), n++) {
         sim_gen_candle_asof(&sim->gen, key, iv, t, now, &k);
         bb_text(sim, &k, &x);
-        sim_buf_printf(b, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", n ? "," : "",
-                       (long long)t, x.o, x.h, x.l, x.c, x.v, x.q);
+        sim_buf_printf(b, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", n ? "," : "", (long long)t, x.o,
+                       x.h, x.l, x.c, x.v, x.q);
     }
 }
 
@@ -374,8 +370,10 @@ static void bb_kline(struct sim *sim, const struct sim_http_req *req, struct sim
             lo = sim_interval_next(&iv, lo);
     }
     rep->status = 200;
-    sim_buf_printf(&rep->body, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"%s\",\"symbol\":\"%s\","
-                   "\"list\":[", m->m.name, symbol);
+    sim_buf_printf(&rep->body,
+                   "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"%s\",\"symbol\":\"%s\","
+                   "\"list\":[",
+                   m->m.name, symbol);
     bb_rows(sim, &rep->body, symbol, &iv, last, lo, limit, now);
     sim_buf_printf(&rep->body, "]},\"retExtInfo\":{},\"time\":%lld}", (long long)now);
 }
@@ -390,7 +388,8 @@ static int bb_rest(struct sim *sim, const struct sim_http_req *req, struct sim_h
         int64_t now = sim_now_ms();
         rep->status = 200;
         rep->weight = 1;
-        sim_buf_printf(&rep->body, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"timeSecond\":\"%lld\","
+        sim_buf_printf(&rep->body,
+                       "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"timeSecond\":\"%lld\","
                        "\"timeNano\":\"%lld000000\"},\"retExtInfo\":{},\"time\":%lld}",
                        (long long)(now / 1000), (long long)now, (long long)now);
         return 0;

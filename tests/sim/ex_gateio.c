@@ -19,41 +19,44 @@
 #include "sim.h"
 
 #define GT_MAX_TOKENS 64
-#define GT_HORIZON 10000      /* points back from now that REST serves */
-#define GT_TIME_SKEW 60       /* seconds a request's "time" may be off */
+#define GT_HORIZON 10000 /* points back from now that REST serves */
+#define GT_TIME_SKEW 60  /* seconds a request's "time" may be off */
 /* Query arguments are read into buffers this big: lws stops looking at the first argument
  * ("name=value") that does not fit the caller's buffer. */
 #define GT_ARG_MAX 256
 
 struct gt_market {
-    struct sim_market m;      /* first: names, formats, default symbols */
-    const char *prefix;       /* channel prefix: "spot" or "futures" */
+    struct sim_market m; /* first: names, formats, default symbols */
+    const char *prefix;  /* channel prefix: "spot" or "futures" */
     const char *ws_paths[3];
-    int max_points;           /* REST points per request */
+    int max_points;               /* REST points per request */
     const char *default_interval; /* REST interval when none is given */
 };
 
 static const struct gt_market gt_markets[] = {
-    {{"spot", {NULL}, {4, 6, 8, 0, 0}, "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-     "spot", {"/ws/v4/", "/ws/v4", NULL}, 1000, "30m"},
-    {{"usdt", {"futures", "linear", NULL}, {1, 0, 4, 0, 0}, "BTC_USDT,ETH_USDT", "SYM%04d_USDT"},
-     "futures", {"/v4/ws/usdt", NULL}, 2000, "5m"},
-    {{"btc", {"inverse", NULL}, {1, 0, 8, 1, 1}, "BTC_USD,ETH_USD", "SYM%04d_USD"},
-     "futures", {"/v4/ws/btc", "/v4/ws", NULL}, 2000, "5m"},
+    { { "spot", { NULL }, { 4, 6, 8, 0, 0 }, "BTC_USDT,ETH_USDT", "SYM%04d_USDT" },
+      "spot",
+      { "/ws/v4/", "/ws/v4", NULL },
+      1000,
+      "30m" },
+    { { "usdt", { "futures", "linear", NULL }, { 1, 0, 4, 0, 0 }, "BTC_USDT,ETH_USDT", "SYM%04d_USDT" },
+      "futures",
+      { "/v4/ws/usdt", NULL },
+      2000,
+      "5m" },
+    { { "btc", { "inverse", NULL }, { 1, 0, 8, 1, 1 }, "BTC_USD,ETH_USD", "SYM%04d_USD" },
+      "futures",
+      { "/v4/ws/btc", "/v4/ws", NULL },
+      2000,
+      "5m" },
 };
 
 /* Gate's candlestick intervals that the generator has (7d and 30d are not simulated). */
-static const char *const gt_intervals[] = {"10s", "1m", "5m", "15m", "30m", "1h", "4h", "8h", "1d", NULL};
+static const char *const gt_intervals[] = { "10s", "1m", "5m", "15m", "30m", "1h", "4h", "8h", "1d", NULL };
 
-static const struct gt_market *gt_m(const struct sim *sim)
-{
-    return sim->state;
-}
+static const struct gt_market *gt_m(const struct sim *sim) { return sim->state; }
 
-static int gt_spot(const struct sim *sim)
-{
-    return !strcmp(gt_m(sim)->prefix, "spot");
-}
+static int gt_spot(const struct sim *sim) { return !strcmp(gt_m(sim)->prefix, "spot"); }
 
 static int gt_interval(const char *name, struct sim_interval *iv)
 {
@@ -67,9 +70,9 @@ static int gt_init(struct sim *sim)
     if (!sim_market_init(sim, gt_markets, sizeof gt_markets / sizeof gt_markets[0], sizeof gt_markets[0],
                          "spot, usdt, btc"))
         return -1;
-    sim->default_max_msg_rate = 50;       /* Gate publishes no WS message limit: generous */
+    sim->default_max_msg_rate = 50; /* Gate publishes no WS message limit: generous */
     sim->default_max_streams = 1000;
-    sim->default_idle_disconnect = 60;    /* no pong, no ping, no request for 60 s: dropped */
+    sim->default_idle_disconnect = 60; /* no pong, no ping, no request for 60 s: dropped */
     sim->styles = 1;
     return 0;
 }
@@ -111,13 +114,12 @@ static void gt_head(struct sim_buf *b, const char *id, const char *channel, cons
     sim_buf_printf(b, "\"channel\":\"%s\",\"event\":\"%s\",", channel, event);
 }
 
-static void gt_reply_error(struct sim_client *c, const char *id, const char *channel,
-                           const char *event, int code, const char *msg)
+static void gt_reply_error(struct sim_client *c, const char *id, const char *channel, const char *event, int code,
+                           const char *msg)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     gt_head(&b, id, channel, event);
-    sim_buf_printf(&b, "\"error\":{\"code\":%d,\"message\":\"%s\"},\"result\":{\"status\":\"fail\"}}",
-                   code, msg);
+    sim_buf_printf(&b, "\"error\":{\"code\":%d,\"message\":\"%s\"},\"result\":{\"status\":\"fail\"}}", code, msg);
     sim_client_send(c, b.data, b.len);
     sim_buf_free(&b);
 }
@@ -125,7 +127,7 @@ static void gt_reply_error(struct sim_client *c, const char *id, const char *cha
 static void gt_reply_ok(struct sim_client *c, const char *id, const char *channel, const char *event,
                         const char *result)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     gt_head(&b, id, channel, event);
     sim_buf_printf(&b, "\"error\":null,\"result\":%s}", result);
     sim_client_send(c, b.data, b.len);
@@ -144,17 +146,15 @@ static void gt_tok(const char *msg, const struct sim_json_tok *t, int i, char *b
 }
 
 /* [interval, pair] of a candlesticks request: subscribes or unsubscribes, then replies. */
-static void gt_candlesticks(struct sim *sim, struct sim_client *c, const char *msg,
-                            const struct sim_json_tok *t, int payload, int subscribe,
-                            const char *id, const char *channel, const char *event)
+static void gt_candlesticks(struct sim *sim, struct sim_client *c, const char *msg, const struct sim_json_tok *t,
+                            int payload, int subscribe, const char *id, const char *channel, const char *event)
 {
     char ivname[16], pair[64], key[96];
     struct sim_interval iv;
-    int a = payload >= 0 && t[payload].type == SIM_JSON_ARRAY && t[payload].size == 2
-                ? sim_json_elem(t, payload, 0) : -1;
+    int a =
+        payload >= 0 && t[payload].type == SIM_JSON_ARRAY && t[payload].size == 2 ? sim_json_elem(t, payload, 0) : -1;
     int b = a >= 0 ? sim_json_elem(t, payload, 1) : -1;
-    if (a < 0 || sim_json_str(msg, t, a, ivname, sizeof ivname) <= 0 ||
-        sim_json_str(msg, t, b, pair, sizeof pair) <= 0)
+    if (a < 0 || sim_json_str(msg, t, a, ivname, sizeof ivname) <= 0 || sim_json_str(msg, t, b, pair, sizeof pair) <= 0)
         return gt_reply_error(c, id, channel, event, 2, "payload must be [interval, currency pair]");
     if (gt_interval(ivname, &iv) < 0)
         return gt_reply_error(c, id, channel, event, 2, "invalid interval");
@@ -205,7 +205,7 @@ static void gt_ws_message(struct sim *sim, struct sim_client *c, const char *msg
     gt_tok(msg, t, sim_json_get(msg, t, 0, "event"), event, sizeof event);
     snprintf(want, sizeof want, "%s.ping", p);
     if (!strcmp(channel, want)) {
-        struct sim_buf b = {0};
+        struct sim_buf b = { 0 };
         snprintf(want, sizeof want, "%s.pong", p);
         gt_head(&b, id, want, "");
         sim_buf_str(&b, spot ? "\"error\":null,\"result\":null}" : "\"result\":null}");
@@ -220,13 +220,13 @@ static void gt_ws_message(struct sim *sim, struct sim_client *c, const char *msg
         return gt_reply_error(c, id, channel, event, 2, "unknown event");
     if (!gt_time_ok(msg, t, sim_json_get(msg, t, 0, "time")))
         return gt_reply_error(c, id, channel, event, 2, "time must be the request time in seconds, within 60 s");
-    gt_candlesticks(sim, c, msg, t, sim_json_get(msg, t, 0, "payload"), !strcmp(event, "subscribe"),
-                    id, channel, event);
+    gt_candlesticks(sim, c, msg, t, sim_json_get(msg, t, 0, "payload"), !strcmp(event, "subscribe"), id, channel,
+                    event);
 }
 
 /* One push: spot's result object with the w flag, futures' one-element result array. */
-static void gt_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, int style, struct sim_buf *out)
+static void gt_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      int style, struct sim_buf *out)
 {
     struct sim_candle_text x;
     (void)style;
@@ -248,8 +248,7 @@ static void gt_render(struct sim *sim, const struct sim_stream *s, const struct 
 
 /* candled's Gate adapter: spot volume = a (base), quote volume = v, closed from w; futures
  * volume = v (contracts), no quote volume, no flag. */
-static void gt_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                     struct sim_truth *t)
+static void gt_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, struct sim_truth *t)
 {
     struct sim_candle_text x;
     gt_text(sim, k, &x);
@@ -288,8 +287,8 @@ static void gt_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
     gt_text(sim, k, &x);
     long long t = (long long)(k->open_time / 1000);
     if (gt_spot(sim))
-        sim_buf_printf(b, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", first ? "" : ",", t,
-                       x.q, x.c, x.h, x.l, x.o, x.v, k->closed ? "true" : "false");
+        sim_buf_printf(b, "%s[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", first ? "" : ",", t, x.q,
+                       x.c, x.h, x.l, x.o, x.v, k->closed ? "true" : "false");
     else
         sim_buf_printf(b, "%s{\"t\":%lld,\"v\":%s,\"c\":\"%s\",\"h\":\"%s\",\"l\":\"%s\",\"o\":\"%s\",\"sum\":\"%s\"}",
                        first ? "" : ",", t, x.v, x.c, x.h, x.l, x.o, x.q);
@@ -354,8 +353,8 @@ static void gt_candles(struct sim *sim, const struct sim_http_req *req, const ch
         if (first < f_ms)
             first += step;
         if (last >= first && (last - first) / step + 1 > max) {
-            snprintf(msg, sizeof msg,
-                     "Candlestick range too broad. Maximum %d data points are allowed per request", max);
+            snprintf(msg, sizeof msg, "Candlestick range too broad. Maximum %d data points are allowed per request",
+                     max);
             return gt_rest_error(rep, 400, "INVALID_PARAM_VALUE", msg);
         }
     }

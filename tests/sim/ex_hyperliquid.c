@@ -23,17 +23,17 @@
 #define HL_STYLE_ARRAY 2
 #define HL_STYLE_NUMBERS 3
 #define HL_MAX_TOKENS 64
-#define HL_HISTORY 5000            /* candles available per coin and interval */
+#define HL_HISTORY 5000 /* candles available per coin and interval */
 #define HL_MAX_SUBSCRIPTIONS 1000
 
 static const struct sim_market hl_markets[] = {
-    {"perp", {"perps", "swap", NULL}, {2, 5, 2, 0, 0}, "BTC,ETH", "C%04d"},
-    {"spot", {NULL}, {4, 2, 2, 0, 0}, "@107,PURR/USDC", "@%d"},
+    { "perp", { "perps", "swap", NULL }, { 2, 5, 2, 0, 0 }, "BTC,ETH", "C%04d" },
+    { "spot", { NULL }, { 4, 2, 2, 0, 0 }, "@107,PURR/USDC", "@%d" },
 };
 
 /* Hyperliquid's candle intervals (no 1s, no 6h). */
-static const char *const hl_intervals[] = {"1m", "3m", "5m", "15m", "30m", "1h", "2h",
-                                           "4h", "8h", "12h", "1d", "3d", "1w", "1M", NULL};
+static const char *const hl_intervals[] = { "1m", "3m",  "5m", "15m", "30m", "1h", "2h", "4h",
+                                            "8h", "12h", "1d", "3d",  "1w",  "1M", NULL };
 
 static int hl_interval(const char *name, struct sim_interval *iv)
 {
@@ -44,8 +44,7 @@ static int hl_interval(const char *name, struct sim_interval *iv)
 
 static int hl_init(struct sim *sim)
 {
-    if (!sim_market_init(sim, hl_markets, sizeof hl_markets / sizeof hl_markets[0], sizeof hl_markets[0],
-                         "perp, spot"))
+    if (!sim_market_init(sim, hl_markets, sizeof hl_markets / sizeof hl_markets[0], sizeof hl_markets[0], "perp, spot"))
         return -1;
     sim->default_max_msg_rate = 33; /* 2000 messages per minute */
     sim->default_max_streams = HL_MAX_SUBSCRIPTIONS;
@@ -128,8 +127,8 @@ static int hl_coin_ok(const char *coin)
     return 1;
 }
 
-static void hl_subscription(struct sim *sim, struct sim_client *c, const char *msg,
-                            const struct sim_json_tok *t, int sub, int subscribe)
+static void hl_subscription(struct sim *sim, struct sim_client *c, const char *msg, const struct sim_json_tok *t,
+                            int sub, int subscribe)
 {
     char type[32], coin[64], ivname[16], key[100], text[200];
     struct sim_interval iv;
@@ -137,9 +136,8 @@ static void hl_subscription(struct sim *sim, struct sim_client *c, const char *m
     int co = sub >= 0 ? sim_json_get(msg, t, sub, "coin") : -1;
     int in = sub >= 0 ? sim_json_get(msg, t, sub, "interval") : -1;
     if (sub < 0 || t[sub].type != SIM_JSON_OBJECT || hl_str(msg, t, ty, type, sizeof type) <= 0 ||
-        strcmp(type, "candle") || hl_str(msg, t, co, coin, sizeof coin) <= 0 ||
-        !hl_coin_ok(coin) || hl_str(msg, t, in, ivname, sizeof ivname) <= 0 ||
-        hl_interval(ivname, &iv) < 0) {
+        strcmp(type, "candle") || hl_str(msg, t, co, coin, sizeof coin) <= 0 || !hl_coin_ok(coin) ||
+        hl_str(msg, t, in, ivname, sizeof ivname) <= 0 || hl_interval(ivname, &iv) < 0) {
         hl_send_error(c, "Invalid subscription");
         return;
     }
@@ -147,7 +145,7 @@ static void hl_subscription(struct sim *sim, struct sim_client *c, const char *m
     /* the server's own spelling of the subscription in errors (key order as recorded) */
     snprintf(text, sizeof text, "{\\\"type\\\":\\\"candle\\\",\\\"interval\\\":\\\"%s\\\",\\\"coin\\\":\\\"%s\\\"}",
              ivname, coin);
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     int had_streams = sim_client_stream_count(c) > 0;
     int rc = subscribe ? sim_client_subscribe(c, key, coin, &iv) : sim_client_unsubscribe(c, key);
     if (subscribe && rc < 0) {
@@ -187,8 +185,8 @@ static void hl_ws_message(struct sim *sim, struct sim_client *c, const char *msg
 }
 
 /* One candle object, field for field in the order of ccxt's recorded push. */
-static void hl_candle(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                      int numbers, struct sim_buf *out)
+static void hl_candle(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int numbers,
+                      struct sim_buf *out)
 {
     struct hl_text x;
     const char *q = numbers ? "" : "\"";
@@ -197,27 +195,27 @@ static void hl_candle(struct sim *sim, const struct sim_stream *s, const struct 
                    "{\"t\":%lld,\"T\":%lld,\"s\":\"%s\",\"i\":\"%s\",\"o\":%s%s%s,\"c\":%s%s%s,"
                    "\"h\":%s%s%s,\"l\":%s%s%s,\"v\":%s%s%s,\"n\":%lld}",
                    (long long)k->open_time, (long long)k->close_time, sim_stream_symbol(s),
-                   sim_stream_interval(s)->name, q, x.o, q, q, x.c, q, q, x.h, q, q, x.l, q, q, x.v,
-                   q, (long long)k->trades);
+                   sim_stream_interval(s)->name, q, x.o, q, q, x.c, q, q, x.h, q, q, x.l, q, q, x.v, q,
+                   (long long)k->trades);
 }
 
-static void hl_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, int style, struct sim_buf *out)
+static void hl_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      int style, struct sim_buf *out)
 {
     (void)event_ms; /* Hyperliquid's candle pushes carry no event time */
     if (style == 0) {
         hl_candle(sim, s, k, 0, out);
         return;
     }
-    sim_buf_str(out, style == HL_STYLE_ARRAY ? "{\"channel\":\"candle\",\"data\":[" : "{\"channel\":\"candle\",\"data\":");
+    sim_buf_str(out,
+                style == HL_STYLE_ARRAY ? "{\"channel\":\"candle\",\"data\":[" : "{\"channel\":\"candle\",\"data\":");
     hl_candle(sim, s, k, style == HL_STYLE_NUMBERS, out);
     sim_buf_str(out, style == HL_STYLE_ARRAY ? "]}" : "}");
 }
 
 /* candled's adapter reports v (the base-asset volume) as the volume, T and n; no quote volume
  * and no closed flag. */
-static void hl_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                     struct sim_truth *t)
+static void hl_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, struct sim_truth *t)
 {
     struct hl_text x;
     hl_text(sim, k, &x);
@@ -237,8 +235,7 @@ static void hl_rest_reject(struct sim_http_reply *rep)
 }
 
 /* An integer member of req: 0 absent, 1 present, -1 not a non-negative integer. */
-static int hl_int(const char *body, const struct sim_json_tok *t, int obj, const char *key,
-                  long long *out)
+static int hl_int(const char *body, const struct sim_json_tok *t, int obj, const char *key, long long *out)
 {
     int v = sim_json_get(body, t, obj, key);
     if (v < 0 || t[v].type == SIM_JSON_NULL)
@@ -255,21 +252,21 @@ static int hl_int(const char *body, const struct sim_json_tok *t, int obj, const
     return 1;
 }
 
-static void hl_row(struct sim *sim, struct sim_buf *b, const char *coin, const char *ivname,
-                   const struct sim_candle *k, int first)
+static void hl_row(struct sim *sim, struct sim_buf *b, const char *coin, const char *ivname, const struct sim_candle *k,
+                   int first)
 {
     struct hl_text x;
     hl_text(sim, k, &x);
     sim_buf_printf(b,
                    "%s{\"T\":%lld,\"c\":\"%s\",\"h\":\"%s\",\"i\":\"%s\",\"l\":\"%s\",\"n\":%lld,"
                    "\"o\":\"%s\",\"s\":\"%s\",\"t\":%lld,\"v\":\"%s\"}",
-                   first ? "" : ",", (long long)k->close_time, x.c, x.h, ivname, x.l,
-                   (long long)k->trades, x.o, coin, (long long)k->open_time, x.v);
+                   first ? "" : ",", (long long)k->close_time, x.c, x.h, ivname, x.l, (long long)k->trades, x.o, coin,
+                   (long long)k->open_time, x.v);
 }
 
 /* Rows with open time in [start, end], oldest first, never before the 5000 most recent. */
-static void hl_rows(struct sim *sim, struct sim_http_reply *rep, const char *coin,
-                    const struct sim_interval *iv, long long start, long long end)
+static void hl_rows(struct sim *sim, struct sim_http_reply *rep, const char *coin, const struct sim_interval *iv,
+                    long long start, long long end)
 {
     int64_t now = sim_now_ms(), cur = sim_interval_floor(iv, now), lo = cur;
     for (int i = 1; i < HL_HISTORY; i++)
@@ -292,8 +289,7 @@ static void hl_rows(struct sim *sim, struct sim_http_reply *rep, const char *coi
     rep->weight = 20 + n / 60; /* plus one per 60 items returned */
 }
 
-static void hl_candle_snapshot(struct sim *sim, const struct sim_http_req *req,
-                               struct sim_http_reply *rep)
+static void hl_candle_snapshot(struct sim *sim, const struct sim_http_req *req, struct sim_http_reply *rep)
 {
     struct sim_json_tok t[HL_MAX_TOKENS];
     char type[32], coin[64], ivname[16];
@@ -303,15 +299,14 @@ static void hl_candle_snapshot(struct sim *sim, const struct sim_http_req *req,
     int n = sim_json_parse(req->body, req->body_len, t, HL_MAX_TOKENS, &err_at);
     int ty = n > 0 && t[0].type == SIM_JSON_OBJECT ? sim_json_get(req->body, t, 0, "type") : -1;
     int rq = ty >= 0 ? sim_json_get(req->body, t, 0, "req") : -1;
-    if (ty < 0 || hl_str(req->body, t, ty, type, sizeof type) <= 0 ||
-        strcmp(type, "candleSnapshot") || rq < 0 || t[rq].type != SIM_JSON_OBJECT)
+    if (ty < 0 || hl_str(req->body, t, ty, type, sizeof type) <= 0 || strcmp(type, "candleSnapshot") || rq < 0 ||
+        t[rq].type != SIM_JSON_OBJECT)
         return hl_rest_reject(rep);
     int co = sim_json_get(req->body, t, rq, "coin"), in = sim_json_get(req->body, t, rq, "interval");
     int has_start = hl_int(req->body, t, rq, "startTime", &start);
     int has_end = hl_int(req->body, t, rq, "endTime", &end);
-    if (hl_str(req->body, t, co, coin, sizeof coin) <= 0 ||
-        hl_str(req->body, t, in, ivname, sizeof ivname) <= 0 || hl_interval(ivname, &iv) < 0 ||
-        has_start != 1 || has_end < 0)
+    if (hl_str(req->body, t, co, coin, sizeof coin) <= 0 || hl_str(req->body, t, in, ivname, sizeof ivname) <= 0 ||
+        hl_interval(ivname, &iv) < 0 || has_start != 1 || has_end < 0)
         return hl_rest_reject(rep);
     if (!has_end)
         end = sim_now_ms();

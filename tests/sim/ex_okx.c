@@ -25,33 +25,33 @@
 #include "json.h"
 #include "sim.h"
 
-#define OK_MAX_TOKENS 1200      /* a subscribe with a few hundred arguments */
-#define OK_CANDLES_DEPTH 1440   /* rows /market/candles can reach back */
+#define OK_MAX_TOKENS 1200    /* a subscribe with a few hundred arguments */
+#define OK_CANDLES_DEPTH 1440 /* rows /market/candles can reach back */
 #define OK_CANDLES_MAX 300
 #define OK_HISTORY_MAX 100
 
 struct ok_market {
-    struct sim_market m;        /* first: names, formats, default symbols */
-    int derivative;             /* vol counts contracts of 0.01 base */
+    struct sim_market m; /* first: names, formats, default symbols */
+    int derivative;      /* vol counts contracts of 0.01 base */
 };
 
 static const struct ok_market ok_markets[] = {
-    {{"spot", {NULL}, {1, 8, 8, 0, 0}, "BTC-USDT,ETH-USDT", "S%04d-USDT"}, 0},
-    {{"swap", {NULL}, {1, 2, 4, 0, 0}, "BTC-USDT-SWAP,ETH-USDT-SWAP", "S%04d-USDT-SWAP"}, 1},
-    {{"futures", {NULL}, {1, 0, 4, 0, 0}, "BTC-USD-261225,ETH-USD-261225", "S%04d-USD-261225"}, 1},
+    { { "spot", { NULL }, { 1, 8, 8, 0, 0 }, "BTC-USDT,ETH-USDT", "S%04d-USDT" }, 0 },
+    { { "swap", { NULL }, { 1, 2, 4, 0, 0 }, "BTC-USDT-SWAP,ETH-USDT-SWAP", "S%04d-USDT-SWAP" }, 1 },
+    { { "futures", { NULL }, { 1, 0, 4, 0, 0 }, "BTC-USD-261225,ETH-USD-261225", "S%04d-USD-261225" }, 1 },
 };
 
 /* OKX bar <-> the generator's interval (UTC bars only). */
 static const struct {
     const char *bar, *canonical;
 } ok_bars[] = {
-    {"1s", "1s"}, {"1m", "1m"}, {"3m", "3m"}, {"5m", "5m"}, {"15m", "15m"}, {"30m", "30m"},
-    {"1H", "1h"}, {"2H", "2h"}, {"4H", "4h"}, {"6Hutc", "6h"}, {"12Hutc", "12h"},
-    {"1Dutc", "1d"}, {"3Dutc", "3d"}, {"1Wutc", "1w"}, {"1Mutc", "1M"},
+    { "1s", "1s" },      { "1m", "1m" },    { "3m", "3m" },    { "5m", "5m" },    { "15m", "15m" },
+    { "30m", "30m" },    { "1H", "1h" },    { "2H", "2h" },    { "4H", "4h" },    { "6Hutc", "6h" },
+    { "12Hutc", "12h" }, { "1Dutc", "1d" }, { "3Dutc", "3d" }, { "1Wutc", "1w" }, { "1Mutc", "1M" },
 };
 /* Bars OKX has that open at UTC+8 (or that the generator lacks): acknowledged, silent. */
-static const char *const ok_silent_bars[] = {"6H", "12H", "1D", "2D", "3D", "5D", "1W", "1M", "3M",
-                                             "2Dutc", "5Dutc", "3Mutc", NULL};
+static const char *const ok_silent_bars[] = { "6H", "12H", "1D",    "2D",    "3D",    "5D", "1W",
+                                              "1M", "3M",  "2Dutc", "5Dutc", "3Mutc", NULL };
 
 static const char *ok_bar_canonical(const char *bar)
 {
@@ -96,7 +96,7 @@ static int ok_init(struct sim *sim)
 
 /* A candle's fields as OKX prints them: no trailing zeros, no trailing point ("43370", "0.0077"). */
 struct ok_text {
-    struct sim_candle_text k;   /* o h l c, v = vol (q unused on contracts) */
+    struct sim_candle_text k; /* o h l c, v = vol (q unused on contracts) */
     char vol_ccy[32], vol_quote[32];
 };
 
@@ -118,13 +118,12 @@ static void ok_row(struct sim *sim, struct sim_buf *b, const struct sim_candle *
 {
     struct ok_text t;
     ok_text(sim, k, &t);
-    sim_buf_printf(b, "[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]",
-                   (long long)k->open_time, t.k.o, t.k.h, t.k.l, t.k.c, t.k.v, t.vol_ccy, t.vol_quote,
-                   k->closed ? "1" : "0");
+    sim_buf_printf(b, "[\"%lld\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]", (long long)k->open_time,
+                   t.k.o, t.k.h, t.k.l, t.k.c, t.k.v, t.vol_ccy, t.vol_quote, k->closed ? "1" : "0");
 }
 
-static void ok_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, int style, struct sim_buf *out)
+static void ok_render(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      int style, struct sim_buf *out)
 {
     (void)event_ms;
     (void)style;
@@ -136,8 +135,7 @@ static void ok_render(struct sim *sim, const struct sim_stream *s, const struct 
 
 /* candled's OKX adapter: vol on spot, volCcy (base currency) on contracts; volCcyQuote as the
  * quote volume; no close time, no trade count. */
-static void ok_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k,
-                     struct sim_truth *t)
+static void ok_truth(struct sim *sim, const struct sim_stream *s, const struct sim_candle *k, struct sim_truth *t)
 {
     struct ok_text x;
     const struct ok_market *m = sim->state;
@@ -200,10 +198,10 @@ static void ok_reply_send(struct sim_client *c, struct sim_buf *b)
     sim_buf_free(b);
 }
 
-static void ok_error(struct sim_client *c, const char *id, const char *code, const char *msg,
-                     const char *detail, size_t detail_len)
+static void ok_error(struct sim_client *c, const char *id, const char *code, const char *msg, const char *detail,
+                     size_t detail_len)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     ok_reply_start(&b, id);
     sim_buf_printf(&b, "\"event\":\"error\",\"code\":\"%s\",\"msg\":\"%s", code, msg);
     if (detail)
@@ -212,20 +210,18 @@ static void ok_error(struct sim_client *c, const char *id, const char *code, con
     ok_reply_send(c, &b);
 }
 
-static void ok_ack(struct sim_client *c, const char *id, const char *op, const char *channel,
-                   const char *inst)
+static void ok_ack(struct sim_client *c, const char *id, const char *op, const char *channel, const char *inst)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     ok_reply_start(&b, id);
-    sim_buf_printf(&b, "\"event\":\"%s\",\"arg\":{\"channel\":\"%s\",\"instId\":\"%s\"}", op,
-                   channel, inst);
+    sim_buf_printf(&b, "\"event\":\"%s\",\"arg\":{\"channel\":\"%s\",\"instId\":\"%s\"}", op, channel, inst);
     ok_reply_send(c, &b);
 }
 
 /* 0 if the argument names a channel this connection serves (iv filled, or iv->name NULL for a
  * silent UTC+8 bar); -1 after replying 60018. */
-static int ok_check_arg(struct sim *sim, struct sim_client *c, const char *id, const char *channel,
-                        const char *inst, struct sim_interval *iv)
+static int ok_check_arg(struct sim *sim, struct sim_client *c, const char *id, const char *channel, const char *inst,
+                        struct sim_interval *iv)
 {
     const char *bar = !strncmp(channel, "candle", 6) ? channel + 6 : NULL;
     const char *canonical = bar ? ok_bar_canonical(bar) : NULL;
@@ -236,7 +232,8 @@ static int ok_check_arg(struct sim *sim, struct sim_client *c, const char *id, c
         return 0;
     int n = snprintf(detail, sizeof detail,
                      "%s,instId:%s doesn't exist. Please use the correct URL, channel and parameters "
-                     "referring to API document.", channel, inst);
+                     "referring to API document.",
+                     channel, inst);
     if (n >= (int)sizeof detail)
         n = (int)sizeof detail - 1;
     ok_error(c, id, "60018", "Wrong URL or channel:", detail, (size_t)n);
@@ -244,8 +241,8 @@ static int ok_check_arg(struct sim *sim, struct sim_client *c, const char *id, c
 }
 
 /* Validates the whole request first (OKX refuses it as a whole), then applies each argument. */
-static void ok_op(struct sim *sim, struct sim_client *c, const char *msg, size_t len,
-                  const struct sim_json_tok *t, int args, int subscribe, const char *id)
+static void ok_op(struct sim *sim, struct sim_client *c, const char *msg, size_t len, const struct sim_json_tok *t,
+                  int args, int subscribe, const char *id)
 {
     char channel[64], inst[64], key[140];
     if (args < 0 || t[args].type != SIM_JSON_ARRAY || t[args].size == 0)
@@ -333,9 +330,8 @@ static void ok_rest_error(struct sim_http_reply *rep, const char *code, const ch
 }
 
 /* Rows newest first: open times below `after`, above `before`, not below `oldest`. */
-static void ok_rows(struct sim *sim, struct sim_buf *b, const char *inst, const struct sim_interval *iv,
-                    int64_t top, int64_t oldest, int has_before, long long before, long long limit,
-                    int64_t now)
+static void ok_rows(struct sim *sim, struct sim_buf *b, const char *inst, const struct sim_interval *iv, int64_t top,
+                    int64_t oldest, int has_before, long long before, long long limit, int64_t now)
 {
     uint64_t key = sim_gen_symbol_key(&sim->gen, inst);
     struct sim_candle k;
@@ -351,8 +347,7 @@ static void ok_rows(struct sim *sim, struct sim_buf *b, const char *inst, const 
     sim_buf_str(b, "]}");
 }
 
-static void ok_candles(struct sim *sim, int history, const struct sim_http_req *req,
-                       struct sim_http_reply *rep)
+static void ok_candles(struct sim *sim, int history, const struct sim_http_req *req, struct sim_http_reply *rep)
 {
     char inst[64], bar[16];
     struct sim_interval iv;

@@ -14,28 +14,16 @@
 #define SIM_MONDAY_OFFSET_MS (4 * SIM_DAY_MS) /* 1970-01-05 was the first Monday */
 
 static const struct sim_interval sim_intervals[] = {
-    {"1s", 1000LL, 0},
-    {"10s", 10000LL, 0},
-    {"1m", 60000LL, 0},
-    {"3m", 180000LL, 0},
-    {"5m", 300000LL, 0},
-    {"15m", 900000LL, 0},
-    {"30m", 1800000LL, 0},
-    {"1h", 3600000LL, 0},
-    {"2h", 7200000LL, 0},
-    {"4h", 14400000LL, 0},
-    {"6h", 21600000LL, 0},
-    {"8h", 28800000LL, 0},
-    {"12h", 43200000LL, 0},
-    {"1d", SIM_DAY_MS, 0},
-    {"3d", 3 * SIM_DAY_MS, 0},
-    {"1w", 7 * SIM_DAY_MS, 0},
-    {"1M", 0, 1},
+    { "1s", 1000LL, 0 },      { "10s", 10000LL, 0 },   { "1m", 60000LL, 0 },        { "3m", 180000LL, 0 },
+    { "5m", 300000LL, 0 },    { "15m", 900000LL, 0 },  { "30m", 1800000LL, 0 },     { "1h", 3600000LL, 0 },
+    { "2h", 7200000LL, 0 },   { "4h", 14400000LL, 0 }, { "6h", 21600000LL, 0 },     { "8h", 28800000LL, 0 },
+    { "12h", 43200000LL, 0 }, { "1d", SIM_DAY_MS, 0 }, { "3d", 3 * SIM_DAY_MS, 0 }, { "1w", 7 * SIM_DAY_MS, 0 },
+    { "1M", 0, 1 },
 };
 
 static const int64_t sim_pow10[] = {
-    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
-    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL,
+    1LL,        10LL,        100LL,        1000LL,        10000LL,        100000LL,        1000000LL,
+    10000000LL, 100000000LL, 1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL,
 };
 
 int sim_interval_parse_listed(const char *name, const char *const *names, struct sim_interval *out)
@@ -46,10 +34,7 @@ int sim_interval_parse_listed(const char *name, const char *const *names, struct
     return -1;
 }
 
-int sim_interval_count(void)
-{
-    return (int)(sizeof sim_intervals / sizeof sim_intervals[0]);
-}
+int sim_interval_count(void) { return (int)(sizeof sim_intervals / sizeof sim_intervals[0]); }
 
 const struct sim_interval *sim_interval_at(int i)
 {
@@ -145,10 +130,7 @@ static uint64_t sim_mix(uint64_t x)
 }
 
 /* Uniform in [-1, 1). */
-static double sim_signed_unit(uint64_t h)
-{
-    return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
+static double sim_signed_unit(uint64_t h) { return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0; }
 
 /* Smooth value noise in [-1, 1]: hashed lattice values every `step`, smoothstep between. */
 static double sim_value_noise(uint64_t key, uint64_t salt, int64_t t, int64_t step)
@@ -184,8 +166,7 @@ static double sim_base_price(const struct sim_gen *g, uint64_t key)
 /* Price (in ticks) at a period boundary: depends only on (seed, symbol, time). */
 static int64_t sim_anchor(const struct sim_gen *g, uint64_t key, int64_t t)
 {
-    double n = 0.010 * sim_value_noise(key, 0xa1, t, 60000LL) +
-               0.025 * sim_value_noise(key, 0xa2, t, 900000LL) +
+    double n = 0.010 * sim_value_noise(key, 0xa1, t, 60000LL) + 0.025 * sim_value_noise(key, 0xa2, t, 900000LL) +
                0.050 * sim_value_noise(key, 0xa3, t, 4 * 3600000LL) +
                0.100 * sim_value_noise(key, 0xa4, t, 3 * SIM_DAY_MS) +
                0.0005 * sim_signed_unit(sim_mix(key ^ 0xa5 ^ sim_mix((uint64_t)t)));
@@ -200,15 +181,11 @@ int sim_gen_ticks(int64_t period_ms)
     return n < 10 ? 10 : n > 600 ? 600 : (int)n;
 }
 
-static int64_t sim_period_ms(const struct sim_candle *c)
-{
-    return c->close_time + 1 - c->open_time;
-}
+static int64_t sim_period_ms(const struct sim_candle *c) { return c->close_time + 1 - c->open_time; }
 
 /* Price after tick j (1 <= j < ticks): drift from open to close plus a wiggle that vanishes
  * at both ends. */
-static int64_t sim_tick_price(uint64_t key, const struct sim_candle *c, int64_t close_px, int j,
-                              int ticks)
+static int64_t sim_tick_price(uint64_t key, const struct sim_candle *c, int64_t close_px, int j, int ticks)
 {
     double frac = (double)j / ticks;
     double drift = (double)c->o + (double)(close_px - c->o) * frac;
@@ -222,8 +199,7 @@ static int64_t sim_tick_price(uint64_t key, const struct sim_candle *c, int64_t 
 }
 
 /* Adds the trades and volume of one tick at price px. */
-static void sim_tick_volume(const struct sim_gen *g, uint64_t key, struct sim_candle *c, int j,
-                            int64_t px)
+static void sim_tick_volume(const struct sim_gen *g, uint64_t key, struct sim_candle *c, int j, int64_t px)
 {
     const struct sim_gen_format *f = &g->fmt;
     uint64_t h = sim_mix(key ^ sim_mix((uint64_t)c->open_time ^ 0x7700) ^ (uint64_t)j);
@@ -238,8 +214,7 @@ static void sim_tick_volume(const struct sim_gen *g, uint64_t key, struct sim_ca
         v = llround(notional / price * (double)sim_pow10[f->qty_dp]);
         if (v < 1)
             v = 1;
-        q = llround((double)v / (double)sim_pow10[f->qty_dp] * price *
-                    (double)sim_pow10[f->quote_dp]);
+        q = llround((double)v / (double)sim_pow10[f->qty_dp] * price * (double)sim_pow10[f->quote_dp]);
     }
     double taker = (double)((h >> 20) % 101) / 100.0;
     c->trades += 1 + (int64_t)((h >> 8) % 4);
@@ -249,8 +224,8 @@ static void sim_tick_volume(const struct sim_gen *g, uint64_t key, struct sim_ca
     c->tq += llround((double)q * taker);
 }
 
-void sim_gen_start(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                   int64_t open, struct sim_candle *out)
+void sim_gen_start(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open,
+                   struct sim_candle *out)
 {
     memset(out, 0, sizeof *out);
     out->open_time = open;
@@ -267,7 +242,7 @@ void sim_gen_advance(const struct sim_gen *g, uint64_t key, struct sim_candle *c
     if (tick > ticks)
         tick = ticks;
     if (tick < c->tick) {
-        struct sim_interval fixed = {"", sim_period_ms(c), 0};
+        struct sim_interval fixed = { "", sim_period_ms(c), 0 };
         int64_t open = c->open_time, close_time = c->close_time;
         sim_gen_start(g, key, &fixed, open, c);
         c->close_time = close_time;
@@ -289,15 +264,15 @@ void sim_gen_advance(const struct sim_gen *g, uint64_t key, struct sim_candle *c
     c->last_trade = c->first_trade + c->trades - 1;
 }
 
-void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                    int64_t open, int tick, struct sim_candle *out)
+void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open, int tick,
+                    struct sim_candle *out)
 {
     sim_gen_start(g, key, iv, open, out);
     sim_gen_advance(g, key, out, tick);
 }
 
-void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                         int64_t open, int64_t now, struct sim_candle *out)
+void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open,
+                         int64_t now, struct sim_candle *out)
 {
     sim_gen_start(g, key, iv, open, out);
     int current = open == sim_interval_floor(iv, now);
@@ -321,13 +296,11 @@ size_t sim_fmt_dec(char *out, size_t cap, int64_t v, int dp)
     if (dp <= 0)
         return (size_t)snprintf(out, cap, "%s%llu", neg ? "-" : "", (unsigned long long)u);
     uint64_t scale = (uint64_t)sim_pow10[dp];
-    return (size_t)snprintf(out, cap, "%s%llu.%0*llu", neg ? "-" : "",
-                            (unsigned long long)(u / scale), dp,
+    return (size_t)snprintf(out, cap, "%s%llu.%0*llu", neg ? "-" : "", (unsigned long long)(u / scale), dp,
                             (unsigned long long)(u % scale));
 }
 
-void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim,
-                     struct sim_candle_text *t)
+void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim, struct sim_candle_text *t)
 {
     size_t (*dec)(char *, size_t, int64_t, int) = trim ? sim_fmt_dec_trim : sim_fmt_dec;
     dec(t->o, sizeof t->o, k->o, f->price_dp);

@@ -42,9 +42,9 @@ int64_t sim_interval_index(const struct sim_interval *iv, int64_t open);
 /* Number formats of one market.  `inverse`: the quote volume is the base-asset volume of
  * contracts worth `contract_value` quote units each (Binance COIN-M), else volume * price. */
 struct sim_gen_format {
-    int price_dp;  /* decimals of o/h/l/c */
-    int qty_dp;    /* decimals of v and V */
-    int quote_dp;  /* decimals of q and Q */
+    int price_dp; /* decimals of o/h/l/c */
+    int qty_dp;   /* decimals of v and V */
+    int quote_dp; /* decimals of q and Q */
     int inverse;
     int contract_value;
 };
@@ -59,10 +59,10 @@ struct sim_gen {
 struct sim_candle {
     int64_t open_time, close_time; /* close_time = next open - 1 ms */
     int64_t o, h, l, c;
-    int64_t v, q, tv, tq;          /* volume, quote volume, taker buy volume, taker buy quote */
+    int64_t v, q, tv, tq; /* volume, quote volume, taker buy volume, taker buy quote */
     int64_t first_trade, last_trade, trades;
-    int tick;                      /* ticks applied, 0..sim_gen_ticks() */
-    int closed;                    /* tick == sim_gen_ticks() */
+    int tick;   /* ticks applied, 0..sim_gen_ticks() */
+    int closed; /* tick == sim_gen_ticks() */
 };
 
 /* Per-symbol key mixing the seed and the symbol text; compute once per stream. */
@@ -70,17 +70,17 @@ uint64_t sim_gen_symbol_key(const struct sim_gen *g, const char *symbol);
 /* Ticks in a period of this length (10..600); tick `ticks` is the closed state. */
 int sim_gen_ticks(int64_t period_ms);
 /* State of the period opening at `open` after tick 0. */
-void sim_gen_start(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                   int64_t open, struct sim_candle *out);
+void sim_gen_start(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open,
+                   struct sim_candle *out);
 /* Moves `c` forward to `tick` (clamped to the closed state); going backwards restarts. */
 void sim_gen_advance(const struct sim_gen *g, uint64_t key, struct sim_candle *c, int tick);
 /* sim_gen_start + sim_gen_advance in one call. */
-void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                    int64_t open, int tick, struct sim_candle *out);
+void sim_gen_candle(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open, int tick,
+                    struct sim_candle *out);
 /* The state of the period opening at `open` as it stands at wall time `now`: the tick it has
  * reached if it is the current period, else its closed state. */
-void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv,
-                         int64_t open, int64_t now, struct sim_candle *out);
+void sim_gen_candle_asof(const struct sim_gen *g, uint64_t key, const struct sim_interval *iv, int64_t open,
+                         int64_t now, struct sim_candle *out);
 /* The tick an open candle has reached at wall time t (never the closed tick). */
 int sim_gen_tick_at(const struct sim_candle *c, int64_t t);
 
@@ -96,7 +96,6 @@ struct sim_candle_text {
     char o[32], h[32], l[32], c[32], v[32], q[32];
 };
 /* Renders them in format f, with exactly dp decimals or, with `trim`, as sim_fmt_dec_trim. */
-void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim,
-                     struct sim_candle_text *t);
+void sim_candle_text(const struct sim_gen_format *f, const struct sim_candle *k, int trim, struct sim_candle_text *t);
 
 #endif

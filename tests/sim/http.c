@@ -64,13 +64,11 @@ static int sim_weight_add(struct sim_core *core, int weight)
     return core->weight_used;
 }
 
-static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
-                            struct sim_http_req req)
+static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_pss *pss, struct sim_http_req req)
 {
     struct sim *sim = &core->sim;
     const char *path = req.path;
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
-                                       *end = hdr + sizeof hdr - 1;
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
     char val[32];
     pss->http = calloc(1, sizeof *pss->http);
     if (!pss->http)
@@ -104,14 +102,12 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
     if (sim->opts.verbose)
         fprintf(stderr, "candled-sim: %s %s -> %d\n", req.method, path, rep->status);
     snprintf(val, sizeof val, "%d", sim_weight_add(core, rep->weight));
-    if (lws_add_http_common_headers(wsi, (unsigned int)rep->status, "application/json",
-                                    rep->body.len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"X-MBX-USED-WEIGHT-1M:",
-                                    (const unsigned char *)val, (int)strlen(val), &p, end))
+    if (lws_add_http_common_headers(wsi, (unsigned int)rep->status, "application/json", rep->body.len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"X-MBX-USED-WEIGHT-1M:", (const unsigned char *)val,
+                                    (int)strlen(val), &p, end))
         return 1;
     if (rep->status == 429 &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"Retry-After:",
-                                    (const unsigned char *)"1", 1, &p, end))
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"Retry-After:", (const unsigned char *)"1", 1, &p, end))
         return 1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;
@@ -122,9 +118,11 @@ static int sim_http_request(struct sim_core *core, struct lws *wsi, struct sim_p
 /* A complete POST body: answered like a GET, with the body (413 if it was over 64 KiB). */
 int sim_http_post_done(struct sim_core *core, struct lws *wsi, struct sim_pss *pss)
 {
-    struct sim_http_req req = {.path = pss->post_path, .method = "POST", .wsi = wsi,
-                               .body = pss->post_body.data ? pss->post_body.data : "",
-                               .body_len = pss->post_body.len};
+    struct sim_http_req req = { .path = pss->post_path,
+                                .method = "POST",
+                                .wsi = wsi,
+                                .body = pss->post_body.data ? pss->post_body.data : "",
+                                .body_len = pss->post_body.len };
     int rc = sim_http_request(core, wsi, pss, req);
     free(pss->post_path);
     pss->post_path = NULL;
@@ -133,18 +131,16 @@ int sim_http_post_done(struct sim_core *core, struct lws *wsi, struct sim_pss *p
 }
 
 /* A request's headers are in: a GET is answered now, a POST once its body has arrived. */
-int sim_http_begin(struct sim_core *core, struct lws *wsi, struct sim_pss *pss,
-                          const char *path)
+int sim_http_begin(struct sim_core *core, struct lws *wsi, struct sim_pss *pss, const char *path)
 {
     char clen[24];
     sim_http_free(pss);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
         return sim_http_request(core, wsi, pss,
-                                (struct sim_http_req){.path = path, .method = "GET", .wsi = wsi,
-                                                      .body = "", .body_len = 0});
+                                (struct sim_http_req){
+                                    .path = path, .method = "GET", .wsi = wsi, .body = "", .body_len = 0 });
     pss->post_path = sim_xstrdup(path);
-    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-        !strcmp(clen, "0"))
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 || !strcmp(clen, "0"))
         return sim_http_post_done(core, wsi, pss); /* no body will come */
     return 0;
 }
@@ -158,8 +154,7 @@ int sim_http_writeable(struct lws *wsi, struct sim_pss *pss)
     size_t n = left > SIM_HTTP_CHUNK ? SIM_HTTP_CHUNK : left;
     int final = n == left;
     memcpy(buf + LWS_PRE, pss->http->body.data + pss->http_sent, n);
-    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
-        (int)n)
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
         return 1;
     pss->http_sent += n;
     if (!final) {

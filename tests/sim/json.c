@@ -17,8 +17,7 @@ struct sim_json_parser {
 static void sim_json_ws(struct sim_json_parser *p)
 {
     while (p->pos < p->len &&
-           (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' ||
-            p->s[p->pos] == '\r'))
+           (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
         p->pos++;
 }
 
@@ -191,7 +190,7 @@ static int sim_json_value(struct sim_json_parser *p, int depth)
 
 int sim_json_parse(const char *s, size_t len, struct sim_json_tok *t, int max, size_t *err_at)
 {
-    struct sim_json_parser p = {.s = s, .len = len, .t = t, .max = max};
+    struct sim_json_parser p = { .s = s, .len = len, .t = t, .max = max };
     int root = sim_json_value(&p, 0);
     if (root >= 0) {
         sim_json_ws(&p);
@@ -230,8 +229,7 @@ int sim_json_elem(const struct sim_json_tok *t, int arr, int i)
 int sim_json_streq(const char *s, const struct sim_json_tok *t, int i, const char *str)
 {
     size_t n = strlen(str);
-    return t[i].type == SIM_JSON_STRING && t[i].end - t[i].start == n &&
-           !memcmp(s + t[i].start, str, n);
+    return t[i].type == SIM_JSON_STRING && t[i].end - t[i].start == n && !memcmp(s + t[i].start, str, n);
 }
 
 int sim_json_str(const char *s, const struct sim_json_tok *t, int i, char *buf, size_t cap)

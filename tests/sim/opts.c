@@ -18,11 +18,7 @@ static char *opts_strdup(const char *s)
 }
 
 static const struct sim_exchange *const sim_exchanges[] = {
-    &sim_exchange_binance,
-    &sim_exchange_bybit,
-    &sim_exchange_hyperliquid,
-    &sim_exchange_okx,
-    &sim_exchange_gateio,
+    &sim_exchange_binance, &sim_exchange_bybit, &sim_exchange_hyperliquid, &sim_exchange_okx, &sim_exchange_gateio,
 };
 
 static void sim_usage(FILE *f)
@@ -45,60 +41,96 @@ static void sim_usage(FILE *f)
 }
 
 enum {
-    OPT_EXCHANGE = 256, OPT_MARKET, OPT_PORT, OPT_PORT_FILE, OPT_SYMBOLS, OPT_SYMBOL_COUNT,
-    OPT_INTERVAL, OPT_RATE, OPT_SEED, OPT_RECORD, OPT_REPLAY, OPT_FLOOD, OPT_PING,
-    OPT_ENFORCE, OPT_MAX_RATE, OPT_MAX_STREAMS, OPT_QUEUE_MAX, OPT_DISC, OPT_DISC_ABRUPT,
-    OPT_STALL, OPT_STALL_MS, OPT_DUP, OPT_REORDER, OPT_SKIP_CLOSE, OPT_GARBAGE, OPT_REST_FAIL,
-    OPT_REST_STATUS, OPT_OVERSIZE, OPT_OVERSIZE_BYTES, OPT_VERBOSE, OPT_HELP, OPT_TLS_CERT,
-    OPT_TLS_KEY, OPT_IDLE, OPT_TRUTH, OPT_REVISE, OPT_REST_GARBAGE, OPT_REFUSE_WS, OPT_MAX_AGE, OPT_REFUSE_EVERY, OPT_LOG_SUBS, OPT_SUB_DELAY,
+    OPT_EXCHANGE = 256,
+    OPT_MARKET,
+    OPT_PORT,
+    OPT_PORT_FILE,
+    OPT_SYMBOLS,
+    OPT_SYMBOL_COUNT,
+    OPT_INTERVAL,
+    OPT_RATE,
+    OPT_SEED,
+    OPT_RECORD,
+    OPT_REPLAY,
+    OPT_FLOOD,
+    OPT_PING,
+    OPT_ENFORCE,
+    OPT_MAX_RATE,
+    OPT_MAX_STREAMS,
+    OPT_QUEUE_MAX,
+    OPT_DISC,
+    OPT_DISC_ABRUPT,
+    OPT_STALL,
+    OPT_STALL_MS,
+    OPT_DUP,
+    OPT_REORDER,
+    OPT_SKIP_CLOSE,
+    OPT_GARBAGE,
+    OPT_REST_FAIL,
+    OPT_REST_STATUS,
+    OPT_OVERSIZE,
+    OPT_OVERSIZE_BYTES,
+    OPT_VERBOSE,
+    OPT_HELP,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_IDLE,
+    OPT_TRUTH,
+    OPT_REVISE,
+    OPT_REST_GARBAGE,
+    OPT_REFUSE_WS,
+    OPT_MAX_AGE,
+    OPT_REFUSE_EVERY,
+    OPT_LOG_SUBS,
+    OPT_SUB_DELAY,
     OPT_DROP_ON_SKIP,
 };
 
 static const struct option sim_long_opts[] = {
-    {"exchange", required_argument, NULL, OPT_EXCHANGE},
-    {"market", required_argument, NULL, OPT_MARKET},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"port-file", required_argument, NULL, OPT_PORT_FILE},
-    {"symbols", required_argument, NULL, OPT_SYMBOLS},
-    {"symbol-count", required_argument, NULL, OPT_SYMBOL_COUNT},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"record", required_argument, NULL, OPT_RECORD},
-    {"truth", required_argument, NULL, OPT_TRUTH},
-    {"replay", required_argument, NULL, OPT_REPLAY},
-    {"flood", no_argument, NULL, OPT_FLOOD},
-    {"ping-interval", required_argument, NULL, OPT_PING},
-    {"idle-disconnect", required_argument, NULL, OPT_IDLE},
-    {"max-conn-age", required_argument, NULL, OPT_MAX_AGE},
-    {"enforce-rate", no_argument, NULL, OPT_ENFORCE},
-    {"max-msg-rate", required_argument, NULL, OPT_MAX_RATE},
-    {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
-    {"queue-max", required_argument, NULL, OPT_QUEUE_MAX},
-    {"disconnect-after", required_argument, NULL, OPT_DISC},
-    {"disconnect-abrupt", no_argument, NULL, OPT_DISC_ABRUPT},
-    {"stall-after", required_argument, NULL, OPT_STALL},
-    {"stall-ms", required_argument, NULL, OPT_STALL_MS},
-    {"duplicate-every", required_argument, NULL, OPT_DUP},
-    {"reorder-every", required_argument, NULL, OPT_REORDER},
-    {"skip-close-every", required_argument, NULL, OPT_SKIP_CLOSE},
-    {"drop-on-skip", no_argument, NULL, OPT_DROP_ON_SKIP},
-    {"revise-every", required_argument, NULL, OPT_REVISE},
-    {"rest-garbage-every", required_argument, NULL, OPT_REST_GARBAGE},
-    {"garbage-every", required_argument, NULL, OPT_GARBAGE},
-    {"rest-fail-every", required_argument, NULL, OPT_REST_FAIL},
-    {"rest-status", required_argument, NULL, OPT_REST_STATUS},
-    {"refuse-ws", required_argument, NULL, OPT_REFUSE_WS},
-    {"refuse-ws-every", required_argument, NULL, OPT_REFUSE_EVERY},
-    {"subscribe-delay-ms", required_argument, NULL, OPT_SUB_DELAY},
-    {"oversize-every", required_argument, NULL, OPT_OVERSIZE},
-    {"oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES},
-    {"verbose", no_argument, NULL, OPT_VERBOSE},
-    {"log-subs", no_argument, NULL, OPT_LOG_SUBS},
-    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+    { "exchange", required_argument, NULL, OPT_EXCHANGE },
+    { "market", required_argument, NULL, OPT_MARKET },
+    { "port", required_argument, NULL, OPT_PORT },
+    { "port-file", required_argument, NULL, OPT_PORT_FILE },
+    { "symbols", required_argument, NULL, OPT_SYMBOLS },
+    { "symbol-count", required_argument, NULL, OPT_SYMBOL_COUNT },
+    { "interval", required_argument, NULL, OPT_INTERVAL },
+    { "rate", required_argument, NULL, OPT_RATE },
+    { "seed", required_argument, NULL, OPT_SEED },
+    { "record", required_argument, NULL, OPT_RECORD },
+    { "truth", required_argument, NULL, OPT_TRUTH },
+    { "replay", required_argument, NULL, OPT_REPLAY },
+    { "flood", no_argument, NULL, OPT_FLOOD },
+    { "ping-interval", required_argument, NULL, OPT_PING },
+    { "idle-disconnect", required_argument, NULL, OPT_IDLE },
+    { "max-conn-age", required_argument, NULL, OPT_MAX_AGE },
+    { "enforce-rate", no_argument, NULL, OPT_ENFORCE },
+    { "max-msg-rate", required_argument, NULL, OPT_MAX_RATE },
+    { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
+    { "queue-max", required_argument, NULL, OPT_QUEUE_MAX },
+    { "disconnect-after", required_argument, NULL, OPT_DISC },
+    { "disconnect-abrupt", no_argument, NULL, OPT_DISC_ABRUPT },
+    { "stall-after", required_argument, NULL, OPT_STALL },
+    { "stall-ms", required_argument, NULL, OPT_STALL_MS },
+    { "duplicate-every", required_argument, NULL, OPT_DUP },
+    { "reorder-every", required_argument, NULL, OPT_REORDER },
+    { "skip-close-every", required_argument, NULL, OPT_SKIP_CLOSE },
+    { "drop-on-skip", no_argument, NULL, OPT_DROP_ON_SKIP },
+    { "revise-every", required_argument, NULL, OPT_REVISE },
+    { "rest-garbage-every", required_argument, NULL, OPT_REST_GARBAGE },
+    { "garbage-every", required_argument, NULL, OPT_GARBAGE },
+    { "rest-fail-every", required_argument, NULL, OPT_REST_FAIL },
+    { "rest-status", required_argument, NULL, OPT_REST_STATUS },
+    { "refuse-ws", required_argument, NULL, OPT_REFUSE_WS },
+    { "refuse-ws-every", required_argument, NULL, OPT_REFUSE_EVERY },
+    { "subscribe-delay-ms", required_argument, NULL, OPT_SUB_DELAY },
+    { "oversize-every", required_argument, NULL, OPT_OVERSIZE },
+    { "oversize-bytes", required_argument, NULL, OPT_OVERSIZE_BYTES },
+    { "verbose", no_argument, NULL, OPT_VERBOSE },
+    { "log-subs", no_argument, NULL, OPT_LOG_SUBS },
+    { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+    { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
 };
 
 /* Parses a whole decimal integer in [lo, hi]; -1 with a message if it is not one. */
@@ -108,8 +140,7 @@ static int sim_parse_long(const char *opt, const char *s, long lo, long hi, long
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "candled-sim: --%s wants an integer in [%ld, %ld], got '%s'\n", opt, lo,
-                hi, s);
+        fprintf(stderr, "candled-sim: --%s wants an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s);
         return -1;
     }
     *out = v;
@@ -162,13 +193,15 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_EXCHANGE: o->exchange = optarg; break;
         case OPT_MARKET: o->market = optarg; break;
         case OPT_PORT:
-            if (sim_parse_long("port", optarg, 0, 65535, &v)) return 2;
+            if (sim_parse_long("port", optarg, 0, 65535, &v))
+                return 2;
             o->port = (int)v;
             break;
         case OPT_PORT_FILE: o->port_file = optarg; break;
         case OPT_SYMBOLS: sim_add_symbol_list(sim, optarg); break;
         case OPT_SYMBOL_COUNT:
-            if (sim_parse_long("symbol-count", optarg, 1, 100000, &v)) return 2;
+            if (sim_parse_long("symbol-count", optarg, 1, 100000, &v))
+                return 2;
             o->symbol_count = (int)v;
             break;
         case OPT_INTERVAL: o->intervals = optarg; break;
@@ -198,11 +231,13 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         case OPT_TLS_CERT: o->tls_cert = optarg; break;
         case OPT_TLS_KEY: o->tls_key = optarg; break;
         case OPT_PING:
-            if (sim_parse_long("ping-interval", optarg, 0, 86400, &v)) return 2;
+            if (sim_parse_long("ping-interval", optarg, 0, 86400, &v))
+                return 2;
             o->ping_interval = (int)v;
             break;
         case OPT_IDLE:
-            if (sim_parse_long("idle-disconnect", optarg, 0, 86400, &v)) return 2;
+            if (sim_parse_long("idle-disconnect", optarg, 0, 86400, &v))
+                return 2;
             o->idle_disconnect = (int)v;
             break;
         case OPT_MAX_AGE: {
@@ -216,15 +251,18 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
         }
         case OPT_ENFORCE: o->enforce_rate = 1; break;
         case OPT_MAX_RATE:
-            if (sim_parse_long("max-msg-rate", optarg, 1, 1000000, &v)) return 2;
+            if (sim_parse_long("max-msg-rate", optarg, 1, 1000000, &v))
+                return 2;
             o->max_msg_rate = (int)v;
             break;
         case OPT_MAX_STREAMS:
-            if (sim_parse_long("max-streams", optarg, 1, 1000000, &v)) return 2;
+            if (sim_parse_long("max-streams", optarg, 1, 1000000, &v))
+                return 2;
             o->max_streams = (int)v;
             break;
         case OPT_QUEUE_MAX:
-            if (sim_parse_long("queue-max", optarg, 16, 10000000, &v)) return 2;
+            if (sim_parse_long("queue-max", optarg, 16, 10000000, &v))
+                return 2;
             o->queue_max = (int)v;
             break;
         case OPT_DISC:
@@ -233,10 +271,12 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
             break;
         case OPT_DISC_ABRUPT: o->disconnect_abrupt = 1; break;
         case OPT_STALL:
-            if (sim_parse_long("stall-after", optarg, 1, LONG_MAX, &o->stall_after)) return 2;
+            if (sim_parse_long("stall-after", optarg, 1, LONG_MAX, &o->stall_after))
+                return 2;
             break;
         case OPT_STALL_MS:
-            if (sim_parse_long("stall-ms", optarg, 1, 86400000, &o->stall_ms)) return 2;
+            if (sim_parse_long("stall-ms", optarg, 1, 86400000, &o->stall_ms))
+                return 2;
             break;
         case OPT_DUP:
             if (sim_parse_long("duplicate-every", optarg, 1, LONG_MAX, &o->duplicate_every))
@@ -268,17 +308,21 @@ int sim_parse_args(struct sim *sim, uint32_t *served_mask, int argc, char **argv
                 return 2;
             break;
         case OPT_REST_STATUS:
-            if (sim_parse_long("rest-status", optarg, 400, 599, &v)) return 2;
+            if (sim_parse_long("rest-status", optarg, 400, 599, &v))
+                return 2;
             o->rest_status = (int)v;
             break;
         case OPT_REFUSE_WS:
-            if (sim_parse_long("refuse-ws", optarg, 0, LONG_MAX, &o->refuse_ws)) return 2;
+            if (sim_parse_long("refuse-ws", optarg, 0, LONG_MAX, &o->refuse_ws))
+                return 2;
             break;
         case OPT_REFUSE_EVERY:
-            if (sim_parse_long("refuse-ws-every", optarg, 1, LONG_MAX, &o->refuse_ws_every)) return 2;
+            if (sim_parse_long("refuse-ws-every", optarg, 1, LONG_MAX, &o->refuse_ws_every))
+                return 2;
             break;
         case OPT_SUB_DELAY:
-            if (sim_parse_long("subscribe-delay-ms", optarg, 1, 600000, &o->subscribe_delay_ms)) return 2;
+            if (sim_parse_long("subscribe-delay-ms", optarg, 1, 600000, &o->subscribe_delay_ms))
+                return 2;
             break;
         case OPT_OVERSIZE:
             if (sim_parse_long("oversize-every", optarg, 1, LONG_MAX, &o->oversize_every))

@@ -17,8 +17,7 @@ int sim_record_open(struct sim_core *core)
     if (o->record) {
         core->record = fopen(o->record, "w");
         if (!core->record) {
-            fprintf(stderr, "candled-sim: cannot open --record %s: %s\n", o->record,
-                    strerror(errno));
+            fprintf(stderr, "candled-sim: cannot open --record %s: %s\n", o->record, strerror(errno));
             return 1;
         }
         setvbuf(core->record, NULL, _IOLBF, 0);
@@ -51,8 +50,8 @@ void sim_record_close(struct sim_core *core)
 
 /* --truth: one JSON line with what candled must print for this candle state, and whether its
  * frame was sent (a skipped close is not: only a backfill can deliver it). */
-void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
-                     int sent, int revision)
+void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k, int sent,
+                     int revision)
 {
     struct sim *sim = &core->sim;
     struct sim_truth t;
@@ -63,9 +62,9 @@ void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const st
             "{\"symbol\":\"%s\",\"interval\":\"%s\",\"timestamp\":%lld,\"open\":\"%s\","
             "\"high\":\"%s\",\"low\":\"%s\",\"close\":\"%s\",\"volume\":\"%s\","
             "\"is_closed\":%s,\"flag\":%s,\"sent\":%s,\"revision\":%s",
-            t.symbol, s->iv.name, (long long)k->open_time, t.open, t.high, t.low, t.close,
-            t.volume, k->closed ? "true" : "false", t.flag ? "true" : "false",
-            sent ? "true" : "false", revision ? "true" : "false");
+            t.symbol, s->iv.name, (long long)k->open_time, t.open, t.high, t.low, t.close, t.volume,
+            k->closed ? "true" : "false", t.flag ? "true" : "false", sent ? "true" : "false",
+            revision ? "true" : "false");
     if (t.close_time >= 0)
         fprintf(core->truth, ",\"close_time\":%lld", (long long)t.close_time);
     if (t.quote_volume[0])
@@ -75,9 +74,8 @@ void sim_truth_write(struct sim_core *core, const struct sim_stream *s, const st
     fputs("}\n", core->truth);
 }
 
-void sim_truth_set(struct sim_truth *t, const struct sim_stream *s, const char *open,
-                   const char *high, const char *low, const char *close, const char *volume,
-                   const char *quote_volume)
+void sim_truth_set(struct sim_truth *t, const struct sim_stream *s, const char *open, const char *high, const char *low,
+                   const char *close, const char *volume, const char *quote_volume)
 {
     snprintf(t->symbol, sizeof t->symbol, "%s", sim_stream_symbol(s));
     snprintf(t->open, sizeof t->open, "%s", open);
@@ -89,8 +87,8 @@ void sim_truth_set(struct sim_truth *t, const struct sim_stream *s, const char *
         snprintf(t->quote_volume, sizeof t->quote_volume, "%s", quote_volume);
 }
 
-void sim_record_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k,
-                      int64_t event_ms, struct sim_buf *b)
+void sim_record_write(struct sim_core *core, const struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                      struct sim_buf *b)
 {
     struct sim *sim = &core->sim;
     b->len = 0;
@@ -104,7 +102,7 @@ void sim_record_write(struct sim_core *core, const struct sim_stream *s, const s
 int sim_load_replay(struct sim_core *core, const char *file)
 {
     FILE *f = fopen(file, "rb");
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     char chunk[65536];
     size_t n;
     if (!f) {

@@ -19,8 +19,7 @@
 
 /* --- the lws protocol callback ----------------------------------------------------------- */
 
-static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                      size_t len)
+static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct sim_core *core = lws_context_user(lws_get_context(wsi));
     struct sim_pss *pss = user;
@@ -40,8 +39,7 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         /* lws reports a completion for an empty body too: it was answered already */
         return pss->post_path ? sim_http_post_done(core, wsi, pss) : 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return sim_http_writeable(wsi, pss);
+    case LWS_CALLBACK_HTTP_WRITEABLE: return sim_http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss)
             sim_http_free(pss);
@@ -54,7 +52,8 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
             return 1;
         }
         if (++core->sim.counters.ws_upgrades <= (uint64_t)core->sim.opts.refuse_ws ||
-            (core->sim.opts.refuse_ws_every && core->sim.counters.ws_upgrades % (uint64_t)core->sim.opts.refuse_ws_every == 0)) {
+            (core->sim.opts.refuse_ws_every &&
+             core->sim.counters.ws_upgrades % (uint64_t)core->sim.opts.refuse_ws_every == 0)) {
             core->sim.counters.ws_refused++; /* --refuse-ws(-every): the connection is dropped, no 101 */
             fprintf(stderr, "candled-sim: refusing WebSocket upgrade %llu (--refuse-ws%s)\n",
                     (unsigned long long)core->sim.counters.ws_upgrades, core->sim.opts.refuse_ws_every ? "-every" : "");
@@ -65,13 +64,12 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
         sim_ws_request(wsi, path, sizeof path, query, sizeof query);
         pss->client = sim_client_new(core, wsi);
         if (core->sim.opts.verbose)
-            fprintf(stderr, "candled-sim: client %llu connected on %s?%s\n",
-                    (unsigned long long)pss->client->id, path, query);
+            fprintf(stderr, "candled-sim: client %llu connected on %s?%s\n", (unsigned long long)pss->client->id, path,
+                    query);
         if (core->sim.ex->ws_open(&core->sim, pss->client, path, query) < 0)
             sim_client_close(pss->client, 1008, "bad stream request");
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return pss->client ? sim_client_writeable(pss->client) : 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE: return pss->client ? sim_client_writeable(pss->client) : 0;
     case LWS_CALLBACK_RECEIVE:
         if (pss->client)
             sim_client_receive(pss->client, in, len);
@@ -86,28 +84,25 @@ static int sim_lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
         return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (pss->client && core->sim.opts.verbose && in && len >= 2)
-            fprintf(stderr, "candled-sim: client %llu sent close %d\n",
-                    (unsigned long long)pss->client->id,
+            fprintf(stderr, "candled-sim: client %llu sent close %d\n", (unsigned long long)pss->client->id,
                     ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1]);
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (pss->client) {
             if (core->sim.opts.verbose)
                 fprintf(stderr, "candled-sim: client %llu closed after %llu data frames\n",
-                        (unsigned long long)pss->client->id,
-                        (unsigned long long)pss->client->data_sent);
+                        (unsigned long long)pss->client->id, (unsigned long long)pss->client->data_sent);
             sim_client_free(pss->client);
             pss->client = NULL;
         }
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
 static const struct lws_protocols sim_protocols[] = {
-    {"candled-sim", sim_lws_cb, sizeof(struct sim_pss), 65536, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
+    { "candled-sim", sim_lws_cb, sizeof(struct sim_pss), 65536, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
 /* lws's own validity pings stay out of the way: the simulator sends its own. */
@@ -123,8 +118,7 @@ static void sim_house_cb(uv_timer_t *t)
     struct sim_core *core = t->data;
     int64_t now = sim_real_ms();
     int pi = sim_ping_interval(&core->sim);
-    int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect
-                                                   : core->sim.default_idle_disconnect;
+    int idle = core->sim.opts.idle_disconnect >= 0 ? core->sim.opts.idle_disconnect : core->sim.default_idle_disconnect;
     for (struct sim_client *c = core->clients; c; c = c->next) {
         /* the exchange's keepalive rule: a client that sent nothing for `idle` s is dropped */
         if (idle > 0 && !c->closing && now - c->last_rx_ms >= (int64_t)idle * 1000) {
@@ -155,8 +149,7 @@ static void sim_house_cb(uv_timer_t *t)
     if (core->sim.opts.flood && now - core->flood_window_ms >= 1000) {
         if (core->flood_window_ms)
             fprintf(stderr, "{\"flood_frames_per_s\":%llu,\"clients\":%d}\n",
-                    (unsigned long long)(core->flood_in_window * 1000 /
-                                         (uint64_t)(now - core->flood_window_ms)),
+                    (unsigned long long)(core->flood_in_window * 1000 / (uint64_t)(now - core->flood_window_ms)),
                     core->nclients);
         core->flood_window_ms = now;
         core->flood_in_window = 0;
@@ -165,9 +158,8 @@ static void sim_house_cb(uv_timer_t *t)
 
 static void sim_close_handles(struct sim_core *core)
 {
-    uv_handle_t *h[] = {(uv_handle_t *)&core->sigint, (uv_handle_t *)&core->sigterm,
-                        (uv_handle_t *)&core->gen_timer, (uv_handle_t *)&core->house_timer,
-                        (uv_handle_t *)&core->drain_timer};
+    uv_handle_t *h[] = { (uv_handle_t *)&core->sigint, (uv_handle_t *)&core->sigterm, (uv_handle_t *)&core->gen_timer,
+                         (uv_handle_t *)&core->house_timer, (uv_handle_t *)&core->drain_timer };
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
         if (!uv_is_closing(h[i]))
             uv_close(h[i], NULL);
@@ -224,7 +216,7 @@ static int sim_write_port_file(const char *file, int port)
 static int sim_start_lws(struct sim_core *core)
 {
     struct lws_context_creation_info info;
-    void *foreign_loops[1] = {&core->loop};
+    void *foreign_loops[1] = { &core->loop };
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV;
     if (core->sim.opts.tls_cert)
@@ -272,20 +264,16 @@ static void sim_print_counters(const struct sim_core *core)
             "\"rest_failures\":%llu,\"oversize\":%llu,\"slow_drops\":%llu,\"rate_drops\":%llu,"
             "\"ws_refused\":%llu,\"revisions\":%llu,\"rest_garbage\":%llu,\"idle_drops\":%llu,\"age_drops\":%llu},"
             "\"rest_peak_per_sec\":%llu}\n",
-            core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "",
-            (unsigned long long)k->clients, (unsigned long long)k->data_frames,
-            (unsigned long long)k->control_frames, (unsigned long long)k->pings,
+            core->sim.ex->name, core->sim.opts.market ? core->sim.opts.market : "", (unsigned long long)k->clients,
+            (unsigned long long)k->data_frames, (unsigned long long)k->control_frames, (unsigned long long)k->pings,
             (unsigned long long)k->pongs, (unsigned long long)k->app_pings, (unsigned long long)k->rx_msgs,
-            (unsigned long long)k->rest_requests, (unsigned long long)k->recorded,
-            (unsigned long long)k->ws_upgrades, (unsigned long long)k->subscribes, (unsigned long long)k->unsubscribes,
-            (unsigned long long)k->disconnects, (unsigned long long)k->abrupt_disconnects,
-            (unsigned long long)k->stalls, (unsigned long long)k->duplicates,
-            (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes,
-            (unsigned long long)k->garbage, (unsigned long long)k->rest_failures,
-            (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
-            (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused,
-            (unsigned long long)k->revisions, (unsigned long long)k->rest_garbage,
-            (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops,
+            (unsigned long long)k->rest_requests, (unsigned long long)k->recorded, (unsigned long long)k->ws_upgrades,
+            (unsigned long long)k->subscribes, (unsigned long long)k->unsubscribes, (unsigned long long)k->disconnects,
+            (unsigned long long)k->abrupt_disconnects, (unsigned long long)k->stalls, (unsigned long long)k->duplicates,
+            (unsigned long long)k->reorders, (unsigned long long)k->skipped_closes, (unsigned long long)k->garbage,
+            (unsigned long long)k->rest_failures, (unsigned long long)k->oversize, (unsigned long long)k->slow_drops,
+            (unsigned long long)k->rate_drops, (unsigned long long)k->ws_refused, (unsigned long long)k->revisions,
+            (unsigned long long)k->rest_garbage, (unsigned long long)k->idle_drops, (unsigned long long)k->age_drops,
             (unsigned long long)k->rest_peak_per_sec);
 }
 
@@ -337,9 +325,9 @@ static int sim_run(struct sim_core *core)
     uv_signal_start(&core->sigterm, sim_signal_cb, SIGTERM);
     uv_timer_start(&core->house_timer, sim_house_cb, SIM_HOUSE_MS, SIM_HOUSE_MS);
 
-    fprintf(stderr, "candled-sim: %s %s on 127.0.0.1:%d, %d symbol(s), rate %g/s, seed %llu%s\n",
-            core->sim.ex->name, o->market ? o->market : "", core->port, o->nsymbols, o->rate,
-            (unsigned long long)o->seed, o->flood ? ", flood" : "");
+    fprintf(stderr, "candled-sim: %s %s on 127.0.0.1:%d, %d symbol(s), rate %g/s, seed %llu%s\n", core->sim.ex->name,
+            o->market ? o->market : "", core->port, o->nsymbols, o->rate, (unsigned long long)o->seed,
+            o->flood ? ", flood" : "");
     if (o->port_file && sim_write_port_file(o->port_file, core->port) < 0)
         kill(getpid(), SIGTERM);
     printf("PORT %d\n", core->port);

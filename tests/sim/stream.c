@@ -13,20 +13,11 @@
 #include "clock.h"
 #include "core.h"
 
-const char *sim_stream_key(const struct sim_stream *s)
-{
-    return s->key;
-}
+const char *sim_stream_key(const struct sim_stream *s) { return s->key; }
 
-const char *sim_stream_symbol(const struct sim_stream *s)
-{
-    return s->symbol;
-}
+const char *sim_stream_symbol(const struct sim_stream *s) { return s->symbol; }
 
-const struct sim_interval *sim_stream_interval(const struct sim_stream *s)
-{
-    return &s->iv;
-}
+const struct sim_interval *sim_stream_interval(const struct sim_stream *s) { return &s->iv; }
 
 /* --- streams ------------------------------------------------------------------------------ */
 
@@ -38,8 +29,8 @@ static struct sim_stream *sim_stream_find(struct sim_core *core, const char *key
     return NULL;
 }
 
-static struct sim_stream *sim_stream_get(struct sim_core *core, const char *key,
-                                         const char *symbol, const struct sim_interval *iv)
+static struct sim_stream *sim_stream_get(struct sim_core *core, const char *key, const char *symbol,
+                                         const struct sim_interval *iv)
 {
     struct sim_stream *s = sim_stream_find(core, key);
     if (s || core->nstreams >= SIM_MAX_STREAMS_TOTAL)
@@ -51,18 +42,15 @@ static struct sim_stream *sim_stream_get(struct sim_core *core, const char *key,
     s->symbol = sim_xstrdup(symbol ? symbol : "");
     if (iv)
         s->iv = *iv;
-    s->live = iv && symbol && sim_symbol_known(&core->sim, symbol) &&
-              sim_interval_served(&core->sim, iv);
+    s->live = iv && symbol && sim_symbol_known(&core->sim, symbol) && sim_interval_served(&core->sim, iv);
     s->sym_key = sim_gen_symbol_key(&core->sim.gen, s->symbol);
     if (core->nstreams == core->capstreams) {
         core->capstreams = core->capstreams ? core->capstreams * 2 : 64;
-        core->streams = sim_xrealloc(core->streams,
-                                     (size_t)core->capstreams * sizeof *core->streams);
+        core->streams = sim_xrealloc(core->streams, (size_t)core->capstreams * sizeof *core->streams);
     }
     core->streams[core->nstreams++] = s;
     if (core->sim.opts.verbose || !s->live)
-        fprintf(stderr, "candled-sim: stream %s%s\n", key,
-                s->live ? "" : " (not served: acknowledged but silent)");
+        fprintf(stderr, "candled-sim: stream %s%s\n", key, s->live ? "" : " (not served: acknowledged but silent)");
     return s;
 }
 
@@ -85,12 +73,10 @@ void sim_log_sub(const struct sim_client *c, char op, const char *key)
 
 static void sim_gen_timer_arm(struct sim_core *core);
 
-int sim_client_subscribe(struct sim_client *c, const char *key, const char *symbol,
-                         const struct sim_interval *iv)
+int sim_client_subscribe(struct sim_client *c, const char *key, const char *symbol, const struct sim_interval *iv)
 {
     struct sim_core *core = c->core;
-    int max = core->sim.opts.max_streams ? core->sim.opts.max_streams
-                                         : core->sim.default_max_streams;
+    int max = core->sim.opts.max_streams ? core->sim.opts.max_streams : core->sim.default_max_streams;
     for (int i = 0; i < c->nstreams; i++)
         if (!strcmp(c->streams[i]->key, key))
             return 1;
@@ -142,8 +128,7 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
             sim_stream_drop_sub(c->streams[i], c);
             c->core->sim.counters.unsubscribes++;
             sim_log_sub(c, '-', key);
-            memmove(&c->streams[i], &c->streams[i + 1],
-                    (size_t)(c->nstreams - i - 1) * sizeof *c->streams);
+            memmove(&c->streams[i], &c->streams[i + 1], (size_t)(c->nstreams - i - 1) * sizeof *c->streams);
             c->nstreams--;
             return 0;
         }
@@ -151,10 +136,10 @@ int sim_client_unsubscribe(struct sim_client *c, const char *key)
 }
 
 /* Renders candle k of stream s and queues it on every subscriber. */
-static void sim_push_event(struct sim_core *core, struct sim_stream *s, const struct sim_candle *k,
-                           int64_t event_ms, struct sim_buf *b)
+static void sim_push_event(struct sim_core *core, struct sim_stream *s, const struct sim_candle *k, int64_t event_ms,
+                           struct sim_buf *b)
 {
-    struct sim_frame *frames[SIM_STYLES] = {0};
+    struct sim_frame *frames[SIM_STYLES] = { 0 };
     struct sim *sim = &core->sim;
     for (int i = 0; i < s->nsubs; i++) {
         struct sim_client *c = s->subs[i];
@@ -176,7 +161,7 @@ static void sim_push_event(struct sim_core *core, struct sim_stream *s, const st
  * can put the correction first. */
 static void sim_emit_revision(struct sim_core *core, struct sim_stream *s)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     s->revise.v += 1;
     s->revise.q += 1;
     core->sim.counters.revisions++;
@@ -190,7 +175,7 @@ static void sim_emit_revision(struct sim_core *core, struct sim_stream *s)
 /* Renders one event and queues it on every subscriber; records style 0. */
 static void sim_emit(struct sim_core *core, struct sim_stream *s, int64_t event_ms)
 {
-    struct sim_buf b = {0};
+    struct sim_buf b = { 0 };
     if (core->truth)
         sim_truth_write(core, s, &s->cur, s->nsubs > 0, 0);
     if (core->record && s->nsubs > 0) /* what was sent */
@@ -360,7 +345,7 @@ struct sim_frame *sim_flood_frame(struct sim_core *core, struct sim_client *c)
                     f->data[LWS_PRE + t->n_off + i] = (unsigned char)('0' + n % 10);
             }
         } else {
-            struct sim_buf b = {0};
+            struct sim_buf b = { 0 };
             sim->ex->render(sim, s, &s->flood, now, st, &b);
             f = sim_frame_new(b.data, b.len, SIM_FRAME_DATA);
             sim_buf_free(&b);

@@ -177,33 +177,94 @@ static inline void fuzz_replace(struct fuzz_buf *out, const char *s, size_t len,
 
 /* Number texts that break naive parsers. */
 static const char *const fuzz_bad_numbers[] = {
-    "1e999", "-1e999", "1e-999", "-1", "-0", "0", "NaN", "nan", "-nan", "Infinity", "-Infinity", "inf",
-    "1E+2", "1e", "1.", ".5", "00", "0x10", "+1", "9223372036854775807", "9223372036854775808",
-    "-9223372036854775808", "-9223372036854775809", "18446744073709551616", "4102444800000",
-    "946684799999", "1.5", "1e3", "0.000000000000000000000000000000000000000000000000001",
-    "123456789012345678901234567890123456789012345678901234567890", "1e+308", "2.2250738585072014e-308",
-    "\"1\"", "true", "null", "[]", "{}",
+    "1e999",
+    "-1e999",
+    "1e-999",
+    "-1",
+    "-0",
+    "0",
+    "NaN",
+    "nan",
+    "-nan",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    "1E+2",
+    "1e",
+    "1.",
+    ".5",
+    "00",
+    "0x10",
+    "+1",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "4102444800000",
+    "946684799999",
+    "1.5",
+    "1e3",
+    "0.000000000000000000000000000000000000000000000000001",
+    "123456789012345678901234567890123456789012345678901234567890",
+    "1e+308",
+    "2.2250738585072014e-308",
+    "\"1\"",
+    "true",
+    "null",
+    "[]",
+    "{}",
 };
 #define FUZZ_N_BAD_NUMBERS (sizeof fuzz_bad_numbers / sizeof fuzz_bad_numbers[0])
 
 /* Byte sequences that are not UTF-8 (or are, but are trouble). */
 static const char *const fuzz_bad_utf8[] = {
-    "\xC3\x28", "\xFF", "\xFE\xFE", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
-    "\xF8\x88\x80\x80\x80", "\x80", "\xE2\x82", "\\u0000", "\\uD800", "\\uDFFF\\uD800", "\\ud83d\\ude00",
-    "\\", "\\x41", "\\u12", "\x01", "\x7F", "\"", "\xEF\xBB\xBF",
+    "\xC3\x28",
+    "\xFF",
+    "\xFE\xFE",
+    "\xC0\xAF",
+    "\xE0\x80\xAF",
+    "\xED\xA0\x80",
+    "\xF4\x90\x80\x80",
+    "\xF8\x88\x80\x80\x80",
+    "\x80",
+    "\xE2\x82",
+    "\\u0000",
+    "\\uD800",
+    "\\uDFFF\\uD800",
+    "\\ud83d\\ude00",
+    "\\",
+    "\\x41",
+    "\\u12",
+    "\x01",
+    "\x7F",
+    "\"",
+    "\xEF\xBB\xBF",
 };
 #define FUZZ_N_BAD_UTF8 (sizeof fuzz_bad_utf8 / sizeof fuzz_bad_utf8[0])
 
 /* ---- mutators --------------------------------------------------------------------------------- */
 
 enum fuzz_op {
-    FM_FLIP, FM_BYTE, FM_TRUNCATE, FM_TRUNCATE_AT_TOKEN, FM_SPLICE, FM_DUP_TOKEN, FM_DEL_TOKEN,
-    FM_NUMBER, FM_LONG_DIGITS, FM_NEST, FM_UTF8, FM_LONG_STRING, FM_SWAP_TOKENS, FM__COUNT
+    FM_FLIP,
+    FM_BYTE,
+    FM_TRUNCATE,
+    FM_TRUNCATE_AT_TOKEN,
+    FM_SPLICE,
+    FM_DUP_TOKEN,
+    FM_DEL_TOKEN,
+    FM_NUMBER,
+    FM_LONG_DIGITS,
+    FM_NEST,
+    FM_UTF8,
+    FM_LONG_STRING,
+    FM_SWAP_TOKENS,
+    FM__COUNT
 };
 
 static const char *const fuzz_op_names[FM__COUNT] = {
-    "flip", "byte", "truncate", "truncate_at_token", "splice", "dup_token", "del_token", "number",
-    "long_digits", "nest", "utf8", "long_string", "swap_tokens",
+    "flip",        "byte", "truncate", "truncate_at_token", "splice",      "dup_token", "del_token", "number",
+    "long_digits", "nest", "utf8",     "long_string",       "swap_tokens",
 };
 
 /* A number (or a string) token replaced by a bad number or a very long digit string. */
@@ -293,8 +354,8 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
             out->p[fuzz_below(r, len)] ^= (char)(1u << fuzz_below(r, 8));
         break;
     case FM_BYTE: {
-        static const char interesting[] = { '\0', '"', '\\', '{', '}', '[', ']', ',', ':', '-', '.', 'e', ' ',
-                                            '\n', '\x7f', '\xff' };
+        static const char interesting[] = { '\0', '"', '\\', '{', '}', '[',  ']',    ',',
+                                            ':',  '-', '.',  'e', ' ', '\n', '\x7f', '\xff' };
         char c = fuzz_below(r, 2) ? interesting[fuzz_below(r, sizeof interesting)] : (char)fuzz_below(r, 256);
         size_t at = len ? fuzz_below(r, len + 1) : 0;
         if (fuzz_below(r, 2) && at < len)
@@ -311,7 +372,10 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
         int i = fuzz_pick_token(r, t, n, (int)fuzz_below(r, 4));
         if (i < 0)
             i = fuzz_pick_token(r, t, n, -1);
-        size_t at = i < 0 ? 0 : t[i].off + (fuzz_below(r, 3) == 0 ? 0 : fuzz_below(r, 2) ? t[i].len : fuzz_below(r, t[i].len + 1));
+        size_t at = i < 0 ? 0
+                          : t[i].off + (fuzz_below(r, 3) == 0 ? 0
+                                        : fuzz_below(r, 2)    ? t[i].len
+                                                              : fuzz_below(r, t[i].len + 1));
         out->len = at < len ? at : len - 1;
         out->p[out->len] = '\0';
         break;
@@ -342,12 +406,8 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
         break;
     }
     case FM_NUMBER:
-    case FM_LONG_DIGITS:
-        fuzz_op_number(r, op, s, len, t, n, out);
-        break;
-    case FM_NEST:
-        fuzz_op_nest(r, s, len, out);
-        break;
+    case FM_LONG_DIGITS: fuzz_op_number(r, op, s, len, t, n, out); break;
+    case FM_NEST: fuzz_op_nest(r, s, len, out); break;
     case FM_UTF8: {
         const char *u = fuzz_bad_utf8[fuzz_below(r, FUZZ_N_BAD_UTF8)];
         int i = fuzz_pick_token(r, t, n, FT_STRING);
@@ -369,11 +429,8 @@ static inline enum fuzz_op fuzz_mutate_once(struct fuzz_rng *r, const char *s, s
         free(str.p);
         break;
     }
-    case FM_SWAP_TOKENS:
-        fuzz_op_swap(r, s, len, t, n, out);
-        break;
-    case FM__COUNT:
-        break;
+    case FM_SWAP_TOKENS: fuzz_op_swap(r, s, len, t, n, out); break;
+    case FM__COUNT: break;
     }
     return op;
 }

@@ -99,8 +99,8 @@ static inline int manifest_parse(const char *dir, char *text, struct manifest_ca
             if (eq)
                 *eq = '\0';
             if (!eq || manifest_set_key(c, tok, eq + 1))
-                return fprintf(stderr, "  %s/MANIFEST:%d: bad key=value '%s%s%s'\n", dir, line_no, tok,
-                               eq ? "=" : "", eq ? eq + 1 : ""),
+                return fprintf(stderr, "  %s/MANIFEST:%d: bad key=value '%s%s%s'\n", dir, line_no, tok, eq ? "=" : "",
+                               eq ? eq + 1 : ""),
                        -1;
         }
     }

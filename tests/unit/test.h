@@ -12,41 +12,52 @@ static int test_failures;
 static int test_passes;
 static int test_current_failed;
 
-#define TEST_FAIL_(...)                                                                 \
-    do {                                                                                \
-        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                          \
-        fprintf(stderr, __VA_ARGS__);                                                   \
-        fputc('\n', stderr);                                                            \
-        test_current_failed = 1;                                                        \
+#define TEST_FAIL_(...)                                                                                                \
+    do {                                                                                                               \
+        fprintf(stderr, "  FAIL %s:%d: ", __FILE__, __LINE__);                                                         \
+        fprintf(stderr, __VA_ARGS__);                                                                                  \
+        fputc('\n', stderr);                                                                                           \
+        test_current_failed = 1;                                                                                       \
     } while (0)
 
-#define ASSERT(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) { TEST_FAIL_("%s", #cond); return; }                               \
+#define ASSERT(cond)                                                                                                   \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            TEST_FAIL_("%s", #cond);                                                                                   \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define ASSERT_EQ(a, b)                                                                 \
-    do {                                                                                \
-        long long a_ = (long long)(a), b_ = (long long)(b);                             \
-        if (a_ != b_) { TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_); return; } \
+#define ASSERT_EQ(a, b)                                                                                                \
+    do {                                                                                                               \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                                            \
+        if (a_ != b_) {                                                                                                \
+            TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_);                                                      \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define ASSERT_STR_EQ(a, b)                                                             \
-    do {                                                                                \
-        const char *a_ = (a), *b_ = (b);                                                \
-        if (!a_ || !b_ || strcmp(a_, b_)) {                                             \
-            TEST_FAIL_("%s == %s:\n    got      \"%s\"\n    expected \"%s\"", #a, #b,   \
-                       a_ ? a_ : "(null)", b_ ? b_ : "(null)");                         \
-            return;                                                                     \
-        }                                                                               \
+#define ASSERT_STR_EQ(a, b)                                                                                            \
+    do {                                                                                                               \
+        const char *a_ = (a), *b_ = (b);                                                                               \
+        if (!a_ || !b_ || strcmp(a_, b_)) {                                                                            \
+            TEST_FAIL_("%s == %s:\n    got      \"%s\"\n    expected \"%s\"", #a, #b, a_ ? a_ : "(null)",              \
+                       b_ ? b_ : "(null)");                                                                            \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define TEST_RUN(fn)                                                                    \
-    do {                                                                                \
-        test_current_failed = 0;                                                        \
-        fn();                                                                           \
-        if (test_current_failed) { test_failures++; fprintf(stderr, "not ok %s\n", #fn); } \
-        else { test_passes++; fprintf(stderr, "ok %s\n", #fn); }                        \
+#define TEST_RUN(fn)                                                                                                   \
+    do {                                                                                                               \
+        test_current_failed = 0;                                                                                       \
+        fn();                                                                                                          \
+        if (test_current_failed) {                                                                                     \
+            test_failures++;                                                                                           \
+            fprintf(stderr, "not ok %s\n", #fn);                                                                       \
+        } else {                                                                                                       \
+            test_passes++;                                                                                             \
+            fprintf(stderr, "ok %s\n", #fn);                                                                           \
+        }                                                                                                              \
     } while (0)
 
 /* Reads a file, NUL-terminated (malloc'd; the caller frees it), or NULL. */
@@ -77,8 +88,6 @@ static inline char *test_read_fixture(const char *dir, const char *name, size_t 
     return test_read_file(path, len);
 }
 
-#define TEST_DONE()                                                                     \
-    (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures),             \
-     test_failures ? 1 : 0)
+#define TEST_DONE() (fprintf(stderr, "%d passed, %d failed\n", test_passes, test_failures), test_failures ? 1 : 0)
 
 #endif

@@ -50,9 +50,10 @@ static void test_blocks_are_current(void)
         char *want = generate(cdl_schema_blocks[i]);
         char *got = strndup(doc + start, end - start);
         if (strcmp(got, want))
-            TEST_FAIL_("%s: block '%s' is stale: run cmake --build build --target adapter-docs\n--- in the file:\n%s--- from "
-                       "the schema:\n%s",
-                       doc_path, cdl_schema_blocks[i], got, want);
+            TEST_FAIL_(
+                "%s: block '%s' is stale: run cmake --build build --target adapter-docs\n--- in the file:\n%s--- from "
+                "the schema:\n%s",
+                doc_path, cdl_schema_blocks[i], got, want);
         free(got);
         free(want);
         if (test_current_failed)

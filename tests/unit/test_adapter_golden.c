@@ -69,8 +69,8 @@ struct tally {
 
 /* One frame's or page's result: a line "<label>: ..." naming what is not zero or none, then a line
  * per candle with its raw symbol, interval and closed flag and its quote JSON. */
-static void put_result(FILE *out, const char *label, int rc, struct cdl_adapter *a,
-                       const struct cdl_market *m, const struct manifest_case *c, struct tally *t)
+static void put_result(FILE *out, const char *label, int rc, struct cdl_adapter *a, const struct cdl_market *m,
+                       const struct manifest_case *c, struct tally *t)
 {
     t->frames++;
     fprintf(out, "%s:", label);
@@ -101,7 +101,9 @@ static void put_result(FILE *out, const char *label, int rc, struct cdl_adapter 
         struct cdl_quote_meta meta = { .exchange = cdl_adapter_name(a),
                                        .contract_type = m->name,
                                        .symbol = p->symbol[0] ? p->symbol : c->symbol,
-                                       .interval = canonical ? canonical : c->interval[0] ? c->interval : p->interval };
+                                       .interval = canonical        ? canonical
+                                                   : c->interval[0] ? c->interval
+                                                                    : p->interval };
         char quote[1024];
         if (cdl_quote_json(quote, sizeof quote, &meta, &p->c) < 0)
             snprintf(quote, sizeof quote, "(quote does not fit %zu bytes)", sizeof quote);
@@ -261,8 +263,7 @@ static void emit_frame(void *user, const char *frame, size_t len)
 
 /* `subscribe market=M interval=I symbols=A,B`: symbol() of each, then on a new session the URL,
  * the subscribe, unsubscribe and ping frames, in that order. */
-static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, const struct manifest_case *c,
-                          FILE *out)
+static void run_subscribe(struct cdl_adapter *a, const struct cdl_market *m, const struct manifest_case *c, FILE *out)
 {
     char syms[8][CDL_SYMBOL_MAX], list[sizeof c->symbols];
     struct cdl_stream_ref streams[8];
@@ -415,7 +416,8 @@ static int check_golden(const char *dir, const char *name, const char *got, size
         fprintf(stderr, "  wrote %s: review it (git diff) before committing\n", rel);
         same = 1;
     } else if (!want) {
-        fprintf(stderr, "  no golden %s: write it with CDL_GOLDEN_UPDATE=1 build/test_adapter_golden %s, review it, "
+        fprintf(stderr,
+                "  no golden %s: write it with CDL_GOLDEN_UPDATE=1 build/test_adapter_golden %s, review it, "
                 "commit\n",
                 rel, dir);
     } else if (!same) {
@@ -518,7 +520,7 @@ static int check_coverage(const char *dir, const struct manifest_case *cases, in
             named = 1;
         if (named != 1) {
             fprintf(stderr, "  tests/fixtures/%s/%s: %s\n", dir, f,
-                    named ? "named by more than one MANIFEST case"
+                    named              ? "named by more than one MANIFEST case"
                     : stem < strlen(f) ? "a golden no MANIFEST case writes (remove it)"
                                        : "not in MANIFEST (add a ws, rest or ignore line)");
             fails++;

@@ -58,8 +58,7 @@ static void test_c_rules(void)
     expect_error("alias_type", "adapter 'alias_type': markets[1].aliases is missing or invalid");
     expect_error("nan_rows", "adapter 'nan_rows': markets[1].rest_max_rows is missing or invalid");
     expect_error("flag", "adapter 'flag': markets[1].confirm_inferred is missing or invalid");
-    expect_error("too_many",
-                 "adapter 'too_many': markets must be a non-empty array (at most 16)");
+    expect_error("too_many", "adapter 'too_many': markets must be a non-empty array (at most 16)");
 }
 
 /* Reading the adapter table runs its metamethods: a raising one is a load error, not a crash. */
@@ -128,8 +127,8 @@ static void test_contract_module(void)
         snprintf(chunk, sizeof chunk, "return contract.market[%d].field", i + 1);
         ASSERT_STR_EQ(run(L, chunk), f->field);
         if (f->type == CDL_FT_INT || f->type == CDL_FT_NUM) {
-            snprintf(chunk, sizeof chunk, "local r = contract.market[%d] return r.min .. ' ' .. r.max .. ' ' .. r.default",
-                     i + 1);
+            snprintf(chunk, sizeof chunk,
+                     "local r = contract.market[%d] return r.min .. ' ' .. r.max .. ' ' .. r.default", i + 1);
             char num[96];
             snprintf(num, sizeof num, "%.15g %.15g %.15g", f->min, f->max, f->dflt);
             ASSERT_STR_EQ(run(L, chunk), num);
@@ -164,8 +163,8 @@ static void test_contract_module(void)
 static void test_decimal_and_names(void)
 {
     lua_State *L = contract_state();
-    static const char *const cases[] = { "0", "0.35270000", "-1.5", "1e-8", "25877", "", ".5", "5.", "01", "1e",
-                                         "abc", "1,5", "1+5", "-", "1E+10", "-0.0", NULL };
+    static const char *const cases[] = { "0",  "0.35270000", "-1.5", "1e-8", "25877", "",      ".5",   "5.", "01",
+                                         "1e", "abc",        "1,5",  "1+5",  "-",     "1E+10", "-0.0", NULL };
     for (int i = 0; cases[i]; i++) {
         char chunk[96];
         snprintf(chunk, sizeof chunk, "return tostring(contract.is_decimal('%s'))", cases[i]);
@@ -206,7 +205,8 @@ int main(void)
         strcat(many, m);
     }
     write_adapter("too_many", many);
-    write_adapter("meta", "setmetatable({ name = 'spot' }, { __index = function(t, k) error('no such field: ' .. k) end })");
+    write_adapter("meta",
+                  "setmetatable({ name = 'spot' }, { __index = function(t, k) error('no such field: ' .. k) end })");
     TEST_RUN(test_c_rules);
     TEST_RUN(test_raising_metamethod);
     TEST_RUN(test_defaults);

@@ -21,9 +21,9 @@ static void test_jitter_range(void)
         lo = d < lo ? d : lo;
         hi = d > hi ? d : hi;
     }
-    ASSERT(lo >= 700);   /* 1000 - 30% */
+    ASSERT(lo >= 700); /* 1000 - 30% */
     ASSERT(hi <= 1000);
-    ASSERT(lo < 720);    /* the whole range is used */
+    ASSERT(lo < 720); /* the whole range is used */
     ASSERT(hi > 980);
     ASSERT_EQ(cdl_backoff_delay(&cdl_backoff_upstream, 0, 0), 250);
     ASSERT_EQ(cdl_backoff_delay(&cdl_backoff_upstream, 0, 75), 175);

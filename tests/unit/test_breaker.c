@@ -5,8 +5,11 @@
 
 static struct cdl_breaker *make(unsigned threshold, unsigned trials, uint32_t recovery, unsigned jitter)
 {
-    struct cdl_breaker_policy p = { .failure_threshold = threshold, .half_open_calls = trials,
-                                    .recovery_ms = recovery, .max_ms = 300000, .jitter_pct = jitter };
+    struct cdl_breaker_policy p = { .failure_threshold = threshold,
+                                    .half_open_calls = trials,
+                                    .recovery_ms = recovery,
+                                    .max_ms = 300000,
+                                    .jitter_pct = jitter };
     return cdl_breaker_create(&p, 42);
 }
 
@@ -77,9 +80,9 @@ static void test_open_to_half_open(void)
 static void test_half_open_success_closes_and_resets(void)
 {
     struct cdl_breaker *b = make(2, 1, 1000, 0);
-    fail_n(b, 2, 0);                       /* open 1000 */
+    fail_n(b, 2, 0); /* open 1000 */
     ASSERT_EQ(cdl_breaker_allow(b, 1000), 1);
-    cdl_breaker_on_failure(b, 1000);       /* reopen 2000 */
+    cdl_breaker_on_failure(b, 1000); /* reopen 2000 */
     ASSERT_EQ(cdl_breaker_wait_ms(b), 2000);
     ASSERT_EQ(cdl_breaker_allow(b, 3000), 1);
     cdl_breaker_on_success(b, 3100);
@@ -90,7 +93,7 @@ static void test_half_open_success_closes_and_resets(void)
     ASSERT_EQ(cdl_breaker_state(b), CDL_BREAKER_CLOSED); /* the count restarted from 0 */
     fail_n(b, 1, 4000);
     ASSERT_EQ(cdl_breaker_state(b), CDL_BREAKER_OPEN);
-    ASSERT_EQ(cdl_breaker_wait_ms(b), 1000);              /* and so did the waits */
+    ASSERT_EQ(cdl_breaker_wait_ms(b), 1000); /* and so did the waits */
     ASSERT_EQ(cdl_breaker_next_allowed(b, 4000), 5000);
     cdl_breaker_destroy(b);
 }
@@ -124,8 +127,9 @@ static void test_doubling_and_cap(void)
 /* Jitter takes off at most jitter_pct, uses the whole range, and is reproducible by seed. */
 static void test_jitter_bounds(void)
 {
-    struct cdl_breaker_policy p = { .failure_threshold = 1, .half_open_calls = 1, .recovery_ms = 30000,
-                                    .max_ms = 300000, .jitter_pct = 20 };
+    struct cdl_breaker_policy p = {
+        .failure_threshold = 1, .half_open_calls = 1, .recovery_ms = 30000, .max_ms = 300000, .jitter_pct = 20
+    };
     uint64_t lo[3] = { UINT64_MAX, UINT64_MAX, UINT64_MAX }, hi[3] = { 0, 0, 0 };
     const uint64_t nominal[3] = { 30000, 60000, 300000 };
     for (uint64_t seed = 1; seed <= 2000; seed++) {
@@ -224,7 +228,7 @@ static void test_retry_after(void)
     ASSERT_EQ(cdl_breaker_wait_ms(b), 2500);
     ASSERT_EQ(cdl_breaker_allow(b, 3499), 0);
     ASSERT_EQ(cdl_breaker_next_allowed(b, 1000), 3500);
-    cdl_breaker_on_retry_after(b, 2000, 500);  /* shorter than what is left: kept */
+    cdl_breaker_on_retry_after(b, 2000, 500); /* shorter than what is left: kept */
     ASSERT_EQ(cdl_breaker_next_allowed(b, 2000), 3500);
     cdl_breaker_on_retry_after(b, 2000, 5000); /* longer: extended */
     ASSERT_EQ(cdl_breaker_next_allowed(b, 2000), 7000);
@@ -273,8 +277,9 @@ static void test_late_verdicts_while_open(void)
 /* Degenerate policies are made sane: threshold/trials 0 mean 1, a cap below the first wait. */
 static void test_policy_normalised(void)
 {
-    struct cdl_breaker_policy p = { .failure_threshold = 0, .half_open_calls = 0, .recovery_ms = 5000,
-                                    .max_ms = 100, .jitter_pct = 0 };
+    struct cdl_breaker_policy p = {
+        .failure_threshold = 0, .half_open_calls = 0, .recovery_ms = 5000, .max_ms = 100, .jitter_pct = 0
+    };
     struct cdl_breaker *b = cdl_breaker_create(&p, 1);
     cdl_breaker_on_failure(b, 0);
     ASSERT_EQ(cdl_breaker_state(b), CDL_BREAKER_OPEN);

@@ -14,13 +14,30 @@ static struct cdl_candle sample(void)
     return c;
 }
 
-static const struct cdl_quote_meta meta = { .exchange = "binance", .contract_type = "spot", .symbol = "NKNUSDT", .interval = "1m" };
+static const struct cdl_quote_meta meta = {
+    .exchange = "binance", .contract_type = "spot", .symbol = "NKNUSDT", .interval = "1m"
+};
 
 static void test_decimal_valid(void)
 {
     const char *good[] = { "0", "-0", "0.35270000", "25877.00000000", "1e5", "1.5E-7", "-12.0e+3", "100" };
-    const char *bad[] = { "", "-", ".5", "5.", "01", "1e", "1e+", "+1", "1.2.3", "0x10", "1 ", " 1", "NaN",
-                          "inf", "1,5", "\"1\"", "123456789012345678901234567890123456789012345678" };
+    const char *bad[] = { "",
+                          "-",
+                          ".5",
+                          "5.",
+                          "01",
+                          "1e",
+                          "1e+",
+                          "+1",
+                          "1.2.3",
+                          "0x10",
+                          "1 ",
+                          " 1",
+                          "NaN",
+                          "inf",
+                          "1,5",
+                          "\"1\"",
+                          "123456789012345678901234567890123456789012345678" };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         ASSERT(cdl_decimal_valid(good[i], strlen(good[i])));
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)

@@ -9,15 +9,17 @@
 
 static struct cdl_breaker_policy policy(void)
 {
-    struct cdl_breaker_policy p = { .failure_threshold = 2, .half_open_calls = 1, .recovery_ms = 1000,
-                                    .max_ms = 300000, .jitter_pct = 0 };
+    struct cdl_breaker_policy p = {
+        .failure_threshold = 2, .half_open_calls = 1, .recovery_ms = 1000, .max_ms = 300000, .jitter_pct = 0
+    };
     return p;
 }
 
 static double val(struct cdl_metrics *m, enum cdl_metric_id id, const char *a, const char *b, const char *c)
 {
-    return cdl_series_value(c ? cdl_metrics_series(m, id, a, b, c) : b ? cdl_metrics_series(m, id, a, b)
-                                                                       : cdl_metrics_series(m, id, a));
+    return cdl_series_value(c   ? cdl_metrics_series(m, id, a, b, c)
+                            : b ? cdl_metrics_series(m, id, a, b)
+                                : cdl_metrics_series(m, id, a));
 }
 
 static void test_names(void)

@@ -39,32 +39,32 @@ static void test_parse_bad(void)
     static const struct {
         const char *text, *reason;
     } bad[] = {
-        {"", "empty; expected <anchor_ms>x<rate>, e.g. 1765000000000x20"},
-        {"20", "no 'x'; expected <anchor_ms>x<rate>, e.g. 1765000000000x20"},
-        {"x20", "the anchor is not a decimal number of Unix milliseconds"},
-        {"-1765000000000x20", "the anchor is not a decimal number of Unix milliseconds"},
-        {"1765000000000.5x20", "the anchor is not a decimal number of Unix milliseconds"},
-        {"17650000000000x20", "the anchor is not a decimal number of Unix milliseconds"},
-        {"1765000000x20", "the anchor is outside 2001..2100 (Unix milliseconds expected)"},
-        {"5000000000000x20", "the anchor is outside 2001..2100 (Unix milliseconds expected)"},
-        {"1765000000000x", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x-2", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x+2", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x2e1", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000xinf", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000xnan", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x0x10", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x2.", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x.5", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x1.2.3", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x20 ", "the rate is not a decimal number (e.g. 20 or 2.5)"},
-        {"1765000000000x0", "the rate must be above 0 and at most 1000"},
-        {"1765000000000x0.0", "the rate must be above 0 and at most 1000"},
-        {"1765000000000x1000.5", "the rate must be above 0 and at most 1000"},
-        {"1765000000000x5000", "the rate must be above 0 and at most 1000"},
+        { "", "empty; expected <anchor_ms>x<rate>, e.g. 1765000000000x20" },
+        { "20", "no 'x'; expected <anchor_ms>x<rate>, e.g. 1765000000000x20" },
+        { "x20", "the anchor is not a decimal number of Unix milliseconds" },
+        { "-1765000000000x20", "the anchor is not a decimal number of Unix milliseconds" },
+        { "1765000000000.5x20", "the anchor is not a decimal number of Unix milliseconds" },
+        { "17650000000000x20", "the anchor is not a decimal number of Unix milliseconds" },
+        { "1765000000x20", "the anchor is outside 2001..2100 (Unix milliseconds expected)" },
+        { "5000000000000x20", "the anchor is outside 2001..2100 (Unix milliseconds expected)" },
+        { "1765000000000x", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x-2", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x+2", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x2e1", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000xinf", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000xnan", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x0x10", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x2.", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x.5", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x1.2.3", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x20 ", "the rate is not a decimal number (e.g. 20 or 2.5)" },
+        { "1765000000000x0", "the rate must be above 0 and at most 1000" },
+        { "1765000000000x0.0", "the rate must be above 0 and at most 1000" },
+        { "1765000000000x1000.5", "the rate must be above 0 and at most 1000" },
+        { "1765000000000x5000", "the rate must be above 0 and at most 1000" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct cdl_clock_spec s = {42, 7.0};
+        struct cdl_clock_spec s = { 42, 7.0 };
         char why[128] = "";
         ASSERT_EQ(cdl_clock_parse(bad[i].text, &s, why, sizeof why), CDL_EINVAL);
         ASSERT_STR_EQ(why, bad[i].reason);
@@ -77,18 +77,18 @@ static void test_parse_bad(void)
 
 static void test_formula(void)
 {
-    struct cdl_clock_spec s = {1765000000000LL, 20.0};
+    struct cdl_clock_spec s = { 1765000000000LL, 20.0 };
     int64_t a_us = s.anchor_ms * 1000;
-    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us), 1765000000000LL);          /* the anchor is fixed */
+    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us), 1765000000000LL);           /* the anchor is fixed */
     ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us + 3000000), 1765000060000LL); /* 3 s real = 1 min */
     ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us + 1000), 1765000000020LL);
-    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us + 49), 1765000000000LL);     /* 0.98 ms: floored */
+    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us + 49), 1765000000000LL); /* 0.98 ms: floored */
     ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us + 50), 1765000000001LL);
     ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us - 1000000), 1764999980000LL); /* before: slower back */
-    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us - 1), 1764999999999LL);      /* floored, not truncated */
-    struct cdl_clock_spec half = {1765000000000LL, 0.5};
+    ASSERT_EQ(cdl_clock_virtual_ms(&s, a_us - 1), 1764999999999LL);       /* floored, not truncated */
+    struct cdl_clock_spec half = { 1765000000000LL, 0.5 };
     ASSERT_EQ(cdl_clock_virtual_ms(&half, a_us + 10000000), 1765000005000LL);
-    struct cdl_clock_spec one = {1765000000000LL, 1.0};
+    struct cdl_clock_spec one = { 1765000000000LL, 1.0 };
     ASSERT_EQ(cdl_clock_virtual_ms(&one, 1800000000123456LL), 1800000000123LL); /* identity */
     /* two processes with the same value agree, whenever each asks */
     int64_t t = a_us + 123456789;
@@ -98,16 +98,16 @@ static void test_formula(void)
 
 static void test_delay(void)
 {
-    struct cdl_clock_spec s = {1765000000000LL, 20.0};
+    struct cdl_clock_spec s = { 1765000000000LL, 20.0 };
     ASSERT_EQ(cdl_clock_delay_ms(&s, 0), 0);
-    ASSERT_EQ(cdl_clock_delay_ms(&s, 1), 1);       /* never 0 (a timer that spins) */
+    ASSERT_EQ(cdl_clock_delay_ms(&s, 1), 1); /* never 0 (a timer that spins) */
     ASSERT_EQ(cdl_clock_delay_ms(&s, 20), 1);
-    ASSERT_EQ(cdl_clock_delay_ms(&s, 21), 2);      /* rounded up: never early */
+    ASSERT_EQ(cdl_clock_delay_ms(&s, 21), 2); /* rounded up: never early */
     ASSERT_EQ(cdl_clock_delay_ms(&s, 250), 13);
     ASSERT_EQ(cdl_clock_delay_ms(&s, 60000), 3000);
-    struct cdl_clock_spec slow = {1765000000000LL, 0.5};
+    struct cdl_clock_spec slow = { 1765000000000LL, 0.5 };
     ASSERT_EQ(cdl_clock_delay_ms(&slow, 250), 500);
-    struct cdl_clock_spec odd = {1765000000000LL, 3.0};
+    struct cdl_clock_spec odd = { 1765000000000LL, 3.0 };
     ASSERT_EQ(cdl_clock_delay_ms(&odd, 1000), 334);
     ASSERT_EQ(cdl_clock_delay_ms(&odd, 999), 333);
 }
@@ -130,7 +130,7 @@ static void test_setup(void)
     ASSERT_EQ(cdl_clock_setup(why, sizeof why), 0);
     ASSERT(cdl_clock_rate() == 1.0);
 
-    struct cdl_clock_spec s = {real_us() / 1000 - 60000, 20.0}; /* a minute ago */
+    struct cdl_clock_spec s = { real_us() / 1000 - 60000, 20.0 }; /* a minute ago */
     char val[40];
     snprintf(val, sizeof val, "%lldx20", (long long)s.anchor_ms);
     setenv(CDL_CLOCK_ENV, val, 1);
@@ -145,7 +145,7 @@ static void test_setup(void)
     /* monotonic time is never scaled: it moves as the real wall clock does */
     int64_t w0 = real_us();
     uint64_t m0 = cdl_clock_mono_us();
-    struct timespec nap = {0, 20 * 1000000};
+    struct timespec nap = { 0, 20 * 1000000 };
     nanosleep(&nap, NULL);
     uint64_t m1 = cdl_clock_mono_us();
     int64_t w1 = real_us();

@@ -50,12 +50,13 @@ static void test_file_and_env(void)
     char err[256];
     setenv("CONNECTOR_WSS_PORT", "9000", 1);
     setenv("CONNECTOR_WSS_HEALTH_CHECK_ENABLED", "false", 1);
-    int rc = load_text("return { server = { port = 1234, health_port = 4321 },\n"
-                       "  connection = { max_symbol_per_ws = 7 },\n"
-                       "  exchanges = { binance = { spot = { ws_url = 'ws://127.0.0.1:1/ws' } } },\n"
-                       "  subscriptions = { { exchange = 'binance', symbols = { 'BTCUSDT', 'ETHUSDT' } },\n"
-                       "                    { exchange = 'binance', market = 'usdm', symbols = { 'X' }, interval = '1h' } } }\n",
-                       &c, err, sizeof err);
+    int rc = load_text(
+        "return { server = { port = 1234, health_port = 4321 },\n"
+        "  connection = { max_symbol_per_ws = 7 },\n"
+        "  exchanges = { binance = { spot = { ws_url = 'ws://127.0.0.1:1/ws' } } },\n"
+        "  subscriptions = { { exchange = 'binance', symbols = { 'BTCUSDT', 'ETHUSDT' } },\n"
+        "                    { exchange = 'binance', market = 'usdm', symbols = { 'X' }, interval = '1h' } } }\n",
+        &c, err, sizeof err);
     unsetenv("CONNECTOR_WSS_PORT");
     unsetenv("CONNECTOR_WSS_HEALTH_CHECK_ENABLED");
     ASSERT_EQ(rc, 0);
@@ -95,7 +96,8 @@ static void test_errors_name_the_path(void)
     expect_error("return { server = { prot = 1 } }", "server.prot: unknown key");
     expect_error("return { sevrer = {} }", "sevrer: unknown key");
     expect_error("return { server = { port = 'x' } }", "server.port: expected an integer, got string");
-    expect_error("return { server = { port = 70000 } }", "server.port: expected an integer number in [0, 65535], got '70000'");
+    expect_error("return { server = { port = 70000 } }",
+                 "server.port: expected an integer number in [0, 65535], got '70000'");
     expect_error("return { server = { port = 1.5 } }", "server.port: expected an integer, got 1.5");
     expect_error("return { server = { health_enabled = 1 } }", "server.health_enabled: expected a boolean, got number");
     expect_error("return { subscriptions = { { exchange = 'binance', symbols = {} } } }",
@@ -117,7 +119,9 @@ static void test_errors_name_the_path(void)
     setenv("CONNECTOR_MAX_SYMBOL_PER_WS", "zero", 1);
     ASSERT_EQ(cdl_config_load(NULL, &c, err, sizeof err), CDL_ECONFIG);
     unsetenv("CONNECTOR_MAX_SYMBOL_PER_WS");
-    ASSERT_STR_EQ(err, "CONNECTOR_MAX_SYMBOL_PER_WS: connection.max_symbol_per_ws: expected an integer number in [1, 100000], got 'zero'");
+    ASSERT_STR_EQ(
+        err,
+        "CONNECTOR_MAX_SYMBOL_PER_WS: connection.max_symbol_per_ws: expected an integer number in [1, 100000], got 'zero'");
     cdl_config_free(&c);
 }
 
@@ -127,7 +131,9 @@ static void test_circuit_breaker_keys(void)
     struct cdl_config c;
     char err[512];
     ASSERT_EQ(load_text("return { circuit_breaker = { failure_threshold = 2, recovery_timeout = 0.25,\n"
-                        "  half_open_calls = 3 } }", &c, err, sizeof err), 0);
+                        "  half_open_calls = 3 } }",
+                        &c, err, sizeof err),
+              0);
     ASSERT_EQ(c.cb_failure_threshold, 2);
     ASSERT(c.cb_recovery_timeout == 0.25);
     ASSERT_EQ(c.cb_half_open_calls, 3);
@@ -166,11 +172,14 @@ static void test_reload_keys(void)
     char err[256], keys[8][48];
     ASSERT_EQ(load_text("return { server = { port = 1, linger_seconds = 2 }, log = { level = 'info' },\n"
                         "  subscriptions = { { exchange = 'binance', symbols = { 'BTCUSDT' } } } }",
-                        a, err, sizeof err), 0);
-    ASSERT_EQ(load_text("return { server = { port = 2, linger_seconds = 9, max_clients = 7 }, log = { level = 'warn' },\n"
-                        "  exchanges = { binance = { spot = { ws_url = 'ws://x/ws' } } },\n"
-                        "  subscriptions = { { exchange = 'okx', symbols = { 'A-B', 'C-D' } } } }",
-                        b, err, sizeof err), 0);
+                        a, err, sizeof err),
+              0);
+    ASSERT_EQ(
+        load_text("return { server = { port = 2, linger_seconds = 9, max_clients = 7 }, log = { level = 'warn' },\n"
+                  "  exchanges = { binance = { spot = { ws_url = 'ws://x/ws' } } },\n"
+                  "  subscriptions = { { exchange = 'okx', symbols = { 'A-B', 'C-D' } } } }",
+                  b, err, sizeof err),
+        0);
     ASSERT_EQ(cdl_config_restart_keys(a, a, keys, 8), 0);
     ASSERT_EQ(cdl_config_restart_keys(a, b, keys, 8), 2);
     ASSERT_STR_EQ(keys[0], "server.port");
@@ -273,7 +282,9 @@ static void test_confirm_inferred(void)
     cdl_feed_opts_config(&c, &fo);
     ASSERT_EQ(fo.confirm_inferred, 0);
     cdl_config_free(&c);
-    ASSERT_EQ(load_text("return { sequencer = { confirm_inferred = 'always', hold_seconds = 5 } }", &c, err, sizeof err), 0);
+    ASSERT_EQ(load_text("return { sequencer = { confirm_inferred = 'always', hold_seconds = 5 } }", &c, err,
+                        sizeof err),
+              0);
     cdl_feed_opts_config(&c, &fo);
     ASSERT_EQ(fo.confirm_inferred, 1);
     ASSERT_EQ(fo.hold_ms, 5000);

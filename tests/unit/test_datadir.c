@@ -70,9 +70,18 @@ int main(void)
     if (!mkdtemp(tmpl) || !realpath(tmpl, real) || strlen(real) >= sizeof root)
         return 1;
     memcpy(root, real, strlen(real) + 1);
-    const char *dirs[] = { "usr", "usr/bin", "usr/share", "usr/share/candled",
-                           "usr/share/candled/adapters", "usr/share/candled/lua", "build", "build/share",
-                           "build/share/candled", "src", "src/adapters", NULL };
+    const char *dirs[] = { "usr",
+                           "usr/bin",
+                           "usr/share",
+                           "usr/share/candled",
+                           "usr/share/candled/adapters",
+                           "usr/share/candled/lua",
+                           "build",
+                           "build/share",
+                           "build/share/candled",
+                           "src",
+                           "src/adapters",
+                           NULL };
     for (int i = 0; dirs[i]; i++)
         mk(dirs[i]);
     snprintf(target, sizeof target, "%s/src/adapters", root);

@@ -62,7 +62,11 @@ static void test_random_against_model(void)
 {
     enum { CAP = 64, N = 200000 };
     struct cdl_dedup *d = cdl_dedup_create(300, CAP);
-    static struct { uint64_t key; int64_t ot, t; uint64_t hash; } model[N];
+    static struct {
+        uint64_t key;
+        int64_t ot, t;
+        uint64_t hash;
+    } model[N];
     int first = 0, n = 0;
     uint64_t rnd = 12345;
     for (int64_t now = 0; now < N; now++) {

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 
 #define MAX_SEEDS 512
-#define WS_CASES 20000  /* per adapter; CDL_FUZZ_ITERATIONS overrides */
-#define REST_SHARE 5    /* one case in REST_SHARE is a REST page (when the adapter has REST seeds) */
+#define WS_CASES 20000 /* per adapter; CDL_FUZZ_ITERATIONS overrides */
+#define REST_SHARE 5   /* one case in REST_SHARE is a REST page (when the adapter has REST seeds) */
 /* Bytes the state may hold more after the fuzzing (after a full GC): the adapters' own bounded
  * caches (gateio keeps up to 4096 stream names of at most 80 bytes, well under 1 MiB). */
 #define LEAK_BOUND (1024 * 1024)
@@ -104,7 +104,8 @@ static struct cdl_rest_query query_for(struct cdl_adapter *a, const struct cdl_m
     const char *iv = cdl_adapter_interval(a, m, canonical);
     for (int i = 0; !iv && i < cdl_interval_count(); i++)
         iv = cdl_adapter_interval(a, m, cdl_interval_at(i)->name);
-    return (struct cdl_rest_query){ "BTCUSDT", iv, 1718647200000, 1718658000000, m->rest_max_rows, "http://127.0.0.1:1" };
+    return (
+        struct cdl_rest_query){ "BTCUSDT", iv, 1718647200000, 1718658000000, m->rest_max_rows, "http://127.0.0.1:1" };
 }
 
 static int is_token(const char *s)
@@ -167,7 +168,8 @@ static const char *result_wrong(struct cdl_adapter *a, const struct cdl_market *
         const char *w = candle_wrong(&res.items[i]);
         if (w)
             return w;
-        const char *canon = res.items[i].interval[0] ? cdl_adapter_interval_canonical(a, m, res.items[i].interval) : NULL;
+        const char *canon =
+            res.items[i].interval[0] ? cdl_adapter_interval_canonical(a, m, res.items[i].interval) : NULL;
         struct cdl_interval iv;
         if (canon && !cdl_interval_parse(canon, &iv) && !cdl_interval_aligned(&iv, res.items[i].c.open_time))
             st->misaligned++;
@@ -313,8 +315,8 @@ static int fuzz_adapter(const char *name)
     for (int i = 0; i < n; i++)
         seeds[i].rest ? n_rest++ : n_ws++;
     if (!n_ws || (cdl_adapter_has_rest(a) && !n_rest) || n == n_recorded) {
-        fprintf(stderr, "  %s: no WebSocket or REST seeds in tests/fixtures/%s, or none in tests/fixtures/sim\n",
-                name, name);
+        fprintf(stderr, "  %s: no WebSocket or REST seeds in tests/fixtures/%s, or none in tests/fixtures/sim\n", name,
+                name);
         return -1;
     }
     /* What each seed parses to before any fuzzing; some must give candles, or the check is empty. */
@@ -347,11 +349,12 @@ static int fuzz_adapter(const char *name)
         fprintf(stderr, "  %s: no seed gives a candle\n", name);
         failed++;
     }
-    fprintf(stderr,
-            "  fuzz %-11s %ld cases (%ld REST) from %d seeds (%d simulated) in %.2f s: %ld candles (%ld misaligned), "
-            "%ld refused, %ld frames rejected, %ld events, %ld empty, %ld hook errors (%ld budget); Lua %zu -> %zu bytes\n",
-            name, st.cases, st.rest_cases, n, n - n_recorded, secs, st.candles, st.misaligned, st.bad_candles,
-            st.rejected, st.events, st.empty, st.hook_errors, st.budget_errors, mem_before, mem_after);
+    fprintf(
+        stderr,
+        "  fuzz %-11s %ld cases (%ld REST) from %d seeds (%d simulated) in %.2f s: %ld candles (%ld misaligned), "
+        "%ld refused, %ld frames rejected, %ld events, %ld empty, %ld hook errors (%ld budget); Lua %zu -> %zu bytes\n",
+        name, st.cases, st.rest_cases, n, n - n_recorded, secs, st.candles, st.misaligned, st.bad_candles, st.rejected,
+        st.events, st.empty, st.hook_errors, st.budget_errors, mem_before, mem_after);
     return failed ? -1 : 0;
 }
 
@@ -449,9 +452,10 @@ static void test_hyperliquid_numeric_prices_every_row_exact(void)
     for (int i = 0; i < 200; i++) {
         char row[256];
         long long t = 1718895600000LL + i * 3600000LL;
-        snprintf(row, sizeof row, "%s{\"t\":%lld,\"T\":%lld,\"s\":\"BTC\",\"i\":\"1h\",\"o\":%d.10,\"c\":\"%d.0\","
-                 "\"h\":%d.50e0,\"l\":%d,\"v\":\"1.0\",\"n\":%d}", i ? "," : "", t, t + 3599999, 100 + i, 100 + i,
-                 200 + i, 50 + i, i);
+        snprintf(row, sizeof row,
+                 "%s{\"t\":%lld,\"T\":%lld,\"s\":\"BTC\",\"i\":\"1h\",\"o\":%d.10,\"c\":\"%d.0\","
+                 "\"h\":%d.50e0,\"l\":%d,\"v\":\"1.0\",\"n\":%d}",
+                 i ? "," : "", t, t + 3599999, 100 + i, 100 + i, 200 + i, 50 + i, i);
         fuzz_adds(&b, row);
     }
     fuzz_adds(&b, "]");

@@ -160,8 +160,16 @@ static void deep_table(struct fuzz_buf *b, int depth)
 static void test_every_key_bad_values(void)
 {
     static const char *const not_number[] = { "\"8\"", "true", "{}", "function() end", "{ 1, 2 }" };
-    static const char *const bad_number[] = { "0/0", "-(0/0)", "1/0", "-1/0", "1e308 * 10", "2^63", "-2^63",
-                                              "9223372036854775807", "-9223372036854775807 - 1", "1e300" };
+    static const char *const bad_number[] = { "0/0",
+                                              "-(0/0)",
+                                              "1/0",
+                                              "-1/0",
+                                              "1e308 * 10",
+                                              "2^63",
+                                              "-2^63",
+                                              "9223372036854775807",
+                                              "-9223372036854775807 - 1",
+                                              "1e300" };
     static const char *const not_string[] = { "8", "true", "{}", "{ 'a' }", "function() end", "0/0" };
     static const char *const not_bool[] = { "1", "0", "\"true\"", "{}", "0/0" };
     struct fuzz_buf b = { 0 }, v = { 0 };
@@ -182,7 +190,7 @@ static void test_every_key_bad_values(void)
             else if (j == nbad + (num ? 10 : 0))
                 deep_table(&v, 150);
             else if (num) { /* just outside the range, below and above (the reference prints %g:
-                                * ends are known to 6 digits, hence the relative margin) */
+                             * ends are known to 6 digits, hence the relative margin) */
                 char t[64];
                 double lo = k->lo - fmax(!strcmp(k->type, "integer") ? 1 : 1e-9, fabs(k->lo) * 1e-5);
                 double hi = k->hi + fmax(1, fabs(k->hi) * 1e-5);
@@ -197,7 +205,9 @@ static void test_every_key_bad_values(void)
             }
             one_key(&b, k->name, v.p);
             /* a Lua runtime error (nil + 1) names the file, not the key; a long text says so */
-            const char *name = strstr(v.p, "nil +") ? path : v.len > 1000 && v.p[0] == '"' ? "text longer than" : k->name;
+            const char *name = strstr(v.p, "nil +")            ? path
+                               : v.len > 1000 && v.p[0] == '"' ? "text longer than"
+                                                               : k->name;
             if (v.len > 1000 && v.p[0] == '"' && check_load(b.p, b.len, k->name, 0, why, sizeof why)) {
                 show(k->name, j, b.p, b.len, why);
                 failed++;
@@ -241,23 +251,33 @@ static void test_unknown_keys_and_bad_entries(void)
         { "return { server = { [1] = 2 } }", "server.?: unknown key" },
         { "return 42", "must return a table" },
         { "return { exchanges = { binance = { spot = { ws_url = 7 } } } }", "exchanges.binance.spot.ws_url" },
-        { "return { exchanges = { binance = { spot = { wsurl = 'ws://x' } } } }", "exchanges.binance.spot.wsurl: unknown key" },
+        { "return { exchanges = { binance = { spot = { wsurl = 'ws://x' } } } }",
+          "exchanges.binance.spot.wsurl: unknown key" },
         { "return { exchanges = { binance = { spot = 'x' } } }", "exchanges.binance.spot: expected a table" },
         { "return { exchanges = { binance = { [3] = {} } } }", "exchanges.binance.?: expected a table" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A', 7 } } } }", "subscriptions[1].symbols[2]" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A', 7 } } } }",
+          "subscriptions[1].symbols[2]" },
         { "return { subscriptions = { { exchange = 'binance', symbols = {} } } }", "subscriptions[1].symbols" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' } }, 5 } }", "subscriptions[2]: expected a table" },
-        { "return { subscriptions = { { symbols = { 'A' } } } }", "subscriptions[1]: exchange and symbols are required" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' }, color = 'red' } } }", "subscriptions[1].color: unknown key" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' }, interval = 0/0 } } }", "subscriptions[1].interval" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { ('x'):rep(70) } } } }", "attempt to index a string value" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' } }, 5 } }",
+          "subscriptions[2]: expected a table" },
+        { "return { subscriptions = { { symbols = { 'A' } } } }",
+          "subscriptions[1]: exchange and symbols are required" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' }, color = 'red' } } }",
+          "subscriptions[1].color: unknown key" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { 'A' }, interval = 0/0 } } }",
+          "subscriptions[1].interval" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { ('x'):rep(70) } } } }",
+          "attempt to index a string value" },
         { "return { subscriptions = { { exchange = 'binance', symbols = { '" /* 64 characters */
-          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' } } } }", "subscriptions[1].symbols[1]" },
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' } } } }",
+          "subscriptions[1].symbols[1]" },
         { "return { server = { port = 80.5 } }", "server.port: expected an integer" },
         { "return { log = { level = 'info\\0x' } }", "log.level: text contains a NUL byte" },
         { "return { exchanges = { okx = { spot = { ws_url = 'ws://a\\0' } } } }", "exchanges.okx.spot.ws_url" },
-        { "return { subscriptions = { { exchange = 'binance', symbols = { '\\0' } } } }", "subscriptions[1].symbols[1]" },
-        { "return { subscriptions = { { exchange = 'binance', interval = '1m\\0', symbols = { 'A' } } } }", "subscriptions[1].interval" },
+        { "return { subscriptions = { { exchange = 'binance', symbols = { '\\0' } } } }",
+          "subscriptions[1].symbols[1]" },
+        { "return { subscriptions = { { exchange = 'binance', interval = '1m\\0', symbols = { 'A' } } } }",
+          "subscriptions[1].interval" },
         { "return { server = { port = ", "unexpected symbol near <eof>" },
         { "return {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"
           "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"
@@ -332,9 +352,33 @@ static const char full_config[] =
 
 /* Lua expressions for a number or a value of the random cases. */
 static const char *const lua_values[] = {
-    "0/0", "1/0", "-1/0", "2^63", "-2^63", "1e308*10", "math.huge", "#{}", "nil", "{}", "{{}}", "function() end",
-    "...", "'x' .. 1", "true", "false", "-0.0", "0x7fffffffffffffff", "0x10p4", "[[long]]", "\"\\0\"", "\"\\xff\"",
-    "\"\\u{7FFFFFFF}\"", "('x'):rep(3)", "{ [0/0 ~= 0/0 and 1 or 2] = 1 }", "setmetatable({}, {})", "tostring(1)",
+    "0/0",
+    "1/0",
+    "-1/0",
+    "2^63",
+    "-2^63",
+    "1e308*10",
+    "math.huge",
+    "#{}",
+    "nil",
+    "{}",
+    "{{}}",
+    "function() end",
+    "...",
+    "'x' .. 1",
+    "true",
+    "false",
+    "-0.0",
+    "0x7fffffffffffffff",
+    "0x10p4",
+    "[[long]]",
+    "\"\\0\"",
+    "\"\\xff\"",
+    "\"\\u{7FFFFFFF}\"",
+    "('x'):rep(3)",
+    "{ [0/0 ~= 0/0 and 1 or 2] = 1 }",
+    "setmetatable({}, {})",
+    "tostring(1)",
 };
 #define N_LUA_VALUES (sizeof lua_values / sizeof lua_values[0])
 

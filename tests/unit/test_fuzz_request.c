@@ -16,7 +16,6 @@
 #include "request.h"
 #include "test.h"
 
-
 #define CASES 50000 /* per target; CDL_FUZZ_ITERATIONS overrides */
 #define MAX_SYMBOLS 16
 
@@ -193,8 +192,8 @@ static const char *spans_wrong(const char *text, size_t len, const struct cdl_js
             if (!s->len || !o_number(&o) || o.p != o.end)
                 return "number span is not one number token";
             int64_t x;
-            if (cdl_json_int64(v, s->len, &x) && (memchr(v, '.', s->len) || memchr(v, 'e', s->len) ||
-                                                  memchr(v, 'E', s->len)))
+            if (cdl_json_int64(v, s->len, &x) &&
+                (memchr(v, '.', s->len) || memchr(v, 'e', s->len) || memchr(v, 'E', s->len)))
                 return "int64 from a number with a fraction or exponent";
             break;
         }
@@ -212,8 +211,7 @@ static const char *spans_wrong(const char *text, size_t len, const struct cdl_js
                 return "literal span wrong";
             break;
         }
-        default:
-            return "unknown kind";
+        default: return "unknown kind";
         }
     }
     return NULL;
@@ -242,8 +240,9 @@ static int request_wrong_ok(const struct cdl_request *r)
         return 1;
     if (r->op == CDL_REQ_PING)
         return r->n_symbols != 0 || r->symbols != NULL;
-    if (!r->exchange[0] || !memchr(r->exchange, '\0', sizeof r->exchange) || !memchr(r->market, '\0', sizeof r->market) ||
-        !memchr(r->interval, '\0', sizeof r->interval) || r->limit < 0 || (r->closed_only & ~1))
+    if (!r->exchange[0] || !memchr(r->exchange, '\0', sizeof r->exchange) ||
+        !memchr(r->market, '\0', sizeof r->market) || !memchr(r->interval, '\0', sizeof r->interval) || r->limit < 0 ||
+        (r->closed_only & ~1))
         return 1;
     if (r->n_symbols < 1 || r->n_symbols > MAX_SYMBOLS || !r->symbols)
         return 1;
@@ -335,8 +334,10 @@ static void test_fuzz_requests(void)
             failed++;
         }
     }
-    fprintf(stderr, "  fuzz requests %ld cases in %.2f s: %ld accepted, %ld bad_json, %ld bad_request, "
-            "%ld too_many_symbols\n", cases, fuzz_now() - t0, ok, json, req, many);
+    fprintf(stderr,
+            "  fuzz requests %ld cases in %.2f s: %ld accepted, %ld bad_json, %ld bad_request, "
+            "%ld too_many_symbols\n",
+            cases, fuzz_now() - t0, ok, json, req, many);
     free(in.p);
     cdl_jsonscan_destroy(scan);
     ASSERT_EQ(failed, 0);
@@ -374,9 +375,11 @@ static int load_frames(char **frames, int max)
 
 static void test_fuzz_jsonscan(void)
 {
-    static const char *const paths[] = { "e", "k.t", "k.o", "data.k.t", "data.k.x", "data.1.start", "data.1.1",
-                                         "result.n", "result.1.t", "arg.channel", "data", "result", "id",
-                                         "error.code", "topic", "1", "1.1", "symbols.2", "a.a.a.a" };
+    static const char *const paths[] = { "e",          "k.t",          "k.o",      "data.k.t",
+                                         "data.k.x",   "data.1.start", "data.1.1", "result.n",
+                                         "result.1.t", "arg.channel",  "data",     "result",
+                                         "id",         "error.code",   "topic",    "1",
+                                         "1.1",        "symbols.2",    "a.a.a.a" };
     struct cdl_jsonscan *scan = cdl_jsonscan_create(paths, (int)(sizeof paths / sizeof paths[0]));
     ASSERT(scan != NULL);
     static char *frames[1024];

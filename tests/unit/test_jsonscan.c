@@ -70,12 +70,19 @@ static void test_strictness(void)
     const char *paths[] = { "a" };
     struct cdl_jsonscan *s = cdl_jsonscan_create(paths, 1);
     struct cdl_json_span sp[1];
-    struct { const char *doc, *err; } bad[] = {
-        { "", "truncated document at byte 0" },     { "{\"a\":1,}", "expected a key at byte 7" },
-        { "{\"a\":-}", "bad number at byte 6" },     { "{\"a\":1e}", "bad exponent at byte 7" },
-        { "{\"a\":\"\\u12\"}", "bad \\u escape at byte 7" }, { "{\"a\" 1}", "expected ':' at byte 5" },
-        { "[1 2]", "expected ',' or ']' at byte 3" }, { "{\"a\":1} {}", "trailing characters at byte 8" },
-        { "nul", "invalid literal at byte 0" },      { "\"abc", "unterminated string at byte 4" },
+    struct {
+        const char *doc, *err;
+    } bad[] = {
+        { "", "truncated document at byte 0" },
+        { "{\"a\":1,}", "expected a key at byte 7" },
+        { "{\"a\":-}", "bad number at byte 6" },
+        { "{\"a\":1e}", "bad exponent at byte 7" },
+        { "{\"a\":\"\\u12\"}", "bad \\u escape at byte 7" },
+        { "{\"a\" 1}", "expected ':' at byte 5" },
+        { "[1 2]", "expected ',' or ']' at byte 3" },
+        { "{\"a\":1} {}", "trailing characters at byte 8" },
+        { "nul", "invalid literal at byte 0" },
+        { "\"abc", "unterminated string at byte 4" },
         { "{\"a\":+1}", "unexpected character at byte 5" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -125,9 +132,9 @@ static void test_unescape_and_int64(void)
     char buf[32];
     ASSERT_EQ(cdl_json_unescape("a\\n\\u00e9\\ud83d\\ude00", 21, buf, sizeof buf), 8);
     ASSERT_STR_EQ(buf, "a\n\xc3\xa9\xf0\x9f\x98\x80");
-    ASSERT_EQ(cdl_json_unescape("\\ud83d", 6, buf, sizeof buf), -1);       /* lone high surrogate */
-    ASSERT_EQ(cdl_json_unescape("\\ude00", 6, buf, sizeof buf), -1);       /* lone low surrogate */
-    ASSERT_EQ(cdl_json_unescape("abcdef", 6, buf, 4), -1);                 /* does not fit */
+    ASSERT_EQ(cdl_json_unescape("\\ud83d", 6, buf, sizeof buf), -1); /* lone high surrogate */
+    ASSERT_EQ(cdl_json_unescape("\\ude00", 6, buf, sizeof buf), -1); /* lone low surrogate */
+    ASSERT_EQ(cdl_json_unescape("abcdef", 6, buf, 4), -1);           /* does not fit */
     int64_t v;
     ASSERT(cdl_json_int64("9223372036854775807", 19, &v));
     ASSERT(v == INT64_MAX);

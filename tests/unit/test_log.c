@@ -17,7 +17,10 @@ static char *capture(void (*fn)(void))
     return buf;
 }
 
-static void log_escaped(void) { cdl_log(CDL_LOG_WARN, "bad \"frame\"\n", "exchange", "binance", "raw", "a\\b\x01", NULL); }
+static void log_escaped(void)
+{
+    cdl_log(CDL_LOG_WARN, "bad \"frame\"\n", "exchange", "binance", "raw", "a\\b\x01", NULL);
+}
 static void log_debug(void) { cdl_log(CDL_LOG_DEBUG, "hidden", NULL); }
 static void log_limited(void)
 {

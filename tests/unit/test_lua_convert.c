@@ -37,12 +37,8 @@ static void test_frames(void)
         const char *expr, *frames;
         int bad;
     } cases[] = {
-        { "'one'", "one|", 0 },
-        { "{ 'a', 'b' }", "a|b|", 0 },
-        { "nil", "", 0 },
-        { "{}", "", 0 },
-        { "{ 'a', '', 5, 'd' }", "a|d|", 2 },
-        { "42", "", -1 },
+        { "'one'", "one|", 0 }, { "{ 'a', 'b' }", "a|b|", 0 },        { "nil", "", 0 },
+        { "{}", "", 0 },        { "{ 'a', '', 5, 'd' }", "a|d|", 2 }, { "42", "", -1 },
         { "true", "", -1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -70,7 +66,8 @@ static void test_rest_req(void)
         { "{ url = 'https://x', method = 'PUT' }", "method must be GET or POST" },
         { "{ url = 'https://x', body = 5 }", "body must be a string" },
         { "{ url = 'https://x', headers = 'A: 1' }", "headers must be an array" },
-        { "{ url = 'https://x', headers = { 'A: 1\\r\\nB: 2' } }", "headers must be at most 8 \"Name: value\" strings" },
+        { "{ url = 'https://x', headers = { 'A: 1\\r\\nB: 2' } }",
+          "headers must be at most 8 \"Name: value\" strings" },
         { "{ url = 'https://x', headers = { '1', '2', '3', '4', '5', '6', '7', '8', '9' } }",
           "headers must be at most 8 \"Name: value\" strings" },
     };
@@ -120,8 +117,9 @@ static void test_raising_request(void)
     char err[256];
     ASSERT_EQ(cdl_lua_host_load(h, "meta", &a, err, sizeof err), 0);
     const struct cdl_market *m = cdl_adapter_market(a, NULL);
-    struct cdl_rest_query q = { .symbol = "X", .interval = "1", .start_ms = 1, .end_ms = 2, .limit = 1,
-                                .base_url = "https://x" };
+    struct cdl_rest_query q = {
+        .symbol = "X", .interval = "1", .start_ms = 1, .end_ms = 2, .limit = 1, .base_url = "https://x"
+    };
     struct cdl_rest_req r;
     for (int i = 1; i <= 2; i++) {
         ASSERT_EQ(cdl_adapter_rest_request(a, m, &q, &r), CDL_ELUA);

@@ -20,10 +20,10 @@ static void write_adapter(const char *name, const char *body)
     fclose(f);
 }
 
-#define MARKETS                                                                                        \
-    "markets = { { name = 'spot', aliases = { 'cash' }, ws_url = 'wss://x.test/ws',"                    \
-    " rest_url = 'https://x.test', max_streams = 3, max_sends_per_sec = 4 },"                          \
-    " { name = 'perp', ws_url = 'wss://y.test/ws', intervals = { ['1h'] = '60' } } },"                  \
+#define MARKETS                                                                                                        \
+    "markets = { { name = 'spot', aliases = { 'cash' }, ws_url = 'wss://x.test/ws',"                                   \
+    " rest_url = 'https://x.test', max_streams = 3, max_sends_per_sec = 4 },"                                          \
+    " { name = 'perp', ws_url = 'wss://y.test/ws', intervals = { ['1h'] = '60' } } },"                                 \
     " intervals = { ['1m'] = 'M1', ['1h'] = 'H1' },"
 
 static const char good_adapter[] =
@@ -147,10 +147,10 @@ static void test_load_errors(void)
     ASSERT_EQ(cdl_lua_host_load(h, "norequire", &a, err, sizeof err), CDL_ELUA);
     ASSERT(strstr(err, "module 'os' is not available to adapters") != NULL);
     static const char *const budget_bad[][2] = {
-        { "w_rows", "rest_max_rows" },          { "w_rate", "rest_weight_per_minute" },
-        { "w_burst", "rest_weight_burst" },     { "w_order", "rest_weight" },
-        { "w_zero", "rest_weight" },            { "w_shape", "rest_weight" },
-        { "w_type", "rest_weight" },            { "w_nan", "idle_timeout" },
+        { "w_rows", "rest_max_rows" },      { "w_rate", "rest_weight_per_minute" },
+        { "w_burst", "rest_weight_burst" }, { "w_order", "rest_weight" },
+        { "w_zero", "rest_weight" },        { "w_shape", "rest_weight" },
+        { "w_type", "rest_weight" },        { "w_nan", "idle_timeout" },
     };
     for (int i = 0; i < 8; i++) {
         char want[160];
@@ -335,7 +335,7 @@ static void test_session_migrate(void)
     int s2 = cdl_adapter_session_migrate(a1, s1, a2, m2, "wss://moved.test/ws", 7);
     ASSERT(s2 > 0);
     cdl_adapter_session_free(a1, s1);
-    cdl_lua_host_destroy(h1); /* nothing of the old state is needed any more */
+    cdl_lua_host_destroy(h1);                                /* nothing of the old state is needed any more */
     ASSERT_EQ(cdl_adapter_parse(a2, s2, "count", 5, &r), 0); /* sess.n went on from 4 */
     ASSERT_EQ(r.items[0].c.open_time, 5 * 60000 + 1700000000000LL);
     ASSERT_EQ(cdl_adapter_parse(a2, s2, "kept", 4, &r), 0); /* nested tables copied, the function not */
@@ -432,16 +432,18 @@ int main(void)
                             " max_connection_age = -1 } }, intervals = {['1m']='1'},"
                             " subscribe = function() end, parse = function() end }");
     write_adapter("x_aliases", "return { name = 'x_aliases', markets = { { name = 'spot', ws_url = 'wss://x',"
-                              " aliases = { 'a', 'b', 'c', 'd', 'e' } } }, intervals = {['1m']='1'},"
-                              " subscribe = function() end, parse = function() end }");
+                               " aliases = { 'a', 'b', 'c', 'd', 'e' } } }, intervals = {['1m']='1'},"
+                               " subscribe = function() end, parse = function() end }");
     write_adapter("noparse", "return { name = 'noparse', " MARKETS " subscribe = function() end }");
     write_adapter("norequire", "local os = require('os')\nreturn {}");
-    write_adapter("inferred", "return { name = 'inferred', " MARKETS " subscribe = function() end, parse = function() end,"
-                              " market_of = function(s) local k = s:match('%-(%u+)$')"
-                              "   if k == 'RAISE' then error('boom') end if k == 'NUM' then return 7 end"
-                              "   return k and k:lower() end }");
-    write_adapter("badhook", "return { name = 'badhook', " MARKETS " subscribe = function() end, parse = function() end,"
-                             " market_of = 'spot' }");
+    write_adapter("inferred",
+                  "return { name = 'inferred', " MARKETS " subscribe = function() end, parse = function() end,"
+                  " market_of = function(s) local k = s:match('%-(%u+)$')"
+                  "   if k == 'RAISE' then error('boom') end if k == 'NUM' then return 7 end"
+                  "   return k and k:lower() end }");
+    write_adapter("badhook",
+                  "return { name = 'badhook', " MARKETS " subscribe = function() end, parse = function() end,"
+                  " market_of = 'spot' }");
     static const char *const budget[][2] = {
         { "w_rows", "rest_max_rows = 10001" },
         { "w_rate", "rest_weight_per_minute = -1" },
@@ -450,13 +452,15 @@ int main(void)
         { "w_zero", "rest_weight = 0" },
         { "w_shape", "rest_weight = { { 100 } }" },
         { "w_type", "rest_weight = 'heavy'" },
-        { "w_table", "rest_weight_per_minute = 1200, rest_weight_burst = 40, rest_weight = { { 10, 1.5 }, { 100, 3 } }" },
+        { "w_table",
+          "rest_weight_per_minute = 1200, rest_weight_burst = 40, rest_weight = { { 10, 1.5 }, { 100, 3 } }" },
         { "w_number", "rest_weight = 20" },
         { "w_nan", "idle_timeout = 0/0" }, /* NaN: no comparison holds, it must still be refused */
     };
     for (int i = 0; i < 10; i++) {
         char text[512];
-        snprintf(text, sizeof text, "return { name = '%s', markets = { { name = 'spot', ws_url = 'wss://x', %s } },"
+        snprintf(text, sizeof text,
+                 "return { name = '%s', markets = { { name = 'spot', ws_url = 'wss://x', %s } },"
                  " intervals = { ['1m'] = '1' }, subscribe = function() end, parse = function() end }",
                  budget[i][0], budget[i][1]);
         write_adapter(budget[i][0], text);

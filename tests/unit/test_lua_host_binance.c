@@ -37,7 +37,7 @@ static void test_full_page_and_cap(void)
 {
     const struct cdl_market *m = cdl_adapter_market(bn, "usdm");
     ASSERT_EQ(m->rest_max_rows, 1500);
-    struct cdl_rest_query q = { "BTCUSDT", "1m", 1700000040000, 1700000040000 + 1500LL * 60000 - 1, 1500,
+    struct cdl_rest_query q = { "BTCUSDT",           "1m", 1700000040000, 1700000040000 + 1500LL * 60000 - 1, 1500,
                                 "http://127.0.0.1:1" };
     size_t len;
     char *body = usdm_body(1500, 1700000040000, &len);
@@ -57,7 +57,6 @@ static void test_full_page_and_cap(void)
     ASSERT_EQ(r.n_bad, 100);
     ASSERT_STR_EQ(r.bad_reason, "too_many_candles");
     ASSERT_EQ(r.items[1499].c.trades, 1500);
-
 }
 
 int main(void)

@@ -69,11 +69,12 @@ static void test_summary(void)
 {
     struct cdl_metrics *m = cdl_metrics_create(0);
     cdl_series_add(cdl_metrics_series(m, CDL_M_FRAMES_REJECTED, "binance", "spot", "bad_json"), 3);
-    cdl_metrics_series(m, CDL_M_DUPLICATES, "binance", "spot"); /* zero: left out */
+    cdl_metrics_series(m, CDL_M_DUPLICATES, "binance", "spot");       /* zero: left out */
     cdl_series_set(cdl_metrics_series(m, CDL_M_QUEUE_DEPTH_OPEN), 5); /* gauge: left out */
     cdl_series_add(cdl_metrics_series(m, CDL_M_QUEUE_BLOCKING), 2);
     char *txt = cdl_metrics_summary(m);
-    ASSERT_STR_EQ(txt, "connector_queue_blocking_events_total=2 connector_frames_rejected_total:binance,spot,bad_json=3");
+    ASSERT_STR_EQ(txt,
+                  "connector_queue_blocking_events_total=2 connector_frames_rejected_total:binance,spot,bad_json=3");
     free(txt);
     cdl_metrics_destroy(m);
 }

@@ -5,8 +5,7 @@
 #include "outq.h"
 #include "test.h"
 
-static struct cdl_candle K(int64_t ot, int closed)
-{
+static struct cdl_candle K(int64_t ot, int closed) {
     struct cdl_candle c;
     memset(&c, 0, sizeof c);
     c.open_time = ot;
@@ -14,7 +13,8 @@ static struct cdl_candle K(int64_t ot, int closed)
     return c;
 }
 
-static void test_closed_fifo_and_hysteresis(void)
+static void
+test_closed_fifo_and_hysteresis(void)
 {
     struct cdl_outq *q = cdl_outq_create(4, 1, 0);
     struct cdl_outq_item it;

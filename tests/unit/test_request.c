@@ -84,15 +84,20 @@ static void test_errors(void)
     expect("{\"exchange\":\"b\",\"symbols\":[\"X\",2]}", "bad_request", "symbols: expected an array of symbol strings");
     expect("{\"exchange\":\"b\",\"symbols\":[[\"X\"]]}", "bad_request", "symbols: expected an array of symbol strings");
     expect("{\"exchange\":\"b\",\"symbols\":[\"\"]}", "bad_request", "symbols: each must be 1 to 63 characters");
-    expect("{\"exchange\":\"b\",\"symbols\":[\"a\\u0000b\"]}", "bad_request", "symbols: each must be 1 to 63 characters");
+    expect("{\"exchange\":\"b\",\"symbols\":[\"a\\u0000b\"]}", "bad_request",
+           "symbols: each must be 1 to 63 characters");
     expect("{\"exchange\":\"b\",\"symbols\":[\"0123456789012345678901234567890123456789012345678901234567890123\"]}",
            "bad_request", "symbols: each must be 1 to 63 characters");
     expect("{\"exchange\":\"b\",\"symbols\":[\"A\",\"B\",\"C\",\"D\",\"E\"]}", "too_many_symbols",
            "5 symbols in one request; at most 4");
-    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":-1}", "bad_request", "limit: expected a non-negative integer");
-    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":1.5}", "bad_request", "limit: expected a non-negative integer");
-    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":\"5\"}", "bad_request", "limit: expected a non-negative integer");
-    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"closed_only\":1}", "bad_request", "closed_only: expected true or false");
+    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":-1}", "bad_request",
+           "limit: expected a non-negative integer");
+    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":1.5}", "bad_request",
+           "limit: expected a non-negative integer");
+    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"limit\":\"5\"}", "bad_request",
+           "limit: expected a non-negative integer");
+    expect("{\"exchange\":\"b\",\"symbols\":[\"X\"],\"closed_only\":1}", "bad_request",
+           "closed_only: expected true or false");
 }
 
 static void test_json_string(void)
@@ -109,7 +114,9 @@ static void test_json_string(void)
      * becomes U+FFFD; well-formed characters pass as they are */
     static const char *const in[][2] = {
         { "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"" },
-        { "a\x80" "b", "\"a\\ufffdb\"" },
+        { "a\x80"
+          "b",
+          "\"a\\ufffdb\"" },
         { "x\xe2\x82", "\"x\\ufffd\\ufffd\"" },
         { "\xc0\xaf", "\"\\ufffd\\ufffd\"" },
         { "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },

@@ -74,8 +74,7 @@ static void handle(struct client *c)
         if (n_ok < 16)
             ok_at[n_ok++] = uv_now(&loop);
         reply(c, "200 OK", "", "[1,2,3]");
-    }
-    else if (!strcmp(path, "/limited"))
+    } else if (!strcmp(path, "/limited"))
         reply(c, "429 Too Many Requests", "Retry-After: 2\r\n", "{\"code\":-1003}");
     else if (!strcmp(path, "/err500"))
         reply(c, "500 Internal Server Error", "", "{}");
@@ -246,8 +245,9 @@ static void test_in_flight_bound_cancel_destroy(void)
 
 static struct cdl_circuits *make_circuits(uint32_t recovery_ms)
 {
-    struct cdl_breaker_policy p = { .failure_threshold = 2, .half_open_calls = 1, .recovery_ms = recovery_ms,
-                                    .max_ms = 300000, .jitter_pct = 0 };
+    struct cdl_breaker_policy p = {
+        .failure_threshold = 2, .half_open_calls = 1, .recovery_ms = recovery_ms, .max_ms = 300000, .jitter_pct = 0
+    };
     return cdl_circuits_create(&p, NULL, 1);
 }
 

@@ -9,15 +9,12 @@
 static void test_margin(void)
 {
     ASSERT_EQ(cdl_rotate_margin_ms(0), 0);
-    ASSERT_EQ(cdl_rotate_margin_ms(4000), 400);          /* a tenth of a short lifetime */
-    ASSERT_EQ(cdl_rotate_margin_ms(6000000), 600000);    /* 100 min: exactly the cap */
-    ASSERT_EQ(cdl_rotate_margin_ms(DAY_MS), 600000);     /* 24 h: 10 minutes */
+    ASSERT_EQ(cdl_rotate_margin_ms(4000), 400);       /* a tenth of a short lifetime */
+    ASSERT_EQ(cdl_rotate_margin_ms(6000000), 600000); /* 100 min: exactly the cap */
+    ASSERT_EQ(cdl_rotate_margin_ms(DAY_MS), 600000);  /* 24 h: 10 minutes */
 }
 
-static void test_due_never_without_limit(void)
-{
-    ASSERT_EQ(cdl_rotate_due_ms(123456, 0, 99), 0);
-}
+static void test_due_never_without_limit(void) { ASSERT_EQ(cdl_rotate_due_ms(123456, 0, 99), 0); }
 
 static void test_due_exact(void)
 {
@@ -53,7 +50,7 @@ static void test_due_spread(void)
 
 static void test_timeout(void)
 {
-    ASSERT_EQ(cdl_rotate_timeout_ms(4000), 2000);   /* margin 400 ms: at least 2 s */
+    ASSERT_EQ(cdl_rotate_timeout_ms(4000), 2000); /* margin 400 ms: at least 2 s */
     ASSERT_EQ(cdl_rotate_timeout_ms(100000), 10000);
     ASSERT_EQ(cdl_rotate_timeout_ms(DAY_MS), 30000); /* at most 30 s */
 }

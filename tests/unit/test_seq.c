@@ -11,7 +11,7 @@
 
 #define MIN 60000LL
 #define T0 1700000040000LL /* a minute boundary */
-#define P(i) (T0 + (i) * MIN)
+#define P(i) (T0 + (i)*MIN)
 
 struct rec {
     int n_emit;
@@ -63,8 +63,13 @@ static struct cdl_seq *mk(const char *iv, int hold_max, int page_rows, struct cd
 {
     memset(&R, 0, sizeof R);
     struct cdl_seq_opts o = {
-        .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000,
-        .hold_max = hold_max, .page_rows = page_rows, .dedup = dd,
+        .grace_ms = 2000,
+        .reorder_wait_ms = 1000,
+        .hold_ms = 30000,
+        .retry_ms = 5000,
+        .hold_max = hold_max,
+        .page_rows = page_rows,
+        .dedup = dd,
     };
     cdl_interval_parse(iv, &o.iv);
     struct cdl_seq_cbs cbs = { .emit = r_emit, .gap = r_gap, .backfill = r_backfill, .user = &R };
@@ -74,8 +79,7 @@ static struct cdl_seq *mk(const char *iv, int hold_max, int page_rows, struct cd
     return S;
 }
 
-static struct cdl_candle K(int64_t ot, int closed, const char *close)
-{
+static struct cdl_candle K(int64_t ot, int closed, const char *close) {
     struct cdl_candle c;
     memset(&c, 0, sizeof c);
     c.open_time = ot;
@@ -90,7 +94,8 @@ static struct cdl_candle K(int64_t ot, int closed, const char *close)
     return c;
 }
 
-static enum cdl_seq_verdict push(int64_t ot, int closed, const char *close, int rest, int64_t now)
+static enum cdl_seq_verdict
+push(int64_t ot, int closed, const char *close, int rest, int64_t now)
 {
     struct cdl_candle c = K(ot, closed, close);
     return cdl_seq_push(S, 0, &c, rest, now, 0);
@@ -501,7 +506,7 @@ static void test_confirm_inferred(void)
     ASSERT_STR_EQ(R.emit_close[closes], "c1");
     ASSERT_EQ(cf[CDL_CONFIRM_NONE], 1);
     ASSERT(!cdl_seq_in_hole(S, 0));
-    ASSERT_EQ(R.n_bf, 4); /* the retry after the failure, still out: */
+    ASSERT_EQ(R.n_bf, 4);                                               /* the retry after the failure, still out: */
     ASSERT_EQ(push(P(2), -1, "c9", 1, P(3) + 40000), CDL_SEQ_REVISION); /* its late row: the first stands */
     cdl_seq_backfill_done(S, 0, 1, P(3) + 40000);
 
@@ -566,8 +571,13 @@ static void test_calendar_months(void)
 static void test_no_clock(void)
 {
     mk("1m", 16, 100, NULL);
-    struct cdl_seq_opts o = { .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000,
-                              .hold_max = 16, .page_rows = 100, .no_clock = 1 };
+    struct cdl_seq_opts o = { .grace_ms = 2000,
+                              .reorder_wait_ms = 1000,
+                              .hold_ms = 30000,
+                              .retry_ms = 5000,
+                              .hold_max = 16,
+                              .page_rows = 100,
+                              .no_clock = 1 };
     cdl_interval_parse("1m", &o.iv);
     struct cdl_seq_cbs cbs = { .emit = r_emit, .gap = r_gap, .backfill = r_backfill, .user = &R };
     cdl_seq_destroy(S);
@@ -583,7 +593,7 @@ static void test_no_clock(void)
     push(P(2), -1, "c", 0, now);    /* ...but by the newer period */
     ASSERT_EQ(R.n_emit, 4);
     ASSERT_EQ(R.emit_closed[2], 1);
-    push(P(4), 1, "e", 0, now);     /* holes from the candles themselves still count */
+    push(P(4), 1, "e", 0, now); /* holes from the candles themselves still count */
     ASSERT(cdl_seq_in_hole(S, 0));
     cdl_seq_tick(S, now + 1000);
     ASSERT_EQ(R.n_bf, 1);
@@ -604,17 +614,17 @@ static void test_inference_after_silence(void)
     push(P(1), -1, "b1", 0, P(1) + 10); /* P0 closed by the newer period */
     ASSERT_EQ(R.emit_closed[1], 1);
     cdl_seq_reconnected(S, 0, P(1) + 30000); /* P1 in progress when the connection came back */
-    push(P(2), -1, "c1", 0, P(2) + 10);     /* newer period, but P1's value may be stale */
-    ASSERT_EQ(R.n_emit, 4);                 /* a open, a closed, b1 open, c1 open: no P1 close */
+    push(P(2), -1, "c1", 0, P(2) + 10);      /* newer period, but P1's value may be stale */
+    ASSERT_EQ(R.n_emit, 4);                  /* a open, a closed, b1 open, c1 open: no P1 close */
     ASSERT_EQ(R.emit_closed[3], 0);
     ASSERT_EQ(cdl_seq_expected(S, 0), P(1));
-    cdl_seq_tick(S, P(3) + 2000);           /* P2 over: closed by the clock, held behind P1 */
+    cdl_seq_tick(S, P(3) + 2000); /* P2 over: closed by the clock, held behind P1 */
     ASSERT(cdl_seq_in_hole(S, 0));
     cdl_seq_tick(S, P(3) + 3000);
     ASSERT_EQ(R.n_bf, 1);
     ASSERT_EQ(R.bf_from[0], P(1));
     ASSERT_EQ(R.bf_to[0], P(2));
-    push(P(1), -1, "b9", 1, P(3) + 3100);   /* the exchange's final P1 */
+    push(P(1), -1, "b9", 1, P(3) + 3100); /* the exchange's final P1 */
     cdl_seq_backfill_done(S, 0, 1, P(3) + 3100);
     ASSERT_EQ(R.emit_ot[R.n_emit - 2], P(1));
     ASSERT_STR_EQ(R.emit_close[R.n_emit - 2], "b9");
@@ -629,8 +639,9 @@ static void test_inference_after_silence(void)
     ASSERT_STR_EQ(R.emit_close[R.n_emit - 2], "d2");
 
     /* the clock waits for a sign of life after the period's end */
-    struct cdl_seq_opts o = { .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000,
-                              .hold_max = 16, .page_rows = 100 };
+    struct cdl_seq_opts o = {
+        .grace_ms = 2000, .reorder_wait_ms = 1000, .hold_ms = 30000, .retry_ms = 5000, .hold_max = 16, .page_rows = 100
+    };
     cdl_interval_parse("1m", &o.iv);
     struct cdl_seq_cbs cbs = { .emit = r_emit, .gap = r_gap, .backfill = r_backfill, .alive = r_alive, .user = &R };
     cdl_seq_destroy(S);
@@ -641,7 +652,7 @@ static void test_inference_after_silence(void)
     push(P(0), -1, "a", 0, P(0) + 30000);
     cdl_seq_tick(S, P(1) + 5000); /* nothing heard since P0 ended: maybe lost, not quiet */
     ASSERT_EQ(R.n_emit, 1);
-    alive_ms = P(1) + 4000;       /* a pong after the end: the connection is fine, the market quiet */
+    alive_ms = P(1) + 4000; /* a pong after the end: the connection is fine, the market quiet */
     cdl_seq_tick(S, P(1) + 6000);
     ASSERT_EQ(R.n_emit, 2);
     ASSERT_EQ(R.emit_closed[1], 1);
@@ -650,14 +661,14 @@ static void test_inference_after_silence(void)
 static void test_stale_first_period_is_owed(void)
 {
     mk("1m", 16, 100, NULL);
-    push(P(0), -1, "a1", 0, P(0) + 10);  /* the first period seen, then the connection dies */
+    push(P(0), -1, "a1", 0, P(0) + 10); /* the first period seen, then the connection dies */
     cdl_seq_reconnected(S, 0, P(2) + 1000);
     push(P(2), -1, "c1", 0, P(2) + 1100); /* P0's value is stale, yet P0 and P1 are owed */
     ASSERT_EQ(cdl_seq_expected(S, 0), P(0));
-    cdl_seq_tick(S, P(2) + 1200);          /* P0 ended long ago: a hole up to what is over */
+    cdl_seq_tick(S, P(2) + 1200); /* P0 ended long ago: a hole up to what is over */
     ASSERT_EQ(R.n_bf, 1);
     ASSERT_EQ(R.bf_from[0], P(0));
-    ASSERT_EQ(R.bf_to[0], P(1));           /* P1 is not over for the grace yet */
+    ASSERT_EQ(R.bf_to[0], P(1)); /* P1 is not over for the grace yet */
 }
 
 /* A flagged stream whose first period's close is lost (the connection cut before it): the
@@ -720,7 +731,7 @@ static void test_inactive_and_reset(void)
     ASSERT_EQ(cdl_seq_held(S), 0);
     ASSERT_EQ(push(P(0), 1, "a", 0, P(10)), CDL_SEQ_DUPLICATE);
     ASSERT_EQ(push(P(9), 1, "j", 0, P(10)), CDL_SEQ_NEW);
-    cdl_seq_reset(S, 0, 99);     /* the slot now carries another stream */
+    cdl_seq_reset(S, 0, 99); /* the slot now carries another stream */
     ASSERT_EQ(cdl_seq_expected(S, 0), -1);
     ASSERT_EQ(push(P(0), 1, "x", 0, P(10)), CDL_SEQ_NEW);
 }

@@ -27,8 +27,8 @@ static void test_url_ok(void)
 static void test_url_bad(void)
 {
     struct cdl_url u;
-    const char *bad[] = { "http://x/ws", "ws://", "ws://:80/", "ws://h:0/", "ws://h:65536/", "ws://h:x/",
-                          "ws://h/a b", "wss//h", "ws://h#frag", "" };
+    const char *bad[] = { "http://x/ws", "ws://",      "ws://:80/", "ws://h:0/",   "ws://h:65536/",
+                          "ws://h:x/",   "ws://h/a b", "wss//h",    "ws://h#frag", "" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (cdl_url_parse(bad[i], &u) != CDL_EINVAL) {
             TEST_FAIL_("accepted \"%s\"", bad[i]);

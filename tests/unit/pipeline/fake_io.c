@@ -156,7 +156,8 @@ void fake_run(uint64_t ms)
         for (int i = 0; i < n_timers; i++) {
             const struct ftimer *t = &timers[i];
             if (t->active && t->due <= target &&
-                (best < 0 || t->due < timers[best].due || (t->due == timers[best].due && t->order < timers[best].order)))
+                (best < 0 || t->due < timers[best].due ||
+                 (t->due == timers[best].due && t->order < timers[best].order)))
                 best = i;
         }
         if (best < 0)

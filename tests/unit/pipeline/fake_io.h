@@ -26,19 +26,19 @@ struct cdl_upstream {
     struct cdl_upstream_opts o; /* o.url and o.name point to the copies above */
     struct cdl_upstream_cbs cbs;
     void *user;
-    int started;     /* cdl_upstream_start called */
-    int open;        /* established (fake_up_open) and not dropped since */
-    int closing;     /* cdl_upstream_reconnect asked for a close; the test drops it */
-    int destroyed;   /* cdl_upstream_destroy called: no more callbacks */
-    int paused;      /* the last cdl_upstream_pause */
+    int started;   /* cdl_upstream_start called */
+    int open;      /* established (fake_up_open) and not dropped since */
+    int closing;   /* cdl_upstream_reconnect asked for a close; the test drops it */
+    int destroyed; /* cdl_upstream_destroy called: no more callbacks */
+    int paused;    /* the last cdl_upstream_pause */
     int pause_calls;
-    int reconnects;  /* cdl_upstream_reconnect calls */
-    int accepted;    /* cdl_upstream_accepted calls */
+    int reconnects; /* cdl_upstream_reconnect calls */
+    int accepted;   /* cdl_upstream_accepted calls */
     unsigned generation;
-    size_t queued;   /* what cdl_upstream_queued says (the test sets it; 0 = all written) */
-    char **sent;     /* frames sent, oldest first */
+    size_t queued; /* what cdl_upstream_queued says (the test sets it; 0 = all written) */
+    char **sent;   /* frames sent, oldest first */
     int n_sent;
-    int index;       /* creation order */
+    int index; /* creation order */
 };
 
 /* Where the clocks start: monotonic 1,000 ms, wall a minute boundary (2023-11-14 22:13 UTC). */
@@ -62,8 +62,8 @@ int fake_timers_active(void);
 int fake_up_count(void);
 struct cdl_upstream *fake_up(int i);
 /* The exchange's side: establish (on_open), deliver one frame (on_frame), report an oversize
- * message dropped (on_oversize), the ping period's tick (on_ping), lose the connection (on_down).  The frame is delivered with
- * recv_us = the monotonic clock. */
+ * message dropped (on_oversize), the ping period's tick (on_ping), lose the connection (on_down).  The frame is
+ * delivered with recv_us = the monotonic clock. */
 void fake_up_open(struct cdl_upstream *u);
 void fake_up_frame(struct cdl_upstream *u, const char *text);
 void fake_up_oversize(struct cdl_upstream *u, size_t len);

@@ -101,9 +101,10 @@ static const char *page(int64_t t, int n, int newest_first)
     b[k++] = '[';
     for (int j = 0; j < n; j++) {
         int i = newest_first ? n - 1 - j : j;
-        k += (size_t)snprintf(b + k, sizeof b - k,
-                              "%s[%lld,\"100.0\",\"101.5\",\"99.5\",\"100.%d\",\"12.5\",%lld,\"1250.00\",7,\"1\",\"1\",\"0\"]",
-                              j ? "," : "", (long long)(t + i * MINUTE), i + 1, (long long)(t + (i + 1) * MINUTE - 1));
+        k += (size_t)
+            snprintf(b + k, sizeof b - k,
+                     "%s[%lld,\"100.0\",\"101.5\",\"99.5\",\"100.%d\",\"12.5\",%lld,\"1250.00\",7,\"1\",\"1\",\"0\"]",
+                     j ? "," : "", (long long)(t + i * MINUTE), i + 1, (long long)(t + (i + 1) * MINUTE - 1));
     }
     snprintf(b + k, sizeof b - k, "]");
     return b;
@@ -124,8 +125,11 @@ static const char *rest_url(int64_t from, int64_t to, int limit)
 
 static struct cdl_feed_opts opts(const char *interval, int per)
 {
-    struct cdl_feed_opts o = { .adapter = bn, .market = cdl_adapter_market(bn, "spot"), .interval = interval,
-                               .max_streams_per_conn = per, .confirm_inferred = -1 };
+    struct cdl_feed_opts o = { .adapter = bn,
+                               .market = cdl_adapter_market(bn, "spot"),
+                               .interval = interval,
+                               .max_streams_per_conn = per,
+                               .confirm_inferred = -1 };
     return o;
 }
 
@@ -227,7 +231,8 @@ static void test_subscribe_on_open_packed(void)
     ASSERT(fake_rest_budget_rate() == 6000);
     fake_up_open(fake_up(0));
     ASSERT_EQ(fake_up(0)->n_sent, 1);
-    ASSERT_STR_EQ(fake_up(0)->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
+    ASSERT_STR_EQ(fake_up(0)->sent[0],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
     ASSERT_EQ(fake_up(1)->n_sent, 0);
     fake_up_open(fake_up(1));
     ASSERT_EQ(fake_up(1)->n_sent, 1);
@@ -259,7 +264,8 @@ static void test_live_add_remove(void)
     ASSERT_EQ(u0->n_sent, 1); /* sent on the next loop turn, both in one frame */
     fake_run(0);
     ASSERT_EQ(u0->n_sent, 2);
-    ASSERT_STR_EQ(u0->sent[1], "{\"method\":\"SUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\",\"solusdt@kline_1m\"],\"id\":2}");
+    ASSERT_STR_EQ(u0->sent[1],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\",\"solusdt@kline_1m\"],\"id\":2}");
     ASSERT_EQ(cdl_feed_add(f, "BTCUSDT", err, sizeof err), 0); /* the same stream: nothing changes */
     ASSERT_EQ(cdl_feed_add(f, "xrpusdt", err, sizeof err), 3); /* u0 is full: a new connection */
     ASSERT_EQ(fake_up_count(), 2);
@@ -474,9 +480,10 @@ static void test_backfill_failing_until_deadline_is_a_gap(void)
     for (int i = 0; i < fake_rest_count(); i++)
         ASSERT_STR_EQ(fake_rest(i)->url, rest_url(T + MINUTE, T + 2 * MINUTE, 1));
     ASSERT_EQ(n_recs, 2);
-    ASSERT_STR_EQ(recs[1].json, "{\"type\":\"gap\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"btcusdt\","
-                                "\"interval\":\"1m\",\"from\":1700000040000,\"to\":1700000100000,\"missing\":1,"
-                                "\"reason\":\"timeout\"}");
+    ASSERT_STR_EQ(recs[1].json,
+                  "{\"type\":\"gap\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"btcusdt\","
+                  "\"interval\":\"1m\",\"from\":1700000040000,\"to\":1700000100000,\"missing\":1,"
+                  "\"reason\":\"timeout\"}");
     ASSERT_EQ(M3(CDL_M_GAPS_UNFILLED, "timeout"), 1);
     ASSERT_EQ(M3(CDL_M_REST_BACKFILLS, "failed"), 15);
     ASSERT_EQ(M3(CDL_M_REST_REQUESTS, "503"), 5);
@@ -583,7 +590,8 @@ static void test_changes_wait_for_send_queue(void)
     fake_run(0);
     fake_up_open(u);
     ASSERT_EQ(u->n_sent, 1);
-    ASSERT_STR_EQ(u->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"solusdt@kline_1m\"],\"id\":1}");
+    ASSERT_STR_EQ(u->sent[0],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"solusdt@kline_1m\"],\"id\":1}");
     u->queued = 1; /* the subscribe frame is not written yet */
     char err[256];
     ASSERT_EQ(cdl_feed_add(f, "xrpusdt", err, sizeof err), 1); /* ethusdt's slot: it left the connection */
@@ -595,10 +603,11 @@ static void test_changes_wait_for_send_queue(void)
     fake_run(250);
     ASSERT_EQ(u->n_sent, 3);
     ASSERT_STR_EQ(u->sent[1], "{\"method\":\"UNSUBSCRIBE\",\"params\":[\"solusdt@kline_1m\"],\"id\":2}");
-    ASSERT_STR_EQ(u->sent[2], "{\"method\":\"SUBSCRIBE\",\"params\":[\"xrpusdt@kline_1m\",\"adausdt@kline_1m\"],\"id\":3}");
+    ASSERT_STR_EQ(u->sent[2],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"xrpusdt@kline_1m\",\"adausdt@kline_1m\"],\"id\":3}");
     fake_run(5000);
     ASSERT_EQ(u->n_sent, 3);
-    ASSERT_EQ(fake_timers_active(), 1); /* only the sequencer's tick is left */
+    ASSERT_EQ(fake_timers_active(), 1);                         /* only the sequencer's tick is left */
     ASSERT_EQ(cdl_feed_add(f, "dogeusdt", err, sizeof err), 2); /* solusdt's slot, free now */
     ASSERT_EQ(finish(f), 0);
     /* every stream removed before the open: the connection closes unopened */
@@ -685,7 +694,8 @@ static void test_rotation_defers_live_changes(void)
     struct cdl_upstream *fresh = fake_up(1);
     ASSERT(!fresh->paused);
     fake_up_open(fresh);
-    ASSERT_STR_EQ(fake_up_last(fresh), "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
+    ASSERT_STR_EQ(fake_up_last(fresh),
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
     char err[256];
     ASSERT_EQ(cdl_feed_add(f, "solusdt", err, sizeof err), 2);
     ASSERT_EQ(cdl_feed_remove(f, "ethusdt"), 0);
@@ -736,7 +746,8 @@ static void test_reload_swap_adapter(void)
     fake_run(MINUTE + 2000); /* down across the close of T + 2 min */
     ASSERT_EQ(fake_rest_count(), 0);
     fake_up_open(v);
-    ASSERT_STR_EQ(v->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
+    ASSERT_STR_EQ(v->sent[0],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"btcusdt@kline_1m\",\"ethusdt@kline_1m\"],\"id\":1}");
     ASSERT_EQ(fake_rest_count(), 1);
     ASSERT_STR_EQ(fake_rest(0)->url, rest_url(T + 2 * MINUTE, T + 3 * MINUTE, 1));
     fake_rest_answer(0, 200, rows(T + 2 * MINUTE, 1));
@@ -818,7 +829,7 @@ static void test_rotation_make_before_break(void)
     int64_t t = T; /* the next period to close */
     struct cdl_upstream *fresh = NULL;
     int64_t started = 0, swapped = 0, closed = 0;
-    int twice = 0; /* candles delivered on both connections */
+    int twice = 0;                               /* candles delivered on both connections */
     for (int step = 0; step < 150 * 4; step++) { /* 150 s in 250 ms steps */
         fake_run(250);
         uint64_t now = fake_io_wall();
@@ -865,8 +876,8 @@ static void test_rotation_make_before_break(void)
     ASSERT_EQ(n_recs, 2 * (int)((t - T) / 1000));
     for (int i = 0; i < n_recs; i++) {
         ASSERT_EQ(recs[i].t, T + (i / 2) * 1000);
-        ASSERT_STR_EQ(recs[i].json, quote_iv(i % 2 ? "ethusdt" : "btcusdt", "1s", 1000, recs[i].t, 1,
-                                             i % 2 ? "200.0" : "100.0"));
+        ASSERT_STR_EQ(recs[i].json,
+                      quote_iv(i % 2 ? "ethusdt" : "btcusdt", "1s", 1000, recs[i].t, 1, i % 2 ? "200.0" : "100.0"));
     }
     ASSERT_EQ(fake_rest_count(), 0);
     ASSERT_EQ(M3(CDL_M_WS_ROTATIONS, "ok"), 1);
@@ -966,8 +977,9 @@ static void test_adapter_error_isolated(void)
     struct cdl_lua_host *h = test_host("flaky", flaky, &a);
     ASSERT(h != NULL);
     const char *syms[] = { "x" };
-    struct cdl_feed_opts o = { .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m",
-                               .confirm_inferred = -1 };
+    struct cdl_feed_opts o = {
+        .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m", .confirm_inferred = -1
+    };
     struct cdl_feed *f = start_feed(&o, syms, 1, T + 60050);
     struct cdl_upstream *u = fake_up(0);
     fake_up_open(u);
@@ -977,7 +989,8 @@ static void test_adapter_error_isolated(void)
     snprintf(t1, sizeof t1, "%lld", (long long)(T + MINUTE));
     fake_up_frame(u, t0);
     fake_up_frame(u, "raise");
-    ASSERT_EQ(cdl_series_value(cdl_metrics_series(metrics, CDL_M_FRAMES_REJECTED, "flaky", "spot", "adapter_error")), 1);
+    ASSERT_EQ(cdl_series_value(cdl_metrics_series(metrics, CDL_M_FRAMES_REJECTED, "flaky", "spot", "adapter_error")),
+              1);
     ASSERT_EQ(n_recs, 1);
     fake_run(MINUTE);
     fake_up_frame(u, t1);
@@ -1006,8 +1019,9 @@ static void test_add_refused_when_connection_cannot_start(void)
     struct cdl_lua_host *h = test_host("byurl", byurl, &a);
     ASSERT(h != NULL);
     char err[512];
-    struct cdl_feed_opts o = { .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m",
-                               .confirm_inferred = -1 };
+    struct cdl_feed_opts o = {
+        .adapter = a, .market = cdl_adapter_market(a, "spot"), .interval = "1m", .confirm_inferred = -1
+    };
     struct cdl_feed *f = start_feed(&o, NULL, 0, T + 30000);
     ASSERT_EQ(cdl_feed_add(f, "bad", err, sizeof err), CDL_ELUA);
     ASSERT_STR_EQ(err, "cannot start a connection for BAD: lua error");
@@ -1040,8 +1054,9 @@ static const char *hl_candle(int64_t t, const char *close)
 static struct cdl_feed *start_hl(struct cdl_adapter *hl, int64_t wall)
 {
     static const char *const syms[] = { "BTC", "ETH" };
-    struct cdl_feed_opts o = { .adapter = hl, .market = cdl_adapter_market(hl, "perp"), .interval = "1m",
-                               .confirm_inferred = 0 };
+    struct cdl_feed_opts o = {
+        .adapter = hl, .market = cdl_adapter_market(hl, "perp"), .interval = "1m", .confirm_inferred = 0
+    };
     struct cdl_feed *f = start_feed(&o, syms, 2, wall);
     fake_up_open(fake_up(0));
     return f;
@@ -1059,8 +1074,12 @@ static void test_unflagged_close_needs_a_live_connection(void)
     struct cdl_upstream *u = fake_up(0);
     ASSERT(u->o.ping_interval_s == 30);
     ASSERT_EQ(u->n_sent, 2);
-    ASSERT_STR_EQ(u->sent[0], "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"BTC\",\"interval\":\"1m\"}}");
-    ASSERT_STR_EQ(u->sent[1], "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"ETH\",\"interval\":\"1m\"}}");
+    ASSERT_STR_EQ(
+        u->sent[0],
+        "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"BTC\",\"interval\":\"1m\"}}");
+    ASSERT_STR_EQ(
+        u->sent[1],
+        "{\"method\":\"subscribe\",\"subscription\":{\"type\":\"candle\",\"coin\":\"ETH\",\"interval\":\"1m\"}}");
     fake_up_ping(u);
     ASSERT_STR_EQ(fake_up_last(u), "{\"method\":\"ping\"}");
     fake_up_frame(u, hl_candle(T, "71410.0"));

@@ -45,10 +45,11 @@ static void on_quote(void *user, const struct cdl_quote_meta *meta, const struct
 static const char *kline(const char *sym, int64_t t, int closed)
 {
     static char b[512];
-    snprintf(b, sizeof b,
-             "{\"e\":\"kline\",\"E\":1,\"s\":\"%s\",\"k\":{\"t\":%lld,\"T\":%lld,\"s\":\"%s\",\"i\":\"1m\",\"o\":\"1.5\","
-             "\"c\":\"1.25\",\"h\":\"2\",\"l\":\"1\",\"v\":\"10\",\"n\":3,\"x\":%s,\"q\":\"15\"}}",
-             sym, (long long)t, (long long)(t + MINUTE - 1), sym, closed ? "true" : "false");
+    snprintf(
+        b, sizeof b,
+        "{\"e\":\"kline\",\"E\":1,\"s\":\"%s\",\"k\":{\"t\":%lld,\"T\":%lld,\"s\":\"%s\",\"i\":\"1m\",\"o\":\"1.5\","
+        "\"c\":\"1.25\",\"h\":\"2\",\"l\":\"1\",\"v\":\"10\",\"n\":3,\"x\":%s,\"q\":\"15\"}}",
+        sym, (long long)t, (long long)(t + MINUTE - 1), sym, closed ? "true" : "false");
     return b;
 }
 
@@ -71,8 +72,9 @@ static void start_hub(double linger_s)
     fake_io_set_wall(T + 30000);
     metrics = cdl_metrics_create(4096);
     rest = cdl_rest_create(&loop, NULL);
-    struct cdl_hub_opts o = { .loop = &loop, .rest = rest, .metrics = metrics, .host = host, .cfg = cfg,
-                              .linger_s = linger_s };
+    struct cdl_hub_opts o = {
+        .loop = &loop, .rest = rest, .metrics = metrics, .host = host, .cfg = cfg, .linger_s = linger_s
+    };
     hub = cdl_hub_create(&o);
 }
 
@@ -146,10 +148,11 @@ static void test_shared_stream_fanout(void)
     ASSERT_EQ(b.n, 1);
     ASSERT_STR_EQ(a.got[0], quote("btcusdt", T, 0));
     ASSERT_STR_EQ(b.got[0], quote("BTCUSDT", T, 0));
-    ASSERT_STR_EQ(b.got[0], "{\"type\":\"quote\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"BTCUSDT\","
-                            "\"interval\":\"1m\",\"timestamp\":1699999980000,\"open\":1.5,\"high\":2,\"low\":1,"
-                            "\"close\":1.25,\"volume\":10,\"is_closed\":false,\"close_time\":1700000039999,"
-                            "\"quote_volume\":15,\"trades\":3}");
+    ASSERT_STR_EQ(b.got[0],
+                  "{\"type\":\"quote\",\"exchange\":\"binance\",\"contract_type\":\"spot\",\"symbol\":\"BTCUSDT\","
+                  "\"interval\":\"1m\",\"timestamp\":1699999980000,\"open\":1.5,\"high\":2,\"low\":1,"
+                  "\"close\":1.25,\"volume\":10,\"is_closed\":false,\"close_time\":1700000039999,"
+                  "\"quote_volume\":15,\"trades\":3}");
     fake_run(30050);
     fake_up_frame(u, kline("BTCUSDT", T, 1));
     ASSERT_EQ(a.n, 2);
@@ -196,7 +199,8 @@ static void test_linger_then_unsubscribe(void)
     struct cdl_upstream *u = fake_up(0);
     fake_up_open(u);
     ASSERT_EQ(u->n_sent, 1);
-    ASSERT_STR_EQ(u->sent[0], "{\"method\":\"SUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\",\"btcusdt@kline_1m\"],\"id\":1}");
+    ASSERT_STR_EQ(u->sent[0],
+                  "{\"method\":\"SUBSCRIBE\",\"params\":[\"ethusdt@kline_1m\",\"btcusdt@kline_1m\"],\"id\":1}");
     cdl_hub_unsubscribe(sa);
     fake_run(4999);
     ASSERT_EQ(cdl_hub_n_streams(hub), 2);
