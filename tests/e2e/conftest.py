@@ -2,7 +2,7 @@
 
   env       harness.Env: source/build trees, CDL_SANITIZE
   e2e       one test's world: a private directory (.tmp, .path(name), .write, .read) and
-            .sim(*args) -> harness.Sim, .stream(*args, environ=None) -> harness.Stream,
+            .sim(*args) -> harness.Sim, .stream(*args, environ=None, cmd=None, out=None) -> harness.Stream,
             .serve(*args, cmd=None, environ=None) -> harness.Serve,
             .run(argv, timeout) -> subprocess.CompletedProcess (text),
             .client_quotes_ok(record, lines, symbols, ...) (quotes.py check-client on a client's
@@ -31,6 +31,8 @@ def pytest_configure(config):
     def interrupted(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
     signal.signal(signal.SIGTERM, interrupted)
+    # only a test that asks for it runs on a test clock (core/base/clock.h)
+    os.environ.pop("CDL_TEST_CLOCK", None)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -65,10 +67,12 @@ class World:
         self.procs.append(s)
         return s
 
-    def stream(self, *args, environ=None):
-        """candled stream ARGS in the background; environ: added variables."""
-        out, err = self._files("stream")
-        s = harness.Stream(self.env, args, out, err, environ=dict(os.environ, **environ) if environ else None)
+    def stream(self, *args, environ=None, cmd=None, out=None):
+        """candled stream ARGS in the background; environ: added variables; cmd: the command
+        before ARGS (default: candled stream); out: where its stdout goes (e.g. a FIFO)."""
+        o, err = self._files("stream")
+        s = harness.Stream(self.env, args, out or o, err, environ=dict(os.environ, **environ) if environ else None,
+                           cmd=cmd)
         self.procs.append(s)
         return s
 

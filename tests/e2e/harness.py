@@ -11,7 +11,7 @@ logs of everything it started are printed.
   wait_for(f, timeout, what, until)  polls v = f() until until(v) (default: v is true);
                    returns v, or fails the test with `what` and v after timeout seconds
   Sim, Stream, Serve  a running candled-sim / candled stream / candled serve (use the
-                   fixtures' factories)
+                   fixtures' factories; Stream.summary() is its "stream finished" line)
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
   Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
   in_parallel(*calls)  runs functions side by side (clients), their results in order
@@ -41,6 +41,7 @@ class Env:
         self.build = environ.get("CDL_BUILD_DIR")
         if not self.build:
             raise RuntimeError("CDL_BUILD_DIR must point at the build tree (CTest sets it)")
+        self.build = os.path.abspath(self.build)  # a relative one would not survive a symlink or a cd
         self.sanitize = environ.get("CDL_SANITIZE", "0") == "1"
         self.candled = os.path.join(self.build, "candled")
         self.sim_bin = os.path.join(self.build, "candled-sim")
@@ -180,15 +181,20 @@ class Sim(Proc):
 
 
 class Stream(Proc):
-    """candled stream ARGS in the background: its quotes go to .out (.output(), .lines())."""
+    """candled stream ARGS in the background (or cmd ARGS: another argv[0], valgrind): its
+    quotes go to .out (.output(), .lines()); .summary() is its "stream finished" log line."""
 
     kind = "candled stream"
 
-    def __init__(self, env, args, out, err, environ=None):
-        super().__init__([env.candled, "stream"] + list(args), out, err, env=environ)
+    def __init__(self, env, args, out, err, environ=None, cmd=None):
+        super().__init__(list(cmd or [env.candled, "stream"]) + list(args), out, err, env=environ)
 
     def lines(self):
         return self.output().splitlines()
+
+    def summary(self):
+        """The "stream finished" line(s) of its log ("" if none: the test's assertion says what)."""
+        return "\n".join(l for l in self.log().splitlines() if '"msg":"stream finished"' in l)
 
 
 class Serve(Proc):
