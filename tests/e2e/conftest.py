@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 
 import pytest
 
@@ -49,13 +50,15 @@ class World:
         self.env, self.tmp = env, tmp
         self.procs = []
         self._seq = 0
+        self._lock = threading.Lock()  # parts (harness.run_parts) start processes from threads
 
     def path(self, name):
         return os.path.join(self.tmp, name)
 
     def _next(self):
-        self._seq += 1
-        return self._seq
+        with self._lock:
+            self._seq += 1
+            return self._seq
 
     def _files(self, stem):
         n = self._next()
@@ -81,7 +84,7 @@ class World:
         out, err = self._files("serve")
         env = dict(os.environ, **environ) if environ else None
         argv = list(cmd or [self.env.candled, "serve"])
-        s = harness.Serve(argv + list(args), self.path("serve%d.ports" % self._seq), out, err, env=env)
+        s = harness.Serve(argv + list(args), out[:-len(".out")] + ".ports", out, err, env=env)
         self.procs.append(s)
         return s
 

@@ -15,6 +15,7 @@ logs of everything it started are printed.
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
   Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
   in_parallel(*calls)  runs functions side by side (clients), their results in order
+  run_parts(name=fn, ...)  runs a test's parts side by side; fails naming each part that failed
   promtool_check(text), has_line(text, line)  checks on a /metrics exposition
 """
 import ctypes
@@ -82,7 +83,8 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child on
 def _die_with_parent():
     """In the child before exec: SIGKILL when the test process dies, however it dies (a CTest
     timeout kills it with no chance to clean up).  Linux's PR_SET_PDEATHSIG, bound to the thread
-    that forked: the fixtures start processes from the test's own (main) thread."""
+    that forked: the fixtures start processes from the test's own (main) thread, or from a part
+    (run_parts) that waits for what it started."""
     _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -274,6 +276,21 @@ def in_parallel(*calls):
     order, or raises the first exception one of them raised."""
     runs = [Background(c) for c in calls]
     return [r.result(600) for r in runs]
+
+
+def run_parts(**parts):
+    """Runs each part (name=a function of no argument) side by side, as lib.sh's part/wait_parts
+    did, and waits for all of them; fails the test naming every part that failed and why.  The
+    processes a part starts must end inside it: one started from a part's thread gets SIGKILL
+    when that thread ends (PR_SET_PDEATHSIG belongs to the thread that forked)."""
+    runs = {name: Background(fn) for name, fn in parts.items()}
+    failed = []
+    for name, run in runs.items():
+        try:
+            run.result(600)
+        except Exception as e:  # noqa: BLE001 - every part is reported, then the test fails
+            failed.append("part %s: %s" % (name, e))
+    assert not failed, "\n".join(failed)
 
 
 def promtool_check(text):
