@@ -2,7 +2,7 @@
 
   env       harness.Env: source/build trees, CDL_SANITIZE
   e2e       one test's world: a private directory (.tmp, .path(name), .write, .read) and
-            .sim(*args) -> harness.Sim, .stream(*args, environ=None, cmd=None, out=None) -> harness.Stream,
+            .sim(*args, environ=None) -> harness.Sim, .stream(*args, environ=None, cmd=None, out=None) -> harness.Stream,
             .serve(*args, cmd=None, environ=None) -> harness.Serve,
             .run(argv, timeout) -> subprocess.CompletedProcess (text),
             .client_quotes_ok(record, lines, symbols, ...) (quotes.py check-client on a client's
@@ -64,9 +64,10 @@ class World:
         n = self._next()
         return self.path("%s%d.out" % (stem, n)), self.path("%s%d.err" % (stem, n))
 
-    def sim(self, *args):
+    def sim(self, *args, environ=None):
+        """candled-sim ARGS --port 0; environ: added variables (a test clock's)."""
         out, err = self._files("sim")
-        s = harness.Sim(self.env, args, out, err)
+        s = harness.Sim(self.env, args, out, err, environ=dict(os.environ, **environ) if environ else None)
         self.procs.append(s)
         return s
 

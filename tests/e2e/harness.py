@@ -8,6 +8,8 @@ logs of everything it started are printed.
 
   Env              the source and build trees and the sanitizer flag (CDL_SOURCE_DIR,
                    CDL_BUILD_DIR, CDL_SANITIZE), as CTest sets them
+  Clock(env, rate, san_rate)  a test clock (CDL_TEST_CLOCK) anchored now, as lib.sh's
+                   use_test_clock; .environ for the processes on it, .now_ms(), .sleep(s)
   wait_for(f, timeout, what, until)  polls v = f() until until(v) (default: v is true);
                    returns v, or fails the test with `what` and v after timeout seconds
   Sim, Stream, Serve  a running candled-sim / candled stream / candled serve (use the
@@ -46,6 +48,24 @@ class Env:
         self.sanitize = environ.get("CDL_SANITIZE", "0") == "1"
         self.candled = os.path.join(self.build, "candled")
         self.sim_bin = os.path.join(self.build, "candled-sim")
+
+
+class Clock:
+    """lib.sh's use_test_clock: exchange time `rate` times faster (san_rate, default rate, in the
+    sanitizer build), anchored now (core/base/clock.h, docs/reliability.md "Time").  .environ is
+    CDL_TEST_CLOCK=<anchor_ms>x<rate> for the candled and candled-sim that run on it (network
+    timers stay real); .now_ms() is their time now; .sleep(s) sleeps s seconds of it."""
+
+    def __init__(self, env, rate, san_rate=None):
+        self.rate = (san_rate or rate) if env.sanitize else rate
+        self.anchor = int(time.time() * 1000)
+        self.environ = {"CDL_TEST_CLOCK": "%dx%s" % (self.anchor, self.rate)}
+
+    def now_ms(self):
+        return self.anchor + (int(time.time() * 1000) - self.anchor) * self.rate
+
+    def sleep(self, s):
+        time.sleep(s / self.rate)
 
 
 def wait_for(f, timeout, what, until=bool, interval=0.05):
@@ -163,8 +183,8 @@ class Sim(Proc):
 
     kind = "candled-sim"
 
-    def __init__(self, env, args, out, err, start_timeout=10):
-        super().__init__([env.sim_bin] + list(args) + ["--port", "0"], out, err)
+    def __init__(self, env, args, out, err, start_timeout=10, environ=None):
+        super().__init__([env.sim_bin] + list(args) + ["--port", "0"], out, err, env=environ)
 
         def port():
             self.check_alive("before listening")
