@@ -17,7 +17,8 @@ logs of everything it started are printed.
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
   Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
   in_parallel(*calls)  runs functions side by side (clients), their results in order
-  run_parts(name=fn, ...)  runs a test's parts side by side; fails naming each part that failed
+  run_parts(name=fn, ...)  runs a test's parts side by side: {name: result}, or fails naming each
+                   part that failed
   promtool_check(text), has_line(text, line)  checks on a /metrics exposition
 """
 import ctypes
@@ -300,17 +301,19 @@ def in_parallel(*calls):
 
 def run_parts(**parts):
     """Runs each part (name=a function of no argument) side by side, as lib.sh's part/wait_parts
-    did, and waits for all of them; fails the test naming every part that failed and why.  The
+    did, and waits for all of them; returns {name: what its function returned}, or fails the
+    test naming every part that failed and why.  The
     processes a part starts must end inside it: one started from a part's thread gets SIGKILL
     when that thread ends (PR_SET_PDEATHSIG belongs to the thread that forked)."""
     runs = {name: Background(fn) for name, fn in parts.items()}
-    failed = []
+    failed, results = [], {}
     for name, run in runs.items():
         try:
-            run.result(600)
+            results[name] = run.result(600)
         except Exception as e:  # noqa: BLE001 - every part is reported, then the test fails
             failed.append("part %s: %s" % (name, e))
     assert not failed, "\n".join(failed)
+    return results
 
 
 def promtool_check(text):

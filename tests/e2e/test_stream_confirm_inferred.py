@@ -66,13 +66,6 @@ def run_case(e2e, clock, name):
 
 def test_confirm_inferred(e2e):
     clock = Clock(e2e.env, 10, 5)
-    results = {}
-
-    def case(name):
-        def run():
-            results[name] = run_case(e2e, clock, name)
-        return run
-
-    run_parts(**{name: case(name) for name in CASES})
+    results = run_parts(**{name: (lambda n=name: run_case(e2e, clock, n)) for name in CASES})
     for name in CASES:
         print("%s: %s" % (name, results[name]))
