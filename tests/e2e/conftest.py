@@ -2,7 +2,7 @@
 
   env       harness.Env: source/build trees, CDL_SANITIZE
   e2e       one test's world: a private directory (.tmp, .path(name), .write, .read) and
-            .sim(*args) -> harness.Sim, .stream(*args, environ=None) -> harness.Stream,
+            .sim(*args, environ=None) -> harness.Sim, .stream(*args, environ=None, cmd=None, out=None) -> harness.Stream,
             .serve(*args, cmd=None, environ=None) -> harness.Serve,
             .run(argv, timeout) -> subprocess.CompletedProcess (text),
             .client_quotes_ok(record, lines, symbols, ...) (quotes.py check-client on a client's
@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 
 import pytest
 
@@ -31,6 +32,8 @@ def pytest_configure(config):
     def interrupted(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
     signal.signal(signal.SIGTERM, interrupted)
+    # only a test that asks for it runs on a test clock (core/base/clock.h)
+    os.environ.pop("CDL_TEST_CLOCK", None)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -47,28 +50,33 @@ class World:
         self.env, self.tmp = env, tmp
         self.procs = []
         self._seq = 0
+        self._lock = threading.Lock()  # parts (harness.run_parts) start processes from threads
 
     def path(self, name):
         return os.path.join(self.tmp, name)
 
     def _next(self):
-        self._seq += 1
-        return self._seq
+        with self._lock:
+            self._seq += 1
+            return self._seq
 
     def _files(self, stem):
         n = self._next()
         return self.path("%s%d.out" % (stem, n)), self.path("%s%d.err" % (stem, n))
 
-    def sim(self, *args):
+    def sim(self, *args, environ=None):
+        """candled-sim ARGS --port 0; environ: added variables (a test clock's)."""
         out, err = self._files("sim")
-        s = harness.Sim(self.env, args, out, err)
+        s = harness.Sim(self.env, args, out, err, environ=dict(os.environ, **environ) if environ else None)
         self.procs.append(s)
         return s
 
-    def stream(self, *args, environ=None):
-        """candled stream ARGS in the background; environ: added variables."""
-        out, err = self._files("stream")
-        s = harness.Stream(self.env, args, out, err, environ=dict(os.environ, **environ) if environ else None)
+    def stream(self, *args, environ=None, cmd=None, out=None):
+        """candled stream ARGS in the background; environ: added variables; cmd: the command
+        before ARGS (default: candled stream); out: where its stdout goes (e.g. a FIFO)."""
+        o, err = self._files("stream")
+        s = harness.Stream(self.env, args, out or o, err, environ=dict(os.environ, **environ) if environ else None,
+                           cmd=cmd)
         self.procs.append(s)
         return s
 
@@ -77,7 +85,7 @@ class World:
         out, err = self._files("serve")
         env = dict(os.environ, **environ) if environ else None
         argv = list(cmd or [self.env.candled, "serve"])
-        s = harness.Serve(argv + list(args), self.path("serve%d.ports" % self._seq), out, err, env=env)
+        s = harness.Serve(argv + list(args), out[:-len(".out")] + ".ports", out, err, env=env)
         self.procs.append(s)
         return s
 

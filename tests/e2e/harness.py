@@ -8,13 +8,17 @@ logs of everything it started are printed.
 
   Env              the source and build trees and the sanitizer flag (CDL_SOURCE_DIR,
                    CDL_BUILD_DIR, CDL_SANITIZE), as CTest sets them
+  Clock(env, rate, san_rate)  a test clock (CDL_TEST_CLOCK) anchored now, as lib.sh's
+                   use_test_clock; .environ for the processes on it, .now_ms(), .sleep(s)
   wait_for(f, timeout, what, until)  polls v = f() until until(v) (default: v is true);
                    returns v, or fails the test with `what` and v after timeout seconds
   Sim, Stream, Serve  a running candled-sim / candled stream / candled serve (use the
-                   fixtures' factories)
+                   fixtures' factories; Stream.summary() is its "stream finished" line)
   http_get(port, path)  (status, body text) of GET http://127.0.0.1:port/path
   Background(fn), Client(port, send, ...)  a function / a WebSocket client in a thread
   in_parallel(*calls)  runs functions side by side (clients), their results in order
+  run_parts(name=fn, ...)  runs a test's parts side by side: {name: result}, or fails naming each
+                   part that failed
   promtool_check(text), has_line(text, line)  checks on a /metrics exposition
 """
 import ctypes
@@ -41,9 +45,28 @@ class Env:
         self.build = environ.get("CDL_BUILD_DIR")
         if not self.build:
             raise RuntimeError("CDL_BUILD_DIR must point at the build tree (CTest sets it)")
+        self.build = os.path.abspath(self.build)  # a relative one would not survive a symlink or a cd
         self.sanitize = environ.get("CDL_SANITIZE", "0") == "1"
         self.candled = os.path.join(self.build, "candled")
         self.sim_bin = os.path.join(self.build, "candled-sim")
+
+
+class Clock:
+    """lib.sh's use_test_clock: exchange time `rate` times faster (san_rate, default rate, in the
+    sanitizer build), anchored now (core/base/clock.h, docs/reliability.md "Time").  .environ is
+    CDL_TEST_CLOCK=<anchor_ms>x<rate> for the candled and candled-sim that run on it (network
+    timers stay real); .now_ms() is their time now; .sleep(s) sleeps s seconds of it."""
+
+    def __init__(self, env, rate, san_rate=None):
+        self.rate = (san_rate or rate) if env.sanitize else rate
+        self.anchor = int(time.time() * 1000)
+        self.environ = {"CDL_TEST_CLOCK": "%dx%s" % (self.anchor, self.rate)}
+
+    def now_ms(self):
+        return self.anchor + (int(time.time() * 1000) - self.anchor) * self.rate
+
+    def sleep(self, s):
+        time.sleep(s / self.rate)
 
 
 def wait_for(f, timeout, what, until=bool, interval=0.05):
@@ -81,7 +104,8 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child on
 def _die_with_parent():
     """In the child before exec: SIGKILL when the test process dies, however it dies (a CTest
     timeout kills it with no chance to clean up).  Linux's PR_SET_PDEATHSIG, bound to the thread
-    that forked: the fixtures start processes from the test's own (main) thread."""
+    that forked: the fixtures start processes from the test's own (main) thread, or from a part
+    (run_parts) that waits for what it started."""
     _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -160,8 +184,8 @@ class Sim(Proc):
 
     kind = "candled-sim"
 
-    def __init__(self, env, args, out, err, start_timeout=10):
-        super().__init__([env.sim_bin] + list(args) + ["--port", "0"], out, err)
+    def __init__(self, env, args, out, err, start_timeout=10, environ=None):
+        super().__init__([env.sim_bin] + list(args) + ["--port", "0"], out, err, env=environ)
 
         def port():
             self.check_alive("before listening")
@@ -180,15 +204,20 @@ class Sim(Proc):
 
 
 class Stream(Proc):
-    """candled stream ARGS in the background: its quotes go to .out (.output(), .lines())."""
+    """candled stream ARGS in the background (or cmd ARGS: another argv[0], valgrind): its
+    quotes go to .out (.output(), .lines()); .summary() is its "stream finished" log line."""
 
     kind = "candled stream"
 
-    def __init__(self, env, args, out, err, environ=None):
-        super().__init__([env.candled, "stream"] + list(args), out, err, env=environ)
+    def __init__(self, env, args, out, err, environ=None, cmd=None):
+        super().__init__(list(cmd or [env.candled, "stream"]) + list(args), out, err, env=environ)
 
     def lines(self):
         return self.output().splitlines()
+
+    def summary(self):
+        """The "stream finished" line(s) of its log ("" if none: the test's assertion says what)."""
+        return "\n".join(l for l in self.log().splitlines() if '"msg":"stream finished"' in l)
 
 
 class Serve(Proc):
@@ -268,6 +297,23 @@ def in_parallel(*calls):
     order, or raises the first exception one of them raised."""
     runs = [Background(c) for c in calls]
     return [r.result(600) for r in runs]
+
+
+def run_parts(**parts):
+    """Runs each part (name=a function of no argument) side by side, as lib.sh's part/wait_parts
+    did, and waits for all of them; returns {name: what its function returned}, or fails the
+    test naming every part that failed and why.  The
+    processes a part starts must end inside it: one started from a part's thread gets SIGKILL
+    when that thread ends (PR_SET_PDEATHSIG belongs to the thread that forked)."""
+    runs = {name: Background(fn) for name, fn in parts.items()}
+    failed, results = [], {}
+    for name, run in runs.items():
+        try:
+            results[name] = run.result(600)
+        except Exception as e:  # noqa: BLE001 - every part is reported, then the test fails
+            failed.append("part %s: %s" % (name, e))
+    assert not failed, "\n".join(failed)
+    return results
 
 
 def promtool_check(text):

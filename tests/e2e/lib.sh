@@ -14,14 +14,7 @@
 #                       status; returns it
 #   fail MSG            prints MSG (and the simulator log) and exits 1
 #   PYTHON              /usr/bin/python3 (standard library only); WSCLIENT is wsclient.py
-#   start_serve ARGS... starts `$SERVE_CMD ARGS... --port-file F` (default SERVE_CMD: candled
-#                       serve) in the background (give it a
-#                       config with port = 0 and health_port = 0) and waits for the port file;
-#                       sets SERVE_PID, WS_PORT, HEALTH_PORT, SERVE_LOG (its stderr)
-#   stop_serve          SIGTERM, waits (a failure after 60 s); sets SERVE_EXIT; returns it
 #   skip_in_sanitizer_build  exits 0 ("skipped") in the ASan build (valgrind tests)
-#   http PATH           GET http://127.0.0.1:$HEALTH_PORT/PATH; prints the body, then a last
-#                       line "HTTP <status>"
 #   run_cases FUNC CASES  runs FUNC on every line of CASES side by side and reports (below);
 #                       case_wait PID waits for a case's candled and stops its simulator
 #   use_test_clock RATE [SAN_RATE]  exports CDL_TEST_CLOCK (core/clock.h), anchored now: every
@@ -47,11 +40,6 @@ SIM_PORT=
 SIM_LOG=
 SIM_EXIT=
 _sim_seq=0
-SERVE_PID=
-SERVE_LOG=
-SERVE_EXIT=
-WS_PORT=
-HEALTH_PORT=
 
 # The script's own shell: bash runs these traps in a subshell too when it gets a signal before
 # it has reset them (a watchdog killed right after it was forked), and a subshell must not
@@ -62,10 +50,6 @@ e2e_cleanup() {
     [ "${BASHPID:-$$}" = "$E2E_MAIN_PID" ] || return 0
     # shellcheck disable=SC2046
     [ ! -s "$E2E_TMP/pids" ] || kill -TERM $(cat "$E2E_TMP/pids") 2>/dev/null || true
-    if [ -n "$SERVE_PID" ]; then
-        kill -KILL "$SERVE_PID" 2>/dev/null
-        wait "$SERVE_PID" 2>/dev/null
-    fi
     if [ -n "$SIM_PID" ]; then
         kill -TERM "$SIM_PID" 2>/dev/null
         wait "$SIM_PID" 2>/dev/null
@@ -80,10 +64,6 @@ fail() {
     if [ -n "$SIM_LOG" ] && [ -f "$SIM_LOG" ]; then
         echo "--- candled-sim stderr (last 30 lines) ---" >&2
         tail -n 30 "$SIM_LOG" >&2
-    fi
-    if [ -n "$SERVE_LOG" ] && [ -f "$SERVE_LOG" ]; then
-        echo "--- candled serve stderr (last 30 lines) ---" >&2
-        tail -n 30 "$SERVE_LOG" >&2
     fi
     exit 1
 }
@@ -135,57 +115,6 @@ stop_sim() {
     fi
     SIM_PID=
     return "$SIM_EXIT"
-}
-
-start_serve() {
-    _sim_seq=$((_sim_seq + 1))
-    _pf="$E2E_TMP/serve$_sim_seq.ports"
-    SERVE_LOG="$E2E_TMP/serve$_sim_seq.err"
-    # shellcheck disable=SC2086
-    ${SERVE_CMD:-$CDL_BUILD_DIR/candled serve} "$@" --port-file "$_pf" 2>"$SERVE_LOG" &
-    SERVE_PID=$!
-    _tries=0
-    while [ ! -s "$_pf" ]; do
-        if ! kill -0 "$SERVE_PID" 2>/dev/null; then
-            SERVE_EXIT=0
-            wait "$SERVE_PID" || SERVE_EXIT=$?
-            SERVE_PID=
-            fail "candled serve $* exited with $SERVE_EXIT before listening"
-        fi
-        [ $_tries -lt 400 ] || fail "candled serve $* wrote no port file in 20 s"
-        sleep 0.05
-        _tries=$((_tries + 1))
-    done
-    WS_PORT=$(sed -n 's/.*"ws_port":\([0-9]*\).*/\1/p' "$_pf")
-    HEALTH_PORT=$(sed -n 's/.*"health_port":\([0-9]*\).*/\1/p' "$_pf")
-}
-
-stop_serve() {
-    [ -n "$SERVE_PID" ] || return 0
-    kill -TERM "$SERVE_PID" 2>/dev/null
-    _tries=0
-    while kill -0 "$SERVE_PID" 2>/dev/null; do   # the drain is bounded: 60 s is a hang
-        [ $_tries -lt 1200 ] || fail "candled serve still running 60 s after SIGTERM"
-        sleep 0.05
-        _tries=$((_tries + 1))
-    done
-    SERVE_EXIT=0
-    wait "$SERVE_PID" || SERVE_EXIT=$?
-    SERVE_PID=
-    return "$SERVE_EXIT"
-}
-
-http() {
-    $PYTHON - "$HEALTH_PORT" "$1" <<'PY'
-import sys, urllib.request, urllib.error
-try:
-    r = urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]), timeout=10)
-    status, body = r.status, r.read()
-except urllib.error.HTTPError as e:
-    status, body = e.code, e.read()
-sys.stdout.write(body.decode())
-print("HTTP %d" % status)
-PY
 }
 
 # only a test that asks for it runs on a test clock

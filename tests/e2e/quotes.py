@@ -388,6 +388,14 @@ def check_truth(opts, truth_path, quotes_path):
     return (check_subsequence if "--gaps" in opts else check_run)(exp, opens)
 
 
+def check(market, frames_path, quotes_path, count=None, closed_only=False, exchange="binance"):
+    """`check`: the quotes of a run are a consecutive run of what the frames produce, byte for
+    byte (and `count` of them if given); 0 if so, 1 with the reason on stderr."""
+    exp = expected(load_frames(frames_path), market, closed_only=closed_only, exchange=exchange)
+    got = load_quotes(quotes_path, count)
+    return 1 if got is None else check_run(exp, got)
+
+
 def check_run(exp, got):
     """got must be a consecutive run of exp."""
     try:
@@ -431,13 +439,11 @@ def main(argv):
     if cmd == "check-set":
         return check_set(market, args[1], args[2], "--no-holes" in opts, opts.get("--rest"), opts.get("--cafile"),
                          exchange)
-    exp = expected(load_frames(args[1]), market, closed_only="--closed-only" in opts, exchange=exchange)
     if cmd == "expect":
-        for line in exp:
+        for line in expected(load_frames(args[1]), market, closed_only="--closed-only" in opts, exchange=exchange):
             print(line)
         return 0
-    got = load_quotes(args[2], opts.get("--count"))
-    return 1 if got is None else check_run(exp, got)
+    return check(market, args[1], args[2], opts.get("--count"), "--closed-only" in opts, exchange)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

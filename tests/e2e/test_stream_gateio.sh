@@ -2,7 +2,7 @@
 # End to end: candled-sim (Gate.io protocol) -> `candled stream gateio` -> exact quotes for spot,
 # usdt and btc, checked byte for byte against the simulator's --truth file; the adapter's
 # spot.ping keeps a connection open past the simulator's idle rule.  REST backfill on every
-# market is tests/e2e/test_stream_backfill.sh.
+# market is tests/e2e/test_stream_backfill.py.
 #
 # Futures carry no closed flag: the core infers their closes (section 4, GATEIO_FUTURES_CLOSED=0
 # skips it).  Open quotes are checked with quotes.py check-truth, closed ones with truth.py.
@@ -140,7 +140,7 @@ grep '"msg":"stream finished"' "$T/err.real2" | grep -q 'connector_frames_reject
     || fail "the 14 recorded spot pushes were not refused: $(grep '"msg":"stream finished"' "$T/err.real2")"
 echo "ok: real recorded frames: futures exact, spot pushes without base volume refused and counted"
 
-# 2. spot closes once per period with the holes filled from REST: tests/e2e/test_stream_backfill.sh
+# 2. spot closes once per period with the holes filled from REST: tests/e2e/test_stream_backfill.py
 
 # 4. futures: closed candles once per period (needs the core's closed inference)
 use_test_clock 10 5

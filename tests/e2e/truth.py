@@ -36,7 +36,10 @@ def load(path):
         return [json.loads(l, parse_float=str, parse_int=str) for l in f if l.strip()]
 
 
-def main(argv):
+def main(argv, out=None, err=None):
+    """The command line's check on argv (its arguments); out and err: where its summary and its
+    reason go (default: stdout, stderr; a test running checks side by side gives each its own)."""
+    out, err = out or sys.stdout, err or sys.stderr
     args = [a for a in argv if not a.startswith("--")]
     opts = {}
     it = iter(argv)
@@ -44,7 +47,7 @@ def main(argv):
         if a.startswith("--"):
             opts[a] = next(it, None)
     if len(args) < 2:
-        print(__doc__, file=sys.stderr)
+        print(__doc__, file=err)
         return 2
     truth, quotes = load(args[0]), load(args[1])
     closed_truth, revised, open_truth, unsent, unsent_keys = {}, {}, {}, 0, set()
@@ -65,10 +68,10 @@ def main(argv):
     got, gaps, opens, took_revision = {}, {}, 0, 0
     for n, q in enumerate(quotes, 1):
         if opts.get("--exchange") and q.get("exchange") != opts["--exchange"]:
-            print("line %d: exchange %s" % (n, q.get("exchange")), file=sys.stderr)
+            print("line %d: exchange %s" % (n, q.get("exchange")), file=err)
             return 1
         if opts.get("--market") and q.get("contract_type") != opts["--market"]:
-            print("line %d: contract_type %s" % (n, q.get("contract_type")), file=sys.stderr)
+            print("line %d: contract_type %s" % (n, q.get("contract_type")), file=err)
             return 1
         sym = q["symbol"]
         if q["type"] == "gap":
@@ -77,26 +80,26 @@ def main(argv):
         ts = int(q["timestamp"])
         if q["is_closed"] is not True:
             if text_fields(q) not in open_truth.get((sym, ts), ()):
-                print("line %d: an open quote the simulator never made: %s" % (n, json.dumps(q)), file=sys.stderr)
+                print("line %d: an open quote the simulator never made: %s" % (n, json.dumps(q)), file=err)
                 return 1
             opens += 1
             continue
         want = closed_truth.get((sym, ts))
         if want is None:
             print("line %d: a closed quote for a period the simulator never closed: %s" % (n, json.dumps(q)),
-                  file=sys.stderr)
+                  file=err)
             return 1
         if text_fields(q) == revised.get((sym, ts)):
             took_revision += 1
         elif text_fields(q) != want:
             print("line %d: closed candle values differ:\n  got  %s\n  want %s" % (n, text_fields(q), want),
-                  file=sys.stderr)
+                  file=err)
             return 1
         times = got.setdefault(sym, [])
         if times and ts <= times[-1]:
             print("line %d: %s closed %d after %d (%s)" % (n, sym, ts, times[-1],
                                                       "duplicate" if ts == times[-1] else "out of order"),
-                  file=sys.stderr)
+                  file=err)
             return 1
         times.append(ts)
     checked = lost = 0
@@ -109,12 +112,12 @@ def main(argv):
             span = [ts for ts in expected if a <= ts < b]
             if len(span) != missing or any(ts in have for ts in span):
                 print("%s: gap [%d, %d) of %d does not match the missing periods %s" % (sym, a, b, missing, span),
-                      file=sys.stderr)
+                      file=err)
                 return 1
             covered.update(span)
         for ts in expected:
             if ts not in have and ts not in covered:
-                print("%s: closed candle %d missing (no gap event for it)" % (sym, ts), file=sys.stderr)
+                print("%s: closed candle %d missing (no gap event for it)" % (sym, ts), file=err)
                 return 1
         checked += len(times)
         lost += len(covered)
@@ -123,23 +126,23 @@ def main(argv):
                "periods_in_gaps": lost, "closes_never_sent": unsent,
                "closed_checked_never_sent": from_rest, "revisions_sent": len(revised),
                "revisions_kept": took_revision}
-    print("truth: " + json.dumps(summary))
+    print("truth: " + json.dumps(summary), file=out)
     if len(got) < int(opts.get("--min-symbols") or 1):
-        print("only %d symbols had closed candles" % len(got), file=sys.stderr)
+        print("only %d symbols had closed candles" % len(got), file=err)
         return 1
     if checked < int(opts.get("--min-closed") or 1):
-        print("only %d closed candles checked" % checked, file=sys.stderr)
+        print("only %d closed candles checked" % checked, file=err)
         return 1
     if from_rest < int(opts.get("--min-unsent") or 0):
         print("only %d closed candles whose close was never sent (from REST), %s wanted" % (from_rest, opts["--min-unsent"]),
-              file=sys.stderr)
+              file=err)
         return 1
     if checked - from_rest < int(opts.get("--min-sent") or 0):
         print("only %d closed candles whose close was sent, %s wanted" % (checked - from_rest, opts["--min-sent"]),
-              file=sys.stderr)
+              file=err)
         return 1
     if opts.get("--max-gaps") is not None and n_gaps > int(opts["--max-gaps"]):
-        print("%d gap events, at most %s allowed" % (n_gaps, opts["--max-gaps"]), file=sys.stderr)
+        print("%d gap events, at most %s allowed" % (n_gaps, opts["--max-gaps"]), file=err)
         return 1
     return 0
 
