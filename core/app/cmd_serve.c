@@ -147,35 +147,30 @@ static int write_port_file(const char *path, int ws_port, int health_port)
 /* config.lua's subscriptions, always on.  0 or CDL_EXIT_USAGE (reported). */
 static int pin_config(struct serve *s)
 {
+    struct cdl_hub_feed *feeds[CDL_CFG_MAX_SUBS];
+    char msg[512];
     for (int i = 0; i < s->cfg->n_subs; i++) {
         const struct cdl_subscription *sub = &s->cfg->subs[i];
         const char *code;
-        char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, (const char *const *)sub->symbols,
-                                                  sub->n_symbols, sub->interval, &code, msg, sizeof msg);
-        if (!hf) {
+        feeds[i] = cdl_hub_resolve(s->hub, sub->exchange, sub->market, (const char *const *)sub->symbols,
+                                   sub->n_symbols, sub->interval, &code, msg, sizeof msg);
+        if (!feeds[i]) {
             fprintf(stderr, "candled: subscriptions[%d]: %s\n", i + 1, msg);
             return CDL_EXIT_USAGE;
         }
         char sym[CDL_SYMBOL_MAX];
         for (int k = 0; k < sub->n_symbols; k++) /* every symbol checked before any connection */
-            if (cdl_hub_symbol(hf, sub->symbols[k], sym, msg, sizeof msg)) {
+            if (cdl_hub_symbol(feeds[i], sub->symbols[k], sym, msg, sizeof msg)) {
                 fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);
                 return CDL_EXIT_USAGE;
             }
     }
-    for (int i = 0; i < s->cfg->n_subs; i++) {
-        const struct cdl_subscription *sub = &s->cfg->subs[i];
-        const char *code;
-        char msg[512];
-        struct cdl_hub_feed *hf = cdl_hub_resolve(s->hub, sub->exchange, sub->market, (const char *const *)sub->symbols,
-                                                  sub->n_symbols, sub->interval, &code, msg, sizeof msg);
-        for (int k = 0; hf && k < sub->n_symbols; k++)
-            if (cdl_hub_pin(hf, sub->symbols[k], msg, sizeof msg)) {
+    for (int i = 0; i < s->cfg->n_subs; i++)
+        for (int k = 0; k < s->cfg->subs[i].n_symbols; k++)
+            if (cdl_hub_pin(feeds[i], s->cfg->subs[i].symbols[k], msg, sizeof msg)) {
                 fprintf(stderr, "candled: subscriptions[%d].symbols[%d]: %s\n", i + 1, k + 1, msg);
                 return CDL_EXIT_USAGE;
             }
-    }
     return 0;
 }
 

@@ -93,7 +93,6 @@ struct stream_run {
     uv_timer_t stop_timer; /* tears down outside of any feed callback */
     uv_poll_t out_poll;    /* stdout writable again (a pipe or socket, non-blocking) */
     int out_nonblock, out_polling;
-    struct cdl_metrics *metrics; /* the runtime's */
     struct cdl_dedup *dedup;
     struct cdl_feed *feeds[MAX_FEEDS];
     struct feed_sink sinks[MAX_FEEDS];
@@ -127,8 +126,7 @@ static void record_latency(struct stream_run *r, int n)
         uint64_t lat = now - r->pend[i].recv_us;
         r->lat.b[lat_index(lat)]++;
         r->lat.count++;
-        if (r->s_latency)
-            cdl_series_observe(r->s_latency, (double)lat / 1e6);
+        cdl_series_observe(r->s_latency, (double)lat / 1e6);
     }
     memmove(r->pend, r->pend + n, (size_t)(r->n_pend - n) * sizeof *r->pend);
     r->n_pend -= n;
@@ -240,8 +238,7 @@ static int format_item(struct stream_run *r, const struct cdl_outq_item *it)
         record_latency(r, r->n_pend / 2); /* stdout is far behind: close enough */
     r->pend[r->n_pend].end = r->buf_len;
     r->pend[r->n_pend++].recv_us = it->recv_us;
-    if (r->metrics)
-        cdl_series_add(o->quotes[it->c.closed == 1], 1);
+    cdl_series_add(o->quotes[it->c.closed == 1], 1);
     return 1;
 }
 
@@ -275,17 +272,14 @@ static void drain(struct stream_run *r)
         for (int i = 0; i < r->n_feeds; i++)
             cdl_feed_pause(r->feeds[i], full);
         if (full) {
-            if (r->s_blocking)
-                cdl_series_add(r->s_blocking, 1);
+            cdl_series_add(r->s_blocking, 1);
             cdl_log(CDL_LOG_WARN, "closed-candle queue full: upstream reads paused", NULL);
         } else {
             cdl_log(CDL_LOG_INFO, "closed-candle queue drained: upstream reads resumed", NULL);
         }
     }
-    if (r->metrics) {
-        cdl_series_set(r->s_depth_closed, (double)cdl_outq_closed_depth(r->q));
-        cdl_series_set(r->s_depth_open, (double)cdl_outq_open_depth(r->q));
-    }
+    cdl_series_set(r->s_depth_closed, (double)cdl_outq_closed_depth(r->q));
+    cdl_series_set(r->s_depth_open, (double)cdl_outq_open_depth(r->q));
 }
 
 static void on_out_writable(uv_poll_t *p, int status, int events)
@@ -310,10 +304,9 @@ static struct out_stream *out_stream_at(struct stream_run *r, int id, const stru
     struct out_stream *o = &r->outs[id];
     if (!o->meta.exchange) {
         o->meta = *meta; /* the feed's strings live as long as the feed */
-        if (r->metrics)
-            for (int k = 0; k < 2; k++)
-                o->quotes[k] = cdl_metrics_series(r->metrics, CDL_M_QUOTES_PROCESSED, meta->exchange,
-                                                  meta->contract_type, k ? "true" : "false");
+        for (int k = 0; k < 2; k++)
+            o->quotes[k] = cdl_metrics_series(r->rt->metrics, CDL_M_QUOTES_PROCESSED, meta->exchange,
+                                              meta->contract_type, k ? "true" : "false");
     }
     return o;
 }
@@ -371,13 +364,13 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
     r.buf = cdl_xmalloc(r.buf_cap);
     r.rt = cdl_runtime_create(cfg);
     uv_loop_t *loop = &r.rt->loop;
-    r.metrics = r.rt->metrics;
+    struct cdl_metrics *metrics = r.rt->metrics;
     r.dedup = cdl_dedup_create((int64_t)(cfg->dedup_window_seconds * 1000), cfg->dedup_max_entries);
     r.q = cdl_outq_create(cfg->closed_queue_maxsize, cfg->closed_queue_maxsize / 2, cfg->open_queue_maxsize);
-    r.s_depth_closed = cdl_metrics_series(r.metrics, CDL_M_QUEUE_DEPTH_CLOSED);
-    r.s_depth_open = cdl_metrics_series(r.metrics, CDL_M_QUEUE_DEPTH_OPEN);
-    r.s_blocking = cdl_metrics_series(r.metrics, CDL_M_QUEUE_BLOCKING);
-    r.s_latency = cdl_metrics_series(r.metrics, CDL_M_QUOTE_LATENCY);
+    r.s_depth_closed = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_CLOSED);
+    r.s_depth_open = cdl_metrics_series(metrics, CDL_M_QUEUE_DEPTH_OPEN);
+    r.s_blocking = cdl_metrics_series(metrics, CDL_M_QUEUE_BLOCKING);
+    r.s_latency = cdl_metrics_series(metrics, CDL_M_QUOTE_LATENCY);
     int code = CDL_EXIT_OK;
 
     /* Everything a user can get wrong is checked before any connection is made. */
@@ -424,8 +417,7 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
         struct cdl_feed_sink sink = { .on_quote = on_quote, .on_gap = on_gap, .user = &r.sinks[i] };
         base += fo[i].n_symbols;
         fo[i].circuit = cdl_circuits_ws(r.rt->circuits, cdl_adapter_name(fo[i].adapter), fo[i].market->name);
-        struct cdl_feed *f =
-            cdl_feed_create(loop, r.rt->net, r.rt->rest, r.metrics, &fo[i], &sink, &rc, err, sizeof err);
+        struct cdl_feed *f = cdl_feed_create(loop, r.rt->net, r.rt->rest, metrics, &fo[i], &sink, &rc, err, sizeof err);
         if (!f) {
             fprintf(stderr, "candled: %s\n", err);
             code = CDL_EXIT_USAGE;
@@ -466,7 +458,7 @@ int cdl_cmd_stream(struct cdl_config *cfg, const struct cdl_stream_sub *subs, in
         snprintf(q, sizeof q, "%ld", r.written);
         snprintf(p50, sizeof p50, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.50));
         snprintf(p99, sizeof p99, "%llu", (unsigned long long)lat_quantile(&r.lat, 0.99));
-        char *counters = cdl_metrics_summary(r.metrics);
+        char *counters = cdl_metrics_summary(metrics);
         cdl_log(CDL_LOG_INFO, "stream finished", "quotes", q, "latency_p50_us", p50, "latency_p99_us", p99, "counters",
                 counters, NULL);
         free(counters);

@@ -207,12 +207,6 @@ const struct cdl_metric_def *cdl_metric_def(enum cdl_metric_id id)
     return (unsigned)id < CDL_M__COUNT ? &defs[id] : NULL;
 }
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = cdl_xcalloc(n, sz);
-    return p;
-}
-
 static int n_labels(enum cdl_metric_id id)
 {
     int n = 0;
@@ -223,7 +217,7 @@ static int n_labels(enum cdl_metric_id id)
 
 struct cdl_metrics *cdl_metrics_create(size_t max_series)
 {
-    struct cdl_metrics *m = xcalloc(1, sizeof *m);
+    struct cdl_metrics *m = cdl_xcalloc(1, sizeof *m);
     m->max_series = max_series ? max_series : 10000;
     /* The drop counter exists from the start, outside the cap, so counting a drop never recurses. */
     m->dropped = cdl_metrics_series(m, CDL_M_SERIES_DROPPED);
@@ -271,7 +265,7 @@ struct cdl_series *cdl_metrics_series(struct cdl_metrics *m, enum cdl_metric_id 
         m->dropped->value += 1;
         return &m->sink;
     }
-    struct cdl_series *s = xcalloc(1, sizeof *s);
+    struct cdl_series *s = cdl_xcalloc(1, sizeof *s);
     for (int i = 0; i < n; i++) {
         s->labels[i] = cdl_xstrdup(vals[i]);
     }

@@ -490,13 +490,7 @@ struct cdl_rest *cdl_rest_create(uv_loop_t *loop, const struct cdl_rest_opts *op
     return r;
 }
 
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = cdl_xstrdup(s);
-    return d;
-}
+static char *dup_or_null(const char *s) { return s ? cdl_xstrdup(s) : NULL; }
 
 /* Deferred completion of a request refused or cancelled before it reached curl: the callback
  * must not run inside cdl_rest_request / cancel. */

@@ -2,6 +2,7 @@
  *
  * Stack-layout comments use [a, b, c] with the top on the right. */
 #include "lua_convert.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,9 +147,7 @@ static void grow_rows(struct cdl_row_scratch *h, struct cdl_parse_result *res, l
         int cap = h->cap ? h->cap : 2 * CDL_PARSE_MAX;
         while (cap < need)
             cap *= 2;
-        struct cdl_parsed_candle *rows = realloc(h->rows, (size_t)cap * sizeof *rows);
-        if (!rows)
-            abort();
+        struct cdl_parsed_candle *rows = cdl_xrealloc(h->rows, (size_t)cap * sizeof *rows);
         h->rows = rows;
         h->cap = cap;
     }
@@ -240,14 +239,6 @@ void cdl_rest_req_clear(struct cdl_rest_req *r)
     memset(r, 0, sizeof *r);
 }
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
 void cdl_lua_push_query(lua_State *L, const struct cdl_rest_query *q)
 {
     lua_createtable(L, 0, 6);
@@ -318,7 +309,7 @@ const char *cdl_lua_rest_req(lua_State *L, int t, struct cdl_rest_req *out)
     if (!bad) {
         int ty = lua_getfield(L, t, "body");
         if (ty == LUA_TSTRING)
-            out->body = xstrdup(lua_tostring(L, -1));
+            out->body = cdl_xstrdup(lua_tostring(L, -1));
         else if (ty != LUA_TNIL)
             bad = "body must be a string";
         lua_pop(L, 1);
@@ -331,7 +322,7 @@ const char *cdl_lua_rest_req(lua_State *L, int t, struct cdl_rest_req *out)
                 if (i >= 8 || lua_rawgeti(L, -1, i + 1) != LUA_TSTRING || strpbrk(lua_tostring(L, -1), "\r\n"))
                     bad = "headers must be at most 8 \"Name: value\" strings";
                 else
-                    out->headers[i] = xstrdup(lua_tostring(L, -1));
+                    out->headers[i] = cdl_xstrdup(lua_tostring(L, -1));
                 if (i < 8)
                     lua_pop(L, 1);
             }
@@ -365,10 +356,8 @@ int *cdl_parse_result_order(const struct cdl_parse_result *res)
         sorted = res->items[i - 1].c.open_time <= res->items[i].c.open_time;
     if (sorted)
         return NULL;
-    struct row_key *k = malloc((size_t)res->n * sizeof *k);
-    int *order = malloc((size_t)res->n * sizeof *order);
-    if (!k || !order)
-        abort();
+    struct row_key *k = cdl_xmalloc((size_t)res->n * sizeof *k);
+    int *order = cdl_xmalloc((size_t)res->n * sizeof *order);
     for (int i = 0; i < res->n; i++)
         k[i] = (struct row_key){ res->items[i].c.open_time, i };
     qsort(k, (size_t)res->n, sizeof *k, by_open_time);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "lua_convert.h"
 #include "lua_sandbox.h"
+#include "xalloc.h"
 
 #define MAX_ADAPTERS 32
 #define MAX_INTERVALS 24
@@ -82,9 +83,7 @@ static int pcall_budget(struct cdl_adapter *a, const char *hook, int nargs, int 
 
 struct cdl_lua_host *cdl_lua_host_create(const struct cdl_lua_opts *opts, struct cdl_metrics *metrics)
 {
-    struct cdl_lua_host *h = calloc(1, sizeof *h);
-    if (!h)
-        abort();
+    struct cdl_lua_host *h = cdl_xcalloc(1, sizeof *h);
     snprintf(h->adapters_dir, sizeof h->adapters_dir, "%s", opts->adapters_dir ? opts->adapters_dir : "adapters");
     h->metrics = metrics;
     cdl_sandbox_open(&h->sb, opts->memory_limit, opts->instruction_budget, opts->lua_dir);
@@ -234,9 +233,7 @@ static int check_adapter(lua_State *L)
         return 0;
     }
     int n = (int)lua_rawlen(L, -1);
-    a->markets = calloc((size_t)n, sizeof *a->markets);
-    if (!a->markets)
-        abort();
+    a->markets = cdl_xcalloc((size_t)n, sizeof *a->markets);
     for (int i = 0; i < n; i++) {
         struct market_rec *rec = &a->markets[i];
         char where[96];
@@ -292,9 +289,7 @@ int cdl_lua_host_load(struct cdl_lua_host *h, const char *name, struct cdl_adapt
     fclose(f);
 
     lua_State *L = h->L;
-    struct cdl_adapter *a = calloc(1, sizeof *a);
-    if (!a)
-        abort();
+    struct cdl_adapter *a = cdl_xcalloc(1, sizeof *a);
     a->host = h;
     snprintf(a->name, sizeof a->name, "%s", name);
     int top = lua_gettop(L);
