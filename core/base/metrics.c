@@ -299,14 +299,7 @@ struct buf {
 
 static void bput(struct buf *b, const char *s, size_t len)
 {
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->n + len + 1 > cap)
-            cap *= 2;
-        char *p = cdl_xrealloc(b->p, cap);
-        b->p = p;
-        b->cap = cap;
-    }
+    b->p = cdl_xgrow(b->p, &b->cap, b->n + len + 1);
     memcpy(b->p + b->n, s, len);
     b->n += len;
     b->p[b->n] = '\0';

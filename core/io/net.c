@@ -129,14 +129,7 @@ int cdl_reasm_feed(struct cdl_reasm *r, struct lws *wsi, size_t max, const char 
         cdl_reasm_reset(r);
         return CDL_REASM_OVERSIZE;
     }
-    if (r->len + len > r->cap) {
-        size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + len)
-            cap *= 2;
-        char *p = cdl_xrealloc(r->buf, cap);
-        r->buf = p;
-        r->cap = cap;
-    }
+    r->buf = cdl_xgrow(r->buf, &r->cap, r->len + len);
     memcpy(r->buf + r->len, in, len);
     r->len += len;
     if (!last)

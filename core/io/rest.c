@@ -169,14 +169,7 @@ static size_t write_fn(char *data, size_t size, size_t n, void *userp)
         q->over_cap = 1;
         return 0; /* aborts the transfer */
     }
-    if (q->len + len + 1 > q->cap) {
-        size_t cap = q->cap ? q->cap : 4096;
-        while (cap < q->len + len + 1)
-            cap *= 2;
-        char *b = cdl_xrealloc(q->buf, cap);
-        q->buf = b;
-        q->cap = cap;
-    }
+    q->buf = cdl_xgrow(q->buf, &q->cap, q->len + len + 1);
     memcpy(q->buf + q->len, data, len);
     q->len += len;
     return len;
